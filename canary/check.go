@@ -1,0 +1,127 @@
+package canary
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/slipway-dev/slipway/provider"
+)
+
+// Verdict is a check's judgement of one window.
+type Verdict int
+
+const (
+	// Inconclusive: not enough evidence either way (too few samples, no
+	// data). Never counted as a pass: a canary that got no traffic is not
+	// promoted.
+	Inconclusive Verdict = iota
+	// Pass: the candidate is acceptable in this window.
+	Pass
+	// Fail: the candidate is worse than allowed in this window.
+	Fail
+)
+
+func (v Verdict) String() string {
+	switch v {
+	case Inconclusive:
+		return "Inconclusive"
+	case Pass:
+		return "Pass"
+	case Fail:
+		return "Fail"
+	}
+	return fmt.Sprintf("Verdict(%d)", int(v))
+}
+
+// MarshalText encodes the verdict by name, so journals and states read well.
+func (v Verdict) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
+// UnmarshalText decodes a verdict name.
+func (v *Verdict) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "Inconclusive":
+		*v = Inconclusive
+	case "Pass":
+		*v = Pass
+	case "Fail":
+		*v = Fail
+	default:
+		return fmt.Errorf("canary: unknown verdict %q", b)
+	}
+	return nil
+}
+
+// Window is what a check judges: one analysis window of a rollout, with the
+// metrics of the candidate and of the stable version over exactly the same
+// whole periods (see provider.Observation).
+type Window struct {
+	Function  string `json:"function"`
+	Alias     string `json:"alias"`
+	Candidate string `json:"candidate"` // version ID
+	Stable    string `json:"stable"`    // version ID; "" when there is none
+	// Weight is the candidate's share of the route during the window, in
+	// basis points.
+	Weight int       `json:"weight"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	// Metrics holds the candidate's and the stable version's series for
+	// [Start, End), already fetched by the runner (one Observe call serves
+	// every check of the window). Checks that measure something else (an
+	// HTTP probe) do their own I/O with the context they are given.
+	Metrics provider.Observation `json:"metrics"`
+}
+
+// Series returns the candidate's and the stable version's series (empty
+// series when absent).
+func (w Window) Series() (candidate, stable provider.Series) {
+	candidate, _ = w.Metrics.Of(w.Candidate)
+	if w.Stable != "" {
+		stable, _ = w.Metrics.Of(w.Stable)
+	}
+	return candidate, stable
+}
+
+// Measurement is a check's result for one window. An error in measuring (a
+// failing metrics source, a probe that could not connect) is not a
+// Measurement: Check.Judge returns it as an error, and the analysis counts it
+// against the consecutive-error limit, not as a failure.
+type Measurement struct {
+	Verdict Verdict `json:"verdict"`
+	// Reason is a human-readable sentence: what was measured against what.
+	Reason string `json:"reason"`
+	// Value is the measured quantity (an error rate, a latency in seconds,
+	// a p-value…), NaN-free; Unit names it.
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit,omitempty"`
+	// Stats is set by statistical checks.
+	Stats *Stats `json:"stats,omitempty"`
+}
+
+// Stats are the figures of a statistical judgement.
+type Stats struct {
+	// Label is Kayenta's classification: "Pass", "High", "Low", "Nodata".
+	Label  string  `json:"label"`
+	PValue float64 `json:"pValue"`
+	// Estimate is the Hodges–Lehmann estimate of the shift
+	// (candidate − stable), with its confidence interval [Lower, Upper].
+	// With heavily tied data Lower can exceed Upper, as in R; it is not
+	// re-ordered.
+	Estimate   float64 `json:"estimate"`
+	Lower      float64 `json:"lower"`
+	Upper      float64 `json:"upper"`
+	EffectSize float64 `json:"effectSize"`
+	Samples    [2]int  `json:"samples"` // candidate, stable
+}
+
+// Check judges one window. Implementations must be safe for concurrent use
+// and honour ctx.
+type Check interface {
+	Judge(ctx context.Context, w Window) (Measurement, error)
+}
+
+// CheckFunc adapts a function to Check, as http.HandlerFunc does.
+type CheckFunc func(ctx context.Context, w Window) (Measurement, error)
+
+// Judge calls f.
+func (f CheckFunc) Judge(ctx context.Context, w Window) (Measurement, error) { return f(ctx, w) }

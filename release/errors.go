@@ -1,0 +1,124 @@
+package release
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/slipway-dev/slipway/provider"
+)
+
+// Sentinel errors of the release package. Failures of the platform keep the
+// sentinels of package provider (provider.ErrNotFound, ErrConflict, …) in
+// their chain; these name the release package's own refusals.
+var (
+	// ErrBlocked: a deploy policy (a window or a freeze) does not allow a
+	// release or a traffic increase now. The error is a *BlockedError
+	// that says why and until when.
+	ErrBlocked = errors.New("blocked by deploy policy")
+	// ErrCorrupt: a journal file holds a line that is not a journal entry
+	// before its last line. A damaged audit trail is never skipped over.
+	ErrCorrupt = errors.New("corrupt journal")
+	// ErrClosed: the journal was closed.
+	ErrClosed = errors.New("journal closed")
+)
+
+// BlockedError is the refusal of a deploy Policy. It matches ErrBlocked
+// under errors.Is.
+type BlockedError struct {
+	// Reason says what blocks: outside every deploy window, or the name
+	// and reason of a freeze.
+	Reason string `json:"reason"`
+	// Freeze names the freeze that blocks, "" when the block is being
+	// outside every window.
+	Freeze string `json:"freeze,omitempty"`
+	// Until is the first instant at which the policy allows a release
+	// again; the zero time when no opening was found within a year.
+	Until time.Time `json:"until,omitzero"`
+}
+
+func (e *BlockedError) Error() string {
+	msg := "release: blocked: " + e.Reason
+	if !e.Until.IsZero() {
+		msg += " until " + e.Until.Format(time.RFC3339)
+	}
+	return msg
+}
+
+// Is makes errors.Is(err, ErrBlocked) true.
+func (e *BlockedError) Is(target error) bool { return target == ErrBlocked }
+
+// TornError describes a final journal line that was cut short by a crash
+// (or does not decode): the bytes from Offset to the end of the file. It is
+// not returned by OpenFileJournal; FileJournal.Recovered reports it, and the
+// next Append removes those bytes (see FileJournal).
+type TornError struct {
+	Path   string `json:"path"`
+	Offset int64  `json:"offset"` // where the torn line starts
+	Line   []byte `json:"line"`   // the torn bytes, as found
+	Err    error  `json:"-"`      // the decoding error, nil when only the newline was missing
+}
+
+func (e *TornError) Error() string {
+	msg := fmt.Sprintf("release: journal %s: torn final line at offset %d (%d bytes)", e.Path, e.Offset, len(e.Line))
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *TornError) Unwrap() error { return e.Err }
+
+// CorruptError is a journal line before the last one that does not decode.
+// It matches ErrCorrupt under errors.Is.
+type CorruptError struct {
+	Path   string
+	Line   int   // 1-based line number
+	Offset int64 // where the line starts
+	Err    error
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("release: journal %s: line %d (offset %d) is not a journal entry: %v", e.Path, e.Line, e.Offset, e.Err)
+}
+
+// Is makes errors.Is(err, ErrCorrupt) true.
+func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// VersionExistsError refuses to publish a semantic version that a version of
+// the function already carries. It matches provider.ErrConflict under
+// errors.Is: nothing was published.
+type VersionExistsError struct {
+	Function string `json:"function"`
+	Semver   string `json:"semver"`
+	// Version is the ID of the version that already carries Semver.
+	Version string `json:"version"`
+}
+
+func (e *VersionExistsError) Error() string {
+	return fmt.Sprintf("release: %s: semver %s is already version %s: %v", e.Function, e.Semver, e.Version, provider.ErrConflict)
+}
+
+// Is makes errors.Is(err, provider.ErrConflict) true.
+func (e *VersionExistsError) Is(target error) bool { return target == provider.ErrConflict }
+
+// HTTPError is a notification endpoint's answer outside 2xx.
+type HTTPError struct {
+	// Endpoint is the scheme and host of the URL; the path is left out
+	// because webhook URLs (Slack's among them) carry their secret there.
+	Endpoint   string `json:"endpoint"`
+	StatusCode int    `json:"statusCode"`
+	Status     string `json:"status"`
+	// Body is the first bytes of the response body (at most 512).
+	Body string `json:"body,omitempty"`
+}
+
+func (e *HTTPError) Error() string {
+	msg := "release: notify " + e.Endpoint + ": " + e.Status
+	if e.Body != "" {
+		msg += ": " + e.Body
+	}
+	return msg
+}

@@ -1,0 +1,535 @@
+package release
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/slipway-dev/slipway/provider"
+)
+
+// Journal is the append-only audit trail of a fleet's releases: every route
+// change and every release decision, with when, who, why, the routes before
+// and after (with their revision tokens), the versions and the outcome.
+//
+// The workflow appends an entry after each change it makes, so the
+// journal's last route of an alias is what the alias should look like now:
+// Verify reports routes that differ (changed out of band), LastRoute and
+// PreviousGood answer from it, and a rollback after a process restart reads
+// its target from it.
+//
+// Implementations are safe for concurrent use. Entries are returned in the
+// order they were appended.
+type Journal interface {
+	// Append records e. It fails with an error wrapping
+	// provider.ErrInvalid when e does not pass Entry.Validate (nothing is
+	// written), and with ErrClosed after the journal was closed. When
+	// Append returns nil the entry is durable (for FileJournal: written and
+	// fsynced).
+	Append(ctx context.Context, e Entry) error
+
+	// Entries yields the entries that match f, oldest first. Iteration
+	// stops at the first error, which is yielded with a zero Entry. The
+	// entries yielded are copies: changing them changes nothing in the
+	// journal. Entries appended while iterating may or may not be seen.
+	Entries(ctx context.Context, f Filter) iter.Seq2[Entry, error]
+}
+
+// EntryKind says what a journal entry records.
+type EntryKind string
+
+const (
+	// EntryPublish: a version was published (Candidate, Semver).
+	EntryPublish EntryKind = "publish"
+	// EntryRoute: a route changed during a release (a traffic step), or was
+	// created; After is the route as the provider returned it.
+	EntryRoute EntryKind = "route"
+	// EntryPromote: the route change that completed a release: after it the
+	// alias sends all traffic to Candidate. Stable is the version it served
+	// before the release began (empty for a first release); PreviousGood
+	// returns it.
+	EntryPromote EntryKind = "promote"
+	// EntryRollback: a route change that put the alias back on Stable.
+	EntryRollback EntryKind = "rollback"
+	// EntryDecision: a release decision that changed no route (a step
+	// judged, a release refused by a deploy window, an out-of-band change
+	// noticed, a release abandoned). Outcome and Reason say which.
+	EntryDecision EntryKind = "decision"
+)
+
+// changesRoute reports whether entries of kind k record a route change, so
+// that After is required.
+func (k EntryKind) changesRoute() bool {
+	return k == EntryRoute || k == EntryPromote || k == EntryRollback
+}
+
+func (k EntryKind) valid() bool {
+	return k == EntryPublish || k == EntryDecision || k.changesRoute()
+}
+
+// Entry is one record of the journal. It is plain data; its JSON form is one
+// line of a FileJournal.
+type Entry struct {
+	// Time is when the change was made, from the caller's clock. Required.
+	Time time.Time `json:"time"`
+	// Release identifies the release (one Deploy, Promote or Rollback run)
+	// the entry belongs to; entries of one run share it.
+	Release string    `json:"release,omitempty"`
+	Kind    EntryKind `json:"kind"`
+	// Function is required; Alias is required for route changes.
+	Function string `json:"function"`
+	Alias    string `json:"alias,omitempty"`
+	// Actor is who asked: a user, a CI job, a service. Supplied by the
+	// caller; the journal does not authenticate it.
+	Actor string `json:"actor,omitempty"`
+	// Reason is why, in a sentence: the commit, a check's verdict, a
+	// rollback's cause.
+	Reason string `json:"reason,omitempty"`
+	// Before is the route as read before the change, nil when the change
+	// created it. After is the route the provider returned (with its new
+	// revision token); required for route changes.
+	Before *provider.Route `json:"before,omitempty"`
+	After  *provider.Route `json:"after,omitempty"`
+	// Candidate is the version being released, Stable the version it
+	// replaces (version IDs); Semver is the candidate's semantic version.
+	Candidate string `json:"candidate,omitempty"`
+	Stable    string `json:"stable,omitempty"`
+	Semver    string `json:"semver,omitempty"`
+	// Outcome is the result of a decision or of the step: "promoted",
+	// "rolled back", "failed", "blocked", "passed", "out of band"… Free
+	// text, meant to be read.
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// Validate checks e: a known Kind, a Time, a Function; for route changes an
+// Alias and an After route for that alias that passes Route.Validate (and a
+// Before, when set, for the same alias). Errors wrap provider.ErrInvalid and
+// name the field.
+func (e Entry) Validate() error {
+	switch {
+	case !e.Kind.valid():
+		return provider.Invalid("journal entry", "kind", fmt.Sprintf("%q is not a known kind", e.Kind))
+	case e.Time.IsZero():
+		return provider.Invalid("journal entry", "time", "is zero")
+	case e.Function == "":
+		return provider.Invalid("journal entry", "function", "is empty")
+	}
+	if !e.Kind.changesRoute() {
+		return nil
+	}
+	if e.Alias == "" {
+		return provider.Invalid("journal entry", "alias", "is empty for a route change")
+	}
+	if e.After == nil {
+		return provider.Invalid("journal entry", "after", "is missing for a route change")
+	}
+	if e.After.Alias != e.Alias {
+		return provider.Invalid("journal entry", "after.alias", fmt.Sprintf("is %q, not the entry's alias %q", e.After.Alias, e.Alias))
+	}
+	if err := e.After.Validate(); err != nil {
+		return fmt.Errorf("release: journal entry after: %w", err)
+	}
+	if e.Before != nil && e.Before.Alias != e.Alias {
+		return provider.Invalid("journal entry", "before.alias", fmt.Sprintf("is %q, not the entry's alias %q", e.Before.Alias, e.Alias))
+	}
+	return nil
+}
+
+// Clone returns a deep copy of e.
+func (e Entry) Clone() Entry {
+	if e.Before != nil {
+		b := e.Before.Clone()
+		e.Before = &b
+	}
+	if e.After != nil {
+		a := e.After.Clone()
+		e.After = &a
+	}
+	return e
+}
+
+// Filter selects journal entries. Zero fields match everything.
+type Filter struct {
+	Function string `json:"function,omitempty"`
+	Alias    string `json:"alias,omitempty"`
+	// Since keeps entries whose Time is not before it.
+	Since time.Time `json:"since,omitzero"`
+}
+
+// Match reports whether e passes f.
+func (f Filter) Match(e Entry) bool {
+	return (f.Function == "" || e.Function == f.Function) &&
+		(f.Alias == "" || e.Alias == f.Alias) &&
+		(f.Since.IsZero() || !e.Time.Before(f.Since))
+}
+
+// MemoryJournal is a Journal kept in memory, for tests and for processes
+// that persist nothing. The zero value is empty and ready to use; it must
+// not be copied after first use.
+type MemoryJournal struct {
+	mu      sync.RWMutex
+	entries []Entry
+}
+
+var _ Journal = (*MemoryJournal)(nil)
+
+// Append records a copy of e.
+func (j *MemoryJournal) Append(ctx context.Context, e Entry) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("release: journal append: %w", err)
+	}
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	e = e.Clone()
+	j.mu.Lock()
+	j.entries = append(j.entries, e)
+	j.mu.Unlock()
+	return nil
+}
+
+// Entries yields copies of the matching entries appended before the call.
+func (j *MemoryJournal) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
+		j.mu.RLock()
+		snap := j.entries[:len(j.entries):len(j.entries)]
+		j.mu.RUnlock()
+		for _, e := range snap {
+			if err := ctx.Err(); err != nil {
+				yield(Entry{}, fmt.Errorf("release: journal entries: %w", err))
+				return
+			}
+			if f.Match(e) && !yield(e.Clone(), nil) {
+				return
+			}
+		}
+	}
+}
+
+// FileJournal is a Journal stored as JSON lines, one Entry per line, in a
+// file opened with O_APPEND. Each Append writes one whole line with a single
+// write and fsyncs the file before it returns, so an entry that Append
+// acknowledged survives a crash. Appends from many goroutines are
+// serialised by a mutex; the file must not be written by more than one
+// FileJournal (or process) at a time.
+//
+// # Crashes
+//
+// A crash during Append can leave a torn final line: part of an entry
+// without its newline, or bytes that do not decode. OpenFileJournal reads
+// the whole file, keeps every complete entry and reports the torn tail
+// through Recovered (a *TornError with its offset and bytes) instead of
+// failing: the entry was never acknowledged, so nothing committed is lost.
+// The file is not changed by opening it. The first Append after that
+// truncates the file at the torn line's offset and then writes, so the file
+// is again a sequence of whole lines; Recovered keeps reporting what was
+// removed.
+//
+// A line that does not decode before the last line is not a torn write but
+// damage: OpenFileJournal fails with a *CorruptError (ErrCorrupt) and the
+// file must be repaired by hand.
+//
+// If a write or an fsync fails, the journal stops accepting appends (every
+// later Append returns the first failure): after a failed fsync the file's
+// state is unknown, and an audit trail with a hole is worse than a release
+// that stops.
+type FileJournal struct {
+	path string
+	f    *os.File
+
+	mu        sync.Mutex
+	size      int64      // end of the last whole line
+	torn      *TornError // what Open found; nil when the file was clean
+	truncated bool       // the torn tail has been removed
+	err       error      // sticky write failure, or ErrClosed
+}
+
+var _ Journal = (*FileJournal)(nil)
+
+// OpenFileJournal opens (creating it if needed, mode 0600) the journal file
+// at path and checks its content. It fails with a *CorruptError when a line
+// before the last does not decode; a torn last line is reported by
+// Recovered, not as an error.
+func OpenFileJournal(path string) (*FileJournal, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("release: open journal: %w", err)
+	}
+	j := &FileJournal{path: path, f: f}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("release: open journal: %w", err)
+	}
+	end := st.Size()
+	var tail *TornError
+	for line, err := range readLines(f, end) {
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("release: open journal %s: %w", path, err)
+		}
+		var e Entry
+		derr := decodeEntry(line.text, &e)
+		last := line.end >= end
+		switch {
+		case last && (!line.newline || derr != nil):
+			tail = &TornError{Path: path, Offset: line.offset, Line: slices.Clone(line.text), Err: derr}
+		case derr != nil:
+			f.Close()
+			return nil, &CorruptError{Path: path, Line: line.number, Offset: line.offset, Err: derr}
+		}
+	}
+	j.size = end
+	if tail != nil {
+		j.size = tail.Offset
+		j.torn = tail
+	}
+	return j, nil
+}
+
+// Path returns the file's path.
+func (j *FileJournal) Path() string { return j.path }
+
+// Recovered returns the torn final line OpenFileJournal found, or nil when
+// the file ended with a whole entry. It keeps returning it after Append has
+// removed the bytes, so a caller can log what was dropped.
+func (j *FileJournal) Recovered() *TornError {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.torn
+}
+
+// Append writes e as one JSON line and fsyncs the file. See FileJournal for
+// what happens to a torn tail left by a crash, and after a failed write.
+func (j *FileJournal) Append(ctx context.Context, e Entry) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("release: journal append: %w", err)
+	}
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	line, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("release: journal append: %w", err)
+	}
+	line = append(line, '\n')
+
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return j.err
+	}
+	if j.torn != nil && !j.truncated {
+		if err := j.f.Truncate(j.size); err != nil {
+			return j.fail("truncate torn tail", err)
+		}
+		if err := j.f.Sync(); err != nil {
+			return j.fail("sync", err)
+		}
+		j.truncated = true
+	}
+	n, err := j.f.Write(line)
+	if err != nil {
+		if n > 0 {
+			// Take the partial line back so the file stays whole lines; if
+			// that fails too the journal is unusable.
+			if terr := j.f.Truncate(j.size); terr != nil {
+				return j.fail("write", errors.Join(err, terr))
+			}
+		}
+		return j.fail("write", err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return j.fail("sync", err)
+	}
+	j.size += int64(n)
+	return nil
+}
+
+func (j *FileJournal) fail(op string, err error) error {
+	j.err = fmt.Errorf("release: journal %s: %s: %w", j.path, op, err)
+	return j.err
+}
+
+// Entries reads the file from the start up to the end of the last entry
+// appended before the call, yielding the matching entries. It holds no lock
+// while yielding, so the loop body may Append.
+func (j *FileJournal) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
+		j.mu.Lock()
+		end, err := j.size, j.err
+		j.mu.Unlock()
+		if errors.Is(err, ErrClosed) {
+			yield(Entry{}, err)
+			return
+		}
+		for line, err := range readLines(j.f, end) {
+			if err == nil {
+				err = ctx.Err()
+			}
+			if err != nil {
+				yield(Entry{}, fmt.Errorf("release: journal %s: %w", j.path, err))
+				return
+			}
+			var e Entry
+			if err := decodeEntry(line.text, &e); err != nil {
+				yield(Entry{}, &CorruptError{Path: j.path, Line: line.number, Offset: line.offset, Err: err})
+				return
+			}
+			if f.Match(e) && !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Close closes the file. Later calls fail with ErrClosed.
+func (j *FileJournal) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if errors.Is(j.err, ErrClosed) {
+		return nil
+	}
+	j.err = fmt.Errorf("release: journal %s: %w", j.path, ErrClosed)
+	if err := j.f.Close(); err != nil {
+		return fmt.Errorf("release: close journal %s: %w", j.path, err)
+	}
+	return nil
+}
+
+// line is one line of a journal file, without its newline.
+type line struct {
+	text    []byte
+	offset  int64 // where the line starts
+	end     int64 // where the next line starts
+	number  int
+	newline bool
+}
+
+// readLines yields the lines of r[0:end). The text of a line is valid only
+// until the next iteration.
+func readLines(r io.ReaderAt, end int64) iter.Seq2[line, error] {
+	return func(yield func(line, error) bool) {
+		br := bufio.NewReaderSize(io.NewSectionReader(r, 0, end), 64<<10)
+		var off int64
+		for n := 1; off < end; n++ {
+			text, err := br.ReadSlice('\n')
+			var buf []byte
+			for errors.Is(err, bufio.ErrBufferFull) {
+				// A line longer than the buffer: gather it.
+				buf = append(buf, text...)
+				text, err = br.ReadSlice('\n')
+			}
+			if buf != nil {
+				text = append(buf, text...)
+			}
+			if err != nil && err != io.EOF {
+				yield(line{}, err)
+				return
+			}
+			l := line{text: text, offset: off, number: n}
+			if len(text) > 0 && text[len(text)-1] == '\n' {
+				l.text, l.newline = text[:len(text)-1], true
+			}
+			off += int64(len(text))
+			l.end = off
+			if !yield(l, nil) || err == io.EOF {
+				return
+			}
+		}
+	}
+}
+
+// decodeEntry decodes one line strictly: one JSON object, no unknown
+// fields, nothing after it, and a valid entry.
+func decodeEntry(text []byte, e *Entry) error {
+	dec := json.NewDecoder(bytes.NewReader(text))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(e); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("data after the entry")
+	}
+	return e.Validate()
+}
+
+// LastRoute returns the newest entry of the journal that changed the route
+// alias of fn (kinds route, promote, rollback); its After is the route as the
+// journal expects it to be now. It fails with an error wrapping
+// provider.ErrNotFound when the journal recorded no change of that route.
+func LastRoute(ctx context.Context, j Journal, fn, alias string) (Entry, error) {
+	var last Entry
+	found := false
+	for e, err := range j.Entries(ctx, Filter{Function: fn, Alias: alias}) {
+		if err != nil {
+			return Entry{}, err
+		}
+		if e.Kind.changesRoute() {
+			last, found = e, true
+		}
+	}
+	if !found {
+		return Entry{}, fmt.Errorf("release: journal has no route %q of %s: %w", alias, fn, provider.ErrNotFound)
+	}
+	return last, nil
+}
+
+// PreviousGood returns the rollback target of alias: the version the alias
+// sent its traffic to before the latest promotion (EntryPromote), with that
+// promotion's entry. It is the promotion's Stable; when Stable is empty, the
+// version with the largest share of the promotion's Before route other than
+// the promoted Candidate.
+//
+// Rollbacks are not promotions, so after a rollback PreviousGood still
+// answers the same version: rolling back twice is rolling back once.
+// A promotion that created the alias (no previous version) has no target:
+// the error wraps provider.ErrNotFound, as it does when the journal holds no
+// promotion of alias.
+//
+// Because it reads the journal only, PreviousGood answers the same after a
+// process restart when the journal is a FileJournal.
+func PreviousGood(ctx context.Context, j Journal, fn, alias string) (string, Entry, error) {
+	var promo Entry
+	found := false
+	for e, err := range j.Entries(ctx, Filter{Function: fn, Alias: alias}) {
+		if err != nil {
+			return "", Entry{}, err
+		}
+		if e.Kind == EntryPromote {
+			promo, found = e, true
+		}
+	}
+	if !found {
+		return "", Entry{}, fmt.Errorf("release: journal has no promotion of %s alias %q: %w", fn, alias, provider.ErrNotFound)
+	}
+	if promo.Stable != "" {
+		return promo.Stable, promo, nil
+	}
+	candidate := promo.Candidate
+	if candidate == "" && promo.After != nil {
+		candidate = promo.After.Primary()
+	}
+	best, share := "", 0
+	if promo.Before != nil {
+		for _, w := range promo.Before.Weights {
+			if w.Version != candidate && w.BasisPoints > share {
+				best, share = w.Version, w.BasisPoints
+			}
+		}
+	}
+	if best == "" {
+		return "", promo, fmt.Errorf("release: %s alias %q had no version before its latest promotion (%s): %w",
+			fn, alias, promo.Time.UTC().Format(time.RFC3339), provider.ErrNotFound)
+	}
+	return best, promo, nil
+}

@@ -1,0 +1,508 @@
+package retention
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	"github.com/slipway-dev/slipway/provider"
+)
+
+// ApplyOptions tune Apply. The zero value is ready to use: DefaultConcurrency
+// deletes in flight, DefaultRate calls per second, the zero
+// provider.RetryPolicy, DefaultRecheckInterval, DefaultGrace, no progress
+// events, silent, real time.
+type ApplyOptions struct {
+	// Concurrency is how many versions are being deleted at once; 0 means
+	// DefaultConcurrency.
+	Concurrency int
+	// Rate is the call budget in calls per second (0 means DefaultRate) and
+	// Burst its burst (0 means 1). Both are ignored when Limiter is set.
+	Rate  float64
+	Burst int
+	// Limiter, when set, is the budget shared across calls: pass the same
+	// limiter to the Planner, to Apply runs over other functions of the same
+	// account and region, and to deploy tooling, so that together they stay
+	// under the platform's limit.
+	Limiter *rate.Limiter
+	// Retry retries throttled and transiently failed calls; every attempt
+	// takes a token, and a throttle's retry-after hint is honoured
+	// (provider.RetryPolicy.Backoff). Pass an unwrapped provider (not
+	// provider.WithRetry), or retries multiply.
+	Retry provider.RetryPolicy
+	// RecheckInterval is how long one read of a function's routes and usage
+	// serves as the reference check before its deletes. 0 means
+	// DefaultRecheckInterval; a negative value re-reads before every
+	// delete. See the package documentation for the call count.
+	RecheckInterval time.Duration
+	// Grace is how long a delete call already sent may run on after ctx
+	// ends, so that its outcome is known and reported; 0 means DefaultGrace.
+	Grace time.Duration
+	// Progress, when set, receives an event after every version settles.
+	// It is called from Apply's goroutines, one call at a time, and should
+	// return quickly.
+	Progress func(Progress)
+	// Logger receives a Debug record per version, a Warn record per
+	// failure and an Info record per run. Nil is silent.
+	Logger *slog.Logger
+	// Now is the clock for RecheckInterval; nil means time.Now.
+	Now func() time.Time
+}
+
+// Outcome is what happened to one planned deletion.
+type Outcome string
+
+// Outcomes.
+const (
+	// Deleted: the version was deleted by this run.
+	Deleted Outcome = "deleted"
+	// Skipped: the version was kept after all, for the reason reported:
+	// a route or a usage references it now, the platform refused because it
+	// is in use, or it was already gone.
+	Skipped Outcome = "skipped"
+	// Failed: the version could not be deleted (or checked); the error is
+	// reported. It may still exist, and does unless InDoubt is set.
+	Failed Outcome = "failed"
+	// Canceled: the context ended before this version's delete was sent;
+	// it was not deleted.
+	Canceled Outcome = "canceled"
+)
+
+// Progress is an event of a running Apply.
+type Progress struct {
+	// Function and Version name the version that just settled.
+	Function string
+	Version  string
+	Outcome  Outcome
+	// Detail is the skip reason or the failure's message.
+	Detail string
+	// FunctionsDone counts functions whose every planned deletion has
+	// settled, out of Functions (functions with nothing to delete are done
+	// from the start).
+	FunctionsDone, Functions int
+	// Deleted, Skipped, Failed and Canceled count settled versions so far,
+	// out of Planned deletions.
+	Deleted, Skipped, Failed, Canceled, Planned int
+}
+
+// Report is what an Apply did, function by function in plan order, versions
+// in creation order.
+type Report struct {
+	Functions []FunctionReport `json:"functions"`
+}
+
+// FunctionReport is what an Apply did to one function. Every planned
+// deletion appears in exactly one of Deleted, Skipped, Failed and Canceled.
+type FunctionReport struct {
+	Function string    `json:"function"`
+	Planned  int       `json:"planned"`
+	Deleted  []string  `json:"deleted,omitempty"`
+	Skipped  []Skip    `json:"skipped,omitempty"`
+	Failed   []Failure `json:"failed,omitempty"`
+	Canceled []string  `json:"canceled,omitempty"`
+	// Error is the plan's error for a function that could not be planned.
+	Error string `json:"error,omitempty"`
+}
+
+// Skip is a planned deletion that was not done, and why.
+type Skip struct {
+	Version string `json:"version"`
+	Reason  string `json:"reason"`
+}
+
+// Failure is a planned deletion that failed.
+type Failure struct {
+	Version string `json:"version"`
+	Err     error  `json:"-"`
+	// InDoubt is set when a delete call failed in a way that may have
+	// taken effect (provider.ErrUnavailable) and reading the version back
+	// failed too: the version may or may not exist.
+	InDoubt bool `json:"inDoubt,omitempty"`
+}
+
+// MarshalJSON encodes the failure with its error message.
+func (f Failure) MarshalJSON() ([]byte, error) {
+	msg := ""
+	if f.Err != nil {
+		msg = f.Err.Error()
+	}
+	type plain Failure
+	return json.Marshal(struct {
+		plain
+		Error string `json:"error"`
+	}{plain(f), msg})
+}
+
+// UnmarshalJSON decodes a failure; Err becomes an error with the recorded
+// message (the chain of sentinels is not kept).
+func (f *Failure) UnmarshalJSON(b []byte) error {
+	type plain Failure
+	var aux struct {
+		*plain
+		Error string `json:"error"`
+	}
+	aux.plain = (*plain)(f)
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	f.Err = nil
+	if aux.Error != "" {
+		f.Err = errors.New(aux.Error)
+	}
+	return nil
+}
+
+// Totals sums a report.
+type Totals struct {
+	Functions, Planned, Deleted, Skipped, Failed, Canceled int
+}
+
+// Totals sums the report over its functions.
+func (r Report) Totals() Totals {
+	t := Totals{Functions: len(r.Functions)}
+	for _, f := range r.Functions {
+		t.Planned += f.Planned
+		t.Deleted += len(f.Deleted)
+		t.Skipped += len(f.Skipped)
+		t.Failed += len(f.Failed)
+		t.Canceled += len(f.Canceled)
+	}
+	return t
+}
+
+// Apply deletes the versions plan marks Delete, for a fleet at once, and
+// reports what it did.
+//
+// Before any call it checks the plan (Plan.Validate), the options, and that
+// the provider can delete versions at all (ErrUnsupported otherwise).
+//
+// Versions are deleted oldest first, function after function, with at most
+// Concurrency deletes in flight (errgroup.SetLimit) and every call — the
+// reference reads as well as the deletes and their retries — taking a token
+// of one rate budget (ApplyOptions.Limiter, or Rate and Burst). Right before
+// a version is deleted, its function's routes and usage are read again (at
+// most RecheckInterval old; see the package documentation): a version that a
+// route or a usage references now is skipped and reported, never deleted. A
+// platform refusal because the version is in use (provider.ErrInUse) is a
+// skip too, and makes the next delete of that function re-read its
+// references. Throttling and transient failures are retried under Retry;
+// any other refusal fails that version only, and the run goes on.
+//
+// When ctx ends, no new delete is sent; deletes already sent run on for at
+// most Grace so that the report is exact: a version is reported Deleted only
+// when a delete call succeeded (or, after an ambiguous failure, the version
+// is confirmed gone), and every version this run deleted is reported
+// Deleted. The rest are Canceled, or Failed with InDoubt when even the
+// confirmation failed.
+//
+// The report is always complete. The error is nil when every planned
+// deletion was deleted or skipped; otherwise it joins one error per failed
+// version (each wrapping the provider's error) and, when ctx ended, an error
+// wrapping ctx.Err().
+func Apply(ctx context.Context, p provider.Provider, plan Plan, opts ApplyOptions) (Report, error) {
+	if err := plan.Validate(); err != nil {
+		return Report{}, err
+	}
+	conc, err := checkConcurrency("apply options", opts.Concurrency)
+	if err != nil {
+		return Report{}, err
+	}
+	if opts.Grace < 0 {
+		return Report{}, fmt.Errorf("retention: %w", provider.Invalid("apply options", "grace", "is negative"))
+	}
+	b, err := newBudget("apply options", opts.Limiter, opts.Rate, opts.Burst, opts.Retry)
+	if err != nil {
+		return Report{}, err
+	}
+	a := &applier{p: p, b: b, opts: opts}
+	if a.opts.RecheckInterval == 0 {
+		a.opts.RecheckInterval = DefaultRecheckInterval
+	}
+	if a.opts.Grace == 0 {
+		a.opts.Grace = DefaultGrace
+	}
+	if a.opts.Now == nil {
+		a.opts.Now = time.Now
+	}
+
+	rep := Report{Functions: make([]FunctionReport, len(plan.Functions))}
+	for fi, f := range plan.Functions {
+		st := &fnState{name: f.Function}
+		a.fns = append(a.fns, st)
+		rep.Functions[fi] = FunctionReport{Function: f.Function, Error: f.Error}
+		for _, id := range f.Deletions() {
+			a.tasks = append(a.tasks, task{fn: fi, version: id})
+			st.remaining++
+		}
+		rep.Functions[fi].Planned = st.remaining
+		if st.remaining == 0 {
+			a.progress.FunctionsDone++
+		}
+	}
+	a.progress.Functions = len(plan.Functions)
+	a.progress.Planned = len(a.tasks)
+	a.results = make([]result, len(a.tasks))
+	if len(a.tasks) > 0 && !p.Capabilities().DeleteVersions {
+		return Report{}, fmt.Errorf("retention: the plan deletes %d versions but the platform cannot delete versions: %w",
+			len(a.tasks), provider.ErrUnsupported)
+	}
+	if opts.Logger != nil {
+		opts.Logger.InfoContext(ctx, "retention: applying plan", "functions", len(plan.Functions), "deletions", len(a.tasks))
+	}
+
+	var g errgroup.Group
+	g.SetLimit(conc)
+	launched := 0
+	for ti := range a.tasks {
+		if ctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			a.settle(ctx, ti, a.delete(ctx, a.tasks[ti]))
+			return nil
+		})
+		launched = ti + 1
+	}
+	_ = g.Wait() // the goroutines return nil; outcomes are in a.results
+	for ti := launched; ti < len(a.tasks); ti++ {
+		a.settle(ctx, ti, result{outcome: Canceled})
+	}
+
+	var errs []error
+	if err := ctx.Err(); err != nil {
+		errs = append(errs, fmt.Errorf("retention: apply stopped early: %w", err))
+	}
+	for ti, t := range a.tasks {
+		r := a.results[ti]
+		fr := &rep.Functions[t.fn]
+		switch r.outcome {
+		case Deleted:
+			fr.Deleted = append(fr.Deleted, t.version)
+		case Skipped:
+			fr.Skipped = append(fr.Skipped, Skip{Version: t.version, Reason: r.detail})
+		case Failed:
+			fr.Failed = append(fr.Failed, Failure{Version: t.version, Err: r.err, InDoubt: r.inDoubt})
+			errs = append(errs, fmt.Errorf("retention: delete %s version %s: %w", fr.Function, t.version, r.err))
+		case Canceled:
+			fr.Canceled = append(fr.Canceled, t.version)
+		}
+	}
+	if opts.Logger != nil {
+		t := rep.Totals()
+		opts.Logger.InfoContext(ctx, "retention: plan applied", "planned", t.Planned, "deleted", t.Deleted,
+			"skipped", t.Skipped, "failed", t.Failed, "canceled", t.Canceled)
+	}
+	return rep, errors.Join(errs...)
+}
+
+type task struct {
+	fn      int // index in the plan's functions
+	version string
+}
+
+type result struct {
+	outcome Outcome
+	detail  string
+	err     error
+	inDoubt bool
+}
+
+type applier struct {
+	p     provider.Provider
+	b     *budget
+	opts  ApplyOptions
+	fns   []*fnState
+	tasks []task
+
+	mu       sync.Mutex // guards results, progress and fnState.remaining
+	results  []result
+	progress Progress
+}
+
+// fnState is one function's reference cache.
+type fnState struct {
+	name      string
+	remaining int // planned deletions not settled yet; guarded by applier.mu
+
+	mu           sync.Mutex // serialises reference reads of the function
+	valid        bool
+	readAt       time.Time
+	refs         map[string]string // version → why it is referenced now
+	usageUnknown bool
+}
+
+// references returns why version is referenced now ("" when it is not),
+// reading the function's routes and usage when the last read is older than
+// the recheck interval or was invalidated.
+func (a *applier) references(ctx context.Context, st *fnState, version string) (string, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	now := a.opts.Now()
+	if st.valid && a.opts.RecheckInterval > 0 && now.Sub(st.readAt) < a.opts.RecheckInterval {
+		return st.refs[version], nil
+	}
+	var routes []provider.Route
+	err := a.b.call(ctx, func(ctx context.Context) (err error) {
+		routes, err = a.p.Routes(ctx, st.name)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("reading routes: %w", err)
+	}
+	var us []provider.Usage
+	if !st.usageUnknown {
+		if us, st.usageUnknown, err = usage(ctx, a.b, a.p, st.name); err != nil {
+			return "", fmt.Errorf("reading usage: %w", err)
+		}
+	}
+	refs := map[string]string{}
+	for _, rt := range routes {
+		for _, w := range rt.Weights {
+			if refs[w.Version] == "" {
+				refs[w.Version] = fmt.Sprintf("alias %s (%s) references it now", rt.Alias, percent(w.BasisPoints))
+			}
+		}
+	}
+	for _, u := range us {
+		if refs[u.Version] == "" {
+			refs[u.Version] = "in use now: " + u.Reason
+		}
+	}
+	st.refs, st.readAt, st.valid = refs, now, true
+	return refs[version], nil
+}
+
+func (st *fnState) invalidate() {
+	st.mu.Lock()
+	st.valid = false
+	st.mu.Unlock()
+}
+
+// delete checks and deletes one version.
+func (a *applier) delete(ctx context.Context, t task) result {
+	st := a.fns[t.fn]
+	if ctx.Err() != nil {
+		return result{outcome: Canceled}
+	}
+	why, err := a.references(ctx, st, t.version)
+	if err != nil {
+		if ctx.Err() != nil {
+			return result{outcome: Canceled}
+		}
+		return result{outcome: Failed, err: fmt.Errorf("reference check: %w", err)}
+	}
+	if why != "" {
+		return result{outcome: Skipped, detail: why}
+	}
+
+	// sent: a delete call went out. uncertain: some call failed in a way
+	// that may have taken effect, and no later answer settled it.
+	var sent, uncertain bool
+	var last error
+	err = a.b.retry.Do(ctx, func(ctx context.Context) error {
+		if err := a.b.wait(ctx); err != nil {
+			return err
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.Grace)
+		defer cancel()
+		sent = true
+		last = a.p.DeleteVersion(cctx, st.name, t.version)
+		switch {
+		case last == nil:
+			uncertain = false
+		case errors.Is(last, provider.ErrNotFound) && uncertain:
+			// An earlier attempt did delete it.
+			last, uncertain = nil, false
+		case errors.Is(last, provider.ErrUnavailable) || cctx.Err() != nil:
+			uncertain = true
+		case errors.Is(last, provider.ErrThrottled):
+			// Nothing changed; an earlier ambiguity stays.
+		default:
+			uncertain = false // the version still exists (ErrInUse and others)
+		}
+		return last
+	})
+	switch {
+	case !sent:
+		return result{outcome: Canceled}
+	case last == nil:
+		return result{outcome: Deleted}
+	case uncertain:
+		return a.confirm(ctx, st, t.version, last)
+	case errors.Is(last, provider.ErrInUse):
+		st.invalidate()
+		return result{outcome: Skipped, detail: "refused by the platform: " + last.Error()}
+	case errors.Is(last, provider.ErrNotFound):
+		return result{outcome: Skipped, detail: "already gone (not deleted by this run)"}
+	case ctx.Err() != nil && errors.Is(last, provider.ErrThrottled):
+		return result{outcome: Canceled}
+	}
+	return result{outcome: Failed, err: err}
+}
+
+// confirm settles a delete whose last failure (cause) may have taken effect
+// by reading the version back, within the grace period even when ctx ended.
+func (a *applier) confirm(ctx context.Context, st *fnState, version string, cause error) result {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.Grace)
+	defer cancel()
+	err := a.b.call(cctx, func(ctx context.Context) error {
+		_, err := a.p.Version(ctx, st.name, version)
+		return err
+	})
+	switch {
+	case errors.Is(err, provider.ErrNotFound):
+		return result{outcome: Deleted}
+	case err == nil && ctx.Err() != nil:
+		return result{outcome: Canceled}
+	case err == nil:
+		return result{outcome: Failed, err: cause}
+	}
+	return result{outcome: Failed, inDoubt: true,
+		err: fmt.Errorf("%w (and reading the version back failed: %w)", cause, err)}
+}
+
+// settle records one outcome and emits a progress event.
+func (a *applier) settle(ctx context.Context, ti int, r result) {
+	t := a.tasks[ti]
+	st := a.fns[t.fn]
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.results[ti] = r
+	st.remaining--
+	if st.remaining == 0 {
+		a.progress.FunctionsDone++
+	}
+	switch r.outcome {
+	case Deleted:
+		a.progress.Deleted++
+	case Skipped:
+		a.progress.Skipped++
+	case Failed:
+		a.progress.Failed++
+	case Canceled:
+		a.progress.Canceled++
+	}
+	ev := a.progress
+	ev.Function, ev.Version, ev.Outcome, ev.Detail = st.name, t.version, r.outcome, r.detail
+	if r.err != nil {
+		ev.Detail = r.err.Error()
+	}
+	if l := a.opts.Logger; l != nil {
+		if r.outcome == Failed {
+			l.WarnContext(ctx, "retention: delete failed", "function", st.name, "version", t.version, "err", r.err)
+		} else {
+			l.DebugContext(ctx, "retention: version settled", "function", st.name, "version", t.version,
+				"outcome", string(r.outcome), "detail", r.detail)
+		}
+	}
+	if a.opts.Progress != nil {
+		a.opts.Progress(ev)
+	}
+}

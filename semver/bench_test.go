@@ -10,7 +10,8 @@ import (
 )
 
 // Timings live here, never in tests. Side-by-side numbers against other
-// libraries are in the nested module internal/bench (see BENCHMARKS.md).
+// libraries are in the nested module internal/bench (cd there and run
+// go test -bench . -benchmem).
 
 var (
 	sinkVersion semver.Version

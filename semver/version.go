@@ -146,7 +146,9 @@ func parseNumber(s string, i int, part string) (uint64, int, string) {
 	var n uint64
 	for ; i < len(s) && isDigit(s[i]); i++ {
 		d := uint64(s[i] - '0')
-		if n > (math.MaxUint64-d)/10 {
+		// Up to 19 digits cannot overflow; check only beyond that, so the
+		// common case costs no division.
+		if i-start >= 19 && n > (math.MaxUint64-d)/10 {
 			return 0, i, part + " version " + s[start:end(s, i)] + " overflows uint64"
 		}
 		n = n*10 + d
@@ -357,6 +359,15 @@ func comparePrerelease(a, b string) int {
 	}
 	if b == "" {
 		return -1
+	}
+	// Identifiers before the first differing byte are equal: start at the
+	// identifier that holds it.
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	if j := strings.LastIndexByte(a[:i], '.'); j >= 0 {
+		a, b = a[j+1:], b[j+1:]
 	}
 	for {
 		x, restA, moreA := strings.Cut(a, ".")

@@ -2,6 +2,8 @@ package semver_test
 
 import (
 	"errors"
+	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/slipway-dev/slipway/semver"
@@ -105,4 +107,86 @@ func FuzzParseRange(f *testing.F) {
 			t.Fatalf("%q and its canonical form %q disagree on %v", s, canon, v)
 		}
 	})
+}
+
+// FuzzCompare checks Compare against a plain reading of semver.org §11
+// (split every identifier, compare numbers as big integers), so the fast
+// paths in Compare cannot drift from the specification.
+func FuzzCompare(f *testing.F) {
+	for _, p := range [][2]string{
+		{"1.0.0-alpha.beta.11", "1.0.0-alpha.beta.2"}, {"1.0.0-alpha", "1.0.0-alpha.1"},
+		{"1.0.0-a.b", "1.0.0-a.bc"}, {"1.0.0-1.2", "1.0.0-1.10"}, {"1.0.0-x.9", "1.0.0-x.90"},
+		{"1.0.0-rc.1", "1.0.0"}, {"2.0.0", "10.0.0"}, {"1.0.0-a1", "1.0.0-a10"},
+	} {
+		f.Add(p[0], p[1])
+	}
+	f.Fuzz(func(t *testing.T, x, y string) {
+		a, errA := semver.Parse(x)
+		b, errB := semver.Parse(y)
+		if errA != nil || errB != nil {
+			return
+		}
+		got, want := semver.Compare(a, b), referenceCompare(a, b)
+		if got != want {
+			t.Fatalf("Compare(%q, %q) = %d, want %d", x, y, got, want)
+		}
+		if back := semver.Compare(b, a); back != -got {
+			t.Fatalf("Compare(%q, %q) = %d but reversed = %d", x, y, got, back)
+		}
+	})
+}
+
+func referenceCompare(a, b semver.Version) int {
+	for _, c := range []int{cmpU(a.Major(), b.Major()), cmpU(a.Minor(), b.Minor()), cmpU(a.Patch(), b.Patch())} {
+		if c != 0 {
+			return c
+		}
+	}
+	pa, pb := a.Prerelease(), b.Prerelease()
+	switch {
+	case pa == pb:
+		return 0
+	case pa == "":
+		return 1
+	case pb == "":
+		return -1
+	}
+	xs, ys := strings.Split(pa, "."), strings.Split(pb, ".")
+	for i := 0; i < len(xs) && i < len(ys); i++ {
+		x, xok := number(xs[i])
+		y, yok := number(ys[i])
+		var c int
+		switch {
+		case xok && yok:
+			c = x.Cmp(y)
+		case xok:
+			c = -1
+		case yok:
+			c = 1
+		default:
+			c = strings.Compare(xs[i], ys[i])
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return cmpU(uint64(len(xs)), uint64(len(ys)))
+}
+
+// number reads a numeric identifier (digits only: "-1" is alphanumeric).
+func number(s string) (*big.Int, bool) {
+	if strings.Trim(s, "0123456789") != "" {
+		return nil, false
+	}
+	return new(big.Int).SetString(s, 10)
+}
+
+func cmpU(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }

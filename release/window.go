@@ -251,6 +251,23 @@ func (p Policy) Check(t time.Time) error {
 	return nil
 }
 
+// CheckShift is the check the workflow makes before it moves traffic: from
+// is the share (basis points) the candidate has now and to the share it
+// would have after the move. A move that does not increase the candidate's
+// share (a hold, a decrease, a rollback to the stable version) is never
+// blocked and returns nil without reading the policy, even an invalid one;
+// an increase returns Check(t). So a rollback during a freeze, or outside
+// every window, goes ahead:
+//
+//	p.CheckShift(now, 2500, 0)    // rollback: nil
+//	p.CheckShift(now, 2500, 5000) // next canary step: p.Check(now)
+func (p Policy) CheckShift(t time.Time, from, to int) error {
+	if to <= from {
+		return nil
+	}
+	return p.Check(t)
+}
+
 // frozen returns the freeze containing t that ends last.
 func (p Policy) frozen(t time.Time) (Freeze, bool) {
 	var out Freeze
@@ -318,12 +335,14 @@ func (p Policy) nextOpening(u time.Time, locs []*time.Location) (time.Time, bool
 }
 
 // nextOpening returns the first instant after u at which w opens: on each of
-// the next eight local days that is one of w.Days, the first instant whose
-// local time of day is at least w.Start.
+// the next fifteen local days that is one of w.Days, the first instant whose
+// local time of day is at least w.Start. Two weeks, not one, because an
+// opening that falls in a spring-forward gap (a window lying wholly inside
+// the missing hour) does not happen that week.
 func (w Window) nextOpening(u time.Time, loc *time.Location) (time.Time, bool) {
 	lu := u.In(loc)
 	y, m, d := lu.Date()
-	for i := range 8 {
+	for i := range 15 {
 		day := time.Date(y, m, d+i, 12, 0, 0, 0, loc) // noon: never in a transition
 		if !w.on(day.Weekday()) {
 			continue
@@ -353,7 +372,7 @@ func (w Window) openingOn(day time.Time, loc *time.Location) time.Time {
 	s := time.Date(y, m, d, w.Start.Hour, w.Start.Minute, 0, 0, loc)
 	sy, sm, sd := s.Date()
 	if sy == y && sm == m && sd == d && s.Hour() == w.Start.Hour && s.Minute() == w.Start.Minute {
-		return s
+		return earliest(s)
 	}
 	// The wall time does not exist. time.Date moved it by the size of the
 	// gap, to before or after it depending on the zone; the opening is the
@@ -369,4 +388,28 @@ func (w Window) openingOn(day time.Time, loc *time.Location) time.Time {
 		return s
 	}
 	return edge.In(loc)
+}
+
+// earliest returns the first instant showing the same wall-clock time as s.
+// On the day clocks fall back, the wall times of the repeated hour occur
+// twice and time.Date may return either; the opening is the first.
+func earliest(s time.Time) time.Time {
+	start, _ := s.ZoneBounds()
+	if start.IsZero() {
+		return s
+	}
+	_, cur := s.Zone()
+	_, prev := start.Add(-time.Nanosecond).Zone()
+	if prev <= cur {
+		return s
+	}
+	e := s.Add(-time.Duration(prev-cur) * time.Second)
+	if !e.Before(start) {
+		return s
+	}
+	le, ls := e.In(s.Location()), s
+	if le.Hour() != ls.Hour() || le.Minute() != ls.Minute() || le.Day() != ls.Day() {
+		return s
+	}
+	return e
 }

@@ -231,9 +231,18 @@ func judgeFmtValue(m Metric, v float64) string {
 	return judgeFmtSeconds(v)
 }
 
+// checkInvalid is the error of a check's Validate: a
+// *provider.InvalidError naming the configuration field at fault (by its
+// JSON name), so errors.Is(err, provider.ErrInvalid) holds and errors.As
+// reads the field: "canary: invalid argument: threshold: max is 1.5, a
+// rate outside [0, 1]".
+func checkInvalid(what, field, format string, args ...any) error {
+	return fmt.Errorf("canary: %w", provider.Invalid(what, field, fmt.Sprintf(format, args...)))
+}
+
 func judgeCheckFinite(what, field string, v float64) error {
 	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-		return fmt.Errorf("canary: %s: %s %v is not a finite non-negative number: %w", what, field, v, provider.ErrInvalid)
+		return checkInvalid(what, field, "is %v, not a finite non-negative number", v)
 	}
 	return nil
 }
@@ -268,19 +277,20 @@ type Threshold struct {
 
 var _ Check = Threshold{}
 
-// Validate reports a configuration error, wrapping provider.ErrInvalid.
+// Validate reports a configuration error: a *provider.InvalidError naming
+// the field, which wraps provider.ErrInvalid.
 func (t Threshold) Validate() error {
 	if !t.Metric.valid() {
-		return fmt.Errorf("canary: threshold: metric %d: %w", int(t.Metric), provider.ErrInvalid)
+		return checkInvalid("threshold", "metric", "is %d, not a known metric", int(t.Metric))
 	}
 	if err := judgeCheckFinite("threshold", "max", t.Max); err != nil {
 		return err
 	}
 	if t.Metric.IsRate() && t.Max > 1 {
-		return fmt.Errorf("canary: threshold: max %v of a rate outside [0,1]: %w", t.Max, provider.ErrInvalid)
+		return checkInvalid("threshold", "max", "is %v, a rate outside [0, 1]", t.Max)
 	}
 	if t.MinSamples < 0 {
-		return fmt.Errorf("canary: threshold: min samples %d is negative: %w", t.MinSamples, provider.ErrInvalid)
+		return checkInvalid("threshold", "minSamples", "is %d, negative", t.MinSamples)
 	}
 	return nil
 }
@@ -345,10 +355,11 @@ type Relative struct {
 
 var _ Check = Relative{}
 
-// Validate reports a configuration error, wrapping provider.ErrInvalid.
+// Validate reports a configuration error: a *provider.InvalidError naming
+// the field, which wraps provider.ErrInvalid.
 func (r Relative) Validate() error {
 	if !r.Metric.valid() {
-		return fmt.Errorf("canary: relative: metric %d: %w", int(r.Metric), provider.ErrInvalid)
+		return checkInvalid("relative", "metric", "is %d, not a known metric", int(r.Metric))
 	}
 	if err := judgeCheckFinite("relative", "factor", r.Factor); err != nil {
 		return err
@@ -357,7 +368,7 @@ func (r Relative) Validate() error {
 		return err
 	}
 	if r.MinSamples < 0 {
-		return fmt.Errorf("canary: relative: min samples %d is negative: %w", r.MinSamples, provider.ErrInvalid)
+		return checkInvalid("relative", "minSamples", "is %d, negative", r.MinSamples)
 	}
 	return nil
 }

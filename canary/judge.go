@@ -164,33 +164,34 @@ type KayentaConfig struct {
 	MustHaveData bool `json:"mustHaveData,omitempty"`
 }
 
-// Validate reports a configuration error, wrapping provider.ErrInvalid.
+// Validate reports a configuration error: a *provider.InvalidError naming
+// the field, which wraps provider.ErrInvalid.
 func (c KayentaConfig) Validate() error {
 	if c.Confidence != 0 && !(c.Confidence > 0 && c.Confidence < 1) {
-		return fmt.Errorf("canary: kayenta: confidence %v outside (0,1): %w", c.Confidence, provider.ErrInvalid)
+		return checkInvalid("kayenta", "confidence", "is %v, outside (0, 1)", c.Confidence)
 	}
 	for _, f := range []struct {
 		name string
 		v    float64
 	}{
 		{"tolerance", c.Tolerance},
-		{"allowed increase", c.AllowedIncrease},
-		{"allowed decrease", c.AllowedDecrease},
-		{"critical increase", c.CriticalIncrease},
-		{"critical decrease", c.CriticalDecrease},
+		{"allowedIncrease", c.AllowedIncrease},
+		{"allowedDecrease", c.AllowedDecrease},
+		{"criticalIncrease", c.CriticalIncrease},
+		{"criticalDecrease", c.CriticalDecrease},
 	} {
 		if err := judgeCheckFinite("kayenta", f.name, f.v); err != nil {
 			return err
 		}
 	}
 	if c.EffectSize != MeanRatio && c.EffectSize != CLES {
-		return fmt.Errorf("canary: kayenta: effect measure %d: %w", int(c.EffectSize), provider.ErrInvalid)
+		return checkInvalid("kayenta", "effectSize", "is %d, not a known measure", int(c.EffectSize))
 	}
 	if !c.Direction.valid() {
-		return fmt.Errorf("canary: kayenta: direction %d: %w", int(c.Direction), provider.ErrInvalid)
+		return checkInvalid("kayenta", "direction", "is %d, not a known direction", int(c.Direction))
 	}
 	if c.NaN != NaNRemove && c.NaN != NaNReplace {
-		return fmt.Errorf("canary: kayenta: nan strategy %d: %w", int(c.NaN), provider.ErrInvalid)
+		return checkInvalid("kayenta", "nanStrategy", "is %d, not a known strategy", int(c.NaN))
 	}
 	return nil
 }
@@ -392,29 +393,34 @@ func judgeMean(v []float64) float64 {
 //
 // Rates (ErrorRate, ThrottleRate, ColdStartRate) are compared with the
 // two-proportion test over the window's totals (TwoProportion, with Yates'
-// correction; one-sided for Increase and Decrease, two-sided for Either).
-// The label is High when the candidate's rate is higher with p-value below
-// 1 − Confidence and the ratio candidate/stable is at least AllowedIncrease
-// (a stable rate of zero makes the ratio unbounded, which counts as
-// reaching it); Low mirrors it with AllowedDecrease. Worked example: 30
-// errors in 400 candidate requests against 120 in 4000 stable ones is a
-// ratio of 7.5%/3% = 2.5 with one-sided p = 2.3e-6: High, so Fail, unless
-// AllowedIncrease exceeds 2.5. Tolerance does not apply to rates.
+// correction, R's prop.test; one-sided for Increase and Decrease,
+// two-sided for Either). The label is High when the candidate's rate is
+// higher with p-value below 1 − Confidence and the ratio candidate/stable
+// is at least AllowedIncrease (a stable rate of zero makes the ratio
+// unbounded, which counts as reaching it); Low mirrors it with
+// AllowedDecrease. Worked example: 30 errors in 400 candidate requests
+// against 120 in 4000 stable ones is a ratio of 7.5%/3% = 2.5 with
+// one-sided p = 2.3e-6: High, so Fail, unless AllowedIncrease exceeds 2.5.
+// Tolerance does not apply to rates.
 //
 // Latencies are compared per period with Classify (Kayenta's Mann–Whitney
 // classifier, effect size MeanRatio): the candidate's per-period P50, P90
-// or P99 values against the stable version's. Worked example: ten minutes
-// with a stable p99 around 200ms and a candidate p99 around 300ms put the
-// interval of the shift near [+90ms, +110ms], well above ±25% of the 100ms
-// estimate, with a mean ratio of 1.5: High, so Fail — while the error
-// rates of the same window may be identical.
+// or P99 values against the stable version's. Worked example (a row of
+// TestJudgeWorkedExamples): ten one-minute periods with a stable p99 of
+// 195–204ms and a candidate p99 of 295–304ms (every candidate minute about
+// 100ms slower) put the 95% interval of the shift at about [+94ms, +106ms]
+// around the estimate +100ms, clear of the ±25ms tolerance band, with a
+// mean ratio of 1.5: High, so Fail — while the error rates of the same
+// window may be identical and the mean latency barely moved (the
+// regression is in the tail).
 //
 // Labels map to verdicts: High or Low (only reported in the direction of
-// concern) → Fail, Pass → Pass. Below MinSamples the verdict is
-// Inconclusive, never Pass: requests per side for rates (zero means
-// DefaultMinInvocations, 50), periods with latency data per side for
-// latencies (zero means DefaultMinPeriods, 3). Without a stable version
-// the verdict is Inconclusive too.
+// concern) → Fail, Pass → Pass. A verdict needs enough evidence, else it is
+// Inconclusive, never Pass: MinSamples requests per side for every metric
+// (zero means DefaultMinInvocations, 50), and for latencies also
+// MinPeriods periods with latency data per side (zero means
+// DefaultMinPeriods, 3). Without a stable version the verdict is
+// Inconclusive too.
 //
 // Because it judges relative to the stable version, an error rate already
 // high in production does not block the fix: stable 20%, candidate 5% is
@@ -425,7 +431,10 @@ func judgeMean(v []float64) float64 {
 // per-period latencies in seconds; Stats carries the label, the p-value,
 // the estimate of the difference (candidate − stable: of rates, or the
 // Hodges–Lehmann shift in seconds) with its interval, the effect size
-// (0 when undefined) and the sample counts.
+// (0 when undefined) and the sample counts (requests for rates, periods
+// for latencies).
+//
+// A Judge is a value; it is safe for concurrent use.
 type Judge struct {
 	Metric Metric `json:"metric"`
 	// Confidence is the confidence level, in (0, 1); zero means
@@ -436,45 +445,55 @@ type Judge struct {
 	Direction Direction `json:"direction,omitempty"`
 	// AllowedIncrease and AllowedDecrease bound the ratio candidate/stable
 	// (Kayenta's meanRatio effect size) that is tolerated even when
-	// significant: 1.2 lets a candidate be up to 20% higher. Zero means 1.
+	// significant: 1.2 lets a candidate be up to 20% higher, 0.8 up to 20%
+	// lower. Zero means 1.
 	AllowedIncrease float64 `json:"allowedIncrease,omitempty"`
 	AllowedDecrease float64 `json:"allowedDecrease,omitempty"`
 	// Tolerance is Kayenta's band for latencies (see Classify); zero means
 	// DefaultTolerance.
-	Tolerance  float64 `json:"tolerance,omitempty"`
-	MinSamples int64   `json:"minSamples,omitempty"`
+	Tolerance float64 `json:"tolerance,omitempty"`
+	// MinSamples is the minimum number of requests per side; zero means
+	// DefaultMinInvocations.
+	MinSamples int64 `json:"minSamples,omitempty"`
+	// MinPeriods is the minimum number of periods with latency data per
+	// side, for latency metrics; zero means DefaultMinPeriods.
+	MinPeriods int `json:"minPeriods,omitempty"`
 }
 
 var _ Check = Judge{}
 
-// Validate reports a configuration error, wrapping provider.ErrInvalid.
+// Validate reports a configuration error: a *provider.InvalidError naming
+// the field, which wraps provider.ErrInvalid.
 func (j Judge) Validate() error {
 	if !j.Metric.valid() {
-		return fmt.Errorf("canary: judge: metric %d: %w", int(j.Metric), provider.ErrInvalid)
+		return checkInvalid("judge", "metric", "is %d, not a known metric", int(j.Metric))
 	}
 	if j.Confidence != 0 && !(j.Confidence > 0 && j.Confidence < 1) {
-		return fmt.Errorf("canary: judge: confidence %v outside (0,1): %w", j.Confidence, provider.ErrInvalid)
+		return checkInvalid("judge", "confidence", "is %v, outside (0, 1)", j.Confidence)
 	}
 	if !j.Direction.valid() {
-		return fmt.Errorf("canary: judge: direction %d: %w", int(j.Direction), provider.ErrInvalid)
+		return checkInvalid("judge", "direction", "is %d, not a known direction", int(j.Direction))
 	}
-	if err := judgeCheckFinite("judge", "allowed increase", j.AllowedIncrease); err != nil {
+	if err := judgeCheckFinite("judge", "allowedIncrease", j.AllowedIncrease); err != nil {
 		return err
 	}
-	if err := judgeCheckFinite("judge", "allowed decrease", j.AllowedDecrease); err != nil {
+	if err := judgeCheckFinite("judge", "allowedDecrease", j.AllowedDecrease); err != nil {
 		return err
 	}
 	if j.AllowedIncrease != 0 && j.AllowedIncrease < 1 {
-		return fmt.Errorf("canary: judge: allowed increase %v is a ratio below 1: %w", j.AllowedIncrease, provider.ErrInvalid)
+		return checkInvalid("judge", "allowedIncrease", "is %v, a ratio below 1", j.AllowedIncrease)
 	}
 	if j.AllowedDecrease > 1 {
-		return fmt.Errorf("canary: judge: allowed decrease %v is a ratio above 1: %w", j.AllowedDecrease, provider.ErrInvalid)
+		return checkInvalid("judge", "allowedDecrease", "is %v, a ratio above 1", j.AllowedDecrease)
 	}
 	if err := judgeCheckFinite("judge", "tolerance", j.Tolerance); err != nil {
 		return err
 	}
 	if j.MinSamples < 0 {
-		return fmt.Errorf("canary: judge: min samples %d is negative: %w", j.MinSamples, provider.ErrInvalid)
+		return checkInvalid("judge", "minSamples", "is %d, negative", j.MinSamples)
+	}
+	if j.MinPeriods < 0 {
+		return checkInvalid("judge", "minPeriods", "is %d, negative", j.MinPeriods)
 	}
 	return nil
 }
@@ -538,8 +557,7 @@ func (j Judge) judgeRate(w Window) (Measurement, error) {
 }
 
 func (j Judge) judgeLatency(w Window) (Measurement, error) {
-	minPeriods := cmp.Or(j.MinSamples, DefaultMinPeriods)
-	cand, stable, m, done, err := judgePair(w, j.Metric, "judge", 1)
+	cand, stable, m, done, err := judgePair(w, j.Metric, "judge", cmp.Or(j.MinSamples, DefaultMinInvocations))
 	if done || err != nil {
 		return m, err
 	}
@@ -550,11 +568,12 @@ func (j Judge) judgeLatency(w Window) (Measurement, error) {
 		return Measurement{}, judgeNoPercentiles("judge", w.Stable, j.Metric)
 	}
 	m.Value = statMedianSorted(slices.Sorted(slices.Values(cand.latencies)))
-	for _, side := range []struct {
+	minPeriods := cmp.Or(j.MinPeriods, DefaultMinPeriods)
+	for _, side := range [2]struct {
 		who string
 		n   int
 	}{{"candidate " + w.Candidate, len(cand.latencies)}, {"stable " + w.Stable, len(stable.latencies)}} {
-		if int64(side.n) < minPeriods {
+		if side.n < minPeriods {
 			m.Verdict = Inconclusive
 			m.Reason = fmt.Sprintf("%s has %d periods with %s, fewer than the %d needed", side.who, side.n, j.Metric.label(), minPeriods)
 			return m, nil

@@ -18,7 +18,7 @@ import (
 // ApplyOptions tune Apply. The zero value is ready to use: DefaultConcurrency
 // deletes in flight, DefaultRate calls per second, the zero
 // provider.RetryPolicy, DefaultRecheckInterval, DefaultGrace, no progress
-// events, silent, real time.
+// events, silent, the wall clock.
 type ApplyOptions struct {
 	// Concurrency is how many versions are being deleted at once; 0 means
 	// DefaultConcurrency.
@@ -52,8 +52,11 @@ type ApplyOptions struct {
 	// Logger receives a Debug record per version, a Warn record per
 	// failure and an Info record per run. Nil is silent.
 	Logger *slog.Logger
-	// Now is the clock for RecheckInterval; nil means time.Now.
-	Now func() time.Time
+	// Clock is the time of the run: the rate budget, the retry backoff
+	// (unless Retry.Sleep is set) and RecheckInterval read and wait on it.
+	// Nil means the wall clock. Grace is always measured in real time: it
+	// bounds real calls.
+	Clock Clock
 }
 
 // Outcome is what happened to one planned deletion.
@@ -217,7 +220,7 @@ func Apply(ctx context.Context, p provider.Provider, plan Plan, opts ApplyOption
 	if opts.Grace < 0 {
 		return Report{}, fmt.Errorf("retention: %w", provider.Invalid("apply options", "grace", "is negative"))
 	}
-	b, err := newBudget("apply options", opts.Limiter, opts.Rate, opts.Burst, opts.Retry)
+	b, err := newBudget("apply options", opts.Limiter, opts.Rate, opts.Burst, opts.Retry, opts.Clock)
 	if err != nil {
 		return Report{}, err
 	}
@@ -227,9 +230,6 @@ func Apply(ctx context.Context, p provider.Provider, plan Plan, opts ApplyOption
 	}
 	if a.opts.Grace == 0 {
 		a.opts.Grace = DefaultGrace
-	}
-	if a.opts.Now == nil {
-		a.opts.Now = time.Now
 	}
 
 	rep := Report{Functions: make([]FunctionReport, len(plan.Functions))}
@@ -344,7 +344,7 @@ type fnState struct {
 func (a *applier) references(ctx context.Context, st *fnState, version string) (string, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	now := a.opts.Now()
+	now := a.b.clock.Now()
 	if st.valid && a.opts.RecheckInterval > 0 && now.Sub(st.readAt) < a.opts.RecheckInterval {
 		return st.refs[version], nil
 	}
@@ -430,8 +430,10 @@ func (a *applier) delete(ctx context.Context, t task) result {
 		return last
 	})
 	switch {
-	case !sent:
+	case !sent && ctx.Err() != nil:
 		return result{outcome: Canceled}
+	case !sent:
+		return result{outcome: Failed, err: err}
 	case last == nil:
 		return result{outcome: Deleted}
 	case uncertain:

@@ -15,8 +15,17 @@ import (
 // the arithmetic behind DefaultRate.
 const (
 	// DefaultRate is the default request budget in calls per second:
-	// two thirds of Lambda's control-plane limit of 15 requests per second
-	// per account and region, which deploys share.
+	// two thirds of Lambda's control-plane limit, which deploys share.
+	//
+	// The AWS Lambda quotas page (Lambda developer guide, "Lambda quotas",
+	// https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html,
+	// section "Lambda API requests") lists "Control plane API requests
+	// (excludes invocation, GetFunction, and GetPolicy requests)" at 15
+	// requests per second per account and region, across all control-plane
+	// APIs together: ListVersionsByFunction, ListAliases and DeleteFunction
+	// all count against it, and so do the deploys running at the same time.
+	// A caller lowers the budget with Rate or a shared Limiter; one that has
+	// a raised limit (or another platform) raises it the same way.
 	DefaultRate = 10.0
 	// DefaultConcurrency is how many functions are read, or versions
 	// deleted, at once by default.
@@ -33,15 +42,18 @@ const (
 	ListPageSize = 50
 )
 
-// budget spends rate-limiter tokens on calls and retries them.
+// budget spends rate-limiter tokens on calls and retries them, waiting on
+// its clock.
 type budget struct {
 	lim   *rate.Limiter
 	retry provider.RetryPolicy
+	clock Clock
 }
 
 // newBudget returns the budget for a limiter or a rate and burst; what is
-// invalid is reported against what (e.g. "planner").
-func newBudget(what string, lim *rate.Limiter, r float64, burst int, retry provider.RetryPolicy) (*budget, error) {
+// invalid is reported against what (e.g. "planner"). When clk is not nil and
+// retry has no Sleep of its own, retries wait on clk.
+func newBudget(what string, lim *rate.Limiter, r float64, burst int, retry provider.RetryPolicy, clk Clock) (*budget, error) {
 	bad := func(field, msg string) error {
 		return fmt.Errorf("retention: %w", provider.Invalid(what, field, msg))
 	}
@@ -49,7 +61,7 @@ func newBudget(what string, lim *rate.Limiter, r float64, burst int, retry provi
 		if lim.Limit() != rate.Inf && lim.Burst() < 1 {
 			return nil, bad("limiter", "has a burst below 1: it would never grant a call")
 		}
-		return &budget{lim: lim, retry: retry}, nil
+		return &budget{lim: lim, retry: retryOn(retry, clk), clock: clockOrWall(clk)}, nil
 	}
 	if r < 0 || math.IsNaN(r) {
 		return nil, bad("rate", fmt.Sprintf("is %v, must not be negative", r))
@@ -63,17 +75,32 @@ func newBudget(what string, lim *rate.Limiter, r float64, burst int, retry provi
 	if burst == 0 {
 		burst = 1
 	}
-	return &budget{lim: rate.NewLimiter(rate.Limit(r), burst), retry: retry}, nil
+	return &budget{lim: rate.NewLimiter(rate.Limit(r), burst), retry: retryOn(retry, clk), clock: clockOrWall(clk)}, nil
 }
 
-// wait takes one token.
+func retryOn(p provider.RetryPolicy, clk Clock) provider.RetryPolicy {
+	if clk != nil && p.Sleep == nil {
+		p.Sleep = clk.Sleep
+	}
+	return p
+}
+
+// wait takes one token: it reserves the next free slot of the limiter at the
+// clock's time and sleeps on the clock until then. When ctx ends first, the
+// reservation is given back.
 func (b *budget) wait(ctx context.Context) error {
-	if err := b.lim.Wait(ctx); err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("retention: waiting for the rate limiter: %w", ctx.Err())
-		}
-		// The limiter refuses a wait that would pass the deadline.
-		return fmt.Errorf("retention: %v: %w", err, context.DeadlineExceeded)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("retention: waiting for the rate limiter: %w", err)
+	}
+	now := b.clock.Now()
+	r := b.lim.ReserveN(now, 1)
+	if !r.OK() {
+		return fmt.Errorf("retention: the rate limiter (limit %v, burst %d) cannot grant a call: %w",
+			b.lim.Limit(), b.lim.Burst(), provider.ErrInvalid)
+	}
+	if err := b.clock.Sleep(ctx, r.DelayFrom(now)); err != nil {
+		r.CancelAt(b.clock.Now())
+		return fmt.Errorf("retention: waiting for the rate limiter: %w", err)
 	}
 	return nil
 }

@@ -35,6 +35,10 @@ type Planner struct {
 	Retry provider.RetryPolicy
 	// Logger receives a Debug record per function read. Nil is silent.
 	Logger *slog.Logger
+	// Clock is what the rate budget and the retries wait on; nil means the
+	// wall clock. It does not set the plan's time: Plan takes that as an
+	// argument.
+	Clock Clock
 }
 
 // Plan reads every function in fns (its versions, its routes and, where p
@@ -68,7 +72,7 @@ func (pl Planner) Plan(ctx context.Context, p provider.Provider, fns []string, p
 	if err != nil {
 		return Plan{}, err
 	}
-	b, err := newBudget("planner", pl.Limiter, pl.Rate, pl.Burst, pl.Retry)
+	b, err := newBudget("planner", pl.Limiter, pl.Rate, pl.Burst, pl.Retry, pl.Clock)
 	if err != nil {
 		return Plan{}, err
 	}

@@ -71,9 +71,10 @@ type RouteHistory map[string][]string
 //     of its group among the versions of the function that meet the other
 //     conditions, grouping by major ("major": "the latest 1.x, the latest
 //     2.x, …"), by major.minor ("minor": "the latest patch of each minor"),
-//     or by major.minor.patch ("patch": the last prerelease or build of each
-//     release). When two versions carry the same semantic version, the one
-//     published later is the latest.
+//     or by major.minor.patch ("patch": the release itself when it was
+//     published, else its highest prerelease). When two versions carry the
+//     same precedence (build metadata is ignored), the one published later
+//     is the latest.
 //
 // A label value that is not a semantic version never meets Range or Latest.
 // At least one of Key, Equals, Range and Latest must be set; a rule with only

@@ -62,7 +62,11 @@ func (p Plan) WriteTo(w io.Writer) (int64, error) {
 			fmt.Fprintf(cw, "  note: %s\n", n)
 		}
 	}
-	fmt.Fprintf(cw, "total: %d functions, %d versions, keep %d, delete %d\n", len(p.Functions), total, kept, deleted)
+	fns := "functions"
+	if len(p.Functions) == 1 {
+		fns = "function"
+	}
+	fmt.Fprintf(cw, "total: %d %s, %d versions, keep %d, delete %d\n", len(p.Functions), fns, total, kept, deleted)
 	return cw.n, cw.err
 }
 

@@ -1,13 +1,16 @@
 package release_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
 	"github.com/slipway-dev/slipway/semver"
 )
@@ -131,4 +134,191 @@ func ExampleNextVersion() {
 	// 2.0.0
 	// no release needed
 	// 2.0.0
+}
+
+func zipArtifact(code string) provider.Artifact { return provider.Artifact{Zip: []byte(code)} }
+
+func TestPublishSequence(t *testing.T) {
+	ctx := context.Background()
+	p := newMemory(t)
+	minor, major := semver.Minor, semver.Major
+	steps := []struct {
+		name     string
+		req      release.PublishRequest
+		want     string // semver
+		id       string // version ID
+		last     string
+		existing bool
+		err      error
+	}{
+		{name: "first release from commits", req: release.PublishRequest{Artifact: zipArtifact("a"), Commits: []string{"feat: hello"}, Commit: "aaa111"},
+			want: "0.1.0", id: "1", last: "0.0.0"},
+		{name: "explicit major", req: release.PublishRequest{Artifact: zipArtifact("b"), Level: &major},
+			want: "1.0.0", id: "2", last: "0.1.0"},
+		{name: "retried step is idempotent", req: release.PublishRequest{Artifact: zipArtifact("b"), Level: &major},
+			want: "1.0.0", id: "2", last: "1.0.0", existing: true},
+		{name: "same artifact with other commits is still that version", req: release.PublishRequest{Artifact: zipArtifact("a"), Commits: []string{"feat!: x"}},
+			want: "0.1.0", id: "1", last: "1.0.0", existing: true},
+		{name: "same artifact when no release is needed", req: release.PublishRequest{Artifact: zipArtifact("b"), Commits: []string{"docs: x"}},
+			want: "1.0.0", id: "2", last: "1.0.0", existing: true},
+		{name: "no release needed", req: release.PublishRequest{Artifact: zipArtifact("c"), Commits: []string{"docs: x", "chore: y"}},
+			err: semver.ErrNoRelease},
+		{name: "same code, new config is a new version", req: release.PublishRequest{Artifact: zipArtifact("b"), Config: provider.Config{MemoryMB: 256}, Commits: []string{"fix: memory"}},
+			want: "1.0.1", id: "3", last: "1.0.0"},
+		{name: "first prerelease", req: release.PublishRequest{Artifact: zipArtifact("d"), Level: &minor, Prerelease: "rc"},
+			want: "1.1.0-rc.0", id: "4", last: "1.0.1"},
+		{name: "next prerelease", req: release.PublishRequest{Artifact: zipArtifact("e"), Commits: []string{"feat: y"}, Prerelease: "rc"},
+			want: "1.1.0-rc.1", id: "5", last: "1.0.1"},
+		{name: "another identifier starts at 0", req: release.PublishRequest{Artifact: zipArtifact("f"), Level: &minor, Prerelease: "beta"},
+			want: "1.1.0-beta.0", id: "6", last: "1.0.1"},
+		{name: "release after its prereleases", req: release.PublishRequest{Artifact: zipArtifact("g"), Level: &minor},
+			want: "1.1.0", id: "7", last: "1.0.1"},
+		{name: "explicit version on an older line", req: release.PublishRequest{Artifact: zipArtifact("h"), Semver: ptr(semver.MustParse("1.0.2"))},
+			want: "1.0.2", id: "8", last: "1.1.0"},
+		{name: "explicit version that exists", req: release.PublishRequest{Artifact: zipArtifact("i"), Semver: ptr(semver.MustParse("1.1.0+other.build"))},
+			err: provider.ErrConflict},
+		{name: "prerelease of an existing release line", req: release.PublishRequest{Artifact: zipArtifact("j"), Semver: ptr(semver.MustParse("1.1.0-rc.1"))},
+			err: provider.ErrConflict},
+	}
+	for _, st := range steps {
+		got, err := release.Publish(ctx, p, "fn", st.req)
+		if st.err != nil {
+			if !errors.Is(err, st.err) {
+				t.Fatalf("%s: Publish = %+v, %v; want an error wrapping %v", st.name, got, err, st.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: Publish: %v", st.name, err)
+		}
+		if got.Semver.String() != st.want || got.Version.ID != st.id || got.Last.String() != st.last || got.Existing != st.existing {
+			t.Fatalf("%s: Publish = semver %s, id %s, last %s, existing %v; want %s, %s, %s, %v",
+				st.name, got.Semver, got.Version.ID, got.Last, got.Existing, st.want, st.id, st.last, st.existing)
+		}
+		if l := got.Version.Labels[provider.LabelSemver]; l != st.want {
+			t.Fatalf("%s: version %s label %s = %q, want %q", st.name, got.Version.ID, provider.LabelSemver, l, st.want)
+		}
+	}
+
+	v1, err := p.Version(ctx, "fn", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1.Labels[provider.LabelCommit] != "aaa111" || v1.Description != "v0.1.0 (aaa111)" {
+		t.Errorf("version 1 labels %v, description %q; want commit aaa111 recorded", v1.Labels, v1.Description)
+	}
+	var ve *release.VersionExistsError
+	_, err = release.Publish(ctx, p, "fn", release.PublishRequest{Artifact: zipArtifact("i"), Semver: ptr(semver.MustParse("1.0.0"))})
+	if !errors.As(err, &ve) || *ve != (release.VersionExistsError{Function: "fn", Semver: "1.0.0", Version: "2"}) {
+		t.Errorf("Publish(existing 1.0.0) = %v, want VersionExistsError naming version 2", err)
+	}
+
+	last, lv, ok, err := release.LastReleased(ctx, p, "fn")
+	if err != nil || !ok || last.String() != "1.1.0" || lv.ID != "7" {
+		t.Errorf("LastReleased = %s, %s, %v, %v; want 1.1.0 on version 7", last, lv.ID, ok, err)
+	}
+	rs, err := release.Releases(ctx, p, "fn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, r := range rs {
+		order = append(order, r.Semver.String()+"@"+r.Version.ID)
+	}
+	wantOrder := []string{"0.1.0@1", "1.0.0@2", "1.0.1@3", "1.0.2@8", "1.1.0-beta.0@6", "1.1.0-rc.0@4", "1.1.0-rc.1@5", "1.1.0@7"}
+	if diff := cmp.Diff(wantOrder, order); diff != "" {
+		t.Errorf("Releases (-want +got):\n%s", diff)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestLastReleased(t *testing.T) {
+	ctx := context.Background()
+	p := newMemory(t)
+	if _, _, ok, err := release.LastReleased(ctx, p, "fn"); !errors.Is(err, provider.ErrNotFound) || ok {
+		t.Errorf("LastReleased(no function) = %v, %v; want ErrNotFound", ok, err)
+	}
+	publish := func(code string, labels map[string]string) {
+		t.Helper()
+		if _, err := p.Publish(ctx, "fn", provider.PublishInput{Artifact: zipArtifact(code), Labels: labels}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish("hand", nil)
+	if sv, _, ok, err := release.LastReleased(ctx, p, "fn"); err != nil || ok {
+		t.Errorf("LastReleased(only unlabelled versions) = %s, %v, %v; want none", sv, ok, err)
+	}
+	publish("a", map[string]string{provider.LabelSemver: "v1.2.0"})               // tag-style label: counts
+	publish("b", map[string]string{provider.LabelSemver: "1.10.0-rc.1"})          // prerelease: not a release
+	publish("c", map[string]string{provider.LabelSemver: "not a version"})        // ignored
+	publish("d", map[string]string{provider.LabelSemver: "1.9.0+sha.5114f85"})    // highest release
+	publish("e", map[string]string{provider.LabelSemver: "1.9.0+sha.aaaaaaa"})    // same precedence, newer
+	publish("f", map[string]string{"other": "1.99.0", provider.LabelCommit: "x"}) // no semver label
+	sv, v, ok, err := release.LastReleased(ctx, p, "fn")
+	if err != nil || !ok || sv.String() != "1.9.0+sha.aaaaaaa" || v.ID != "6" {
+		t.Errorf("LastReleased = %s (version %s), %v, %v; want 1.9.0+sha.aaaaaaa on version 6", sv, v.ID, ok, err)
+	}
+	// The next minor follows 1.9.0, not the 1.10.0 prerelease's line.
+	minor := semver.Minor
+	got, err := release.Publish(ctx, p, "fn", release.PublishRequest{Artifact: zipArtifact("g"), Level: &minor})
+	if err != nil || got.Semver.String() != "1.10.0" || got.Last.String() != "1.9.0+sha.aaaaaaa" {
+		t.Errorf("Publish(minor) = %s after %s, %v; want 1.10.0 after 1.9.0+sha.aaaaaaa", got.Semver, got.Last, err)
+	}
+}
+
+// An artifact whose hash slipway cannot compute (an image without SHA256)
+// relies on the provider's idempotency; a version it already had is
+// reported as existing, and one without a semver label is refused.
+func TestPublishProviderIdempotency(t *testing.T) {
+	ctx := context.Background()
+	p := newMemory(t)
+	img := provider.Artifact{Image: "registry.example/fn:stable"}
+	major := semver.Major
+	first, err := release.Publish(ctx, p, "fn", release.PublishRequest{Artifact: img, Level: &major})
+	if err != nil || first.Existing || first.Semver.String() != "1.0.0" {
+		t.Fatalf("Publish = %+v, %v", first, err)
+	}
+	again, err := release.Publish(ctx, p, "fn", release.PublishRequest{Artifact: img, Commits: []string{"feat: x"}})
+	if err != nil || !again.Existing || again.Semver.String() != "1.0.0" || again.Version.ID != first.Version.ID {
+		t.Fatalf("Publish(same image) = %+v, %v; want the existing 1.0.0", again, err)
+	}
+
+	hand := provider.Artifact{Image: "registry.example/fn:hand"}
+	if _, err := p.Publish(ctx, "fn", provider.PublishInput{Artifact: hand}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = release.Publish(ctx, p, "fn", release.PublishRequest{Artifact: hand, Level: &major})
+	var ve *release.VersionExistsError
+	if !errors.As(err, &ve) || ve.Version != "2" || !errors.Is(err, provider.ErrConflict) {
+		t.Fatalf("Publish(unlabelled existing image) = %v, want a VersionExistsError for version 2", err)
+	}
+}
+
+func TestPublishErrors(t *testing.T) {
+	ctx := context.Background()
+	p := newMemory(t)
+	major := semver.Major
+	if _, err := release.Publish(ctx, p, "", release.PublishRequest{Artifact: zipArtifact("a"), Level: &major}); !errors.Is(err, provider.ErrInvalid) {
+		t.Errorf("Publish(no function) = %v, want ErrInvalid", err)
+	}
+	if _, err := release.Publish(ctx, p, "fn", release.PublishRequest{Level: &major}); !errors.Is(err, provider.ErrInvalid) {
+		t.Errorf("Publish(no artifact) = %v, want ErrInvalid", err)
+	}
+	p.Inject(memory.Fault{Ops: []string{memory.OpPublish}, Err: provider.ErrUnavailable, Count: 1})
+	if _, err := release.Publish(ctx, p, "fn", release.PublishRequest{Artifact: zipArtifact("a"), Level: &major}); !errors.Is(err, provider.ErrUnavailable) {
+		t.Errorf("Publish(platform failure) = %v, want ErrUnavailable", err)
+	}
+	p.Inject(memory.Fault{Ops: []string{memory.OpVersions}, Err: provider.ErrThrottled, Count: 1})
+	if _, err := release.Publish(ctx, p, "fn", release.PublishRequest{Artifact: zipArtifact("a"), Level: &major}); !errors.Is(err, provider.ErrThrottled) {
+		t.Errorf("Publish(throttled listing) = %v, want ErrThrottled", err)
+	}
+	if v, err := release.Publish(ctx, p, "fn", release.PublishRequest{Artifact: zipArtifact("a"), Level: &major}); err != nil || v.Semver.String() != "1.0.0" {
+		t.Errorf("Publish after the faults = %+v, %v; want 1.0.0", v, err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := release.Publish(cctx, p, "fn", release.PublishRequest{Artifact: zipArtifact("b"), Level: &major}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Publish(cancelled) = %v, want context.Canceled", err)
+	}
 }

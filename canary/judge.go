@@ -408,11 +408,12 @@ func judgeMean(v []float64) float64 {
 // or P99 values against the stable version's. Worked example (a row of
 // TestJudgeWorkedExamples): ten one-minute periods with a stable p99 of
 // 195–204ms and a candidate p99 of 295–304ms (every candidate minute about
-// 100ms slower) put the 95% interval of the shift at about [+94ms, +106ms]
-// around the estimate +100ms, clear of the ±25ms tolerance band, with a
-// mean ratio of 1.5: High, so Fail — while the error rates of the same
-// window may be identical and the mean latency barely moved (the
-// regression is in the tail).
+// 100ms slower) give p = 1.8e-4 and put the 95% interval of the shift at
+// [+96.9ms, +103.1ms] around the estimate +100ms, clear of the ±25ms
+// tolerance band (25% of the estimate), with a mean ratio of 1.5: High, so
+// Fail — while the error rates of the same window may be identical and
+// the mean latency may barely have moved (TestJudgeLatencyOnlyRegression:
+// a tail regression).
 //
 // Labels map to verdicts: High or Low (only reported in the direction of
 // concern) → Fail, Pass → Pass. A verdict needs enough evidence, else it is

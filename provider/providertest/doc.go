@@ -1,0 +1,84 @@
+// Package providertest is the conformance suite of the provider contract:
+// Run checks any provider.Provider against every clause of that contract, as
+// testing/fstest.TestFS checks an fs.FS and gocloud.dev/blob/drivertest
+// checks a blob driver. The in-memory provider, every cloud adapter pointed
+// at its emulator, and any provider a user writes run the same tests.
+//
+// # Use
+//
+// In a provider's own test file:
+//
+//	func TestConformance(t *testing.T) {
+//		providertest.Run(t, func(t *testing.T) provider.Provider {
+//			p, err := memory.New(memory.Options{})
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			return p
+//		})
+//	}
+//
+// The factory is called once per subtest with that subtest's *testing.T, so
+// each clause starts from a fresh, empty provider (tear it down with
+// t.Cleanup). Each subtest also uses its own function name (Options.Function
+// followed by the subtest's name in lower case), so a factory may return
+// clients of one shared emulator or cloud account; Options.Setup creates the
+// function first on platforms where Publish needs an existing one.
+// Subtests call t.Parallel.
+//
+// # What is checked
+//
+// One subtest per clause, named after it; run one with
+// go test -run 'TestConformance/Routes/UpdateStaleRevision'.
+//
+//   - Capabilities: stable across calls, granularity dividing 10000.
+//   - Publish: the returned version carries the input's code hash,
+//     configuration, description and labels and reads back equal;
+//     idempotency (same code and configuration give the same ID and the
+//     original description and labels, also when other versions were
+//     published in between, and a nil Environment equals an empty one); a
+//     changed configuration or code gives a new version and leaves the old
+//     one as it was; immutability (mutating the input or any returned
+//     Version's maps and slices changes nothing stored); invalid input
+//     rejected with ErrInvalid before any version is created; concurrent
+//     publishes of distinct artifacts get distinct IDs, and of one artifact
+//     one version.
+//   - Versions: ErrNotFound from Version and Versions; Options.Versions
+//     (default 120) versions listed oldest first with unique IDs, each
+//     readable and equal to what Publish returned; an early break stops the
+//     iterator (it never calls yield again after yield returned false); a
+//     sequence can be ranged twice.
+//   - Routes: create with an empty revision, create-existing is ErrConflict,
+//     update with the current revision, a stale or made-up revision is
+//     ErrConflict and changes nothing, a revision on a missing alias is
+//     ErrNotFound, Route on a missing alias is ErrNotFound, Routes sorted by
+//     alias, returned routes not aliased to stored ones, split routes read
+//     back with the same traffic, and two goroutines racing from one
+//     revision (repeated 20 times): exactly one wins, the other gets
+//     ErrConflict, and the route is the winner's.
+//   - Weights: negative, above 10000, not summing to 10000, duplicate
+//     versions, an unknown version, an empty alias, version or weight list,
+//     a zero primary, more versions than MaxRouteVersions, a weight finer
+//     than Granularity, and a split on a route outside SplitRoutes are each
+//     refused with the sentinel Capabilities.CheckRoute gives (ErrInvalid or
+//     ErrUnsupported; ErrInvalid for an unknown version), on create and on
+//     update, leaving every route as it was.
+//   - DeleteVersion: ErrUnsupported when Capabilities().DeleteVersions is
+//     false; otherwise ErrInUse for a primary or weighted reference and for
+//     the newest version, ErrNotFound for an unknown one, and a deleted
+//     version is gone from Version and Versions and cannot be routed to.
+//   - Cancel: every method called with a cancelled context returns an error
+//     matching context.Canceled and changes nothing.
+//
+// Every expected error is checked with errors.Is against the sentinel, and
+// errors.As must find a *provider.Error naming the operation and the
+// function.
+//
+// Clauses the provider's Capabilities say are absent are skipped with
+// t.Skip, never passed vacuously. Options.SkipSlow skips the paging and
+// concurrency clauses for quick runs against remote platforms.
+//
+// Concurrency tolerates what the contract allows: a concurrent Publish may
+// fail with ErrConflict (the platform refused a concurrent update), but at
+// least one must succeed and no two successes may share an ID.
+package providertest

@@ -77,35 +77,43 @@ func isHex64(s string) bool {
 	return err == nil && len(b) == 32 && strings.ToLower(s) == s
 }
 
-// overlay returns cur with the non-zero fields of want applied: the
-// configuration $LATEST has after Publish. A nil Environment keeps cur's; a
-// non-nil one (even empty) replaces it.
+// Lambda's defaults for a configuration field left zero.
+const (
+	defaultMemoryMB = 128
+	defaultTimeout  = 3 * time.Second
+)
+
+// overlay returns the configuration $LATEST has after Publish asked for
+// want while it had cur: want, with Lambda's defaults for a zero MemoryMB
+// (128) and Timeout (3s), no variables for a nil or empty Environment, and
+// cur's Runtime, Handler and Role where want leaves them empty (Lambda has
+// no default for them and cannot unset them).
 func overlay(cur, want provider.Config) provider.Config {
-	out := cur
-	out.Environment = maps.Clone(cur.Environment)
-	if want.Runtime != "" {
-		out.Runtime = want.Runtime
+	out := want
+	out.Environment = maps.Clone(want.Environment)
+	if len(out.Environment) == 0 {
+		out.Environment = nil
 	}
-	if want.Handler != "" {
-		out.Handler = want.Handler
+	if out.Runtime == "" {
+		out.Runtime = cur.Runtime
 	}
-	if want.MemoryMB != 0 {
-		out.MemoryMB = want.MemoryMB
+	if out.Handler == "" {
+		out.Handler = cur.Handler
 	}
-	if want.Timeout != 0 {
-		out.Timeout = want.Timeout
+	if out.Role == "" {
+		out.Role = cur.Role
 	}
-	if want.Role != "" {
-		out.Role = want.Role
+	if out.MemoryMB == 0 {
+		out.MemoryMB = defaultMemoryMB
 	}
-	if want.Environment != nil {
-		out.Environment = maps.Clone(want.Environment)
+	if out.Timeout == 0 {
+		out.Timeout = defaultTimeout
 	}
 	return out
 }
 
 // satisfies reports whether a version's configuration is what want asks
-// for: every field want sets has the version's value.
+// for (see overlay).
 func satisfies(have, want provider.Config) bool { return overlay(have, want).Equal(have) }
 
 // Publish uploads the artifact to $LATEST, applies the configuration,
@@ -115,15 +123,16 @@ func satisfies(have, want provider.Config) bool { return overlay(have, want).Equ
 // concurrent writer makes Publish fail with ErrConflict instead of
 // publishing someone else's code.
 //
-// Configuration: the fields of in.Config that are set replace $LATEST's
-// (zero fields keep what the function has, so settings managed elsewhere
-// survive); a non-nil Environment replaces all variables. Timeout must be
-// whole seconds.
+// Configuration: in.Config is the version's whole configuration: a zero
+// MemoryMB or Timeout means Lambda's default (128 MB, 3 s), a nil or empty
+// Environment means no variables; an empty Runtime, Handler or Role keeps
+// the function's (Lambda has no default for them and cannot unset them).
+// Timeout must be whole seconds.
 //
 // Idempotency: when the code hash is known before the upload (a zip, or
 // Artifact.SHA256 set, or an image by digest), Publish first looks for the
-// newest existing version with that CodeSha256 whose configuration has
-// every field in.Config sets, and returns it without any write. Otherwise
+// newest existing version with that CodeSha256 and that configuration,
+// and returns it without any write. Otherwise
 // the lookup happens after the upload, with the hash Lambda reports. Lambda
 // itself, asked to publish unchanged code and configuration, returns its
 // newest version; Publish returns that too.

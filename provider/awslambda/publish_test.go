@@ -103,8 +103,7 @@ func TestPublish_Idempotent(t *testing.T) {
 		t.Fatalf("Publish A at 256 MB = %+v, %v", v3, err)
 	}
 	e.ops()
-	// The same again: version 3 (zero fields of Config mean "as it is", so
-	// asking for MemoryMB 256 matches version 3 and not version 1).
+	// The same again: version 3, not version 1 (whose memory is 128 MB).
 	if v, err := e.p.Publish(ctx, fn, withMem); err != nil || v.ID != "3" {
 		t.Fatalf("republish at 256 MB = %+v, %v", v, err)
 	}

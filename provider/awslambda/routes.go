@@ -82,8 +82,8 @@ func (p *Provider) aliases(ctx context.Context, fn string) ([]types.AliasConfigu
 // API calls: one CreateAlias or UpdateAlias. Only when Lambda answers
 // ResourceNotFoundException does SetRoute read the named versions
 // (GetFunctionConfiguration) to tell a missing function (ErrNotFound), a
-// missing version (ErrInvalid) and a deleted alias (ErrConflict: the
-// revision no longer matches anything) apart.
+// missing version (ErrInvalid) and a missing alias (ErrNotFound, when
+// r.Revision names one to update) apart.
 func (p *Provider) SetRoute(ctx context.Context, fn string, r provider.Route) (provider.Route, error) {
 	const op = "set route"
 	if err := checkFunction(op, fn); err != nil {
@@ -164,9 +164,6 @@ func (p *Provider) explainNotFound(ctx context.Context, fn string, r provider.Ro
 			return translated // the function itself is missing (or unreadable)
 		}
 		return errors.Join(provider.Invalid(fmt.Sprintf("route %q", r.Alias), fmt.Sprintf("weights[%d].version", i), fmt.Sprintf("version %s is not published", w.Version)), sdkErr)
-	}
-	if r.Revision != "" {
-		return fmt.Errorf("%w: alias %s no longer exists (revision %s is stale): %w", provider.ErrConflict, r.Alias, r.Revision, sdkErr)
 	}
 	return translated
 }

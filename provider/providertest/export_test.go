@@ -20,6 +20,18 @@ const (
 	Skipped
 )
 
+func (o Outcome) String() string {
+	switch o {
+	case Passed:
+		return "passed"
+	case Failed:
+		return "failed"
+	case Skipped:
+		return "skipped"
+	}
+	return "unknown"
+}
+
 // Report is the result of RunRecorded: the outcome and messages of every
 // subtest, keyed by name ("Routes/UpdateStaleRevision").
 type Report struct {
@@ -157,4 +169,15 @@ func (r *recorder) run(name string, f func(t tester)) bool {
 	r.report.outcome[full] = o
 	r.report.mu.Unlock()
 	return !failed
+}
+
+// Clauses returns the name of every clause of the suite, "Group/Clause".
+func Clauses() []string {
+	var out []string
+	for _, g := range (&suite{}).groups() {
+		for _, c := range g.clauses {
+			out = append(out, g.name+"/"+c.name)
+		}
+	}
+	return out
 }

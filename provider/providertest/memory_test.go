@@ -1,12 +1,14 @@
 package providertest_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
@@ -30,7 +32,6 @@ var platforms = []struct {
 	name string
 	caps *provider.Capabilities
 }{
-	{"Default", nil}, // memory.DefaultCapabilities: Lambda's
 	{"Lambda", &provider.Capabilities{MaxRouteVersions: 2, Granularity: 1, DeleteVersions: true}},
 	{"CloudRun", &provider.Capabilities{Granularity: 100, DeleteVersions: true, SplitRoutes: []string{"live"}}},
 	{"Azure", &provider.Capabilities{MaxRouteVersions: 2, Granularity: 100, DeleteVersions: true, SplitRoutes: []string{"production"}}},
@@ -74,6 +75,25 @@ func TestMemorySmallPages(t *testing.T) {
 func TestMemoryWithRetry(t *testing.T) {
 	providertest.RunWith(t, func(t *testing.T) provider.Provider {
 		return provider.WithRetry(newMemory(t, memory.Options{}), provider.RetryPolicy{})
+	}, providertest.Options{Versions: 60})
+}
+
+// TestMemoryThrottledWithRetry runs the suite on a provider that throttles
+// 30% of its calls, through provider.WithRetry: the retrying wrapper hides
+// every throttle, so every clause holds. Waits are skipped (the policy's
+// Sleep returns at once), so the test takes no wall time waiting. Listing
+// pages are not throttled: a listing that fails after it yielded is passed
+// to the caller by design.
+func TestMemoryThrottledWithRetry(t *testing.T) {
+	noWait := func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+	providertest.RunWith(t, func(t *testing.T) provider.Provider {
+		p := newMemory(t, memory.Options{Seed: 7})
+		p.Inject(memory.Fault{
+			Ops:  []string{memory.OpPublish, memory.OpVersion, memory.OpRoute, memory.OpRoutes, memory.OpSetRoute, memory.OpDeleteVersion},
+			Rate: 0.3,
+			Err:  &provider.ThrottleError{RetryAfter: time.Second},
+		})
+		return provider.WithRetry(p, provider.RetryPolicy{MaxAttempts: 40, Sleep: noWait})
 	}, providertest.Options{Versions: 60})
 }
 

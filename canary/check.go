@@ -114,13 +114,32 @@ type Stats struct {
 	Samples    [2]int  `json:"samples"` // candidate, stable
 }
 
-// Check judges one window. Implementations must be safe for concurrent use
-// and honour ctx.
+// Check judges one window of a rollout. It is the only thing the analysis
+// knows about a check: the built-in ones (Threshold, Relative, Judge), the
+// HTTPProbe example and any caller's value or function (CheckFunc) are
+// called the same way, once per analysis window.
+//
+// Judge returns a Measurement with a verdict — Pass, Fail, or Inconclusive
+// when there is not enough evidence (a window without traffic is never a
+// Pass) — and a Reason a person can read. A failure to measure (the
+// metrics source is down, the source lacks the metric, ctx was cancelled,
+// the check is misconfigured) is an error, never a verdict: the analysis
+// counts errors against its consecutive-error limit, verdicts against its
+// failure and inconclusive limits. Configuration errors wrap
+// provider.ErrInvalid, a missing metric provider.ErrUnsupported.
+//
+// Implementations must be safe for concurrent use, return promptly when
+// ctx is done, and must not modify w (its slices are shared between the
+// checks of a window).
 type Check interface {
 	Judge(ctx context.Context, w Window) (Measurement, error)
 }
 
-// CheckFunc adapts a function to Check, as http.HandlerFunc does.
+// CheckFunc adapts a plain function to Check, as http.HandlerFunc adapts
+// one to http.Handler: CheckFunc(f).Judge(ctx, w) calls f(ctx, w). It is
+// the shortest way to a custom check — a business metric read from the
+// caller's own store, a synthetic transaction, a manual flag — and it is
+// safe for concurrent use when f is.
 type CheckFunc func(ctx context.Context, w Window) (Measurement, error)
 
 // Judge calls f.

@@ -428,3 +428,77 @@ func TestVerdictText(t *testing.T) {
 		t.Errorf("String() = %q", got)
 	}
 }
+
+// exampleWindow is a three-minute window of a 10% canary: the candidate
+// (version 8) served 400 requests with 6 errors, the stable version (7)
+// 3600 with 36.
+func exampleWindow() canary.Window {
+	start := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	point := func(i int, inv, errs int64, p99 time.Duration) provider.Point {
+		return provider.Point{Start: start.Add(time.Duration(i) * time.Minute), Invocations: inv, Errors: errs, P99: p99}
+	}
+	return canary.Window{
+		Function: "checkout", Alias: "live", Candidate: "8", Stable: "7", Weight: 1000,
+		Start: start, End: start.Add(3 * time.Minute),
+		Metrics: provider.Observation{Series: []provider.Series{
+			{Version: "8", Points: []provider.Point{point(0, 130, 2, 410*time.Millisecond), point(1, 140, 3, 380*time.Millisecond), point(2, 130, 1, 395*time.Millisecond)}},
+			{Version: "7", Points: []provider.Point{point(0, 1200, 12, 400*time.Millisecond), point(1, 1150, 11, 390*time.Millisecond), point(2, 1250, 13, 405*time.Millisecond)}},
+		}},
+	}
+}
+
+func ExampleThreshold() {
+	w := exampleWindow()
+	for _, c := range []canary.Threshold{
+		{Metric: canary.ErrorRate, Max: 0.02},
+		{Metric: canary.ErrorRate, Max: 0.01},
+		{Metric: canary.LatencyP99, Max: 0.5},
+	} {
+		m, err := c.Judge(context.Background(), w)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Printf("%v: %s\n", m.Verdict, m.Reason)
+	}
+	// Output:
+	// Pass: error rate 1.50% (6/400) is within the maximum 2.00%
+	// Fail: error rate 1.50% (6/400) exceeds the maximum 1.00%
+	// Pass: p99 latency 410ms (worst of 3 periods) is within the maximum 500ms
+}
+
+func ExampleRelative() {
+	m, err := canary.Relative{Metric: canary.ErrorRate, Factor: 1.2, Slack: 0.005}.Judge(context.Background(), exampleWindow())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("%v: %s\n", m.Verdict, m.Reason)
+	// Output:
+	// Pass: error rate 1.50% (6/400) against stable 1.00% (36/3600) × 1.2 + 0.50% = 1.70%: within
+}
+
+// ExampleCheckFunc turns a function into a check: here one that fails the
+// window when the candidate served fewer than a tenth of the requests its
+// weight promised (the route is not sending it traffic).
+func ExampleCheckFunc() {
+	routed := canary.CheckFunc(func(ctx context.Context, w canary.Window) (canary.Measurement, error) {
+		cand, stable := w.Series()
+		c, s := cand.Total().Invocations, stable.Total().Invocations
+		if c+s == 0 {
+			return canary.Measurement{Verdict: canary.Inconclusive, Reason: "no traffic at all"}, nil
+		}
+		share := float64(c) / float64(c+s)
+		want := float64(w.Weight) / 10000
+		m := canary.Measurement{Verdict: canary.Pass, Value: share, Unit: "ratio",
+			Reason: fmt.Sprintf("candidate served %.1f%% of requests at a weight of %.1f%%", 100*share, 100*want)}
+		if share < want/10 {
+			m.Verdict = canary.Fail
+		}
+		return m, nil
+	})
+	m, _ := routed.Judge(context.Background(), exampleWindow())
+	fmt.Printf("%v: %s\n", m.Verdict, m.Reason)
+	// Output:
+	// Pass: candidate served 10.0% of requests at a weight of 10.0%
+}

@@ -243,10 +243,15 @@ type KayentaResult struct {
 //
 // Worked example (Kayenta's "Mean Ratio Effect Size: High" case):
 // experiment 20, 22, 21, 25, 30 against control 1, 2.2, 1.1, 2.5, 3,
-// tolerance 0.1, 95%: the samples are completely separated; z at the
-// smallest possible shift, 17, is (12.5 − 0.5)/4.787 = 2.507 > 1.960, so the
-// interval is [18.56, 27.30] around the estimate 19.5: the lower end clears
-// 0.1 × 19.5 = 1.95, and the mean ratio 23.6/1.96 = 12.04 ≥ 1.2: High.
+// tolerance 0.1, 95%: the samples are completely separated. At the
+// smallest shift tried, 17 = min(x) − max(y), one pair ties (3 = 3), so
+// W = 24.5 and z = (24.5 − 12.5 − 0.5)/√(25/12·(11 − 6/90)) = 2.410 >
+// 1.960: the lower end lies above 17, and the root finder puts it at the
+// step where z falls below 1.960, the third smallest difference, 17.8; the
+// upper end at the third largest, 27.8; the estimate is 20 (R's
+// wilcox.test(x, y, conf.int = TRUE, exact = FALSE) gives 20 and
+// [17.80004, 27.79994], as ExampleClassify prints). The lower end clears
+// 0.1 × 20 = 2, and the mean ratio 23.6/1.96 = 12.04 ≥ 1.2: High.
 //
 // Where Kayenta is not deterministic, Classify is: when each side is
 // constant but the two differ (1,1,1 against 2,2,2), Kayenta adds Gaussian

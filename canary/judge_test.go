@@ -587,3 +587,52 @@ func TestJudgeLatencyMinimums(t *testing.T) {
 		})
 	}
 }
+
+// ExampleJudge judges a ten-minute window of a 10% canary whose p99 is
+// about 50% higher in every minute while its error rate matches the stable
+// version's: the latency judge fails it, the error-rate judge passes it.
+func ExampleJudge() {
+	start := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	var cand, stable provider.Series
+	cand.Version, stable.Version = "8", "7"
+	for i := range 10 {
+		at := start.Add(time.Duration(i) * time.Minute)
+		jitter := time.Duration((i*7)%10) * time.Millisecond
+		stable.Points = append(stable.Points, provider.Point{Start: at, Invocations: 2700, Errors: 14, P99: 240*time.Millisecond + jitter})
+		cand.Points = append(cand.Points, provider.Point{Start: at, Invocations: 300, Errors: 1, P99: 360*time.Millisecond + jitter})
+	}
+	w := canary.Window{Function: "checkout", Alias: "live", Candidate: "8", Stable: "7", Weight: 1000,
+		Start: start, End: start.Add(10 * time.Minute), Metrics: provider.Observation{Series: []provider.Series{cand, stable}}}
+
+	for _, j := range []canary.Judge{
+		{Metric: canary.LatencyP99},
+		{Metric: canary.ErrorRate},
+	} {
+		m, err := j.Judge(context.Background(), w)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		s := m.Stats
+		fmt.Printf("%v %v: %s, p = %.2g, estimate %+.4g [%+.4g, %+.4g], effect %.3g\n",
+			j.Metric, m.Verdict, s.Label, s.PValue, s.Estimate, s.Lower, s.Upper, s.EffectSize)
+	}
+	// Output:
+	// LatencyP99 Fail: High, p = 0.00018, estimate +0.12 [+0.1169, +0.1231], effect 1.49
+	// ErrorRate Pass: Pass, p = 0.89, estimate -0.001852 [-0.003911, +1], effect 0.643
+}
+
+// ExampleClassify runs Kayenta's Mann–Whitney classifier on two samples
+// of a metric, with Kayenta's default tolerance and confidence.
+func ExampleClassify() {
+	canaryValues := []float64{20, 22, 21, 25, 30}
+	baseline := []float64{1, 2.2, 1.1, 2.5, 3}
+	r, err := canary.Classify(canaryValues, baseline, canary.KayentaConfig{Tolerance: 0.1, AllowedIncrease: 1.2})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("%s: shift %.7g in [%.7g, %.7g], mean ratio %.4g\n", r.Label, r.MW.Estimate, r.MW.Lower, r.MW.Upper, r.Deviation)
+	// Output:
+	// High: shift 20 in [17.80004, 27.79994], mean ratio 12.04
+}

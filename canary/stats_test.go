@@ -276,3 +276,28 @@ func TestTwoProportionDegenerate(t *testing.T) {
 		t.Errorf("only events: z %v p %v, want 0 and 1", z, p)
 	}
 }
+
+// ExampleMannWhitney is R's wilcox.test(x, y, conf.int = TRUE) on two
+// small samples without ties: the exact distribution.
+func ExampleMannWhitney() {
+	candidate := []float64{20, 22, 21, 25, 30}
+	stable := []float64{1, 2.2, 1.1, 2.5, 3}
+	r, err := canary.MannWhitney(candidate, stable, 0.95)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("W = %g, p = %.4f, exact %v, shift %g, 95%% CI [%g, %g]\n", r.W, r.PValue, r.Exact, r.Estimate, r.Lower, r.Upper)
+	// Output:
+	// W = 25, p = 0.0079, exact true, shift 20, 95% CI [17.8, 27.8]
+}
+
+// ExampleTwoProportion is R's prop.test(c(30, 120), c(400, 4000),
+// alternative = "greater").
+func ExampleTwoProportion() {
+	z, p := canary.TwoProportion(30, 400, 120, 4000, canary.Increase, true)
+	lo, hi := canary.TwoProportionInterval(30, 400, 120, 4000, 0.95, canary.Increase, true)
+	fmt.Printf("z = %.4f, p = %.3g, 95%% CI of the difference [%.4f, %g]\n", z, p, lo, hi)
+	// Output:
+	// z = 4.5844, p = 2.28e-06, 95% CI of the difference [0.0215, 1]
+}

@@ -1,0 +1,831 @@
+package canary
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/slipway-dev/slipway/provider"
+)
+
+// EventKind says what happened: a result of an action, the passing of time,
+// or an operator's control.
+type EventKind int
+
+const (
+	// EventStart begins a Pending rollout.
+	EventStart EventKind = iota
+	// EventRouteSet reports a successful SetRoute; Event.Route is the route
+	// as written, with its new revision.
+	EventRouteSet
+	// EventRouteFailed reports a SetRoute that failed for good (the runner
+	// retries throttling first). Event.Err is the error; Event.Conflict (or
+	// errors.Is(Err, provider.ErrConflict)) marks an out-of-band change.
+	// Event.Route, when the runner read the route after the failure, is the
+	// route as it now is, with its revision.
+	EventRouteFailed
+	// EventTick reports that time passed (a Wait ended).
+	EventTick
+	// EventMeasured reports a window's measurement: Event.Start and
+	// Event.End name the window, Event.Results hold each check's result,
+	// and Event.Err, when set, is a failure of the metrics source that
+	// counts as an error of every check.
+	EventMeasured
+	// EventHookDone reports that the hook Event.Hook finished; Event.Err is
+	// its failure.
+	EventHookDone
+	// EventApproved and EventRejected resolve the confirm-promotion gate.
+	EventApproved
+	EventRejected
+	// EventPause, EventResume, EventAbort and EventPromoteNow are operator
+	// controls. Abort rolls back now; PromoteNow skips the remaining steps,
+	// the analysis and the approval gate (hooks still run).
+	EventPause
+	EventResume
+	EventAbort
+	EventPromoteNow
+	// EventCancelled reports that the caller's context ended; State.OnCancel
+	// says whether to roll back or leave traffic as it is.
+	EventCancelled
+
+	eventCount // number of event kinds; keep last
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case EventStart:
+		return "Start"
+	case EventRouteSet:
+		return "RouteSet"
+	case EventRouteFailed:
+		return "RouteFailed"
+	case EventTick:
+		return "Tick"
+	case EventMeasured:
+		return "Measured"
+	case EventHookDone:
+		return "HookDone"
+	case EventApproved:
+		return "Approved"
+	case EventRejected:
+		return "Rejected"
+	case EventPause:
+		return "Pause"
+	case EventResume:
+		return "Resume"
+	case EventAbort:
+		return "Abort"
+	case EventPromoteNow:
+		return "PromoteNow"
+	case EventCancelled:
+		return "Cancelled"
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// MarshalText encodes the kind by name.
+func (k EventKind) MarshalText() ([]byte, error) {
+	if k < 0 || k >= eventCount {
+		return nil, fmt.Errorf("canary: invalid event kind %d", int(k))
+	}
+	return []byte(k.String()), nil
+}
+
+// UnmarshalText decodes a kind name.
+func (k *EventKind) UnmarshalText(b []byte) error {
+	for q := range eventCount {
+		if q.String() == string(b) {
+			*k = q
+			return nil
+		}
+	}
+	return fmt.Errorf("canary: unknown event kind %q", b)
+}
+
+// Event is an input of the machine. Kind says which fields matter (see the
+// EventKind constants); the rest are zero.
+type Event struct {
+	Kind EventKind
+	// Route: RouteSet, RouteFailed.
+	Route provider.Route
+	// Err: RouteFailed, HookDone, Measured.
+	Err error
+	// Conflict: RouteFailed.
+	Conflict bool
+	// Start, End and Results: Measured.
+	Start, End time.Time
+	Results    []CheckResult
+	// Hook: HookDone.
+	Hook string
+	// Reason is a note for the history (who approved, why aborted).
+	Reason string
+}
+
+// ActionKind says what the runner must do.
+type ActionKind int
+
+const (
+	// ActionSetRoute: write Action.Route with provider.SetRoute. Its
+	// Revision is the expected current revision (compare-and-swap). Report
+	// EventRouteSet or EventRouteFailed.
+	ActionSetRoute ActionKind = iota + 1
+	// ActionMeasure: fetch the metrics of Action.Window, judge it with the
+	// checks named in Action.Checks (nil: every check) and report
+	// EventMeasured with the window's Start and End.
+	ActionMeasure
+	// ActionRunHook: run the hook Action.Hook, bounded by Action.Until,
+	// and report EventHookDone.
+	ActionRunHook
+	// ActionWait: send EventTick at Action.Until (or as soon as possible
+	// after it).
+	ActionWait
+	// ActionDone: the rollout ended in Action.Phase (terminal) for
+	// Action.Reason.
+	ActionDone
+)
+
+func (k ActionKind) String() string {
+	switch k {
+	case ActionSetRoute:
+		return "SetRoute"
+	case ActionMeasure:
+		return "Measure"
+	case ActionRunHook:
+		return "RunHook"
+	case ActionWait:
+		return "Wait"
+	case ActionDone:
+		return "Done"
+	}
+	return fmt.Sprintf("ActionKind(%d)", int(k))
+}
+
+// Action is an output of the machine, performed by the runner. Kind says
+// which fields matter.
+type Action struct {
+	Kind ActionKind
+	// Route: SetRoute.
+	Route provider.Route
+	// Window and Checks: Measure. Window.Metrics is empty: the runner
+	// fetches it.
+	Window Window
+	Checks []string
+	// Hook: RunHook.
+	Hook string
+	// Until: the end of a Wait; the deadline of a RunHook.
+	Until time.Time
+	// Phase and Reason: Done.
+	Phase  Phase
+	Reason string
+}
+
+// Next is the rollout machine: given a state, an event and the current time,
+// it returns the next state and the actions the runner must perform, in
+// order. It is a pure function: no I/O, no clock, no goroutines, and s is
+// not modified (slices are copied before they change).
+//
+// Contract with the runner:
+//   - persist the returned state before performing its actions;
+//   - at most one of SetRoute, Measure and RunHook is outstanding at a
+//     time (State.Awaiting); report its result with the matching event. A
+//     result that does not match what the state awaits (a late hook after
+//     an abort, a measurement of another window) is ignored: the state
+//     comes back unchanged with no actions;
+//   - no actions means: wait for the outstanding result, or, with nothing
+//     outstanding (Pending before Start, Paused, or the approval gate
+//     without deadline), for an operator event;
+//   - after a Wait, send EventTick at or after Until;
+//   - after a crash, State.InFlight says which action to redo.
+//
+// Terminal states accept no event. Every phase change is appended to
+// State.History with its reason; Next panics only if its own transition
+// table is violated, which no input can cause.
+func Next(s State, ev Event, now time.Time) (State, []Action) {
+	if s.Phase.Terminal() {
+		return s, nil
+	}
+	m := machine{s: s, now: now, ev: ev.Kind}
+	m.handle(ev)
+	m.settle()
+	return m.s, m.acts
+}
+
+// InFlight returns the action the state awaits the result of (a SetRoute,
+// Measure or RunHook), for a runner resuming after a crash. For a SetRoute
+// the runner first reads the route: if it already has the requested
+// traffic, the write happened before the crash and the runner reports
+// EventRouteSet with the route as read; if its revision is still the
+// expected one it performs the write again; otherwise the route changed out
+// of band and it reports EventRouteFailed with Conflict and the route read.
+// With nothing outstanding it returns false: send EventTick to continue.
+func (s State) InFlight() (Action, bool) {
+	if s.Phase.Terminal() {
+		return Action{}, false
+	}
+	switch s.Awaiting {
+	case AwaitRoute:
+		return Action{Kind: ActionSetRoute, Route: s.Want.Clone()}, true
+	case AwaitMeasure:
+		return s.measureAction(), true
+	case AwaitHook:
+		if h := s.hook(); h != nil {
+			return Action{Kind: ActionRunHook, Hook: h.Name, Until: s.Deadline}, true
+		}
+	}
+	return Action{}, false
+}
+
+// machine is one call of Next.
+type machine struct {
+	s    State
+	now  time.Time
+	ev   EventKind
+	acts []Action
+	// checksOwned reports that s.Checks is already a private copy.
+	checksOwned bool
+}
+
+// effective returns the phase the rollout is in, looking through a pause.
+func (s *State) effective() Phase {
+	if s.Phase == PhasePaused {
+		return s.ResumeTo
+	}
+	return s.Phase
+}
+
+// hook returns the hook of the (effective) hook phase, or nil.
+func (s *State) hook() *HookSpec {
+	switch s.effective() {
+	case PhasePreTraffic:
+		return s.Plan.PreTraffic
+	case PhasePostTraffic:
+		return s.Plan.PostTraffic
+	}
+	return nil
+}
+
+func (m *machine) emit(a Action) { m.acts = append(m.acts, a) }
+
+// to moves to phase p, recording the transition.
+func (m *machine) to(p Phase, reason string) {
+	s := &m.s
+	if !Allowed(s.Phase, p) {
+		panic(fmt.Sprintf("canary: transition %s → %s is not in the table", s.Phase, p))
+	}
+	h := make([]Transition, len(s.History)+1)
+	copy(h, s.History)
+	h[len(s.History)] = Transition{At: m.now, From: s.Phase, To: p, Step: s.Step, Event: m.ev, Reason: reason}
+	s.History = h
+	s.Phase = p
+	s.Reason = reason
+	if p.Terminal() {
+		s.Awaiting = AwaitNothing
+		s.Want = provider.Route{}
+		s.Deadline = time.Time{}
+		s.NextAnalysis, s.RetryAt = time.Time{}, time.Time{}
+		m.emit(Action{Kind: ActionDone, Phase: p, Reason: reason})
+	}
+}
+
+// ownChecks makes s.Checks a private copy before it is changed.
+func (m *machine) ownChecks() []CheckState {
+	if !m.checksOwned {
+		m.s.Checks = append([]CheckState(nil), m.s.Checks...)
+		m.checksOwned = true
+	}
+	return m.s.Checks
+}
+
+// handle applies the event to the state. Time-driven progress is left to
+// settle.
+func (m *machine) handle(ev Event) {
+	s := &m.s
+	switch ev.Kind {
+	case EventStart:
+		if s.effective() == PhasePending && s.Started.IsZero() {
+			s.Started = m.now
+		}
+	case EventRouteSet:
+		if s.Awaiting == AwaitRoute {
+			m.routeSet(ev.Route)
+		}
+	case EventRouteFailed:
+		if s.Awaiting == AwaitRoute {
+			m.routeFailed(ev)
+		}
+	case EventMeasured:
+		if s.Awaiting == AwaitMeasure {
+			w := s.window()
+			if ev.Start.Equal(w.Start) && ev.End.Equal(w.End) {
+				m.measured(ev)
+			}
+		}
+	case EventHookDone:
+		if h := s.hook(); s.Awaiting == AwaitHook && h != nil && h.Name == ev.Hook {
+			m.hookDone(h, ev.Err)
+		}
+	case EventApproved:
+		if s.effective() == PhaseAwaitingApproval {
+			s.Approved = true
+			if s.Phase == PhaseAwaitingApproval {
+				m.to(PhaseShifting, note("approved", ev.Reason)+fmt.Sprintf(": shifting to step %d", s.Step))
+			}
+		}
+	case EventRejected:
+		if s.effective() == PhaseAwaitingApproval {
+			m.rollback(note("promotion rejected", ev.Reason))
+		}
+	case EventPause:
+		if s.Phase != PhasePaused && s.Phase != PhaseRollingBack {
+			s.ResumeTo = s.Phase
+			m.to(PhasePaused, note("paused", ev.Reason))
+		}
+	case EventResume:
+		if s.Phase == PhasePaused {
+			m.resume(note("resumed", ev.Reason))
+		}
+	case EventAbort:
+		if s.Phase != PhaseRollingBack {
+			m.rollback(note("aborted", ev.Reason))
+		}
+	case EventPromoteNow:
+		if s.Phase != PhaseRollingBack && s.effective() != PhasePostTraffic {
+			s.PromoteNow = true
+			if s.Phase == PhasePaused {
+				m.resume(note("resumed to promote now", ev.Reason))
+			}
+		}
+	case EventCancelled:
+		if s.Phase == PhaseRollingBack {
+			break
+		}
+		if s.OnCancel == LeaveOnCancel {
+			m.to(PhaseFailed, note(fmt.Sprintf("cancelled; traffic left as it is (%d basis points to the candidate)", s.Route.Share(s.Candidate)), ev.Reason))
+		} else {
+			m.rollback(note("cancelled", ev.Reason))
+		}
+	}
+}
+
+// note appends an operator's note to a reason.
+func note(reason, n string) string {
+	if n == "" {
+		return reason
+	}
+	return reason + ": " + n
+}
+
+// resume leaves a pause, restarting a bake and an approval deadline.
+func (m *machine) resume(reason string) {
+	s := &m.s
+	checks := m.ownChecks()
+	for i := range checks {
+		checks[i].Inconclusives = 0
+	}
+	switch s.ResumeTo {
+	case PhaseBaking:
+		m.startBake()
+	case PhaseAwaitingApproval:
+		s.Deadline = m.now.Add(s.Plan.Approval.Timeout)
+	}
+	p := s.ResumeTo
+	s.ResumeTo = PhasePending
+	m.to(p, reason)
+}
+
+// routeSet records a successful write of the awaited route.
+func (m *machine) routeSet(r provider.Route) {
+	s := &m.s
+	if r.Alias != s.Want.Alias || !r.SameTraffic(s.Want) {
+		m.conflict(r, fmt.Sprintf("route %q was written as %s, not as requested (%s)", r.Alias, describe(r), describe(s.Want)))
+		return
+	}
+	s.Awaiting = AwaitNothing
+	s.Want = provider.Route{}
+	if r.Alias == s.Alias {
+		s.Route = r.Clone()
+	} else {
+		s.TestRoute = r.Clone()
+	}
+}
+
+// routeFailed handles a failed write of the awaited route.
+func (m *machine) routeFailed(ev Event) {
+	s := &m.s
+	if ev.Route.Alias == s.Want.Alias && len(ev.Route.Weights) > 0 && ev.Route.SameTraffic(s.Want) {
+		// The write took effect after all (reported failed, e.g. a
+		// timeout): the route read says so.
+		m.routeSet(ev.Route)
+		return
+	}
+	errText := "unknown error"
+	if ev.Err != nil {
+		errText = ev.Err.Error()
+	}
+	if ev.Conflict || errors.Is(ev.Err, provider.ErrConflict) {
+		m.conflict(ev.Route, fmt.Sprintf("route %q changed out of band: %s", s.Want.Alias, errText))
+		return
+	}
+	want := s.Want.Alias
+	s.Awaiting = AwaitNothing
+	s.Want = provider.Route{}
+	if s.Phase == PhaseRollingBack {
+		s.RollbackAttempts++
+		if s.RollbackAttempts >= MaxRollbackAttempts {
+			m.to(PhaseFailed, fmt.Sprintf("rollback of route %q failed %d times, traffic left as it is: %s", want, s.RollbackAttempts, errText))
+		}
+		return // settle writes again
+	}
+	m.rollback(fmt.Sprintf("writing route %q failed: %s", want, errText))
+}
+
+// conflict handles a route changed by someone else. cur is the route as the
+// runner read it (zero when it did not).
+func (m *machine) conflict(cur provider.Route, reason string) {
+	s := &m.s
+	want := s.Want.Alias
+	s.Awaiting = AwaitNothing
+	s.Want = provider.Route{}
+	if want != s.Alias {
+		// The blue/green test alias: production was never touched by it.
+		m.rollback(reason)
+		return
+	}
+	if s.OnConflict != RollBackOnConflict || cur.Alias != s.Alias || cur.Revision == "" {
+		m.to(PhaseFailed, reason+"; not overwritten")
+		return
+	}
+	s.Route = cur.Clone()
+	if s.Phase == PhaseRollingBack {
+		s.RollbackAttempts++
+		if s.RollbackAttempts >= MaxRollbackAttempts {
+			m.to(PhaseFailed, fmt.Sprintf("%s; rollback gave up after %d attempts", reason, s.RollbackAttempts))
+		}
+		return
+	}
+	m.rollback(reason + "; rolling back over it")
+}
+
+// rollback starts restoring the stable route. An outstanding measurement
+// or hook is abandoned; an outstanding route write is awaited first.
+func (m *machine) rollback(reason string) {
+	s := &m.s
+	if s.Awaiting != AwaitRoute {
+		s.Awaiting = AwaitNothing
+	}
+	s.PromoteNow = false
+	s.Deadline = time.Time{}
+	s.NextAnalysis, s.RetryAt = time.Time{}, time.Time{}
+	s.ResumeTo = PhasePending
+	if s.Phase != PhaseRollingBack {
+		m.to(PhaseRollingBack, reason)
+	}
+}
+
+// measured applies the awaited window's results.
+func (m *machine) measured(ev Event) {
+	s := &m.s
+	s.Awaiting = AwaitNothing
+	checks := m.ownChecks()
+	outcome, reason := judgeWindow(checks, ev.Results, ev.Err, &s.Plan)
+	switch outcome {
+	case outcomeFail:
+		m.rollback(reason)
+	case outcomeInconclusive:
+		if s.Plan.OnInconclusive == RollBackOnInconclusive {
+			m.rollback(reason)
+			return
+		}
+		m.windowDone()
+		if s.Phase != PhasePaused {
+			s.ResumeTo = s.Phase
+			m.to(PhasePaused, reason)
+		}
+	case outcomeRetry:
+		s.RetryAt = m.now.Add(s.Plan.RetryDelay)
+	case outcomeContinue:
+		m.windowDone()
+	}
+}
+
+// windowDone moves the analysis to the next window of the step, if one
+// fits in the bake.
+func (m *machine) windowDone() {
+	s := &m.s
+	checks := m.ownChecks()
+	for i := range checks {
+		checks[i].Done = false
+	}
+	s.RetryAt = time.Time{}
+	next := s.NextAnalysis.Add(s.Plan.Interval)
+	if next.After(s.StepStarted.Add(s.Plan.Steps[s.Step].Bake)) {
+		next = time.Time{}
+	}
+	s.NextAnalysis = next
+}
+
+// hookDone records the awaited hook's outcome.
+func (m *machine) hookDone(h *HookSpec, err error) {
+	s := &m.s
+	s.Awaiting = AwaitNothing
+	s.Deadline = time.Time{}
+	if err != nil {
+		m.rollback(fmt.Sprintf("hook %q failed: %v", h.Name, err))
+		return
+	}
+	if s.effective() == PhasePreTraffic {
+		s.PreTrafficDone = true
+	} else {
+		s.PostTrafficDone = true
+	}
+}
+
+// startBake starts (or restarts) the current step's bake at now and places
+// its first analysis window.
+func (m *machine) startBake() {
+	s := &m.s
+	s.StepStarted = m.now
+	s.RetryAt = time.Time{}
+	s.NextAnalysis = time.Time{}
+	checks := m.ownChecks()
+	for i := range checks {
+		checks[i].Done = false
+	}
+	if len(s.Checks) == 0 || s.Plan.Steps[s.Step].Bake == 0 {
+		return
+	}
+	iv := s.Plan.Interval
+	start := s.StepStarted.Add(s.Plan.WarmUp)
+	if a := provider.AlignDown(start, iv); !a.Equal(start) {
+		start = a.Add(iv)
+	}
+	s.NextAnalysis = start.Add(iv)
+}
+
+// settle advances the rollout as far as the state and the time allow,
+// emitting the actions to wait on.
+func (m *machine) settle() {
+	for range 4 * int(phaseCount) {
+		if m.s.Phase.Terminal() || m.s.Phase == PhasePaused || !m.advance() {
+			return
+		}
+	}
+	panic("canary: machine did not settle")
+}
+
+// advance takes one step from the current phase. It returns true when the
+// phase changed (advance again), false when the rollout waits.
+func (m *machine) advance() bool {
+	s := &m.s
+	switch s.Phase {
+	case PhasePending:
+		switch {
+		case s.Started.IsZero():
+			return false
+		case s.Plan.PreTraffic != nil && !s.PreTrafficDone:
+			m.to(PhasePreTraffic, fmt.Sprintf("running pre-traffic hook %q", s.Plan.PreTraffic.Name))
+		default:
+			m.begin(0)
+		}
+		return true
+	case PhasePreTraffic, PhasePostTraffic:
+		return m.advanceHook()
+	case PhaseShifting:
+		return m.advanceShifting()
+	case PhaseBaking:
+		return m.advanceBaking()
+	case PhaseAwaitingApproval:
+		switch {
+		case s.PromoteNow:
+			m.to(PhasePromoting, "promoting now: approval skipped")
+		case s.Approved:
+			m.to(PhaseShifting, fmt.Sprintf("approved: shifting to step %d", s.Step))
+		case !m.now.Before(s.Deadline):
+			m.rollback(fmt.Sprintf("no approval within %s", s.Plan.Approval.Timeout))
+		default:
+			m.emit(Action{Kind: ActionWait, Until: s.Deadline})
+			return false
+		}
+		return true
+	case PhasePromoting:
+		if s.Awaiting == AwaitRoute {
+			return false
+		}
+		if s.Route.Share(s.Candidate) == provider.AllTraffic {
+			m.finish()
+			return true
+		}
+		m.write(provider.To(s.Alias, s.Candidate), s.Route.Revision)
+		return false
+	case PhaseRollingBack:
+		if s.Awaiting == AwaitRoute {
+			return false
+		}
+		if s.Route.SameTraffic(s.StableRoute) {
+			m.to(PhaseRolledBack, "stable route in place: "+describe(s.StableRoute))
+			return true
+		}
+		r := s.StableRoute.Clone()
+		m.write(r, s.Route.Revision)
+		return false
+	}
+	return false
+}
+
+// write asks for a route write with the expected revision.
+func (m *machine) write(r provider.Route, revision string) {
+	r.Revision = revision
+	m.s.Awaiting = AwaitRoute
+	m.s.Want = r
+	m.emit(Action{Kind: ActionSetRoute, Route: r})
+}
+
+// begin moves to step i: the approval gate first when it stands before it,
+// else shifting (or promoting when an operator asked to).
+func (m *machine) begin(i int) {
+	s := &m.s
+	s.Step = i
+	switch {
+	case s.PromoteNow:
+		m.to(PhasePromoting, "promoting now: remaining steps skipped")
+	case s.Plan.Approval != nil && !s.Approved && i == s.Plan.gate():
+		s.Deadline = m.now.Add(s.Plan.Approval.Timeout)
+		m.to(PhaseAwaitingApproval, fmt.Sprintf("waiting up to %s for approval before step %d sends all traffic to the candidate", s.Plan.Approval.Timeout, i))
+	default:
+		m.to(PhaseShifting, fmt.Sprintf("shifting to step %d: %s", i, m.describeStep(i)))
+	}
+}
+
+// finish ends a rollout whose alias sends all traffic to the candidate.
+func (m *machine) finish() {
+	s := &m.s
+	if s.Plan.PostTraffic != nil && !s.PostTrafficDone {
+		m.to(PhasePostTraffic, fmt.Sprintf("all traffic on the candidate; running post-traffic hook %q", s.Plan.PostTraffic.Name))
+		return
+	}
+	m.to(PhaseSucceeded, fmt.Sprintf("all traffic of %q on version %s", s.Alias, s.Candidate))
+}
+
+func (m *machine) advanceHook() bool {
+	s := &m.s
+	h := s.hook()
+	done := s.PreTrafficDone
+	if s.Phase == PhasePostTraffic {
+		done = s.PostTrafficDone
+	}
+	switch {
+	case s.Awaiting == AwaitHook:
+		if !m.now.Before(s.Deadline) {
+			s.Awaiting = AwaitNothing
+			m.rollback(fmt.Sprintf("hook %q did not finish within %s", h.Name, h.Timeout))
+			return true
+		}
+		return false
+	case !done:
+		s.Awaiting = AwaitHook
+		s.Deadline = m.now.Add(h.Timeout)
+		m.emit(Action{Kind: ActionRunHook, Hook: h.Name, Until: s.Deadline})
+		return false
+	case s.Phase == PhasePostTraffic:
+		m.to(PhaseSucceeded, fmt.Sprintf("post-traffic hook %q passed; all traffic of %q on version %s", h.Name, s.Alias, s.Candidate))
+	case s.PromoteNow:
+		m.to(PhasePromoting, "pre-traffic hook passed; promoting now")
+	default:
+		m.begin(0)
+	}
+	return true
+}
+
+func (m *machine) advanceShifting() bool {
+	s := &m.s
+	if s.Awaiting == AwaitRoute {
+		return false
+	}
+	if s.PromoteNow {
+		m.to(PhasePromoting, "promoting now: remaining steps skipped")
+		return true
+	}
+	st := s.Plan.Steps[s.Step]
+	if !m.stepInPlace() {
+		if s.Plan.onTest(s.Step) {
+			m.write(s.stepRoute(s.Step), s.TestRoute.Revision)
+		} else {
+			m.write(s.stepRoute(s.Step), s.Route.Revision)
+		}
+		return false
+	}
+	m.startBake()
+	if st.Bake == 0 {
+		m.next()
+		return true
+	}
+	m.to(PhaseBaking, fmt.Sprintf("step %d in place (%s): baking for %s", s.Step, m.describeStep(s.Step), st.Bake))
+	return true
+}
+
+// stepInPlace reports whether the current step's route is in place.
+func (m *machine) stepInPlace() bool {
+	s := &m.s
+	w := s.Plan.Steps[s.Step].Weight
+	if s.Plan.onTest(s.Step) {
+		return s.TestRoute.Share(s.Candidate) == provider.AllTraffic
+	}
+	return s.Route.Share(s.Candidate) == w && (w == provider.AllTraffic || s.Route.Share(s.Stable) == provider.AllTraffic-w)
+}
+
+// next leaves the current step, whose bake is over.
+func (m *machine) next() {
+	s := &m.s
+	if s.Step+1 < len(s.Plan.Steps) {
+		m.begin(s.Step + 1)
+		return
+	}
+	m.finish()
+}
+
+func (m *machine) advanceBaking() bool {
+	s := &m.s
+	if s.PromoteNow {
+		if s.Awaiting == AwaitMeasure {
+			s.Awaiting = AwaitNothing
+		}
+		s.NextAnalysis, s.RetryAt = time.Time{}, time.Time{}
+		m.to(PhasePromoting, "promoting now: analysis and remaining steps skipped")
+		return true
+	}
+	if s.Awaiting == AwaitMeasure {
+		return false
+	}
+	if !s.NextAnalysis.IsZero() {
+		due := s.NextAnalysis
+		if s.RetryAt.After(due) {
+			due = s.RetryAt
+		}
+		if m.now.Before(due) {
+			m.emit(Action{Kind: ActionWait, Until: due})
+			return false
+		}
+		s.Awaiting = AwaitMeasure
+		m.emit(s.measureAction())
+		return false
+	}
+	end := s.StepStarted.Add(s.Plan.Steps[s.Step].Bake)
+	if m.now.Before(end) {
+		m.emit(Action{Kind: ActionWait, Until: end})
+		return false
+	}
+	m.next()
+	return true
+}
+
+// measureAction returns the Measure action of the window being measured:
+// every check on a first attempt, the ones without a verdict on a retry.
+func (s *State) measureAction() Action {
+	a := Action{Kind: ActionMeasure, Window: s.window()}
+	for _, c := range s.Checks {
+		if c.Done {
+			a.Checks = make([]string, 0, len(s.Checks))
+			break
+		}
+	}
+	if a.Checks != nil {
+		for _, c := range s.Checks {
+			if !c.Done {
+				a.Checks = append(a.Checks, c.Name)
+			}
+		}
+	}
+	return a
+}
+
+func (m *machine) describeStep(i int) string {
+	s := &m.s
+	st := s.Plan.Steps[i]
+	if s.Plan.onTest(i) {
+		return fmt.Sprintf("all traffic of test alias %q to %s", s.Plan.TestAlias, s.Candidate)
+	}
+	return fmt.Sprintf("%s to %s", bp(st.Weight), s.Candidate)
+}
+
+// bp formats basis points as a percentage: 1000 → "10%", 250 → "2.5%".
+func bp(w int) string {
+	if w%100 == 0 {
+		return fmt.Sprintf("%d%%", w/100)
+	}
+	return fmt.Sprintf("%g%%", float64(w)/100)
+}
+
+// describe formats a route's traffic: "90% 3, 10% 4".
+func describe(r provider.Route) string {
+	out := ""
+	for i, w := range r.Weights {
+		if i > 0 {
+			out += ", "
+		}
+		out += bp(w.BasisPoints) + " " + w.Version
+	}
+	if out == "" {
+		return "no traffic"
+	}
+	return out
+}

@@ -125,7 +125,7 @@ func (p *Provider) SetRoute(ctx context.Context, fn string, r provider.Route) (p
 
 	// Apply, remembering how to undo if the state cannot be saved.
 	revisions := p.st.Revisions
-	var history []routeChange
+	var history []stamped[[]provider.Weight]
 	var firstRouted map[string]time.Time
 	if p.path != "" {
 		history = slices.Clone(f.RouteHistory[r.Alias])
@@ -140,10 +140,9 @@ func (p *Provider) SetRoute(ctx context.Context, fn string, r provider.Route) (p
 	if !exists || !old.SameTraffic(nr) {
 		now := p.now()
 		if f.RouteHistory == nil {
-			f.RouteHistory = map[string][]routeChange{}
+			f.RouteHistory = map[string][]stamped[[]provider.Weight]{}
 		}
-		f.RouteHistory[r.Alias] = appendAt(f.RouteHistory[r.Alias], now,
-			routeChange{At: now, Weights: slices.Clone(nr.Weights)}, func(c routeChange) time.Time { return c.At })
+		f.RouteHistory[r.Alias] = record(f.RouteHistory[r.Alias], now, slices.Clone(nr.Weights))
 		for _, w := range nr.Weights {
 			if _, seen := f.FirstRouted[w.Version]; !seen && w.BasisPoints > 0 {
 				if f.FirstRouted == nil {

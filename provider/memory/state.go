@@ -36,29 +36,21 @@ type fnState struct {
 	Versions  []provider.Version        `json:"versions,omitempty"` // ascending ID
 	Routes    map[string]provider.Route `json:"routes,omitempty"`
 	// RouteHistory records every traffic change of each alias.
-	RouteHistory map[string][]routeChange `json:"routeHistory,omitempty"`
+	RouteHistory map[string][]stamped[[]provider.Weight] `json:"routeHistory,omitempty"`
 	// FirstRouted is when each version first received a positive weight.
 	FirstRouted  map[string]time.Time             `json:"firstRouted,omitempty"`
-	Loads        map[string][]loadChange          `json:"loads,omitempty"`
-	Behaviors    map[string][]behaviorChange      `json:"behaviors,omitempty"`
+	Loads        map[string][]stamped[float64]          `json:"loads,omitempty"`
+	Behaviors    map[string][]stamped[Behavior]      `json:"behaviors,omitempty"`
 	Usage        []provider.Usage                 `json:"usage,omitempty"`
 	EventSources []provider.EventSource           `json:"eventSources,omitempty"`
 	Permissions  map[string][]provider.Permission `json:"permissions,omitempty"`
 }
 
-type routeChange struct {
-	At      time.Time         `json:"at"`
-	Weights []provider.Weight `json:"weights"`
-}
-
-type loadChange struct {
-	At  time.Time `json:"at"`
-	RPS float64   `json:"rps"`
-}
-
-type behaviorChange struct {
-	At       time.Time `json:"at"`
-	Behavior Behavior  `json:"behavior"`
+// stamped is a value in force from At until the next change of its
+// history. Histories are ordered by strictly increasing At.
+type stamped[T any] struct {
+	At    time.Time `json:"at"`
+	Value T         `json:"value"`
 }
 
 func newState() state {
@@ -88,18 +80,46 @@ func (f *fnState) versionIndex(id string) (int, bool) {
 	})
 }
 
-// appendAt appends a change made at time at to a history ordered by time.
-// A change at the same instant as the last one replaces it (the earlier one
-// was never in force), and a clock that went backwards is treated as not
-// having moved, so the history stays ordered.
-func appendAt[T any](h []T, at time.Time, c T, atOf func(T) time.Time) []T {
-	if n := len(h); n > 0 {
-		last := atOf(h[n-1])
-		if !at.After(last) {
-			return append(h[:n-1], c)
-		}
+// record appends v, in force from at, to h. A change at or before the
+// last one's time replaces the last value and keeps its time: at the same
+// instant the earlier value was never in force, and a clock that went
+// backwards is treated as having stood still. The last element may be
+// changed in place.
+func record[T any](h []stamped[T], at time.Time, v T) []stamped[T] {
+	if n := len(h); n > 0 && !at.After(h[n-1].At) {
+		h[n-1].Value = v
+		return h
 	}
-	return append(h, c)
+	return append(h, stamped[T]{At: at, Value: v})
+}
+
+// valueAt returns the value of h in force at t (the zero value before the
+// first change).
+func valueAt[T any](h []stamped[T], t time.Time) T {
+	i, found := slices.BinarySearchFunc(h, t, func(c stamped[T], t time.Time) int { return c.At.Compare(t) })
+	if !found {
+		i--
+	}
+	if i < 0 {
+		var zero T
+		return zero
+	}
+	return h[i].Value
+}
+
+// changesIn appends to cuts the times of h's changes strictly inside
+// (start, end).
+func changesIn[T any](cuts []time.Time, h []stamped[T], start, end time.Time) []time.Time {
+	i, _ := slices.BinarySearchFunc(h, start, func(c stamped[T], t time.Time) int {
+		if c.At.After(t) {
+			return 1
+		}
+		return -1
+	})
+	for ; i < len(h) && h[i].At.Before(end); i++ {
+		cuts = append(cuts, h[i].At)
+	}
+	return cuts
 }
 
 // load reads the state at path. It returns nil, nil when the file does not
@@ -157,7 +177,7 @@ func (st *state) check() error {
 		}
 		for v, h := range f.Behaviors {
 			for _, c := range h {
-				if err := c.Behavior.Validate(); err != nil {
+				if err := c.Value.Validate(); err != nil {
 					return fmt.Errorf("function %q: version %q: %w", name, v, err)
 				}
 			}

@@ -131,7 +131,7 @@ func TestPersistenceCorrupt(t *testing.T) {
 		"missing newest": `{"version": 1, "functions": {"fn": {"published": 2, "versions": [{"id": "1"}]}}}`,
 		"route to nothing": `{"version": 1, "functions": {"fn": {"published": 1, "versions": [{"id": "1"}],
 			"routes": {"prod": {"alias": "prod", "weights": [{"version": "9", "basisPoints": 10000}], "revision": "1"}}}}}`,
-		"bad behavior": `{"version": 1, "functions": {"fn": {"behaviors": {"1": [{"at": "2026-01-01T00:00:00Z", "behavior": {"errorRate": 3}}]}}}}`,
+		"bad behavior": `{"version": 1, "functions": {"fn": {"behaviors": {"1": [{"at": "2026-01-01T00:00:00Z", "value": {"errorRate": 3}}]}}}}`,
 	} {
 		path := filepath.Join(dir, name+".json")
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {

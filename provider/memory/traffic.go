@@ -99,10 +99,10 @@ func (p *Provider) SetLoad(fn, alias string, rps float64) {
 	defer p.mu.Unlock()
 	f := p.st.fnForWrite(fn)
 	if f.Loads == nil {
-		f.Loads = map[string][]loadChange{}
+		f.Loads = map[string][]stamped[float64]{}
 	}
 	now := p.now()
-	f.Loads[alias] = appendAt(f.Loads[alias], now, loadChange{At: now, RPS: rps}, func(c loadChange) time.Time { return c.At })
+	f.Loads[alias] = record(f.Loads[alias], now, rps)
 	_ = p.save() // see Sync
 }
 
@@ -120,11 +120,10 @@ func (p *Provider) SetBehavior(fn, versionID string, b Behavior) {
 	defer p.mu.Unlock()
 	f := p.st.fnForWrite(fn)
 	if f.Behaviors == nil {
-		f.Behaviors = map[string][]behaviorChange{}
+		f.Behaviors = map[string][]stamped[Behavior]{}
 	}
 	now := p.now()
-	f.Behaviors[versionID] = appendAt(f.Behaviors[versionID], now, behaviorChange{At: now, Behavior: b},
-		func(c behaviorChange) time.Time { return c.At })
+	f.Behaviors[versionID] = record(f.Behaviors[versionID], now, b)
 	_ = p.save() // see Sync
 }
 
@@ -228,37 +227,35 @@ type expectation struct {
 // for latencies is that of the segment with the most invocations.
 func (f *fnState) expect(aliases []string, version string, start, end time.Time) expectation {
 	var e expectation
+	var cuts []time.Time
 	best := -1.0
 	behaviors := f.Behaviors[version]
 	first, routed := f.FirstRouted[version]
 	for _, alias := range aliases {
 		routes, loads := f.RouteHistory[alias], f.Loads[alias]
-		cuts := []time.Time{start, end}
-		for _, c := range routes {
-			cuts = append(cuts, c.At)
-		}
-		for _, c := range loads {
-			cuts = append(cuts, c.At)
-		}
-		for _, c := range behaviors {
-			cuts = append(cuts, c.At)
-		}
+		cuts := append(cuts[:0], start, end)
+		cuts = changesIn(cuts, routes, start, end)
+		cuts = changesIn(cuts, loads, start, end)
+		cuts = changesIn(cuts, behaviors, start, end)
 		var spikeEnd time.Time
 		if routed {
-			spikeEnd = first.Add(behaviorAt(behaviors, first).ColdStart.SpikeFor)
-			cuts = append(cuts, first, spikeEnd)
+			spikeEnd = first.Add(valueAt(behaviors, first).ColdStart.SpikeFor)
+			for _, t := range []time.Time{first, spikeEnd} {
+				if t.After(start) && t.Before(end) {
+					cuts = append(cuts, t)
+				}
+			}
 		}
-		cuts = slices.DeleteFunc(cuts, func(t time.Time) bool { return t.Before(start) || t.After(end) })
 		slices.SortFunc(cuts, time.Time.Compare)
 		cuts = slices.CompactFunc(cuts, time.Time.Equal)
 		for i := 0; i+1 < len(cuts); i++ {
 			a, b := cuts[i], cuts[i+1]
-			w := weightAt(routes, version, a)
-			rps := loadAt(loads, a)
+			w := provider.Route{Weights: valueAt(routes, a)}.Share(version)
+			rps := valueAt(loads, a)
 			if w == 0 || rps == 0 {
 				continue
 			}
-			beh := behaviorAt(behaviors, a)
+			beh := valueAt(behaviors, a)
 			arr := rps * float64(w) / provider.AllTraffic * b.Sub(a).Seconds()
 			inv := arr * (1 - beh.ThrottleRate)
 			cold := beh.ColdStart.Rate
@@ -275,37 +272,4 @@ func (f *fnState) expect(aliases []string, version string, start, end time.Time)
 		}
 	}
 	return e
-}
-
-func weightAt(h []routeChange, version string, t time.Time) int {
-	i, found := slices.BinarySearchFunc(h, t, func(c routeChange, t time.Time) int { return c.At.Compare(t) })
-	if !found {
-		i--
-	}
-	if i < 0 {
-		return 0
-	}
-	return provider.Route{Weights: h[i].Weights}.Share(version)
-}
-
-func loadAt(h []loadChange, t time.Time) float64 {
-	i, found := slices.BinarySearchFunc(h, t, func(c loadChange, t time.Time) int { return c.At.Compare(t) })
-	if !found {
-		i--
-	}
-	if i < 0 {
-		return 0
-	}
-	return h[i].RPS
-}
-
-func behaviorAt(h []behaviorChange, t time.Time) Behavior {
-	i, found := slices.BinarySearchFunc(h, t, func(c behaviorChange, t time.Time) int { return c.At.Compare(t) })
-	if !found {
-		i--
-	}
-	if i < 0 {
-		return Behavior{}
-	}
-	return h[i].Behavior
 }

@@ -39,8 +39,8 @@ type fnState struct {
 	RouteHistory map[string][]stamped[[]provider.Weight] `json:"routeHistory,omitempty"`
 	// FirstRouted is when each version first received a positive weight.
 	FirstRouted  map[string]time.Time             `json:"firstRouted,omitempty"`
-	Loads        map[string][]stamped[float64]          `json:"loads,omitempty"`
-	Behaviors    map[string][]stamped[Behavior]      `json:"behaviors,omitempty"`
+	Loads        map[string][]stamped[float64]    `json:"loads,omitempty"`
+	Behaviors    map[string][]stamped[Behavior]   `json:"behaviors,omitempty"`
 	Usage        []provider.Usage                 `json:"usage,omitempty"`
 	EventSources []provider.EventSource           `json:"eventSources,omitempty"`
 	Permissions  map[string][]provider.Permission `json:"permissions,omitempty"`

@@ -78,6 +78,18 @@
 // t.Skip, never passed vacuously. Options.SkipSlow skips the paging and
 // concurrency clauses for quick runs against remote platforms.
 //
+// # Metrics
+//
+// RunMetrics checks a provider.Metrics, which is read only, so it takes one
+// source and MetricsOptions naming a function and versions it knows: a
+// stable Resolution, ErrInvalid for malformed and misaligned queries,
+// ErrNotFound for an unknown function, context.Canceled, and the shape of
+// observations (the query echoed, Through aligned and never past the clock,
+// one series per version in order, one point per whole period and never a
+// partial one, consistent counts and percentiles). With
+// MetricsOptions.WantTraffic the caller promises traffic in the window, and
+// an all-zero answer fails.
+//
 // Concurrency tolerates what the contract allows: a concurrent Publish may
 // fail with ErrConflict (the platform refused a concurrent update), but at
 // least one must succeed and no two successes may share an ID.

@@ -181,3 +181,11 @@ func Clauses() []string {
 	}
 	return out
 }
+
+// RunMetricsRecorded is RunMetrics with a recorder in place of *testing.T.
+func RunMetricsRecorded(m provider.Metrics, opts MetricsOptions) *Report {
+	rep := &Report{outcome: map[string]Outcome{}, messages: map[string][]string{}}
+	root := &recorder{report: rep, ctx: context.Background()}
+	root.run("Metrics", func(t tester) { runMetrics(t, m, opts) })
+	return rep
+}

@@ -17,6 +17,27 @@ import (
 	"github.com/slipway-dev/slipway/provider"
 )
 
+// Store persists rollout states by rollout ID with compare-and-swap, so a
+// crashed runner can be resumed and an operator in another goroutine or
+// process can change a rollout (Runner.Pause and the other controls) without
+// a lost update.
+//
+// Implementations are safe for concurrent use and honour ctx.
+type Store interface {
+	// Load returns the state saved for id and its revision. Errors: a
+	// *StoreError wrapping provider.ErrNotFound when nothing is saved for
+	// id, provider.ErrInvalid for a malformed id.
+	Load(ctx context.Context, id string) (s State, rev string, err error)
+
+	// Save stores s for id if the stored revision is still expectedRev and
+	// returns the new revision. An empty expectedRev creates: it fails when
+	// a state exists. Errors: a *StoreError wrapping provider.ErrConflict
+	// when expectedRev is not the current revision (nothing is written),
+	// provider.ErrInvalid for a malformed id or a state that does not
+	// encode.
+	Save(ctx context.Context, id string, s State, expectedRev string) (rev string, err error)
+}
+
 // StoreError records a failed Store operation on one rollout.
 type StoreError struct {
 	Op  string // "load", "save"
@@ -94,6 +115,50 @@ type memoryDoc struct {
 	seq   uint64
 	state []byte
 	rev   string
+}
+
+var (
+	_ Store = (*MemoryStore)(nil)
+	_ Store = (*FileStore)(nil)
+)
+
+// storeLoad decodes what load returned.
+func storeLoad(id string, doc []byte, rev string, err error) (State, string, error) {
+	if err != nil {
+		return State{}, "", err
+	}
+	var s State
+	if err := json.Unmarshal(doc, &s); err != nil {
+		return State{}, "", &StoreError{Op: "load", ID: id, Err: fmt.Errorf("decode state: %w", err)}
+	}
+	return s, rev, nil
+}
+
+// storeSave encodes s and calls save.
+func storeSave(id string, s State, save func([]byte) (string, error)) (string, error) {
+	doc, err := json.Marshal(s)
+	if err != nil {
+		return "", &StoreError{Op: "save", ID: id, Err: fmt.Errorf("%w: encode state: %w", provider.ErrInvalid, err)}
+	}
+	return save(doc)
+}
+
+// Load implements Store.
+func (m *MemoryStore) Load(ctx context.Context, id string) (State, string, error) {
+	doc, rev, err := m.load(ctx, id)
+	return storeLoad(id, doc, rev, err)
+}
+
+// Save implements Store.
+func (m *MemoryStore) Save(ctx context.Context, id string, s State, expectedRev string) (string, error) {
+	return storeSave(id, s, func(doc []byte) (string, error) { return m.save(ctx, id, doc, expectedRev) })
+}
+
+// Revision returns the current revision of id without decoding its state,
+// so a runner can poll for an operator's change cheaply. Errors as Load.
+func (m *MemoryStore) Revision(ctx context.Context, id string) (string, error) {
+	_, rev, err := m.load(ctx, id)
+	return rev, err
 }
 
 func (m *MemoryStore) load(ctx context.Context, id string) ([]byte, string, error) {
@@ -182,6 +247,24 @@ func OpenFileStore(dir string) (*FileStore, error) {
 
 // Close releases the directory.
 func (f *FileStore) Close() error { return f.root.Close() }
+
+// Load implements Store.
+func (f *FileStore) Load(ctx context.Context, id string) (State, string, error) {
+	doc, rev, err := f.load(ctx, id)
+	return storeLoad(id, doc, rev, err)
+}
+
+// Save implements Store.
+func (f *FileStore) Save(ctx context.Context, id string, s State, expectedRev string) (string, error) {
+	return storeSave(id, s, func(doc []byte) (string, error) { return f.save(ctx, id, doc, expectedRev) })
+}
+
+// Revision returns the current revision of id (a hash of the file) without
+// decoding the state. Errors as Load.
+func (f *FileStore) Revision(ctx context.Context, id string) (string, error) {
+	_, rev, err := f.load(ctx, id)
+	return rev, err
+}
 
 func storeFileName(id string) string { return id + ".json" }
 

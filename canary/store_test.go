@@ -11,6 +11,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipway-dev/slipway/provider"
 )
@@ -245,5 +248,54 @@ func TestFileStoreCorruptRecord(t *testing.T) {
 func TestOpenFileStoreMissingDir(t *testing.T) {
 	if _, err := OpenFileStore(filepath.Join(t.TempDir(), "absent")); err == nil {
 		t.Fatal("OpenFileStore of a missing directory succeeded")
+	}
+}
+
+func TestStoreStateRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	st, err := NewState(Spec{
+		ID:        "r1",
+		Function:  "checkout",
+		Route:     provider.Route{Alias: "prod", Weights: []provider.Weight{{Version: "3", BasisPoints: provider.AllTraffic}}, Revision: "7"},
+		Candidate: "4",
+		Strategy:  Canary(1000, 5*time.Minute),
+	}, provider.Capabilities{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ = Next(st, Event{Kind: EventStart}, clockEpoch)
+	stores := map[string]Store{"memory": &MemoryStore{}}
+	fs, err := OpenFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	stores["file"] = fs
+	for name, s := range stores {
+		t.Run(name, func(t *testing.T) {
+			rev, err := s.Save(ctx, st.ID, st, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, gotRev, err := s.Load(ctx, st.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if gotRev != rev {
+				t.Errorf("Load revision %q, Save returned %q", gotRev, rev)
+			}
+			if diff := cmp.Diff(st, got); diff != "" {
+				t.Errorf("state after a round trip (-want +got):\n%s", diff)
+			}
+			if len(got.History) == 0 {
+				t.Error("the round-tripped state has no history")
+			}
+			r, err := s.(interface {
+				Revision(context.Context, string) (string, error)
+			}).Revision(ctx, st.ID)
+			if err != nil || r != rev {
+				t.Errorf("Revision = %q, %v; want %q", r, err, rev)
+			}
+		})
 	}
 }

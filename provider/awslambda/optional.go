@@ -98,7 +98,8 @@ func (p *Provider) Usage(ctx context.Context, fn string) ([]provider.Usage, erro
 // A statement is Public when its principal is "*" (or {"AWS": "*"}) and no
 // condition narrows the caller (AWS:SourceArn, AWS:SourceAccount,
 // AWS:SourceOwner, aws:PrincipalOrgID); a function URL permission with
-// lambda:FunctionUrlAuthType NONE and principal "*" is therefore public.
+// lambda:FunctionUrlAuthType NONE and principal "*" is therefore public,
+// one with AWS_IAM is not (callers must sign with IAM credentials).
 //
 // A function or qualifier without a policy has no permissions (nil, nil);
 // Lambda answers that with ResourceNotFoundException too, so on that error
@@ -171,8 +172,10 @@ func parsePolicy(doc string) ([]provider.Permission, error) {
 			if json.Unmarshal(keys, &m) != nil {
 				continue
 			}
-			for k := range m {
-				narrowed = narrowed || slices.Contains(narrowingKeys, strings.ToLower(k))
+			for k, v := range m {
+				key := strings.ToLower(k)
+				narrowed = narrowed || slices.Contains(narrowingKeys, key) ||
+					key == "lambda:functionurlauthtype" && slices.Contains(stringsOf(v), "AWS_IAM")
 			}
 		}
 		perm.Public = anyone && !narrowed

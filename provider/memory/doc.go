@@ -39,7 +39,8 @@
 // over the period's segments, weighted by their expected invocations. The
 // cold-start rate is multiplied by ColdStart.Spike for ColdStart.SpikeFor
 // after the version first received traffic. Latency percentiles (p50, p90,
-// p99) come from the log-normal fitted to Latency.Median and Latency.P99:
+// p99) come from the log-normal fitted to Latency.Median and Latency.P99
+// of the behavior in force for most of the period's invocations:
 // with up to 1000 invocations they are the nearest-rank percentiles of that
 // many drawn latencies (noisy when few), above that the sample quantile is
 // drawn from its normal approximation. As with Lambda's Duration metric,
@@ -70,8 +71,10 @@
 // With Options.Path the whole state (functions, versions, routes,
 // revisions, the histories of routes, loads and behaviors, usage, event
 // sources, permissions) is written as versioned JSON after every change,
-// atomically; New loads it. Faults are not persisted. Only one Provider
-// should own a file at a time.
+// atomically; New loads it. A Provider method whose write fails returns the
+// error and leaves the state as it was; the Set* methods have no error
+// result, so Sync reports (and retries) their writes. Faults are not
+// persisted. Only one Provider should own a file at a time.
 //
 // # Time
 //

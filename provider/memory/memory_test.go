@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"testing"
@@ -664,5 +665,29 @@ func TestOptionalInterfaces(t *testing.T) {
 	none, err := p.Permissions(ctx, "fn", "prod")
 	if err != nil || len(none) != 0 {
 		t.Errorf("Permissions of prod = %v, %v; want none", none, err)
+	}
+}
+
+func TestSettersPanicOnBadInput(t *testing.T) {
+	p, _ := newTest(t, Options{})
+	for name, call := range map[string]func(){
+		"SetLoad empty function":         func() { p.SetLoad("", "prod", 1) },
+		"SetLoad empty alias":            func() { p.SetLoad("fn", "", 1) },
+		"SetLoad negative":               func() { p.SetLoad("fn", "prod", -1) },
+		"SetLoad NaN":                    func() { p.SetLoad("fn", "prod", math.NaN()) },
+		"SetBehavior empty version":      func() { p.SetBehavior("fn", "", Behavior{}) },
+		"SetBehavior invalid":            func() { p.SetBehavior("fn", "1", Behavior{ErrorRate: 2}) },
+		"SetUsage empty function":        func() { p.SetUsage("", nil) },
+		"SetEventSources empty function": func() { p.SetEventSources("", nil) },
+		"SetPermissions empty function":  func() { p.SetPermissions("", "", nil) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s did not panic", name)
+				}
+			}()
+			call()
+		}()
 	}
 }

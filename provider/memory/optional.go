@@ -11,7 +11,9 @@ import (
 // SetUsage sets what Usage reports for fn: versions in use for reasons
 // other than a route (provisioned concurrency, pinned triggers).
 // DeleteVersion refuses them with ErrInUse. It replaces the previous list.
+// It panics on an empty fn (a test set-up error).
 func (p *Provider) SetUsage(fn string, u []provider.Usage) {
+	mustName("SetUsage", fn)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.st.fnForWrite(fn).Usage = slices.Clone(u)
@@ -19,8 +21,9 @@ func (p *Provider) SetUsage(fn string, u []provider.Usage) {
 }
 
 // SetEventSources sets what EventSources reports for fn, replacing the
-// previous list.
+// previous list. It panics on an empty fn.
 func (p *Provider) SetEventSources(fn string, es []provider.EventSource) {
+	mustName("SetEventSources", fn)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.st.fnForWrite(fn).EventSources = slices.Clone(es)
@@ -29,8 +32,9 @@ func (p *Provider) SetEventSources(fn string, es []provider.EventSource) {
 
 // SetPermissions sets what Permissions reports for fn and qualifier ("" for
 // the unqualified function, an alias or a version ID), replacing the
-// previous list.
+// previous list. It panics on an empty fn.
 func (p *Provider) SetPermissions(fn, qualifier string, ps []provider.Permission) {
+	mustName("SetPermissions", fn)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	f := p.st.fnForWrite(fn)
@@ -98,4 +102,11 @@ func readList[T any](ctx context.Context, p *Provider, op, faultOp, fn string, g
 		return nil, opError(op, fn, lost)
 	}
 	return append(make([]T, 0, len(list)), list...), nil
+}
+
+// mustName panics when a set-up method is given an empty function name.
+func mustName(method, fn string) {
+	if fn == "" {
+		panic("memory: " + method + " with an empty function name")
+	}
 }

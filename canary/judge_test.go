@@ -636,3 +636,48 @@ func ExampleClassify() {
 	// Output:
 	// High: shift 20 in [17.80004, 27.79994], mean ratio 12.04
 }
+
+// benchWindow is a typical analysis window: ten one-minute periods of a
+// 10% canary.
+func benchWindow() canary.Window {
+	r := rand.New(rand.NewPCG(2026, 4))
+	stable := simulate(r, "1", 10, 2700, 0.005, 0, 0)
+	cand := simulate(r, "2", 10, 300, 0.005, 0.03, 250*time.Millisecond)
+	return window(&cand.series, &stable.series)
+}
+
+func BenchmarkJudgeLatencyP99(b *testing.B) {
+	w := benchWindow()
+	j := canary.Judge{Metric: canary.LatencyP99}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if m, err := j.Judge(ctx, w); err != nil || m.Verdict != canary.Fail {
+			b.Fatal(m, err)
+		}
+	}
+}
+
+func BenchmarkJudgeErrorRate(b *testing.B) {
+	w := benchWindow()
+	j := canary.Judge{Metric: canary.ErrorRate}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if m, err := j.Judge(ctx, w); err != nil || m.Verdict != canary.Pass {
+			b.Fatal(m, err)
+		}
+	}
+}
+
+func BenchmarkThreshold(b *testing.B) {
+	w := benchWindow()
+	c := canary.Threshold{Metric: canary.LatencyP99, Max: 0.5}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Judge(ctx, w); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -403,26 +403,33 @@ type mwDist struct {
 }
 
 func newMWDist(m, n int) *mwDist {
-	k := min(m, n)
-	// q-Pascal: [N, j] = [N−1, j−1] + q^j·[N−1, j], for N = 1…m+n, keeping
-	// the polynomials for j = 0…k. Only additions, so the counts stay
-	// exact up to 2^53 and accurate to rounding beyond.
-	poly := make([][]float64, k+1)
-	poly[0] = []float64{1}
-	for N := 1; N <= m+n; N++ {
-		for j := min(N, k); j >= 1; j-- {
-			deg := j * (N - j)
-			next := make([]float64, deg+1)
-			copy(next, poly[j-1]) // [N−1, j−1] has degree (j−1)(N−j) ≤ deg
-			for e, c := range poly[j] {
-				next[e+j] += c
-			}
-			poly[j] = next
+	// Harding's algorithm (Applied Statistics 33, 1984): [o+k choose k]_q
+	// = Π_{i=1..k} (1 − q^{o+i}) / (1 − q^i), built in place, one factor
+	// at a time, with k = min(m, n) and o = max(m, n). After step i the
+	// array holds [o+i choose i]_q, of degree i·o; multiplying by
+	// (1 − q^{o+i}) is one subtraction per coefficient and dividing by
+	// (1 − q^i) one running sum, so the whole table costs O(k·m·n) and one
+	// allocation (49 against 49 values: 0.2 million operations, where
+	// q-Pascal's triangle needs 6 million and an allocation per entry).
+	// The coefficients are counts, exact below 2^53; beyond, the tail
+	// probabilities agree with exact integer counts to a few ulps
+	// (TestMWDistExact, up to 27 against 27; 2e-15 at 49 against 49, the
+	// largest exact case, where the R reference cases also agree).
+	k, o := min(m, n), max(m, n)
+	d := &mwDist{m: m, n: n, count: make([]float64, m*n+1)}
+	c := d.count
+	c[0] = 1
+	for i := 1; i <= k; i++ {
+		deg := i * o
+		for e := deg; e >= o+i; e-- {
+			c[e] -= c[e-o-i]
+		}
+		for e := i; e <= deg; e++ {
+			c[e] += c[e-i]
 		}
 	}
-	d := &mwDist{m: m, n: n, count: poly[k]}
-	for _, c := range d.count {
-		d.total += c
+	for _, v := range c {
+		d.total += v
 	}
 	return d
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -300,4 +301,47 @@ func ExampleTwoProportion() {
 	fmt.Printf("z = %.4f, p = %.3g, 95%% CI of the difference [%.4f, %g]\n", z, p, lo, hi)
 	// Output:
 	// z = 4.5844, p = 2.28e-06, 95% CI of the difference [0.0215, 1]
+}
+
+// benchSamples returns n per-minute p99 latencies (seconds) around median.
+func benchSamples(r *rand.Rand, n int, median float64) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = median * math.Exp(0.1*r.NormFloat64())
+	}
+	return v
+}
+
+// BenchmarkMannWhitney60x60 is an hour of per-minute points a side: the
+// normal approximation, with the interval and estimate found by root
+// finding.
+func BenchmarkMannWhitney60x60(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	x, y := benchSamples(r, 60, 0.26), benchSamples(r, 60, 0.24)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := canary.MannWhitney(x, y, 0.95); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMannWhitney30x30Exact uses the exact null distribution.
+func BenchmarkMannWhitney30x30Exact(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	x, y := benchSamples(r, 30, 0.26), benchSamples(r, 30, 0.24)
+	b.ReportAllocs()
+	for b.Loop() {
+		if res, err := canary.MannWhitney(x, y, 0.95); err != nil || !res.Exact {
+			b.Fatal(res, err)
+		}
+	}
+}
+
+func BenchmarkTwoProportion(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		canary.TwoProportion(30, 400, 120, 4000, canary.Increase, true)
+		canary.TwoProportionInterval(30, 400, 120, 4000, 0.95, canary.Increase, true)
+	}
 }

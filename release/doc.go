@@ -1,0 +1,60 @@
+// Package release is the workflow a CI job runs to release a serverless
+// function safely, composed from the other packages of slipway: semver
+// numbers the versions, provider publishes them and moves traffic, canary
+// judges a candidate while traffic shifts to it, and retention prunes old
+// versions afterwards. Nothing imports release.
+//
+// # The workflow
+//
+// One release of a function goes:
+//
+//  1. Publish: the artifact becomes an immutable version labelled with the
+//     next semantic version (provider.LabelSemver) and its commit
+//     (provider.LabelCommit). The number follows the last release
+//     (LastReleased) by an explicit level or by the Conventional Commits
+//     since (NextVersion); a number that exists is refused
+//     (*VersionExistsError), commits that call for nothing publish nothing
+//     (semver.ErrNoRelease), and publishing the same artifact again returns
+//     the version it already is (Published.Existing).
+//  2. Stage: the staging alias is pointed at the version and the caller's
+//     integration tests run against it.
+//  3. Canary: production traffic moves to the candidate in steps while
+//     checks judge it, within the deploy windows of a Policy (Check before
+//     the release starts, CheckShift before each increase; a rollback is
+//     never blocked).
+//  4. Promote, or roll back to the previous good version, and notify
+//     (Notifier: Webhook, Slack, Multi).
+//  5. Prune old versions by the caller's retention policy.
+//
+// Every route change and decision is appended to a Journal (MemoryJournal,
+// or FileJournal: JSON lines, fsynced, torn-tail recovery), which is the
+// audit trail and the memory of the workflow: PreviousGood answers the
+// rollback target after a process restart, and Verify reports routes
+// changed behind the journal's back (Drift). A Summary renders a run as
+// Markdown for a CI job summary.
+//
+// # Drift and safety
+//
+// Compare reports the differences between two stages' configurations
+// (runtime, handler, memory, timeout, environment variable names with
+// their values masked, execution role) with go-cmp, and CompareConfig
+// does the same for a desired configuration. Both run safety checks:
+// environment variables that look like plain-text secrets
+// (LooksLikePlainSecret) and a changed execution role; Compare adds
+// event-source mappings pinned to a version and old versions anyone may
+// invoke, through the optional provider.EventSourceLister and
+// provider.PermissionReader. A check the provider cannot answer is
+// reported as not checked (SafetyNotChecked), never as passed.
+//
+// # Conventions
+//
+// Every function that does I/O takes a context first. Time comes from the
+// caller (Entry.Time, Policy.Check's argument), never from time.Now, so a
+// release runs in virtual time in tests. Errors wrap the sentinels of
+// package provider (provider.ErrNotFound, ErrConflict, ErrInvalid, …) or
+// this package's own (ErrBlocked, ErrCorrupt, ErrClosed), with typed
+// errors (*BlockedError, *VersionExistsError, *HTTPError, *TornError,
+// *CorruptError) where callers need the fields. Values are plain data:
+// policies, reports, summaries and journal entries serialise to JSON and
+// compare under cmp.Diff.
+package release

@@ -170,6 +170,15 @@ func (s *suite) function(suffix string) string {
 	return prefix + "-" + suffix
 }
 
+// second returns a second function for the clause, set up like the first.
+func (e *env) second() string {
+	fn := e.fn + "-b"
+	if e.s.setup != nil {
+		e.s.setup(e.t, e.p, fn)
+	}
+	return fn
+}
+
 // missingFunction is a function name no subtest creates.
 func (e *env) missingFunction() string { return e.s.function("absent") }
 

@@ -1,6 +1,7 @@
 package providertest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -25,6 +26,8 @@ func routeClauses() []clause {
 		{name: "Split", f: routesSplit},
 		{name: "Immutable", f: routesImmutable},
 		{name: "Race", slow: true, f: routesRace},
+		{name: "RaceIncrement", slow: true, f: routesRaceIncrement},
+		{name: "FunctionsIsolated", f: routesFunctionsIsolated},
 	}
 }
 
@@ -282,5 +285,110 @@ func routesRace(e *env) {
 		if final.Revision != got[win].Revision || !final.SameTraffic(reqs[win]) {
 			e.t.Errorf("round %d: Route(%q, %q) = %s after the race, want the winner's %s", round, e.fn, alias, fmtRoute(final), fmtRoute(got[win]))
 		}
+	}
+}
+
+// routesRaceIncrement has several writers each move the canary's weight up
+// by one step, several times, with read-modify-write and a retry on
+// ErrConflict. Compare-and-swap loses no step: the final weight is the sum.
+func routesRaceIncrement(e *env) {
+	bp := e.canaryBP()
+	if bp == 0 {
+		e.t.Skipf("no route can split traffic across two versions: Capabilities %+v", e.caps)
+	}
+	g := e.granularity()
+	const writers = 8
+	steps := 3
+	for steps > 0 && writers*steps*g >= provider.AllTraffic {
+		steps--
+	}
+	if steps == 0 {
+		e.t.Skipf("granularity %d leaves no room for %d steps", g, writers)
+	}
+	v := e.publishN(2)
+	alias := e.splitAlias()
+	e.put(provider.To(alias, v[0]))
+
+	var wg sync.WaitGroup
+	errs := make([]error, writers)
+	start := make(chan struct{})
+	for i := range writers {
+		wg.Go(func() {
+			<-start
+			for range steps {
+				if errs[i] = e.increment(alias, v[0], v[1], g); errs[i] != nil {
+					return
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			e.t.Errorf("writer %d: %v", i, err)
+		}
+	}
+	want := writers * steps * g
+	if got := e.route(alias); got.Share(v[1]) != want {
+		e.t.Errorf("Route(%q, %q) = %s after %d writers each added %d×%d basis points, want %d on %q: updates were lost",
+			e.fn, alias, fmtRoute(got), writers, steps, g, want, v[1])
+	}
+}
+
+// increment adds g basis points to candidate's share of alias, retrying
+// on ErrConflict.
+func (e *env) increment(alias, stable, candidate string, g int) error {
+	for attempt := 0; attempt < 1000; attempt++ {
+		cur, err := e.p.Route(e.ctx, e.fn, alias)
+		if err != nil {
+			return err
+		}
+		next := provider.Split(alias, stable, candidate, cur.Share(candidate)+g)
+		next.Revision = cur.Revision
+		_, err = e.p.SetRoute(e.ctx, e.fn, next)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, provider.ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("no SetRoute of %q succeeded in 1000 attempts", alias)
+}
+
+// routesFunctionsIsolated checks that functions do not share versions or
+// routes: one provider serves a fleet.
+func routesFunctionsIsolated(e *env) {
+	a := e.fn
+	b := e.second()
+	va := e.publishN(3)
+	vb, err := e.p.Publish(e.ctx, b, e.input(0))
+	if err != nil {
+		e.t.Fatalf("Publish(%q): %v", b, err)
+	}
+	if got := ids(e.list(b)); !slices.Equal(got, []string{vb.ID}) {
+		e.t.Errorf("Versions(%q) = %q, want only its own version %q", b, got, vb.ID)
+	}
+	e.create(provider.To("stage", va[0]))
+	rs, err := e.p.Routes(e.ctx, b)
+	if err != nil {
+		e.t.Fatalf("Routes(%q): %v", b, err)
+	}
+	for _, r := range rs {
+		if r.Alias == "stage" {
+			e.t.Errorf("Routes(%q) lists %s, a route of function %q", b, fmtRoute(r), a)
+		}
+	}
+	// A version ID of function a that b does not have is unknown to b.
+	for _, id := range va {
+		if id == vb.ID {
+			continue
+		}
+		req := provider.To("stage", id)
+		_, err := e.p.SetRoute(e.ctx, b, req)
+		e.wantErr(fmt.Sprintf("SetRoute(%q, %s) naming a version of function %q", b, fmtRoute(req), a), err, provider.ErrInvalid, b)
+		_, err = e.p.Version(e.ctx, b, id)
+		e.wantErr(fmt.Sprintf("Version(%q, %q) of a version of function %q", b, id, a), err, provider.ErrNotFound, b)
 	}
 }

@@ -265,6 +265,40 @@ func (overstatesCapabilities) Capabilities() provider.Capabilities {
 	return provider.Capabilities{MaxRouteVersions: 2, Granularity: 100, DeleteVersions: true, SplitRoutes: []string{"live"}}
 }
 
+// oneFunction ignores function names: the whole fleet shares one
+// function's versions and routes.
+type oneFunction struct{ provider.Provider }
+
+const shared = "conformance-shared"
+
+func (p oneFunction) Publish(ctx context.Context, _ string, in provider.PublishInput) (provider.Version, error) {
+	return p.Provider.Publish(ctx, shared, in)
+}
+
+func (p oneFunction) Version(ctx context.Context, _, id string) (provider.Version, error) {
+	return p.Provider.Version(ctx, shared, id)
+}
+
+func (p oneFunction) Versions(ctx context.Context, _ string) iter.Seq2[provider.Version, error] {
+	return p.Provider.Versions(ctx, shared)
+}
+
+func (p oneFunction) Route(ctx context.Context, _, alias string) (provider.Route, error) {
+	return p.Provider.Route(ctx, shared, alias)
+}
+
+func (p oneFunction) Routes(ctx context.Context, _ string) ([]provider.Route, error) {
+	return p.Provider.Routes(ctx, shared)
+}
+
+func (p oneFunction) SetRoute(ctx context.Context, _ string, r provider.Route) (provider.Route, error) {
+	return p.Provider.SetRoute(ctx, shared, r)
+}
+
+func (p oneFunction) DeleteVersion(ctx context.Context, _, id string) error {
+	return p.Provider.DeleteVersion(ctx, shared, id)
+}
+
 func TestStrict(t *testing.T) {
 	cases := []struct {
 		name string
@@ -294,6 +328,8 @@ func TestStrict(t *testing.T) {
 			[]string{"Cancel/Publish", "Cancel/SetRoute", "Cancel/DeleteVersion"}},
 		{"OverstatesCapabilities", func(p provider.Provider) provider.Provider { return overstatesCapabilities{p} },
 			[]string{"Weights/TooManyVersions", "Weights/Granularity", "Weights/SplitNotAllowed"}},
+		{"OneFunction", func(p provider.Provider) provider.Provider { return oneFunction{p} },
+			[]string{"Routes/FunctionsIsolated"}},
 		{"BareErrors", func(p provider.Provider) provider.Provider { return bareErrors{p} },
 			[]string{"DeleteVersion/InUsePrimary", "DeleteVersion/NotFound", "DeleteVersion/Latest"}},
 	}
@@ -312,6 +348,7 @@ func TestStrict(t *testing.T) {
 			for _, name := range c.mustFail {
 				t.Logf("%s: %s", name, strings.Join(rep.Messages(name), "\n\t"))
 			}
+			t.Logf("all failed clauses: %q", failed)
 		})
 	}
 }

@@ -51,9 +51,9 @@
 // start, period), so the same query always returns the same observation,
 // including after a restart from the same Path with the same Seed. A query
 // with an Alias observes that route's traffic; without one, the traffic of
-// every route. Only periods that ended at or before the clock's now are
-// returned, and Through is the end of the last of them; periods without
-// traffic are zero points.
+// every route. Only periods that ended at or before the clock's now (less
+// Options.MetricsLag) are returned, and Through is the end of the last of
+// them; periods without traffic are zero points.
 //
 // *Provider implements provider.Metrics itself: pass the same value as the
 // Provider and the Metrics.

@@ -28,6 +28,10 @@ type Options struct {
 	Seed int64 `json:"seed,omitempty"`
 	// Resolution is the metrics resolution; 0 means one minute.
 	Resolution time.Duration `json:"resolution,omitempty"`
+	// MetricsLag is how long after a period ends its metrics become
+	// visible to Observe (CloudWatch and Cloud Monitoring lag by a minute
+	// or more); 0 means at once.
+	MetricsLag time.Duration `json:"metricsLag,omitempty"`
 	// Capabilities are the limits the provider enforces; nil means
 	// DefaultCapabilities (Lambda's).
 	Capabilities *provider.Capabilities `json:"capabilities,omitempty"`
@@ -52,6 +56,9 @@ func DefaultCapabilities() provider.Capabilities {
 func (o Options) Validate() error {
 	if o.Resolution < 0 {
 		return provider.Invalid("memory options", "resolution", "is negative")
+	}
+	if o.MetricsLag < 0 {
+		return provider.Invalid("memory options", "metricsLag", "is negative")
 	}
 	if o.PageSize < 0 {
 		return provider.Invalid("memory options", "pageSize", "is negative")
@@ -82,6 +89,7 @@ type Provider struct {
 	sleep    func(ctx context.Context, d time.Duration) error
 	seed     int64
 	res      time.Duration
+	lag      time.Duration
 	caps     provider.Capabilities
 	path     string
 	pageSize int
@@ -114,6 +122,7 @@ func New(opts Options) (*Provider, error) {
 		sleep:    opts.Sleep,
 		seed:     opts.Seed,
 		res:      opts.Resolution,
+		lag:      opts.MetricsLag,
 		caps:     DefaultCapabilities(),
 		path:     opts.Path,
 		pageSize: opts.PageSize,

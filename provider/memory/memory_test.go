@@ -691,3 +691,87 @@ func TestSettersPanicOnBadInput(t *testing.T) {
 		}()
 	}
 }
+
+// TestConcurrentMixedUse runs every kind of call at once, for the race
+// detector, and checks the invariants afterwards.
+func TestConcurrentMixedUse(t *testing.T) {
+	ctx := context.Background()
+	p, c := newTest(t, Options{Seed: 3, PageSize: 4, Path: t.TempDir() + "/state.json"})
+	mustPublish(t, p, "fn", "seed")
+	mustSetRoute(t, p, "fn", provider.To("prod", "1"))
+	p.Inject(Fault{Ops: []string{OpRoute}, Rate: 0.1, Err: provider.ErrUnavailable})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() { // writers: publish, then move prod with CAS
+			for i := range 20 {
+				v, err := p.Publish(ctx, "fn", zip(fmt.Sprintf("g%d-%d", g, i)))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				cur, err := p.Route(ctx, "fn", "prod")
+				if err != nil {
+					continue // injected fault
+				}
+				next := provider.Split("prod", cur.Primary(), v.ID, 1000)
+				if cur.Primary() == v.ID {
+					next = provider.To("prod", v.ID)
+				}
+				next.Revision = cur.Revision
+				// ErrInvalid: the deleter removed v (no longer newest) first.
+				if _, err := p.SetRoute(ctx, "fn", next); err != nil && !errors.Is(err, provider.ErrConflict) && !errors.Is(err, provider.ErrInvalid) {
+					t.Error(err)
+				}
+				c.Advance(time.Second)
+			}
+		})
+	}
+	wg.Go(func() { // reader: list, observe, set load
+		for i := range 20 {
+			for _, err := range p.Versions(ctx, "fn") {
+				if err != nil {
+					t.Error(err)
+					break
+				}
+			}
+			if _, err := p.Observe(ctx, query("fn", "", 0, 1, "1")); err != nil {
+				t.Error(err)
+			}
+			p.SetLoad("fn", "prod", float64(i))
+		}
+	})
+	wg.Go(func() { // deleter: remove versions no route uses
+		for range 20 {
+			for v, err := range p.Versions(ctx, "fn") {
+				if err != nil {
+					t.Error(err)
+					break
+				}
+				if err := p.DeleteVersion(ctx, "fn", v.ID); err != nil && !errors.Is(err, provider.ErrInUse) && !errors.Is(err, provider.ErrNotFound) {
+					t.Error(err)
+				}
+			}
+		}
+	})
+	wg.Wait()
+	p.ClearFaults()
+	r, err := p.Route(ctx, "fn", "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range r.Weights {
+		if _, err := p.Version(ctx, "fn", w.Version); err != nil {
+			t.Errorf("prod routes to version %s, which is gone: %v", w.Version, err)
+		}
+	}
+	newest := 0
+	for v, err := range p.Versions(ctx, "fn") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		newest, _ = versionNumber(v.ID)
+	}
+	if newest != 81 {
+		t.Errorf("newest version %d, want 81 (1 + 4×20 publishes)", newest)
+	}
+}

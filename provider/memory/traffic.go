@@ -136,8 +136,9 @@ const maxPoints = 100_800
 // model. It checks the context, q.Validate(Resolution()) (ErrInvalid), the
 // number of periods (at most 100,800, ErrInvalid), that the function, the
 // alias (when set) and the versions exist or existed (ErrNotFound). Only
-// periods that ended at or before the clock's now are returned; Through is
-// the end of the last of them (min(End, now aligned down to the period)).
+// periods that ended at or before the clock's now minus MetricsLag are
+// returned; Through is the end of the last of them (min(End, now − lag
+// aligned down to the period)).
 func (p *Provider) Observe(ctx context.Context, q provider.Query) (provider.Observation, error) {
 	const op = "observe"
 	if err := ctx.Err(); err != nil {
@@ -176,7 +177,7 @@ func (p *Provider) Observe(ctx context.Context, q provider.Query) (provider.Obse
 		return provider.Observation{}, opError(op, q.Function, lost)
 	}
 
-	through := provider.AlignDown(p.now(), q.Period)
+	through := provider.AlignDown(p.now().Add(-p.lag), q.Period)
 	if through.After(q.End) {
 		through = q.End
 	}

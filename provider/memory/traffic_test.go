@@ -329,3 +329,21 @@ func TestSamplers(t *testing.T) {
 		}
 	}
 }
+
+func TestObserveMetricsLag(t *testing.T) {
+	p, c := newTest(t, Options{MetricsLag: 90 * time.Second})
+	mustPublish(t, p, "fn", "a")
+	mustSetRoute(t, p, "fn", provider.To("prod", "1"))
+	p.SetLoad("fn", "prod", 10)
+	c.Advance(5 * time.Minute)
+	// At 5:00 with a 1m30s lag, data is complete through 3:30, so the
+	// minutes 0..2 are visible.
+	q := query("fn", "prod", 0, 5, "1")
+	o := observe(t, p, q)
+	if want := q.Start.Add(3 * time.Minute); !o.Through.Equal(want) || len(o.Series[0].Points) != 3 {
+		t.Errorf("through %v with %d points, want %v with 3", o.Through, len(o.Series[0].Points), want)
+	}
+	if _, err := New(Options{MetricsLag: -time.Second}); !errors.Is(err, provider.ErrInvalid) {
+		t.Errorf("negative lag: err = %v, want ErrInvalid", err)
+	}
+}

@@ -120,21 +120,24 @@ func TestClassifyKayentaConformance(t *testing.T) {
 
 func TestClassifyValidation(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		cfg  canary.KayentaConfig
+		name  string
+		cfg   canary.KayentaConfig
+		field string
 	}{
-		{"confidence 1", canary.KayentaConfig{Confidence: 1}},
-		{"negative confidence", canary.KayentaConfig{Confidence: -0.5}},
-		{"negative tolerance", canary.KayentaConfig{Tolerance: -0.1}},
-		{"NaN increase", canary.KayentaConfig{AllowedIncrease: math.NaN()}},
-		{"direction", canary.KayentaConfig{Direction: canary.Direction(7)}},
-		{"effect measure", canary.KayentaConfig{EffectSize: canary.EffectMeasure(9)}},
-		{"nan strategy", canary.KayentaConfig{NaN: canary.NaNStrategy(4)}},
+		{"confidence 1", canary.KayentaConfig{Confidence: 1}, "confidence"},
+		{"negative confidence", canary.KayentaConfig{Confidence: -0.5}, "confidence"},
+		{"negative tolerance", canary.KayentaConfig{Tolerance: -0.1}, "tolerance"},
+		{"NaN increase", canary.KayentaConfig{AllowedIncrease: math.NaN()}, "allowedIncrease"},
+		{"infinite critical decrease", canary.KayentaConfig{CriticalDecrease: math.Inf(1)}, "criticalDecrease"},
+		{"direction", canary.KayentaConfig{Direction: canary.Direction(7)}, "direction"},
+		{"effect measure", canary.KayentaConfig{EffectSize: canary.EffectMeasure(9)}, "effectSize"},
+		{"nan strategy", canary.KayentaConfig{NaN: canary.NaNStrategy(4)}, "nanStrategy"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := canary.Classify([]float64{1, 2}, []float64{3, 4}, tc.cfg)
-			if !errors.Is(err, provider.ErrInvalid) {
-				t.Fatalf("err = %v, want ErrInvalid", err)
+			var ie *provider.InvalidError
+			if !errors.Is(err, provider.ErrInvalid) || !errors.As(err, &ie) || ie.Field != tc.field {
+				t.Fatalf("err = %v, want an InvalidError for %s", err, tc.field)
 			}
 			if !strings.HasPrefix(err.Error(), "canary: ") {
 				t.Errorf("message %q lacks the package prefix", err)

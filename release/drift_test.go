@@ -3,6 +3,7 @@ package release_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -184,4 +185,42 @@ func TestVerifyErrors(t *testing.T) {
 	if _, err := release.Verify(cctx, p, j, "fn"); !errors.Is(err, context.Canceled) {
 		t.Errorf("Verify(cancelled) = %v, want context.Canceled", err)
 	}
+}
+
+func TestDriftStringPercents(t *testing.T) {
+	for _, tt := range []struct {
+		bp   int
+		want string
+	}{{125, "1=98.75% 2=1.25%"}, {1050, "1=89.5% 2=10.5%"}, {5, "1=99.95% 2=0.05%"}, {5000, "1=50% 2=50%"}} {
+		r := provider.Split("a", "1", "2", tt.bp)
+		d := release.Drift{Function: "f", Alias: "a", Kind: release.DriftUnknown, After: &r}
+		if got, want := d.String(), `f alias "a" is not in the journal: now `+tt.want; got != want {
+			t.Errorf("String() = %q, want %q", got, want)
+		}
+	}
+}
+
+func ExampleVerify() {
+	ctx := context.Background()
+	p, _ := memory.New(memory.Options{})
+	j := &release.MemoryJournal{}
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	v1, _ := p.Publish(ctx, "orders", provider.PublishInput{Artifact: provider.Artifact{Zip: []byte("v1")}})
+	v2, _ := p.Publish(ctx, "orders", provider.PublishInput{Artifact: provider.Artifact{Zip: []byte("v2")}})
+
+	// The workflow sets production and journals the change.
+	prod, _ := p.SetRoute(ctx, "orders", provider.To("production", v1.ID))
+	_ = j.Append(ctx, release.Entry{Time: now, Kind: release.EntryPromote, Function: "orders", Alias: "production", Actor: "ci", After: &prod})
+
+	// Someone moves production in the console.
+	manual := provider.To("production", v2.ID)
+	manual.Revision = prod.Revision
+	_, _ = p.SetRoute(ctx, "orders", manual)
+
+	drifts, _ := release.Verify(ctx, p, j, "orders")
+	for _, d := range drifts {
+		fmt.Println(d.Kind, d.Alias, d.Before.Primary(), "→", d.After.Primary())
+	}
+	// Output:
+	// out of band production 1 → 2
 }

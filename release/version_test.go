@@ -322,3 +322,30 @@ func TestPublishErrors(t *testing.T) {
 		t.Errorf("Publish(cancelled) = %v, want context.Canceled", err)
 	}
 }
+
+func ExamplePublish() {
+	ctx := context.Background()
+	p, _ := memory.New(memory.Options{}) // the in-memory provider
+	minor := semver.Minor
+	for _, req := range []release.PublishRequest{
+		{Artifact: provider.Artifact{Zip: []byte("v1 code")}, Level: &minor, Commit: "5114f85"},
+		{Artifact: provider.Artifact{Zip: []byte("v2 code")}, Commits: []string{"fix: retry on throttling"}, Commit: "9e8d7c6"},
+		{Artifact: provider.Artifact{Zip: []byte("v2 code")}, Commits: []string{"fix: retry on throttling"}, Commit: "9e8d7c6"}, // a retried CI step
+		{Artifact: provider.Artifact{Zip: []byte("v3 code")}, Commits: []string{"docs: readme"}},
+	} {
+		pub, err := release.Publish(ctx, p, "orders", req)
+		switch {
+		case errors.Is(err, semver.ErrNoRelease):
+			fmt.Println("no release needed")
+		case err != nil:
+			fmt.Println("error:", err)
+		default:
+			fmt.Printf("version %s is %s (after %s, existing %v)\n", pub.Version.ID, pub.Semver, pub.Last, pub.Existing)
+		}
+	}
+	// Output:
+	// version 1 is 0.1.0 (after 0.0.0, existing false)
+	// version 2 is 0.1.1 (after 0.1.0, existing false)
+	// version 2 is 0.1.1 (after 0.1.1, existing true)
+	// no release needed
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -143,10 +144,7 @@ func New(opts Options) (*Provider, error) {
 	}
 	if c := opts.Capabilities; c != nil {
 		p.caps = *c
-		p.caps.SplitRoutes = append([]string(nil), c.SplitRoutes...)
-		if c.SplitRoutes == nil {
-			p.caps.SplitRoutes = nil
-		}
+		p.caps.SplitRoutes = slices.Clone(c.SplitRoutes) // keeps nil (all may split) apart from empty (none may)
 	}
 	if p.path != "" {
 		st, err := load(p.path)
@@ -164,9 +162,7 @@ func New(opts Options) (*Provider, error) {
 // DefaultCapabilities).
 func (p *Provider) Capabilities() provider.Capabilities {
 	c := p.caps
-	if c.SplitRoutes != nil {
-		c.SplitRoutes = append([]string{}, c.SplitRoutes...)
-	}
+	c.SplitRoutes = slices.Clone(c.SplitRoutes)
 	return c
 }
 

@@ -481,6 +481,16 @@ func TestSetRouteCapabilities(t *testing.T) {
 		t.Errorf("Capabilities (-want +got):\n%s", diff)
 	}
 
+	none, _ := newTest(t, Options{Capabilities: &provider.Capabilities{SplitRoutes: []string{}}})
+	mustPublish(t, none, "fn", "a")
+	mustPublish(t, none, "fn", "b")
+	if _, err := none.SetRoute(ctx, "fn", provider.Split("main", "1", "2", 10)); !errors.Is(err, provider.ErrUnsupported) {
+		t.Errorf("split with an empty SplitRoutes: err = %v, want ErrUnsupported", err)
+	}
+	if got := none.Capabilities().SplitRoutes; got == nil || len(got) != 0 {
+		t.Errorf("Capabilities().SplitRoutes = %#v, want empty and non-nil", got)
+	}
+
 	lambda, _ := newTest(t, Options{})
 	for i := range 3 {
 		mustPublish(t, lambda, "fn", strconv.Itoa(i))

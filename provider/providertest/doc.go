@@ -55,7 +55,10 @@
 //     alias, returned routes not aliased to stored ones, split routes read
 //     back with the same traffic, and two goroutines racing from one
 //     revision (repeated 20 times): exactly one wins, the other gets
-//     ErrConflict, and the route is the winner's.
+//     ErrConflict, and the route is the winner's. Eight writers each
+//     adding weight by read-modify-write with retries on ErrConflict lose
+//     no step. Functions are isolated: one function's versions and routes
+//     are unknown to another's.
 //   - Weights: negative, above 10000, not summing to 10000, duplicate
 //     versions, an unknown version, an empty alias, version or weight list,
 //     a zero primary, more versions than MaxRouteVersions, a weight finer
@@ -78,6 +81,18 @@
 // t.Skip, never passed vacuously. Options.SkipSlow skips the paging and
 // concurrency clauses for quick runs against remote platforms.
 //
+// Concurrency tolerates what the contract allows: a concurrent Publish may
+// fail with ErrConflict (the platform refused a concurrent update), but at
+// least one must succeed and no two successes may share an ID.
+//
+// The suite is strict by test: this package's own tests run it against
+// wrappers of the in-memory provider that each break one clause (ignoring
+// revision tokens, deleting in-use versions, publishing twice, skipping a
+// page, ignoring an early break, sharing maps with the caller, misordering
+// routes, routing to unknown versions, ignoring the context, dropping
+// *provider.Error, overstating Capabilities, ignoring function names) and
+// check that each fails in the clause it breaks.
+//
 // # Metrics
 //
 // RunMetrics checks a provider.Metrics, which is read only, so it takes one
@@ -89,8 +104,4 @@
 // partial one, consistent counts and percentiles). With
 // MetricsOptions.WantTraffic the caller promises traffic in the window, and
 // an all-zero answer fails.
-//
-// Concurrency tolerates what the contract allows: a concurrent Publish may
-// fail with ErrConflict (the platform refused a concurrent update), but at
-// least one must succeed and no two successes may share an ID.
 package providertest

@@ -248,7 +248,7 @@ func (p bareErrors) DeleteVersion(ctx context.Context, fn, id string) error {
 // recordedMemory returns a fresh in-memory provider for RunRecorded, which
 // calls it on goroutines of its own: on failure it reports with Errorf and
 // returns nil, which the suite reports as a failed clause.
-func recordedMemory(t *testing.T) provider.Provider {
+func recordedMemory(t testing.TB) provider.Provider {
 	p, err := memory.New(memory.Options{Capabilities: &provider.Capabilities{DeleteVersions: true}})
 	if err != nil {
 		t.Errorf("memory.New: %v", err)
@@ -372,6 +372,17 @@ func TestRecordedMemoryPasses(t *testing.T) {
 		}
 		if got, ran := rep.Outcome(name); !ran || got != want {
 			t.Errorf("clause %s: ran %t, %v, want %v", name, ran, got, want)
+		}
+	}
+}
+
+// BenchmarkSuiteMemory measures one whole run of the suite (every clause,
+// 120 versions paged) on the in-memory provider, through the recorder.
+func BenchmarkSuiteMemory(b *testing.B) {
+	for b.Loop() {
+		rep := providertest.RunRecorded(func() provider.Provider { return recordedMemory(b) }, providertest.Options{})
+		if failed := rep.Names(providertest.Failed); len(failed) > 0 {
+			b.Fatalf("memory failed %q", failed)
 		}
 	}
 }

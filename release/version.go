@@ -179,7 +179,7 @@ type PublishRequest struct {
 	// Conventional Commits when Level is nil.
 	Commits []string `json:"commits,omitempty"`
 	// Commit is the commit the artifact was built from (a SHA), recorded
-	// under provider.LabelCommit and in the description.
+	// under provider.LabelCommit.
 	Commit string `json:"commit,omitempty"`
 	// Prerelease is a prerelease identifier, such as "rc" or "beta";
 	// empty for a release.
@@ -237,7 +237,8 @@ type Published struct {
 
 // Publish publishes req's artifact as a new immutable version of fn that
 // carries the next semantic version in its labels (provider.LabelSemver,
-// and provider.LabelCommit when req.Commit is set) and description.
+// and provider.LabelCommit when req.Commit is set) and, as "v1.2.3", in its
+// description.
 //
 // Publish is idempotent: when a version of fn already has the same code
 // (Artifact.SHA256, or the SHA-256 of Artifact.Zip) and an equal
@@ -285,15 +286,15 @@ func Publish(ctx context.Context, p provider.Provider, fn string, req PublishReq
 		}
 	}
 	labels := map[string]string{provider.LabelSemver: next.String()}
-	desc := "v" + next.String()
 	if req.Commit != "" {
 		labels[provider.LabelCommit] = req.Commit
-		desc += " (" + req.Commit + ")"
 	}
+	// The description is short: on Lambda the labels travel in it too,
+	// within 256 characters.
 	v, err := p.Publish(ctx, fn, provider.PublishInput{
 		Artifact:    req.Artifact,
 		Config:      req.Config,
-		Description: truncate(desc, 256),
+		Description: "v" + next.String(),
 		Labels:      labels,
 	})
 	if err != nil {
@@ -351,16 +352,3 @@ func sameArtifact(rs []Release, req PublishRequest) (Release, bool) {
 	}
 	return out, found
 }
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !isRuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -204,7 +204,7 @@ func TestPublishSequence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v1.Labels[provider.LabelCommit] != "aaa111" || v1.Description != "v0.1.0 (aaa111)" {
+	if v1.Labels[provider.LabelCommit] != "aaa111" || v1.Description != "v0.1.0" {
 		t.Errorf("version 1 labels %v, description %q; want commit aaa111 recorded", v1.Labels, v1.Description)
 	}
 	var ve *release.VersionExistsError

@@ -2,13 +2,15 @@ package canary_test
 
 import (
 	"context"
-		"fmt"
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/provider"
@@ -48,106 +50,298 @@ func (p *mPlatform) set(r provider.Route) (provider.Route, error) {
 	return r, nil
 }
 
-// mSim drives the machine as a runner would, in virtual time, and records
-// what it did. judge returns the results of a window; hook the outcome of
-// a hook.
+// mOp is something that happens at a virtual time during a scenario: an
+// event fed to the machine, or a change made behind its back.
+type mOp struct {
+	at time.Duration
+	ev canary.Event
+	do func(*mSim)
+}
+
+// mSim drives the machine as a runner would, in virtual time, checks the
+// machine's contract on every call, and records a transcript.
 type mSim struct {
-	t      *testing.T
-	s      canary.State
-	now    time.Time
-	plat   *mPlatform
-	judge  func(w canary.Window, checks []string) ([]canary.CheckResult, error)
-	hook   func(name string) error
-	trace  []string
-	queue  []canary.Action
-	events []canary.Event // operator events injected at given times
-	at     []time.Time
+	t    *testing.T
+	s    canary.State
+	now  time.Time
+	plat *mPlatform
+	// judge returns the results of the n-th Measure (from 0); nil: every
+	// check named passes.
+	judge    func(n int, w canary.Window, checks []string) ([]canary.CheckResult, error)
+	measures int
+	// hook returns a hook's outcome; hookTakes is its virtual run time.
+	hook      func(name string) error
+	hookTakes time.Duration
+	ops       []mOp
+	trace     []string
+	queue     []canary.Action
 }
 
 func mNewSim(t *testing.T, st canary.Strategy) *mSim {
 	t.Helper()
+	return mNewSimSpec(t, canary.Spec{Strategy: st})
+}
+
+// mNewSimSpec fills ID, Function, Route and Candidate of sp when empty:
+// alias "live" on version "1", candidate "2".
+func mNewSimSpec(t *testing.T, sp canary.Spec) *mSim {
+	t.Helper()
 	plat := &mPlatform{routes: map[string]provider.Route{}}
-	stable, _ := plat.set(provider.To("live", "1"))
-	s, err := canary.NewState(canary.Spec{ID: "r1", Function: "fn", Route: stable, Candidate: "2", Strategy: st}, provider.Capabilities{})
+	stable, err := plat.set(provider.To("live", "1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &mSim{t: t, s: s, now: mT0, plat: plat,
-		judge: func(w canary.Window, checks []string) ([]canary.CheckResult, error) {
-			var rs []canary.CheckResult
-			for _, c := range s.Checks {
-				rs = append(rs, canary.CheckResult{Name: c.Name, Measurement: canary.Measurement{Verdict: canary.Pass, Reason: "ok"}})
-			}
-			return rs, nil
-		},
-		hook: func(string) error { return nil },
+	if sp.ID == "" {
+		sp.ID = "r1"
 	}
+	if sp.Function == "" {
+		sp.Function = "fn"
+	}
+	if sp.Route.Alias == "" {
+		sp.Route = stable
+	}
+	if sp.Candidate == "" {
+		sp.Candidate = "2"
+	}
+	s, err := canary.NewState(sp, provider.Capabilities{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &mSim{t: t, s: s, now: mT0, plat: plat, hook: func(string) error { return nil }}
 }
 
-func (m *mSim) feed(ev canary.Event) {
-	var acts []canary.Action
-	before := m.s.Clone()
-	m.s, acts = canary.Next(m.s, ev, m.now)
-	if diff := cmp.Diff(before, m.s.Clone()); diff == "" && len(acts) == 0 && ev.Kind != canary.EventTick {
-		m.trace = append(m.trace, fmt.Sprintf("%s %s ignored", m.stamp(), ev.Kind))
+// at schedules an operator event.
+func (m *mSim) at(d time.Duration, kind canary.EventKind) *mSim {
+	m.ops = append(m.ops, mOp{at: d, ev: canary.Event{Kind: kind, Reason: "test"}})
+	return m
+}
+
+// passAll is the default judgement: every requested check passes.
+func (m *mSim) passAll(checks []string) []canary.CheckResult {
+	if checks == nil {
+		for _, c := range m.s.Checks {
+			checks = append(checks, c.Name)
+		}
 	}
-	m.queue = append(m.queue, acts...)
+	var rs []canary.CheckResult
+	for _, name := range checks {
+		rs = append(rs, canary.CheckResult{Name: name, Measurement: canary.Measurement{Verdict: canary.Pass, Reason: "ok"}})
+	}
+	return rs
+}
+
+func (m *mSim) logf(format string, args ...any) {
+	m.trace = append(m.trace, m.stamp()+" "+fmt.Sprintf(format, args...))
 }
 
 func (m *mSim) stamp() string { return "+" + m.now.Sub(mT0).String() }
 
-// run feeds Start and performs actions until Done or the step budget ends.
-func (m *mSim) run() {
-	m.feed(canary.Event{Kind: canary.EventStart})
-	for range 10000 {
-		if len(m.queue) == 0 {
-			if len(m.events) > 0 {
-				m.now = mMaxTime(m.now, m.at[0])
-				ev := m.events[0]
-				m.events, m.at = m.events[1:], m.at[1:]
-				m.trace = append(m.trace, fmt.Sprintf("%s operator %s", m.stamp(), ev.Kind))
-				m.feed(ev)
-				continue
+// feed calls Next and checks its contract: the input state is not
+// modified, a terminal state takes no event, at most one action is
+// outstanding, every phase change is in the table and in the history, and
+// the state survives JSON.
+func (m *mSim) feed(ev canary.Event) {
+	m.t.Helper()
+	old := m.s
+	before := old.Clone()
+	next, acts := canary.Next(old, ev, m.now)
+	if diff := cmp.Diff(before, old); diff != "" {
+		m.t.Fatalf("Next modified its input state (-before +after):\n%s", diff)
+	}
+	if err := mCheckStep(before, next, acts); err != nil {
+		m.t.Fatalf("%s after %s: %v", m.stamp(), ev.Kind, err)
+	}
+	m.s = next
+	m.queue = append(m.queue, acts...)
+}
+
+// mCheckStep checks one transition's invariants.
+func mCheckStep(before, after canary.State, acts []canary.Action) error {
+	if before.Phase.Terminal() {
+		if len(acts) != 0 || !cmp.Equal(before, after) {
+			return fmt.Errorf("terminal state %s changed or acted", before.Phase)
+		}
+		return nil
+	}
+	outstanding := 0
+	for _, a := range acts {
+		switch a.Kind {
+		case canary.ActionSetRoute:
+			outstanding++
+			if err := mRouteOK(after, a.Route); err != nil {
+				return err
 			}
-			return
+		case canary.ActionMeasure, canary.ActionRunHook:
+			outstanding++
+		case canary.ActionDone:
+			if !after.Phase.Terminal() || a.Phase != after.Phase {
+				return fmt.Errorf("Done(%s) in phase %s", a.Phase, after.Phase)
+			}
+		}
+	}
+	if outstanding > 1 {
+		return fmt.Errorf("%d actions outstanding at once: %v", outstanding, acts)
+	}
+	if outstanding == 1 && after.Awaiting == canary.AwaitNothing {
+		return fmt.Errorf("an action was emitted but the state awaits nothing")
+	}
+	h := after.History
+	if len(h) < len(before.History) || !cmp.Equal(h[:len(before.History)], before.History, cmpopts.EquateEmpty()) {
+		return fmt.Errorf("history was rewritten")
+	}
+	prev := before.Phase
+	for _, tr := range h[len(before.History):] {
+		if tr.From != prev || !canary.Allowed(tr.From, tr.To) || tr.Reason == "" {
+			return fmt.Errorf("bad transition %+v after %s", tr, prev)
+		}
+		prev = tr.To
+	}
+	if prev != after.Phase {
+		return fmt.Errorf("history ends in %s, phase is %s", prev, after.Phase)
+	}
+	if after.Phase == canary.PhaseRolledBack && !after.Route.SameTraffic(after.StableRoute) {
+		return fmt.Errorf("rolled back but the route is %v, not the stable %v", after.Route, after.StableRoute)
+	}
+	b, err := json.Marshal(after)
+	if err != nil {
+		return fmt.Errorf("marshal: %v", err)
+	}
+	var back canary.State
+	if err := json.Unmarshal(b, &back); err != nil {
+		return fmt.Errorf("unmarshal: %v", err)
+	}
+	if diff := cmp.Diff(after, back, cmpopts.EquateEmpty()); diff != "" {
+		return fmt.Errorf("JSON round trip (-want +got):\n%s", diff)
+	}
+	return nil
+}
+
+// mRouteOK reports whether r is a route the rollout may write: a step's
+// route, all traffic to the candidate, or the stable route, with the
+// alias's last seen revision.
+func mRouteOK(s canary.State, r provider.Route) error {
+	if s.Plan.TestAlias != "" && r.Alias == s.Plan.TestAlias {
+		if !r.SameTraffic(provider.To(r.Alias, s.Candidate)) || r.Revision != s.TestRoute.Revision {
+			return fmt.Errorf("bad test route %+v", r)
+		}
+		return nil
+	}
+	if r.Alias != s.Alias || r.Revision != s.Route.Revision {
+		return fmt.Errorf("route %+v: want alias %q revision %q", r, s.Alias, s.Route.Revision)
+	}
+	if r.SameTraffic(s.StableRoute) {
+		return nil
+	}
+	for _, st := range s.Plan.Steps {
+		if r.SameTraffic(provider.Split(s.Alias, s.Stable, s.Candidate, st.Weight)) {
+			return nil
+		}
+	}
+	return fmt.Errorf("route %s is neither a step of the strategy nor the stable route", mTraffic(r))
+}
+
+// deliver feeds the scheduled operations due by now.
+func (m *mSim) deliver() bool {
+	fed := false
+	for len(m.ops) > 0 && !mT0.Add(m.ops[0].at).After(m.now) {
+		op := m.ops[0]
+		m.ops = m.ops[1:]
+		if op.do != nil {
+			op.do(m)
+			continue
+		}
+		m.logf("operator %s", op.ev.Kind)
+		m.feed(op.ev)
+		fed = true
+	}
+	return fed
+}
+
+// run feeds Start and performs actions until Done or nothing is left to do.
+func (m *mSim) run() {
+	m.t.Helper()
+	m.feed(canary.Event{Kind: canary.EventStart})
+	for range 100000 {
+		if len(m.queue) == 0 {
+			if m.s.Done() || len(m.ops) == 0 {
+				return
+			}
+			m.now = mMaxTime(m.now, mT0.Add(m.ops[0].at))
+			if m.deliver() && len(m.queue) == 0 && !m.s.Done() {
+				m.feed(canary.Event{Kind: canary.EventTick})
+			}
+			continue
 		}
 		a := m.queue[0]
 		m.queue = m.queue[1:]
-		switch a.Kind {
-		case canary.ActionSetRoute:
-			m.trace = append(m.trace, fmt.Sprintf("%s set %s %s", m.stamp(), a.Route.Alias, mTraffic(a.Route)))
-			r, err := m.plat.set(a.Route)
-			if err != nil {
-				m.feed(canary.Event{Kind: canary.EventRouteFailed, Err: err, Route: r})
-				continue
-			}
-			m.feed(canary.Event{Kind: canary.EventRouteSet, Route: r})
-		case canary.ActionMeasure:
-			m.trace = append(m.trace, fmt.Sprintf("%s measure %s [+%s,+%s)", m.stamp(), a.Window.Alias, a.Window.Start.Sub(mT0), a.Window.End.Sub(mT0)))
-			rs, err := m.judge(a.Window, a.Checks)
-			m.feed(canary.Event{Kind: canary.EventMeasured, Start: a.Window.Start, End: a.Window.End, Results: rs, Err: err})
-		case canary.ActionRunHook:
-			m.trace = append(m.trace, fmt.Sprintf("%s hook %s", m.stamp(), a.Hook))
-			m.feed(canary.Event{Kind: canary.EventHookDone, Hook: a.Hook, Err: m.hook(a.Hook)})
-		case canary.ActionWait:
-			if len(m.events) > 0 && !m.at[0].After(a.Until) {
-				m.now = mMaxTime(m.now, m.at[0])
-				ev := m.events[0]
-				m.events, m.at = m.events[1:], m.at[1:]
-				m.trace = append(m.trace, fmt.Sprintf("%s operator %s", m.stamp(), ev.Kind))
-				m.feed(ev)
-				if len(m.queue) == 0 && !m.s.Done() {
-					m.feed(canary.Event{Kind: canary.EventTick})
-				}
-				continue
-			}
-			m.now = mMaxTime(m.now, a.Until)
-			m.feed(canary.Event{Kind: canary.EventTick})
-		case canary.ActionDone:
-			m.trace = append(m.trace, fmt.Sprintf("%s done %s: %s", m.stamp(), a.Phase, a.Reason))
-		}
+		m.perform(a)
 	}
 	m.t.Fatal("scenario did not finish")
+}
+
+func (m *mSim) perform(a canary.Action) {
+	m.t.Helper()
+	switch a.Kind {
+	case canary.ActionSetRoute:
+		m.logf("set %s %s", a.Route.Alias, mTraffic(a.Route))
+		r, err := m.plat.set(a.Route)
+		if err != nil {
+			m.logf("set failed: %v", err)
+			m.feed(canary.Event{Kind: canary.EventRouteFailed, Err: err, Route: r})
+			return
+		}
+		m.feed(canary.Event{Kind: canary.EventRouteSet, Route: r})
+	case canary.ActionMeasure:
+		n := m.measures
+		m.measures++
+		var rs []canary.CheckResult
+		var err error
+		if m.judge != nil {
+			rs, err = m.judge(n, a.Window, a.Checks)
+		} else {
+			rs = m.passAll(a.Checks)
+		}
+		m.logf("measure %s@%d [+%s,+%s) %s", a.Window.Alias, a.Window.Weight, a.Window.Start.Sub(mT0), a.Window.End.Sub(mT0), mResults(rs, err))
+		m.feed(canary.Event{Kind: canary.EventMeasured, Start: a.Window.Start, End: a.Window.End, Results: rs, Err: err})
+	case canary.ActionRunHook:
+		m.logf("hook %s", a.Hook)
+		if !m.now.Add(m.hookTakes).Before(a.Until) {
+			m.now = a.Until
+			m.logf("hook %s still running at its deadline", a.Hook)
+			m.feed(canary.Event{Kind: canary.EventTick})
+			return
+		}
+		m.now = m.now.Add(m.hookTakes)
+		m.feed(canary.Event{Kind: canary.EventHookDone, Hook: a.Hook, Err: m.hook(a.Hook)})
+	case canary.ActionWait:
+		if len(m.ops) > 0 && !mT0.Add(m.ops[0].at).After(a.Until) {
+			m.now = mMaxTime(m.now, mT0.Add(m.ops[0].at))
+			m.deliver()
+			if len(m.queue) == 0 && !m.s.Done() {
+				m.feed(canary.Event{Kind: canary.EventTick})
+			}
+			return
+		}
+		m.now = mMaxTime(m.now, a.Until)
+		m.feed(canary.Event{Kind: canary.EventTick})
+	case canary.ActionDone:
+		m.logf("done %s: %s", a.Phase, a.Reason)
+	}
+}
+
+func mResults(rs []canary.CheckResult, err error) string {
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	var parts []string
+	for _, r := range rs {
+		if r.Err != nil {
+			parts = append(parts, r.Name+"=error")
+			continue
+		}
+		parts = append(parts, r.Name+"="+r.Measurement.Verdict.String())
+	}
+	return strings.Join(parts, " ")
 }
 
 func mMaxTime(a, b time.Time) time.Time {

@@ -200,6 +200,28 @@ func TestPolicyDaylightSaving(t *testing.T) {
 			{name: "after close", at: utc(8, 9, 0), until: time.Date(2026, 3, 15, 2, 30, 0, 0, ny)},
 		})
 	})
+	t.Run("lord howe half-hour shifts", func(t *testing.T) {
+		// Lord Howe Island moves its clocks by 30 minutes: on 2026-04-05
+		// 02:00 LHDT (+11) falls back to 01:30 LHST (+10:30), so 01:30–02:00
+		// happens twice; on 2026-10-04 02:00 LHST jumps to 02:30 LHDT.
+		p := release.Policy{Windows: []release.Window{
+			{Days: []time.Weekday{time.Sunday}, Start: hm(1, 30), End: hm(2, 0), TimeZone: "Australia/Lord_Howe"},
+		}}
+		at := func(m time.Month, d, h, min int) time.Time { return time.Date(2026, m, d, h, min, 0, 0, time.UTC) }
+		runCheckTable(t, p, []checkCase{
+			{name: "before the first 01:30", at: at(4, 4, 14, 0), until: at(4, 4, 14, 30)},
+			{name: "first 01:30 (LHDT)", at: at(4, 4, 14, 30), allowed: true},
+			{name: "second 01:30 (LHST)", at: at(4, 4, 15, 0), allowed: true},
+			{name: "02:00 LHST", at: at(4, 4, 15, 30), until: at(4, 11, 15, 0)},
+		})
+		gap := release.Policy{Windows: []release.Window{
+			{Days: []time.Weekday{time.Sunday}, Start: hm(2, 10), End: hm(3, 0), TimeZone: "Australia/Lord_Howe"},
+		}}
+		runCheckTable(t, gap, []checkCase{
+			{name: "01:30 LHST before the jump", at: at(10, 3, 15, 0), until: at(10, 3, 15, 30)},
+			{name: "02:30 LHDT", at: at(10, 3, 15, 30), allowed: true},
+		})
+	})
 	t.Run("a window entirely in the gap never opens that day", func(t *testing.T) {
 		p := release.Policy{Windows: []release.Window{{Days: []time.Weekday{time.Sunday}, Start: hm(2, 0), End: hm(2, 30), TimeZone: "Europe/Berlin"}}}
 		runCheckTable(t, p, []checkCase{

@@ -280,3 +280,22 @@ func TestVersion_NotFound(t *testing.T) {
 		}
 	}
 }
+
+func TestPublish_FailedUpdateStopsWithLambdasReason(t *testing.T) {
+	for _, tt := range []struct {
+		code string
+		want error
+	}{{"InvalidZipFileException", provider.ErrInvalid}, {"InternalError", provider.ErrUnavailable}} {
+		t.Run(tt.code, func(t *testing.T) {
+			e := newEnv(t, lambdatest.Options{SettlePolls: 2, FailUpdate: func(fn, op string) *lambdatest.UpdateFailure {
+				return &lambdatest.UpdateFailure{ReasonCode: tt.code, Reason: "Could not unzip uploaded file."}
+			}}, awslambda.Options{})
+			_, err := e.p.Publish(context.Background(), fn, zipIn("broken"))
+			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), "Could not unzip uploaded file.") || !strings.Contains(err.Error(), tt.code) {
+				t.Fatalf("Publish = %v, want %v with Lambda's reason", err, tt.want)
+			}
+			opsEqual(t, "failed publish", e.ops(), "ListVersionsByFunction", "GetFunctionConfiguration", "UpdateFunctionCode",
+				"GetFunctionConfiguration", "GetFunctionConfiguration", "GetFunctionConfiguration")
+		})
+	}
+}

@@ -27,7 +27,8 @@
 // percentiles); the alias's routing history, recorded from every
 // CreateAlias/UpdateAlias on the emulator clock, splits the load, and
 // GetMetricData answers from that model by Resource and ExecutedVersion.
-// Inject throttling (Options.Throttle) and failures (Options.Fault), slow
+// Inject throttling (Options.Throttle), failures (Options.Fault) and
+// failed updates (Options.FailUpdate), slow
 // down update settling (Options.SettlePolls, Options.SettleDelay), and
 // assert call sequences with Requests and Ops.
 //
@@ -46,7 +47,9 @@
 //     reused after a deletion.
 //   - After an update LastUpdateStatus is InProgress until it settles;
 //     PublishVersion and further updates meanwhile → 409
-//     ResourceConflictException.
+//     ResourceConflictException. An update made to fail settles as Failed
+//     with LastUpdateStatusReason(Code), and $LATEST keeps its previous
+//     code and configuration.
 //   - Weighted aliases: at most one additional version, not $LATEST, not the
 //     primary, existing, same role and dead-letter config; weights within
 //     0.0–1.0 and numeric keys (ValidationException otherwise); alias names

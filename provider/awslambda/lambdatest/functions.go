@@ -108,6 +108,11 @@ type function struct {
 	status       string
 	pendingPolls int
 	settleAt     time.Time
+	// An update that will fail when it settles: its failure and the
+	// configuration $LATEST returns to; the failure of the last update.
+	pendingFail *UpdateFailure
+	previous    funcConfig
+	failure     *UpdateFailure
 
 	versions    map[int]*version
 	nextVersion int // highest version number ever issued; never reused
@@ -248,7 +253,7 @@ func (s *Server) settle(f *function, now time.Time, poll bool) {
 	}
 	if s.opts.SettleDelay > 0 {
 		if !now.Before(f.settleAt) {
-			f.status = "Successful"
+			f.finishUpdate()
 		}
 		return
 	}
@@ -259,20 +264,45 @@ func (s *Server) settle(f *function, now time.Time, poll bool) {
 		f.pendingPolls--
 		return
 	}
-	f.status = "Successful"
+	f.finishUpdate()
 }
 
-// startUpdate marks $LATEST as changed: new RevisionId, LastModified and
-// LastUpdateStatus=InProgress (Lambda "function states" page).
-func (s *Server) startUpdate(f *function, now time.Time) {
+// finishUpdate ends the update in progress: Successful, or Failed with
+// $LATEST back on its previous code and configuration.
+func (f *function) finishUpdate() {
+	if f.pendingFail == nil {
+		f.status = "Successful"
+		return
+	}
+	f.status = "Failed"
+	f.failure = f.pendingFail
+	f.latest = f.previous
+	f.pendingFail = nil
+}
+
+// startUpdate marks $LATEST as changed by op from previous: new
+// RevisionId, LastModified and LastUpdateStatus=InProgress (Lambda
+// "function states" page), failing when it settles if Options.FailUpdate
+// says so.
+func (s *Server) startUpdate(f *function, now time.Time, op string, previous funcConfig) {
 	f.revision = s.nextID()
 	f.modified = now
+	f.failure = nil
+	f.pendingFail = nil
+	if s.opts.FailUpdate != nil {
+		if fail := s.opts.FailUpdate(f.name, op); fail != nil {
+			failure := *fail
+			f.pendingFail = &failure
+			f.previous = previous
+		}
+	}
 	switch {
 	case s.opts.SettleDelay > 0:
 		f.status = "InProgress"
 		f.settleAt = now.Add(s.opts.SettleDelay)
 	case s.opts.SettlePolls < 0:
-		f.status = "Successful"
+		f.status = "InProgress"
+		f.finishUpdate()
 	default:
 		f.status = "InProgress"
 		f.pendingPolls = max(s.opts.SettlePolls, 1)
@@ -578,8 +608,11 @@ type functionConfiguration struct {
 	RevisionId       string            `json:"RevisionId"`
 	State            string            `json:"State"`
 	LastUpdateStatus string            `json:"LastUpdateStatus"`
-	PackageType      string            `json:"PackageType"`
-	Architectures    []string          `json:"Architectures"`
+	// LastUpdateStatusReason and …ReasonCode explain a Failed update.
+	LastUpdateStatusReason     string   `json:"LastUpdateStatusReason,omitempty"`
+	LastUpdateStatusReasonCode string   `json:"LastUpdateStatusReasonCode,omitempty"`
+	PackageType                string   `json:"PackageType"`
+	Architectures              []string `json:"Architectures"`
 }
 
 func (s *Server) configJSON(f *function, cfg funcConfig, ver, arn, revision, description, status string, modified time.Time) functionConfiguration {
@@ -601,7 +634,12 @@ func (s *Server) configJSON(f *function, cfg funcConfig, ver, arn, revision, des
 }
 
 func (s *Server) latestJSON(f *function) functionConfiguration {
-	return s.configJSON(f, f.latest, latest, s.functionARN(f.name), f.revision, f.latest.description, f.status, f.modified)
+	out := s.configJSON(f, f.latest, latest, s.functionARN(f.name), f.revision, f.latest.description, f.status, f.modified)
+	if f.status == "Failed" && f.failure != nil {
+		out.LastUpdateStatusReason = f.failure.Reason
+		out.LastUpdateStatusReasonCode = f.failure.ReasonCode
+	}
+	return out
 }
 
 func (s *Server) versionJSON(f *function, v *version) functionConfiguration {

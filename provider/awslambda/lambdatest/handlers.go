@@ -133,8 +133,9 @@ func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Requ
 		writeAPIError(w, err)
 		return
 	}
+	previous := f.latest
 	f.latest = cfg
-	s.startUpdate(f, now)
+	s.startUpdate(f, now, "UpdateFunctionConfiguration", previous)
 	writeJSON(w, http.StatusOK, s.latestJSON(f))
 }
 
@@ -222,8 +223,9 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, rt r
 		writeJSON(w, http.StatusOK, s.configJSON(f, cfg, latest, s.functionARN(f.name), f.revision, cfg.description, f.status, f.modified))
 		return
 	}
+	previous := f.latest.clone()
 	f.latest.code = c
-	s.startUpdate(f, now)
+	s.startUpdate(f, now, "UpdateFunctionCode", previous)
 	if in.Publish {
 		// Publish=true publishes the new code as a version in the same call
 		// and answers with that version's configuration.

@@ -51,6 +51,16 @@ type Options struct {
 	// CallerRateLimitExceeded) or 400 Throttling (CloudWatch), and nothing
 	// changes.
 	Throttle func(op string) (retryAfter time.Duration, throttled bool) `json:"-"`
+	// FailUpdate, when non-nil, is asked on every accepted
+	// UpdateFunctionCode and UpdateFunctionConfiguration (op names as for
+	// Throttle); a non-nil *UpdateFailure makes that update end with
+	// LastUpdateStatus Failed instead of Successful when it settles, with
+	// the failure's reason and reason code, and $LATEST keeps its previous
+	// code and configuration (Lambda "function states" page and the AWS
+	// Compute Blog "Tracking the state of AWS Lambda functions": a failed
+	// update leaves the function running the previous code and
+	// configuration).
+	FailUpdate func(fn, op string) *UpdateFailure `json:"-"`
 	// Fault, when non-nil, is asked after Throttle; a non-nil *Fault fails
 	// the request with that status and error code, and nothing changes.
 	Fault func(op string) *Fault `json:"-"`
@@ -91,6 +101,15 @@ type Fault struct {
 	// "InternalServiceError" (CloudWatch).
 	Code    string
 	Message string
+}
+
+// UpdateFailure is how an update fails (see Options.FailUpdate).
+type UpdateFailure struct {
+	// ReasonCode is a LastUpdateStatusReasonCode, e.g. "InvalidImage",
+	// "InvalidConfiguration", "InternalError" (SDK types/enums.go).
+	ReasonCode string
+	// Reason is the LastUpdateStatusReason text.
+	Reason string
 }
 
 // Request is one entry of the server's request log.

@@ -636,3 +636,39 @@ func TestConcurrentAliasUpdates_ExactlyOneWins(t *testing.T) {
 		t.Errorf("statuses (-want +got):\n%s", diff)
 	}
 }
+
+// A failed update (Options.FailUpdate): LastUpdateStatus turns Failed when
+// the update settles, with LastUpdateStatusReason and
+// LastUpdateStatusReasonCode, and $LATEST keeps its previous code (Lambda
+// "function states" page; AWS Compute Blog "Tracking the state of AWS
+// Lambda functions"). A failed update does not block the next one.
+func TestUpdateFailed_SettlesToFailedWithReasonAndPreviousCode(t *testing.T) {
+	srv := newServer(t, lambdatest.Options{SettlePolls: 1, FailUpdate: func(fn, op string) *lambdatest.UpdateFailure {
+		if op == "UpdateFunctionCode" {
+			return &lambdatest.UpdateFailure{ReasonCode: "InvalidZipFileException", Reason: "Could not unzip uploaded file."}
+		}
+		return nil
+	}})
+	before := call(t, srv, "GET", fnPath+"/configuration", "")
+	want(t, before, 200, "")
+	r := call(t, srv, "PUT", fnPath+"/code", fmt.Sprintf(`{"ZipFile":%q}`, b64("not a zip")))
+	want(t, r, 200, "")
+	if r.str("LastUpdateStatus") != "InProgress" {
+		t.Fatalf("after UpdateFunctionCode LastUpdateStatus = %q, want InProgress", r.str("LastUpdateStatus"))
+	}
+	call(t, srv, "GET", fnPath+"/configuration", "")
+	g := call(t, srv, "GET", fnPath+"/configuration", "")
+	if g.str("LastUpdateStatus") != "Failed" || g.str("LastUpdateStatusReasonCode") != "InvalidZipFileException" || g.str("LastUpdateStatusReason") != "Could not unzip uploaded file." {
+		t.Fatalf("settled configuration = %s", g.raw)
+	}
+	if g.str("CodeSha256") != before.str("CodeSha256") {
+		t.Fatalf("CodeSha256 = %q after a failed update, want the previous %q", g.str("CodeSha256"), before.str("CodeSha256"))
+	}
+	// The next update is accepted and, succeeding, clears the reason.
+	want(t, call(t, srv, "PUT", fnPath+"/configuration", `{"Timeout":7}`), 200, "")
+	call(t, srv, "GET", fnPath+"/configuration", "")
+	ok := call(t, srv, "GET", fnPath+"/configuration", "")
+	if ok.str("LastUpdateStatus") != "Successful" || ok.str("LastUpdateStatusReason") != "" || ok.body["Timeout"] != float64(7) {
+		t.Fatalf("after a successful update = %s", ok.raw)
+	}
+}

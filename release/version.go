@@ -252,10 +252,11 @@ type Published struct {
 // does not pass Validate; one wrapping semver.ErrNoRelease when no commit
 // calls for a release ("no release needed"); a *VersionExistsError
 // (matching provider.ErrConflict) when another version of fn already
-// carries a semantic version of the same precedence; a *VersionExistsError
-// too when the provider reports the artifact as an existing version that
-// carries no semantic version (it cannot be relabelled); and the provider's
-// errors, wrapped.
+// carries a semantic version of the same precedence; an error wrapping
+// provider.ErrConflict when the provider reports the artifact as an
+// existing version that carries no semantic version (versions are
+// immutable: it cannot be relabelled; change the artifact or its
+// configuration); and the provider's errors, wrapped.
 //
 // Publish reads the versions and then publishes; it does not lock the
 // function. Two callers publishing different artifacts of one function at
@@ -304,7 +305,8 @@ func Publish(ctx context.Context, p provider.Provider, fn string, req PublishReq
 	if out.Existing {
 		sv, ok := labelSemver(v)
 		if !ok {
-			return Published{}, &VersionExistsError{Function: fn, Semver: next.String(), Version: v.ID}
+			return Published{}, fmt.Errorf("release: %s: the artifact is already version %s, which carries no semantic version (published outside slipway): %w",
+				fn, v.ID, provider.ErrConflict)
 		}
 		out.Semver = sv
 	}

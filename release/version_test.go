@@ -289,9 +289,12 @@ func TestPublishProviderIdempotency(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = release.Publish(ctx, p, "fn", release.PublishRequest{Artifact: hand, Level: &major})
-	var ve *release.VersionExistsError
-	if !errors.As(err, &ve) || ve.Version != "2" || !errors.Is(err, provider.ErrConflict) {
-		t.Fatalf("Publish(unlabelled existing image) = %v, want a VersionExistsError for version 2", err)
+	want := "release: fn: the artifact is already version 2, which carries no semantic version (published outside slipway): conflict"
+	if !errors.Is(err, provider.ErrConflict) || err.Error() != want {
+		t.Fatalf("Publish(unlabelled existing image) = %v, want %q", err, want)
+	}
+	if rs, _ := release.Releases(ctx, p, "fn"); len(rs) != 1 {
+		t.Errorf("Releases = %d versions after the refusal, want 1 (nothing new labelled)", len(rs))
 	}
 }
 

@@ -14,9 +14,9 @@ import (
 	"github.com/slipway-dev/slipway/semver"
 )
 
-// Release is a published version of a function that carries a semantic
+// ReleasedVersion is a published version of a function that carries a semantic
 // version in its provider.LabelSemver label.
-type Release struct {
+type ReleasedVersion struct {
 	Semver  semver.Version   `json:"semver"`
 	Version provider.Version `json:"version"`
 }
@@ -30,15 +30,15 @@ type Release struct {
 //
 // Errors are those of Provider.Versions, wrapped: provider.ErrNotFound when
 // the function does not exist.
-func Releases(ctx context.Context, p provider.Provider, fn string) ([]Release, error) {
+func Releases(ctx context.Context, p provider.Provider, fn string) ([]ReleasedVersion, error) {
 	rs, _, err := scan(ctx, p, fn)
 	return rs, err
 }
 
 // scan reads every version of fn once: the releases, sorted as Releases
 // sorts them, and the set of all version IDs.
-func scan(ctx context.Context, p provider.Provider, fn string) ([]Release, map[string]bool, error) {
-	var rs []Release
+func scan(ctx context.Context, p provider.Provider, fn string) ([]ReleasedVersion, map[string]bool, error) {
+	var rs []ReleasedVersion
 	ids := make(map[string]bool)
 	for v, err := range p.Versions(ctx, fn) {
 		if err != nil {
@@ -46,10 +46,10 @@ func scan(ctx context.Context, p provider.Provider, fn string) ([]Release, map[s
 		}
 		ids[v.ID] = true
 		if sv, ok := labelSemver(v); ok {
-			rs = append(rs, Release{Semver: sv, Version: v})
+			rs = append(rs, ReleasedVersion{Semver: sv, Version: v})
 		}
 	}
-	slices.SortStableFunc(rs, func(a, b Release) int { return semver.Compare(a.Semver, b.Semver) })
+	slices.SortStableFunc(rs, func(a, b ReleasedVersion) int { return semver.Compare(a.Semver, b.Semver) })
 	return rs, ids, nil
 }
 
@@ -80,13 +80,13 @@ func LastReleased(ctx context.Context, p provider.Provider, fn string) (semver.V
 
 // lastRelease returns the last element of rs (sorted by Releases) that is
 // not a prerelease.
-func lastRelease(rs []Release) (Release, bool) {
+func lastRelease(rs []ReleasedVersion) (ReleasedVersion, bool) {
 	for i := len(rs) - 1; i >= 0; i-- {
 		if !rs[i].Semver.IsPrerelease() {
 			return rs[i], true
 		}
 	}
-	return Release{}, false
+	return ReleasedVersion{}, false
 }
 
 // NextVersion returns the release that follows last: last.Bump(level) when
@@ -146,7 +146,7 @@ func bump(last semver.Version, level semver.Level) (semver.Version, error) {
 // existing version is a prerelease of core starting with id, and otherwise
 // the highest such prerelease advanced by BumpPrerelease (core-id.3 after
 // core-id.2).
-func nextPrerelease(core semver.Version, id string, existing []Release) (semver.Version, error) {
+func nextPrerelease(core semver.Version, id string, existing []ReleasedVersion) (semver.Version, error) {
 	var top semver.Version
 	found := false
 	prefix := id + "."
@@ -314,7 +314,7 @@ func Publish(ctx context.Context, p provider.Provider, fn string, req PublishReq
 }
 
 // next computes the semantic version req asks for after last.
-func (req PublishRequest) next(last semver.Version, rs []Release) (semver.Version, error) {
+func (req PublishRequest) next(last semver.Version, rs []ReleasedVersion) (semver.Version, error) {
 	if req.Semver != nil {
 		return *req.Semver, nil
 	}
@@ -335,16 +335,16 @@ func (req PublishRequest) next(last semver.Version, rs []Release) (semver.Versio
 
 // sameArtifact returns the newest release with req's code hash and an
 // equal configuration; false when req's hash is unknown.
-func sameArtifact(rs []Release, req PublishRequest) (Release, bool) {
+func sameArtifact(rs []ReleasedVersion, req PublishRequest) (ReleasedVersion, bool) {
 	hash := req.Artifact.SHA256
 	if req.Artifact.Zip != nil {
 		sum := sha256.Sum256(req.Artifact.Zip)
 		hash = hex.EncodeToString(sum[:])
 	}
 	if hash == "" {
-		return Release{}, false
+		return ReleasedVersion{}, false
 	}
-	var out Release
+	var out ReleasedVersion
 	found := false
 	for _, r := range rs {
 		if r.Version.CodeSHA256 == hash && r.Version.Config.Equal(req.Config) &&

@@ -165,7 +165,8 @@ func (p *Provider) Publish(ctx context.Context, fn string, in provider.PublishIn
 		return provider.Version{}, fail(op, fn, err)
 	}
 
-	if c.sha != "" {
+	knownBefore := c.sha != ""
+	if knownBefore {
 		v, ok, err := p.findVersion(ctx, fn, c.sha, in.Config)
 		if err != nil {
 			return provider.Version{}, fail(op, fn, err)
@@ -210,7 +211,7 @@ func (p *Provider) Publish(ctx context.Context, fn string, in provider.PublishIn
 		if cfg, err = p.settle(ctx, fn, configFromUpdateFunctionCode(out)); err != nil {
 			return provider.Version{}, fail(op, fn, err)
 		}
-		if c.sha != "" && !isKnownBefore(in.Artifact) {
+		if c.sha != "" && !knownBefore {
 			v, ok, err := p.findVersion(ctx, fn, c.sha, in.Config)
 			if err != nil {
 				return provider.Version{}, fail(op, fn, err)
@@ -246,13 +247,6 @@ func (p *Provider) Publish(ctx context.Context, fn string, in provider.PublishIn
 		return provider.Version{}, fail(op, fn, fmt.Errorf("publish version: %w", translate(err, conflictIsConflict)))
 	}
 	return versionOf(configFromPublishVersion(out)), nil
-}
-
-// isKnownBefore reports whether codeOf could compute the hash of a before
-// the upload.
-func isKnownBefore(a provider.Artifact) bool {
-	c, err := codeOf(a)
-	return err == nil && c.sha != ""
 }
 
 // configUpdate builds the UpdateFunctionConfiguration request that turns

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -297,5 +298,27 @@ func TestPublish_FailedUpdateStopsWithLambdasReason(t *testing.T) {
 			opsEqual(t, "failed publish", e.ops(), "ListVersionsByFunction", "GetFunctionConfiguration", "UpdateFunctionCode",
 				"GetFunctionConfiguration", "GetFunctionConfiguration", "GetFunctionConfiguration")
 		})
+	}
+}
+
+// The adapter's debug log names functions, aliases and versions, never the
+// credentials or the code.
+func TestLogsCarryNoCredentialsOrCode(t *testing.T) {
+	var buf strings.Builder
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := newEnv(t, lambdatest.Options{}, awslambda.Options{Logger: logger})
+	ctx := context.Background()
+	v, err := e.p.Publish(ctx, fn, zipIn("secret-code-bytes"))
+	must(t, err)
+	_, err = e.p.SetRoute(ctx, fn, provider.To("live", v.ID))
+	must(t, err)
+	out := buf.String()
+	if !strings.Contains(out, "awslambda: publish") || !strings.Contains(out, "awslambda: set route") {
+		t.Fatalf("log lacks the steps:\n%s", out)
+	}
+	for _, secret := range []string{"AKIDLAMBDATEST", "lambdatest-secret", "secret-code-bytes", "Authorization", "Signature"} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("log contains %q:\n%s", secret, out)
+		}
 	}
 }

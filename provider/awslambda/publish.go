@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"iter"
 	"maps"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/slipway-dev/slipway/provider"
 )
@@ -211,6 +213,9 @@ func (p *Provider) Publish(ctx context.Context, fn string, in provider.PublishIn
 		if cfg, err = p.settle(ctx, fn, configFromUpdateFunctionCode(out)); err != nil {
 			return provider.Version{}, fail(op, fn, err)
 		}
+		if err := changedUnderUs(cfg, c.sha); err != nil {
+			return provider.Version{}, fail(op, fn, err)
+		}
 		if c.sha != "" && !knownBefore {
 			v, ok, err := p.findVersion(ctx, fn, c.sha, in.Config)
 			if err != nil {
@@ -234,6 +239,12 @@ func (p *Provider) Publish(ctx context.Context, fn string, in provider.PublishIn
 		if cfg, err = p.settle(ctx, fn, configFromUpdateFunctionConfiguration(out)); err != nil {
 			return provider.Version{}, fail(op, fn, err)
 		}
+		if err := changedUnderUs(cfg, c.sha); err != nil {
+			return provider.Version{}, fail(op, fn, err)
+		}
+		if got := configOf(cfg); !got.Equal(want) {
+			return provider.Version{}, fail(op, fn, fmt.Errorf("%w: another writer changed the configuration of $LATEST while Publish waited for its update", provider.ErrConflict))
+		}
 	}
 
 	p.debug(ctx, "publish: publishing version", "function", fn)
@@ -244,9 +255,26 @@ func (p *Provider) Publish(ctx context.Context, fn string, in provider.PublishIn
 		Description:  aws.String(desc),
 	})
 	if err != nil {
-		return provider.Version{}, fail(op, fn, fmt.Errorf("publish version: %w", translate(err, conflictIsConflict)))
+		terr := translate(err, conflictIsConflict)
+		var api smithy.APIError
+		if errors.As(err, &api) && api.ErrorCode() == "InvalidParameterValueException" && strings.Contains(api.ErrorMessage(), "CodeSHA256") {
+			// The CodeSha256 precondition failed: $LATEST no longer holds
+			// the uploaded code, so another writer updated it meanwhile.
+			terr = fmt.Errorf("%w: $LATEST changed before its code was published (another writer): %w", provider.ErrConflict, err)
+		}
+		return provider.Version{}, fail(op, fn, fmt.Errorf("publish version: %w", terr))
 	}
 	return versionOf(configFromPublishVersion(out)), nil
+}
+
+// changedUnderUs reports ErrConflict when $LATEST, once settled, no longer
+// holds the code Publish uploaded: another writer updated it while Publish
+// waited (Lambda refuses updates only while one is in progress).
+func changedUnderUs(cfg *types.FunctionConfiguration, sha string) error {
+	if got := aws.ToString(cfg.CodeSha256); got != sha {
+		return fmt.Errorf("%w: another writer changed the code of $LATEST (CodeSha256 %s, expected %s) while Publish waited for its update", provider.ErrConflict, got, sha)
+	}
+	return nil
 }
 
 // configUpdate builds the UpdateFunctionConfiguration request that turns

@@ -322,3 +322,19 @@ func TestLogsCarryNoCredentialsOrCode(t *testing.T) {
 		}
 	}
 }
+
+// PublishVersion's CodeSha256 precondition failing means $LATEST changed
+// after the upload: a concurrent writer, ErrConflict (not ErrInvalid).
+func TestPublish_CodeSha256PreconditionFailureIsAConflict(t *testing.T) {
+	e := newEnv(t, lambdatest.Options{Fault: func(op string) *lambdatest.Fault {
+		if op == "PublishVersion" {
+			return &lambdatest.Fault{Status: 400, Code: "InvalidParameterValueException",
+				Message: "CodeSHA256 (a) is different from current CodeSHA256 in $LATEST (b). Please try again with the CodeSHA256 in $LATEST."}
+		}
+		return nil
+	}}, awslambda.Options{})
+	_, err := e.p.Publish(context.Background(), fn, zipIn("x"))
+	if !errors.Is(err, provider.ErrConflict) || errors.Is(err, provider.ErrInvalid) {
+		t.Fatalf("Publish = %v, want ErrConflict only", err)
+	}
+}

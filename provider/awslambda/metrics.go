@@ -57,6 +57,11 @@ var metricsRead = []metric{
 // which would need Logs Insights queries. Observe does not run those:
 // ColdStarts is -1 (unknown) and InitDuration zero on every point.
 //
+// Unknown names: CloudWatch answers a query on a function or alias that
+// does not exist with no datapoints, so Observe returns zero points rather
+// than ErrNotFound (checking would cost a Lambda call per observation;
+// with q.Alias empty, ListAliases does report a missing function).
+//
 // API calls: one GetMetricData per 500 queries (6 per version and series)
 // plus one per NextToken page; with q.Alias empty, one ListAliases first.
 func (p *Provider) Observe(ctx context.Context, q provider.Query) (provider.Observation, error) {

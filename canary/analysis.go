@@ -269,17 +269,17 @@ func judgeWindow(checks []CheckState, results []CheckResult, sourceErr error, a 
 			return outcomeFail, fmt.Sprintf("critical check %q failed: %s", c.Name, c.LastReason)
 		}
 		if c.Failures > a.FailureLimit {
-			return outcomeFail, fmt.Sprintf("check %q failed %d times, more than the failure limit %d: %s", c.Name, c.Failures, a.FailureLimit, c.LastReason)
+			return outcomeFail, fmt.Sprintf("check %q failed (%d failures, limit %d): %s", c.Name, c.Failures, a.FailureLimit, c.LastReason)
 		}
 	}
 	for _, c := range checks {
 		if c.decisive() && c.ConsecutiveErrors > a.ConsecutiveErrorLimit {
-			return outcomeFail, fmt.Sprintf("check %q could not be measured %d times in a row, more than the consecutive error limit %d: %s", c.Name, c.ConsecutiveErrors, a.ConsecutiveErrorLimit, c.LastReason)
+			return outcomeFail, fmt.Sprintf("check %q could not be measured (%d errors in a row, limit %d): %s", c.Name, c.ConsecutiveErrors, a.ConsecutiveErrorLimit, c.LastReason)
 		}
 	}
 	for _, c := range checks {
 		if c.decisive() && c.Inconclusives > a.InconclusiveLimit {
-			return outcomeInconclusive, fmt.Sprintf("check %q was inconclusive %d times, more than the inconclusive limit %d: %s", c.Name, c.Inconclusives, a.InconclusiveLimit, c.LastReason)
+			return outcomeInconclusive, fmt.Sprintf("check %q was inconclusive (%d inconclusive, limit %d): %s", c.Name, c.Inconclusives, a.InconclusiveLimit, c.LastReason)
 		}
 	}
 	for _, c := range checks {

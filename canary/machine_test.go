@@ -3,7 +3,13 @@ package canary_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,9 +36,20 @@ var mPass = canary.CheckFunc(func(context.Context, canary.Window) (canary.Measur
 type mPlatform struct {
 	routes map[string]provider.Route
 	rev    int
+	// fault, when set, may fail a write (after applying it, when applied
+	// is true: a reply lost on the way back).
+	fault func(r provider.Route) (applied bool, err error)
 }
 
 func (p *mPlatform) set(r provider.Route) (provider.Route, error) {
+	if p.fault != nil {
+		if applied, err := p.fault(r); err != nil {
+			if applied {
+				p.write(r)
+			}
+			return p.routes[r.Alias], err
+		}
+	}
 	cur, ok := p.routes[r.Alias]
 	switch {
 	case !ok && r.Revision != "":
@@ -43,11 +60,15 @@ func (p *mPlatform) set(r provider.Route) (provider.Route, error) {
 	if err := r.Validate(); err != nil {
 		return provider.Route{}, err
 	}
+	return p.write(r), nil
+}
+
+func (p *mPlatform) write(r provider.Route) provider.Route {
 	p.rev++
 	r = r.Clone()
 	r.Revision = "r" + strconv.Itoa(p.rev)
 	p.routes[r.Alias] = r
-	return r, nil
+	return r
 }
 
 // mOp is something that happens at a virtual time during a scenario: an
@@ -423,4 +444,233 @@ func TestPresetSchedules(t *testing.T) {
 			})
 		}
 	}
+}
+
+var mUpdate = flag.Bool("update-transcripts", false, "rewrite canary/testdata/machine/*.txt from the scenarios")
+
+// mScenarios are the transcript tests: each builds a simulation, runs it,
+// and its trace, history and final routes are compared with
+// testdata/machine/<name>.txt (regenerate with -update-transcripts).
+func mScenarios(t *testing.T) map[string]func() *mSim {
+	errorsCheck := canary.CheckSpec{Name: "errors", Check: mPass}
+	withChecks := func(st canary.Strategy) canary.Strategy {
+		st.Analysis.Checks = []canary.CheckSpec{errorsCheck}
+		return st
+	}
+	failAt := func(m *mSim, windows ...int) {
+		m.judge = mVerdicts(m, func(n int, _ string) string {
+			for _, w := range windows {
+				if n == w {
+					return "fail"
+				}
+			}
+			return "pass"
+		})
+	}
+	oob := func(version string) func(*mSim) {
+		return func(m *mSim) {
+			m.logf("out of band: live -> %s", version)
+			m.plat.write(provider.To("live", version))
+		}
+	}
+	return map[string]func() *mSim{
+		"canary-healthy": func() *mSim {
+			st, _ := canary.Preset("Canary10Percent5Minutes")
+			return mNewSim(t, withChecks(st))
+		},
+		"canary-bad": func() *mSim {
+			st, _ := canary.Preset("Canary10Percent5Minutes")
+			m := mNewSim(t, withChecks(st))
+			failAt(m, 2)
+			return m
+		},
+		"warm-up": func() *mSim {
+			st := withChecks(canary.Canary(1000, 3*time.Minute))
+			st.WarmUp = 30 * time.Second
+			return mNewSim(t, st)
+		},
+		"misaligned-start": func() *mSim {
+			st := withChecks(canary.Canary(1000, 150*time.Second))
+			st.WarmUp, st.Interval = 30*time.Second, 2*time.Minute
+			m := mNewSim(t, st)
+			m.now = mT0.Add(20 * time.Second)
+			return m
+		},
+		"pause-resume": func() *mSim {
+			return mNewSim(t, withChecks(canary.Linear(2500, 2*time.Minute))).at(3*time.Minute, canary.EventPause).at(10*time.Minute, canary.EventResume)
+		},
+		"promote-now": func() *mSim {
+			st, _ := canary.Preset("Linear10PercentEvery1Minute")
+			return mNewSim(t, withChecks(st)).at(150*time.Second, canary.EventPromoteNow)
+		},
+		"promote-now-while-paused": func() *mSim {
+			st, _ := canary.Preset("Linear10PercentEvery1Minute")
+			return mNewSim(t, withChecks(st)).at(150*time.Second, canary.EventPause).at(5*time.Minute, canary.EventPromoteNow)
+		},
+		"abort": func() *mSim {
+			st, _ := canary.Preset("Linear10PercentEvery1Minute")
+			return mNewSim(t, withChecks(st)).at(4*time.Minute, canary.EventAbort)
+		},
+		"pre-traffic-hook-fails": func() *mSim {
+			st := canary.Canary(1000, 5*time.Minute)
+			st.PreTraffic = &canary.HookSpec{Name: "smoke"}
+			m := mNewSim(t, st)
+			m.hook = func(string) error { return errors.New("smoke test: 502") }
+			return m
+		},
+		"post-traffic-hook-fails": func() *mSim {
+			st := canary.Canary(1000, 5*time.Minute)
+			st.PreTraffic = &canary.HookSpec{Name: "smoke"}
+			st.PostTraffic = &canary.HookSpec{Name: "verify"}
+			m := mNewSim(t, st)
+			m.hookTakes = 20 * time.Second
+			m.hook = func(name string) error {
+				if name == "verify" {
+					return errors.New("verify: orders missing")
+				}
+				return nil
+			}
+			return m
+		},
+		"hook-timeout": func() *mSim {
+			st := canary.Canary(1000, 5*time.Minute)
+			st.PreTraffic = &canary.HookSpec{Name: "smoke", Timeout: 5 * time.Minute}
+			m := mNewSim(t, st)
+			m.hookTakes = time.Hour
+			return m
+		},
+		"approval-approved": func() *mSim {
+			st := withChecks(canary.Canary(1000, 5*time.Minute))
+			st.Approval = &canary.ApprovalSpec{Timeout: time.Hour}
+			return mNewSim(t, st).at(7*time.Minute, canary.EventApproved)
+		},
+		"approval-rejected": func() *mSim {
+			st := withChecks(canary.Canary(1000, 5*time.Minute))
+			st.Approval = &canary.ApprovalSpec{Timeout: time.Hour}
+			return mNewSim(t, st).at(7*time.Minute, canary.EventRejected)
+		},
+		"approval-timeout": func() *mSim {
+			st := withChecks(canary.Canary(1000, 5*time.Minute))
+			st.Approval = &canary.ApprovalSpec{Timeout: time.Hour}
+			return mNewSim(t, st)
+		},
+		"approval-all-at-once": func() *mSim {
+			st := canary.AllAtOnce()
+			st.Approval = &canary.ApprovalSpec{}
+			return mNewSim(t, st).at(time.Minute, canary.EventApproved)
+		},
+		"blue-green": func() *mSim {
+			return mNewSim(t, withChecks(canary.BlueGreenStrategy("preview", 3*time.Minute, 5*time.Minute)))
+		},
+		"blue-green-fails-after-switch": func() *mSim {
+			m := mNewSim(t, withChecks(canary.BlueGreenStrategy("preview", 3*time.Minute, 5*time.Minute)))
+			failAt(m, 4)
+			return m
+		},
+		"blue-green-fails-on-test-alias": func() *mSim {
+			m := mNewSim(t, withChecks(canary.BlueGreenStrategy("preview", 3*time.Minute, 5*time.Minute)))
+			failAt(m, 1)
+			return m
+		},
+		"out-of-band-stop": func() *mSim {
+			m := mNewSim(t, withChecks(canary.Canary(1000, 5*time.Minute)))
+			m.ops = append(m.ops, mOp{at: 150 * time.Second, do: oob("3")})
+			return m
+		},
+		"out-of-band-roll-back": func() *mSim {
+			m := mNewSimSpec(t, canary.Spec{Strategy: withChecks(canary.Canary(1000, 5*time.Minute)), OnConflict: canary.RollBackOnConflict})
+			m.ops = append(m.ops, mOp{at: 150 * time.Second, do: oob("3")})
+			return m
+		},
+		"cancelled-rolls-back": func() *mSim {
+			return mNewSim(t, withChecks(canary.Canary(1000, 5*time.Minute))).at(2*time.Minute, canary.EventCancelled)
+		},
+		"cancelled-leaves": func() *mSim {
+			m := mNewSimSpec(t, canary.Spec{Strategy: withChecks(canary.Canary(1000, 5*time.Minute)), OnCancel: canary.LeaveOnCancel})
+			return m.at(2*time.Minute, canary.EventCancelled)
+		},
+		"rollback-write-keeps-failing": func() *mSim {
+			m := mNewSim(t, withChecks(canary.Canary(1000, 5*time.Minute)))
+			failAt(m, 0)
+			m.plat.fault = func(r provider.Route) (bool, error) {
+				if r.Primary() == "1" && len(r.Weights) == 1 {
+					return false, fmt.Errorf("set: %w", provider.ErrUnavailable)
+				}
+				return false, nil
+			}
+			return m
+		},
+		"write-lost-reply": func() *mSim {
+			m := mNewSim(t, canary.Canary(1000, 5*time.Minute))
+			lost := false
+			m.plat.fault = func(r provider.Route) (bool, error) {
+				if !lost {
+					lost = true
+					return true, fmt.Errorf("set: timeout: %w", provider.ErrUnavailable)
+				}
+				return false, nil
+			}
+			return m
+		},
+		"no-traffic-pauses": func() *mSim {
+			m := mNewSim(t, withChecks(canary.Canary(1000, 5*time.Minute)))
+			m.judge = mVerdicts(m, func(int, string) string { return "inconclusive" })
+			return m.at(time.Hour, canary.EventAbort)
+		},
+	}
+}
+
+func TestMachineTranscripts(t *testing.T) {
+	scenarios := mScenarios(t)
+	names := make([]string, 0, len(scenarios))
+	for name := range scenarios {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			m := scenarios[name]()
+			m.t = t
+			m.run()
+			got := m.transcript()
+			path := filepath.Join("testdata", "machine", name+".txt")
+			if *mUpdate {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update-transcripts to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), got); diff != "" {
+				t.Errorf("transcript %s (-want +got):\n%s", path, diff)
+			}
+		})
+	}
+}
+
+// transcript renders what a scenario did.
+func (m *mSim) transcript() string {
+	var b strings.Builder
+	for _, l := range m.trace {
+		b.WriteString(l + "\n")
+	}
+	b.WriteString("history:\n")
+	for _, h := range m.s.History {
+		fmt.Fprintf(&b, "  +%s step %d %s -> %s on %s: %s\n", h.At.Sub(mT0), h.Step, h.From, h.To, h.Event, h.Reason)
+	}
+	fmt.Fprintf(&b, "final: %s\n", m.s.Phase)
+	aliases := slices.Sorted(maps.Keys(m.plat.routes))
+	for _, a := range aliases {
+		fmt.Fprintf(&b, "route %s: %s\n", a, mTraffic(m.plat.routes[a]))
+	}
+	for _, c := range m.s.Checks {
+		fmt.Fprintf(&b, "check %s: %d passed, %d failed, %d inconclusive, %d errors\n", c.Name, c.Passes, c.Failures, c.Inconclusives, c.Errors)
+	}
+	return b.String()
 }

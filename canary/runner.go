@@ -379,7 +379,12 @@ func (r *Runner) Resume(ctx context.Context, id string) (State, error) {
 		}
 	}
 	d := &drive{r: r, checks: checks, st: st, rev: rev}
-	return d.run(ctx, nil)
+	var first *Event
+	if st.Phase == PhasePending && st.Started.IsZero() {
+		// Saved by Start, which stopped before the machine started it.
+		first = &Event{Kind: EventStart}
+	}
+	return d.run(ctx, first)
 }
 
 // Pause pauses the rollout id: traffic stays where it is until Continue,
@@ -625,12 +630,17 @@ func (d *drive) setRoute(ctx context.Context, want provider.Route) Event {
 	if rerr != nil && !errors.Is(rerr, provider.ErrNotFound) {
 		return Event{Kind: EventRouteFailed, Err: fmt.Errorf("%w; reading it back: %w", err, rerr)}
 	}
-	if cur.SameTraffic(want) && len(cur.Weights) > 0 {
-		return Event{Kind: EventRouteSet, Route: cur}
-	}
 	ce := &ConflictError{Function: d.st.Function, Expected: d.known(want), Found: cur, Err: err}
 	d.cause = ce
-	return Event{Kind: EventRouteFailed, Err: ce, Conflict: true, Route: cur}
+	ev := Event{Kind: EventRouteFailed, Err: ce, Conflict: true, Route: cur}
+	if cur.SameTraffic(want) {
+		// Someone else wrote the very traffic this write asked for (a
+		// second rollout of the same candidate): still their route, not
+		// ours. The route is withheld so the machine does not adopt it as
+		// this write's result; it stops instead of overwriting it.
+		ev.Route = provider.Route{}
+	}
+	return ev
 }
 
 // known returns the route the rollout last knew for want's alias, with the

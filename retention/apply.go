@@ -234,7 +234,7 @@ func Apply(ctx context.Context, p provider.Provider, plan Plan, opts ApplyOption
 
 	rep := Report{Functions: make([]FunctionReport, len(plan.Functions))}
 	for fi, f := range plan.Functions {
-		st := &fnState{name: f.Function}
+		st := &fnState{name: f.Function, lock: make(chan struct{}, 1)}
 		a.fns = append(a.fns, st)
 		rep.Functions[fi] = FunctionReport{Function: f.Function, Error: f.Error}
 		for _, id := range f.Deletions() {
@@ -259,13 +259,43 @@ func Apply(ctx context.Context, p provider.Provider, plan Plan, opts ApplyOption
 
 	var g errgroup.Group
 	g.SetLimit(conc)
+	// With a reference cache, the read of the next function's references
+	// (two calls, Routes then Usage) is launched beside the current
+	// function's last 2·conc deletes: with conc calls in flight, that is
+	// about how long the two calls take. So the deletes do not all stop and
+	// wait for the read when they reach the next function, and the read is
+	// as fresh as it can be without that wait.
+	prefetch := func(fi int) {
+		if a.opts.RecheckInterval > 0 {
+			g.Go(func() error {
+				// An error leaves the cache empty: the deletes read again
+				// and report what fails.
+				_, _ = a.references(ctx, a.fns[fi], "")
+				return nil
+			})
+		}
+	}
+	end := make([]int, len(a.tasks)) // end[ti]: index after the last task of ti's function
+	for ti := len(a.tasks) - 1; ti >= 0; ti-- {
+		end[ti] = ti + 1
+		if ti+1 < len(a.tasks) && a.tasks[ti+1].fn == a.tasks[ti].fn {
+			end[ti] = end[ti+1]
+		}
+	}
 	launched := 0
-	for ti := range a.tasks {
+	for ti, t := range a.tasks {
 		if ctx.Err() != nil {
 			break
 		}
+		first := ti == 0 || a.tasks[ti-1].fn != t.fn
+		if ti == 0 {
+			prefetch(t.fn)
+		}
+		if e := end[ti]; e < len(a.tasks) && (ti == e-2*conc || first && e-ti < 2*conc) {
+			prefetch(a.tasks[e].fn)
+		}
 		g.Go(func() error {
-			a.settle(ctx, ti, a.delete(ctx, a.tasks[ti]))
+			a.settle(ctx, ti, a.delete(ctx, t))
 			return nil
 		})
 		launched = ti + 1
@@ -331,7 +361,11 @@ type fnState struct {
 	name      string
 	remaining int // planned deletions not settled yet; guarded by applier.mu
 
-	mu           sync.Mutex // serialises reference reads of the function
+	// lock (capacity 1) serialises the reference reads of the function
+	// and guards the fields below. A channel rather than a sync.Mutex: a
+	// delete waiting for another's read gives up when ctx ends, and the
+	// wait is one that testing/synctest recognises as blocked.
+	lock         chan struct{}
 	valid        bool
 	readAt       time.Time
 	refs         map[string]string // version → why it is referenced now
@@ -342,8 +376,12 @@ type fnState struct {
 // reading the function's routes and usage when the last read is older than
 // the recheck interval or was invalidated.
 func (a *applier) references(ctx context.Context, st *fnState, version string) (string, error) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
+	select {
+	case st.lock <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { <-st.lock }()
 	now := a.b.clock.Now()
 	if st.valid && a.opts.RecheckInterval > 0 && now.Sub(st.readAt) < a.opts.RecheckInterval {
 		return st.refs[version], nil
@@ -380,9 +418,9 @@ func (a *applier) references(ctx context.Context, st *fnState, version string) (
 }
 
 func (st *fnState) invalidate() {
-	st.mu.Lock()
+	st.lock <- struct{}{}
 	st.valid = false
-	st.mu.Unlock()
+	<-st.lock
 }
 
 // delete checks and deletes one version.

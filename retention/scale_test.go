@@ -1,0 +1,282 @@
+package retention_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/provider/memory"
+	"github.com/slipway-dev/slipway/retention"
+)
+
+// The scale scenario: 100 functions of 100 versions on the memory provider
+// behind an account-wide rate limit of 50 calls per second that throttles
+// beyond it (as Lambda's control plane answers 429 TooManyRequests with a
+// retry-after), with 100 ms per call. Keep the newest version of each:
+// 9,900 deletions. Ideal time: 9,900 ÷ 50 = 198 s.
+const (
+	scaleFunctions = 100
+	scaleVersions  = 100
+	accountRate    = 50 // calls per second
+	accountBurst   = 5
+	callLatency    = 100 * time.Millisecond
+)
+
+var timeScale = flag.Float64("retention.timescale", 50,
+	"how many times faster than real time BenchmarkFleetPrune's virtual clock runs")
+
+// account wraps a provider with an account-wide token bucket that every
+// call draws from: a call beyond it fails with a *provider.ThrottleError
+// whose hint is the time until the next token. Every call then takes
+// latency on clk.
+type account struct {
+	provider.Provider
+	clk       retention.Clock
+	lim       *rate.Limiter
+	latency   time.Duration
+	calls     atomic.Int64
+	throttled atomic.Int64
+}
+
+func (a *account) admit(ctx context.Context) error {
+	a.calls.Add(1)
+	now := a.clk.Now()
+	if !a.lim.AllowN(now, 1) {
+		a.throttled.Add(1)
+		r := a.lim.ReserveN(now, 1)
+		hint := r.DelayFrom(now)
+		r.CancelAt(now)
+		if err := a.clk.Sleep(ctx, a.latency); err != nil {
+			return err
+		}
+		return &provider.Error{Op: "call", Err: &provider.ThrottleError{RetryAfter: hint}}
+	}
+	return a.clk.Sleep(ctx, a.latency)
+}
+
+func (a *account) Routes(ctx context.Context, fn string) ([]provider.Route, error) {
+	if err := a.admit(ctx); err != nil {
+		return nil, err
+	}
+	return a.Provider.Routes(ctx, fn)
+}
+
+func (a *account) Usage(ctx context.Context, fn string) ([]provider.Usage, error) {
+	if err := a.admit(ctx); err != nil {
+		return nil, err
+	}
+	return a.Provider.(provider.UsageReporter).Usage(ctx, fn)
+}
+
+func (a *account) Version(ctx context.Context, fn, id string) (provider.Version, error) {
+	if err := a.admit(ctx); err != nil {
+		return provider.Version{}, err
+	}
+	return a.Provider.Version(ctx, fn, id)
+}
+
+func (a *account) DeleteVersion(ctx context.Context, fn, id string) error {
+	if err := a.admit(ctx); err != nil {
+		return err
+	}
+	return a.Provider.DeleteVersion(ctx, fn, id)
+}
+
+// scaleFleet builds the scenario and its plan; the plan is made without
+// the account limit (planning is not what is measured).
+func scaleFleet(tb testing.TB, fns, versions int) (*memory.Provider, retention.Plan) {
+	tb.Helper()
+	p := newMemory(tb, memory.Options{})
+	var names []string
+	for f := range fns {
+		fn := fmt.Sprintf("fn%03d", f)
+		names = append(names, fn)
+		publishN(tb, p, fn, versions)
+		setRoute(tb, p, fn, "live", fmt.Sprint(versions), provider.AllTraffic)
+	}
+	return p, plan(tb, p, retention.Policy{KeepLast: 1}, names...)
+}
+
+type scaleResult struct {
+	elapsed              time.Duration // on the scenario's clock
+	deleted, failed      int
+	calls, throttled     int64
+	ideal                time.Duration // planned deletions ÷ the account's rate
+	ratio                float64       // elapsed ÷ ideal
+	concurrency, planned int
+	sequential           bool
+}
+
+func (r scaleResult) String() string {
+	mode := fmt.Sprintf("Apply (concurrency %d, rate %d/s)", r.concurrency, accountRate)
+	if r.sequential {
+		mode = "sequential loop"
+	}
+	return fmt.Sprintf("%s: %d planned, %d deleted, %d failed, %d calls (%d throttled), %.1f s for an ideal of %.1f s: %.3f× ideal",
+		mode, r.planned, r.deleted, r.failed, r.calls, r.throttled, r.elapsed.Seconds(), r.ideal.Seconds(), r.ratio)
+}
+
+// runScale prunes the fleet through the account limit, with Apply or with
+// a sequential loop that deletes one version after the other and waits out
+// each throttle's hint (the way simple pruners work).
+func runScale(tb testing.TB, p *memory.Provider, pl retention.Plan, clk retention.Clock, sequential bool) scaleResult {
+	tb.Helper()
+	acct := &account{Provider: p, clk: clk, lim: rate.NewLimiter(accountRate, accountBurst), latency: callLatency}
+	acct.lim.AllowN(clk.Now(), accountBurst) // the bucket starts empty: other tools used the account
+	_, _, planned := pl.Counts()
+	res := scaleResult{planned: planned, sequential: sequential, concurrency: 8,
+		ideal: time.Duration(float64(planned) / accountRate * float64(time.Second))}
+	ctx := context.Background()
+	start := clk.Now()
+	if sequential {
+		for _, f := range pl.Functions {
+			for _, id := range f.Deletions() {
+				for {
+					err := acct.DeleteVersion(ctx, f.Function, id)
+					if d, ok := provider.RetryAfter(err); ok {
+						if err := clk.Sleep(ctx, d); err != nil {
+							tb.Fatal(err)
+						}
+						continue
+					}
+					if err != nil {
+						res.failed++
+					} else {
+						res.deleted++
+					}
+					break
+				}
+			}
+		}
+	} else {
+		rep, err := retention.Apply(ctx, acct, pl, retention.ApplyOptions{
+			Rate: accountRate, Concurrency: res.concurrency, Clock: clk,
+			Retry: provider.RetryPolicy{MaxAttempts: 10},
+		})
+		if err != nil {
+			tb.Errorf("Apply: %v", err)
+		}
+		t := rep.Totals()
+		res.deleted, res.failed = t.Deleted, t.Failed+t.Skipped+t.Canceled
+	}
+	res.elapsed = clk.Now().Sub(start)
+	res.calls, res.throttled = acct.calls.Load(), acct.throttled.Load()
+	res.ratio = float64(res.elapsed) / float64(res.ideal)
+	return res
+}
+
+// wall is the real clock; inside a synctest bubble its time is the
+// bubble's virtual time.
+type wall struct{}
+
+func (wall) Now() time.Time { return time.Now() }
+
+func (wall) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestScaleWithinTenPercentOfIdeal runs the scale scenario in a synctest
+// bubble, where time is virtual and exact: 200 s of pruning take no wall
+// time, and what is measured does not depend on the machine's load. Apply
+// must delete every version with no failure within 10% of the ideal time;
+// the sequential loop, bound by the call latency, cannot.
+func TestScaleWithinTenPercentOfIdeal(t *testing.T) {
+	fns := scaleFunctions
+	if testing.Short() {
+		fns = 10
+	}
+	synctest.Test(t, func(t *testing.T) {
+		p, pl := scaleFleet(t, fns, scaleVersions)
+		res := runScale(t, p, pl, wall{}, false)
+		t.Log(res)
+		if res.deleted != res.planned || res.failed != 0 {
+			t.Errorf("deleted %d of %d, %d failed", res.deleted, res.planned, res.failed)
+		}
+		if res.ratio > 1.10 {
+			t.Errorf("Apply took %.3f× the ideal, want at most 1.10×", res.ratio)
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		p, pl := scaleFleet(t, fns, scaleVersions)
+		res := runScale(t, p, pl, wall{}, true)
+		t.Log(res)
+		if res.deleted != res.planned {
+			t.Errorf("sequential loop deleted %d of %d", res.deleted, res.planned)
+		}
+	})
+}
+
+// scaledClock is virtual time that runs *timeScale times faster than real
+// time: Sleep(d) sleeps d/scale for real.
+type scaledClock struct {
+	start time.Time
+	base  time.Time
+	scale float64
+}
+
+func newScaledClock(scale float64) *scaledClock {
+	return &scaledClock{start: time.Now(), base: t0, scale: scale}
+}
+
+func (c *scaledClock) Now() time.Time {
+	return c.base.Add(time.Duration(float64(time.Since(c.start)) * c.scale))
+}
+
+func (c *scaledClock) Sleep(ctx context.Context, d time.Duration) error {
+	return wall{}.Sleep(ctx, time.Duration(float64(d)/c.scale))
+}
+
+// BenchmarkFleetPrune measures the scale scenario on a clock that runs
+// -retention.timescale times faster than real time (default 100: Apply's
+// 198 s ideal takes about 2 s), reporting the run in virtual seconds, its
+// ratio to the ideal, throttles and failures, for Apply and for a
+// sequential loop. Timer jitter of the machine is magnified by the scale;
+// TestScaleWithinTenPercentOfIdeal measures the same in exact virtual time.
+func BenchmarkFleetPrune(b *testing.B) {
+	for _, sequential := range []bool{false, true} {
+		name := "apply"
+		if sequential {
+			name = "sequential"
+		}
+		fns := scaleFunctions
+		if sequential {
+			// The loop's ratio to the ideal is its call latency × the
+			// rate whatever the fleet's size: a tenth of the fleet shows
+			// it in a fifth of the time.
+			fns = scaleFunctions / 10
+		}
+		b.Run(name, func(b *testing.B) {
+			var last scaleResult
+			for range b.N {
+				b.StopTimer()
+				p, pl := scaleFleet(b, fns, scaleVersions)
+				clk := newScaledClock(*timeScale)
+				b.StartTimer()
+				last = runScale(b, p, pl, clk, sequential)
+			}
+			b.ReportMetric(last.elapsed.Seconds(), "virtual-s/op")
+			b.ReportMetric(last.ideal.Seconds(), "ideal-s/op")
+			b.ReportMetric(last.ratio, "x-ideal")
+			b.ReportMetric(float64(last.throttled), "throttled/op")
+			b.ReportMetric(float64(last.failed), "failed/op")
+			b.Logf("%v", last)
+		})
+	}
+}

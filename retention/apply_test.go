@@ -2,6 +2,7 @@ package retention_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -498,5 +499,40 @@ func TestApplyBoundedConcurrency(t *testing.T) {
 				t.Errorf("deleted %d, want 36", got)
 			}
 		})
+	}
+}
+
+func TestReportJSON(t *testing.T) {
+	rep := retention.Report{Functions: []retention.FunctionReport{{
+		Function: "f", Planned: 4,
+		Deleted:  []string{"1"},
+		Skipped:  []retention.Skip{{Version: "2", Reason: "alias live (100%) references it now"}},
+		Failed:   []retention.Failure{{Version: "3", Err: errors.New("delete version f: unavailable"), InDoubt: true}},
+		Canceled: []string{"4"},
+	}}}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"functions":[{"function":"f","planned":4,"deleted":["1"],` +
+		`"skipped":[{"version":"2","reason":"alias live (100%) references it now"}],` +
+		`"failed":[{"version":"3","inDoubt":true,"error":"delete version f: unavailable"}],"canceled":["4"]}]}`
+	if diff := cmp.Diff(want, string(b)); diff != "" {
+		t.Errorf("JSON (-want +got):\n%s", diff)
+	}
+	var got retention.Report
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(rep.String(), got.String()); diff != "" {
+		t.Errorf("report after a round trip prints differently (-want +got):\n%s", diff)
+	}
+	const printed = "f: 4 planned, deleted 1\n" +
+		"  skipped 2: alias live (100%) references it now\n" +
+		"  failed 3 (it may or may not exist): delete version f: unavailable\n" +
+		"  canceled 4\n" +
+		"total: 4 planned, 1 deleted, 1 skipped, 1 failed, 1 canceled\n"
+	if diff := cmp.Diff(printed, rep.String()); diff != "" {
+		t.Errorf("String() (-want +got):\n%s", diff)
 	}
 }

@@ -1,10 +1,13 @@
 package retention_test
 
 import (
+	"context"
 	"fmt"
+	"log"
 	"time"
 
 	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/retention"
 )
 
@@ -53,4 +56,69 @@ func ExampleDecide() {
 	//
 	// orders: 7 versions, keep 5, delete 2
 	// total: 1 function, 7 versions, keep 5, delete 2
+}
+
+// Plan a fleet on the in-memory provider, print the dry run, apply it and
+// print the report. A route that moves onto a planned deletion after the
+// plan was made keeps that version.
+func ExampleApply() {
+	ctx := context.Background()
+	clock := time.Date(2025, 6, 1, 9, 0, 0, 0, time.UTC)
+	p, err := memory.New(memory.Options{Now: func() time.Time { clock = clock.Add(time.Hour); return clock }})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, fn := range []string{"orders", "billing"} {
+		for i := range 5 {
+			in := provider.PublishInput{
+				Artifact: provider.Artifact{Zip: fmt.Appendf(nil, "%s build %d", fn, i)},
+				Labels:   map[string]string{provider.LabelSemver: fmt.Sprintf("1.%d.0", i)},
+			}
+			if _, err := p.Publish(ctx, fn, in); err != nil {
+				log.Fatal(err)
+			}
+		}
+	}
+	live := provider.Route{Alias: "live", Weights: []provider.Weight{{Version: "4", BasisPoints: 10000}}}
+	if _, err := p.SetRoute(ctx, "orders", live); err != nil {
+		log.Fatal(err)
+	}
+
+	pl, err := retention.Planner{}.Plan(ctx, p, []string{"orders", "billing"}, retention.Policy{KeepLast: 2}, clock)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(pl)
+
+	// Meanwhile someone points a test alias at billing's version 2.
+	beta := provider.Route{Alias: "beta", Weights: []provider.Weight{{Version: "2", BasisPoints: 10000}}}
+	if _, err := p.SetRoute(ctx, "billing", beta); err != nil {
+		log.Fatal(err)
+	}
+	rep, err := retention.Apply(ctx, p, pl, retention.ApplyOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(rep)
+	// Output:
+	// FUNCTION  VERSION  PUBLISHED         SEMVER  ACTION  WHY
+	// billing   1        2025-06-01 15:00  1.0.0   delete  older than the last 2
+	// billing   2        2025-06-01 16:00  1.1.0   delete  older than the last 2
+	// billing   3        2025-06-01 17:00  1.2.0   delete  older than the last 2
+	// billing   4        2025-06-01 18:00  1.3.0   keep    #2 of the last 2
+	// billing   5        2025-06-01 19:00  1.4.0   keep    newest version; #1 of the last 2
+	// orders    1        2025-06-01 10:00  1.0.0   delete  older than the last 2
+	// orders    2        2025-06-01 11:00  1.1.0   delete  older than the last 2
+	// orders    3        2025-06-01 12:00  1.2.0   delete  older than the last 2
+	// orders    4        2025-06-01 13:00  1.3.0   keep    alias live (100%); #2 of the last 2
+	// orders    5        2025-06-01 14:00  1.4.0   keep    newest version; #1 of the last 2
+	//
+	// billing: 5 versions, keep 2, delete 3
+	// orders: 5 versions, keep 2, delete 3
+	// total: 2 functions, 10 versions, keep 4, delete 6
+	//
+	// billing: 3 planned, deleted 1, 3
+	//   skipped 2: alias beta (100%) references it now
+	// orders: 3 planned, deleted 1, 2, 3
+	// total: 6 planned, 5 deleted, 1 skipped, 0 failed, 0 canceled
 }

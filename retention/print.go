@@ -87,3 +87,45 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	c.err = err
 	return n, err
 }
+
+// String returns the report as WriteTo prints it.
+func (r Report) String() string {
+	var b strings.Builder
+	_, _ = r.WriteTo(&b) // a strings.Builder does not fail
+	return b.String()
+}
+
+// WriteTo prints the report for a person: per function, the versions
+// deleted, then one line per version skipped (with the reason), failed
+// (with the error) or canceled, and a total.
+func (r Report) WriteTo(w io.Writer) (int64, error) {
+	cw := &countingWriter{w: w}
+	for _, f := range r.Functions {
+		if f.Error != "" {
+			fmt.Fprintf(cw, "%s: not planned: %s\n", f.Function, f.Error)
+			continue
+		}
+		deleted := "none"
+		if len(f.Deleted) > 0 {
+			deleted = strings.Join(f.Deleted, ", ")
+		}
+		fmt.Fprintf(cw, "%s: %d planned, deleted %s\n", f.Function, f.Planned, deleted)
+		for _, s := range f.Skipped {
+			fmt.Fprintf(cw, "  skipped %s: %s\n", s.Version, s.Reason)
+		}
+		for _, fl := range f.Failed {
+			doubt := ""
+			if fl.InDoubt {
+				doubt = " (it may or may not exist)"
+			}
+			fmt.Fprintf(cw, "  failed %s%s: %v\n", fl.Version, doubt, fl.Err)
+		}
+		if len(f.Canceled) > 0 {
+			fmt.Fprintf(cw, "  canceled %s\n", strings.Join(f.Canceled, ", "))
+		}
+	}
+	t := r.Totals()
+	fmt.Fprintf(cw, "total: %d planned, %d deleted, %d skipped, %d failed, %d canceled\n",
+		t.Planned, t.Deleted, t.Skipped, t.Failed, t.Canceled)
+	return cw.n, cw.err
+}

@@ -332,3 +332,29 @@ func TestDecideDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDecide plans one function of 100 versions under a policy that
+// uses every rule.
+func BenchmarkDecide(b *testing.B) {
+	semvers := make([]string, 100)
+	for i := range semvers {
+		semvers[i] = fmt.Sprintf("1.%d.%d", i/10, i%10)
+	}
+	snap := retention.Snapshot{
+		Function: "f",
+		Versions: versions(100, semvers...),
+		Routes:   []provider.Route{route("live", "98", 9000, "100", 1000), route("beta", "99", 10000)},
+		Usage:    []provider.Usage{{Version: "50", Reason: "provisioned concurrency"}},
+	}
+	pol := retention.Policy{
+		KeepLast: 5, KeepWithin: 30 * 24 * time.Hour,
+		KeepLabels:     []retention.LabelRule{{Latest: retention.LatestOfMinor}, {Range: "^1.9"}},
+		Pinned:         map[string][]string{"f": {"7"}},
+		RollbackPoints: map[string]retention.RouteHistory{"f": {"live": {"97", "96", "95"}}},
+	}
+	now := t0.Add(200 * 24 * time.Hour)
+	b.ReportAllocs()
+	for b.Loop() {
+		retention.Decide(snap, pol, now)
+	}
+}

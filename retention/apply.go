@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -207,8 +208,8 @@ func (r Report) Totals() Totals {
 //
 // The report is always complete. The error is nil when every planned
 // deletion was deleted or skipped; otherwise it joins one error per failed
-// version (each wrapping the provider's error) and, when ctx ended, an error
-// wrapping ctx.Err().
+// version (each wrapping the provider's error) and, when ctx ended before
+// every deletion was attempted, an error wrapping ctx.Err().
 func Apply(ctx context.Context, p provider.Provider, plan Plan, opts ApplyOptions) (Report, error) {
 	if err := plan.Validate(); err != nil {
 		return Report{}, err
@@ -306,7 +307,7 @@ func Apply(ctx context.Context, p provider.Provider, plan Plan, opts ApplyOption
 	}
 
 	var errs []error
-	if err := ctx.Err(); err != nil {
+	if err := ctx.Err(); err != nil && slices.ContainsFunc(a.results, func(r result) bool { return r.outcome == Canceled }) {
 		errs = append(errs, fmt.Errorf("retention: apply stopped early: %w", err))
 	}
 	for ti, t := range a.tasks {

@@ -536,3 +536,22 @@ func TestReportJSON(t *testing.T) {
 		t.Errorf("String() (-want +got):\n%s", diff)
 	}
 }
+
+func TestApplyCanceledBeforeStart(t *testing.T) {
+	p := newMemory(t, memory.Options{})
+	publishN(t, p, "f", 5)
+	pl := plan(t, p, retention.Policy{KeepLast: 1}, "f")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := &recorder{p: p}
+	rep, err := retention.Apply(ctx, rec, pl, retention.ApplyOptions{Limiter: unlimited()})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Apply error = %v, want context.Canceled", err)
+	}
+	if diff := cmp.Diff([]string{"1", "2", "3", "4"}, rep.Functions[0].Canceled); diff != "" {
+		t.Errorf("canceled (-want +got):\n%s", diff)
+	}
+	if n := rec.count("DeleteVersion"); n != 0 {
+		t.Errorf("%d deletes sent after the context ended", n)
+	}
+}

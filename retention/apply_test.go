@@ -555,3 +555,27 @@ func TestApplyCanceledBeforeStart(t *testing.T) {
 		t.Errorf("%d deletes sent after the context ended", n)
 	}
 }
+
+// TestProgressCountsFunctionsWithNothingToDelete: a function the plan
+// deletes nothing of is done from the first event on.
+func TestProgressCountsFunctionsWithNothingToDelete(t *testing.T) {
+	p := newMemory(t, memory.Options{})
+	publishN(t, p, "busy", 4)
+	publishN(t, p, "tidy", 1)
+	pl := plan(t, p, retention.Policy{KeepLast: 1}, "busy", "tidy")
+	var events []retention.Progress
+	if _, err := retention.Apply(context.Background(), p, pl, retention.ApplyOptions{
+		Limiter: unlimited(), Concurrency: 1,
+		Progress: func(e retention.Progress) { events = append(events, e) },
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"busy 1: deleted 1/3, functions 1/2", "busy 2: deleted 2/3, functions 1/2", "busy 3: deleted 3/3, functions 2/2"}
+	var got []string
+	for _, e := range events {
+		got = append(got, fmt.Sprintf("%s %s: %s %d/%d, functions %d/%d", e.Function, e.Version, e.Outcome, e.Deleted, e.Planned, e.FunctionsDone, e.Functions))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("progress (-want +got):\n%s", diff)
+	}
+}

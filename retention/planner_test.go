@@ -153,3 +153,31 @@ func nanRate() float64 {
 	zero := 0.0
 	return zero / zero
 }
+
+// TestPlannerRetriesThrottledReads: throttled reads are retried after the
+// platform's hint, and the plan comes out whole.
+func TestPlannerRetriesThrottledReads(t *testing.T) {
+	p := newMemory(t, memory.Options{Seed: 3, PageSize: 4})
+	publishN(t, p, "f", 10)
+	publishN(t, p, "g", 3)
+	p.Inject(memory.Fault{Ops: []string{memory.OpVersions, memory.OpRoutes, memory.OpUsage}, Rate: 0.3,
+		Err: &provider.ThrottleError{RetryAfter: time.Second}})
+	clk := &stepClock{now: t0}
+	pl, err := retention.Planner{Clock: clk, Concurrency: 1, Limiter: unlimited(), Retry: provider.RetryPolicy{MaxAttempts: 20}}.
+		Plan(context.Background(), p, []string{"f", "g"}, retention.Policy{KeepLast: 2}, t0)
+	if err != nil {
+		t.Fatalf("Plan: %v", err)
+	}
+	if n := len(clk.slept()); n == 0 {
+		t.Error("no retry waited: the faults did not fire")
+	}
+	for _, d := range clk.slept() {
+		if d < time.Second {
+			t.Errorf("a retry waited %s, under the 1s hint", d)
+		}
+	}
+	want := map[string][]string{"f": {"9", "10"}, "g": {"2", "3"}}
+	if diff := cmp.Diff(want, kept(pl)); diff != "" {
+		t.Errorf("kept (-want +got):\n%s", diff)
+	}
+}

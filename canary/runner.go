@@ -513,7 +513,11 @@ func (d *drive) run(ctx context.Context, first *Event) (State, error) {
 				d.idle(ctx)
 			}
 		}
-		if ok && (cancelled != nil || ctx.Err() == nil) {
+		switch {
+		case !ok:
+			// The state may have been reloaded: look at it afresh.
+			ticked = false
+		case cancelled != nil || ctx.Err() == nil:
 			pending = &ev
 		}
 	}

@@ -432,3 +432,62 @@ func rollbackReason(st State) string {
 	}
 	return ""
 }
+
+// badBehavior fails 8% of invocations.
+func badBehavior() memory.Behavior { return memory.Behavior{ErrorRate: 0.08} }
+
+// TestRunnerResumeFindsAnOutOfBandChange crashes the runner just after it
+// saved a pending route write and before it wrote; someone changes the
+// route meanwhile; the resumed runner sees a route that is neither the one
+// it expected nor the one it wanted, and reports a conflict.
+func TestRunnerResumeFindsAnOutOfBandChange(t *testing.T) {
+	h := newHarness(t, 53)
+	dir := t.TempDir()
+	fs, err := OpenFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	o := h.options()
+	o.Store = &crashStore{Store: fs, n: 2, after: true} // save 2 records the first SetRoute as pending
+	r := h.runner(o)
+	if !crashed(func() {
+		_, _ = r.Start(context.Background(), Rollout{ID: "r1", Function: "fn", Alias: "prod", Candidate: "2", Strategy: Canary(1000, 5*time.Minute)})
+	}) {
+		t.Fatal("no crash")
+	}
+	st, _, err := fs.Load(context.Background(), "r1")
+	if err != nil || st.Awaiting != AwaitRoute {
+		t.Fatalf("state at the crash: awaiting %s, %v; want a pending route write", st.Awaiting, err)
+	}
+	if _, err := h.mem.Publish(context.Background(), "fn", provider.PublishInput{Artifact: provider.Artifact{Zip: []byte("v3")}}); err != nil {
+		t.Fatal(err)
+	}
+	human, err := h.mem.SetRoute(context.Background(), "fn", provider.Route{Alias: "prod", Revision: h.route().Revision,
+		Weights: []provider.Weight{{Version: "3", BasisPoints: provider.AllTraffic}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The next process opens the directory afresh.
+	fs2, err := OpenFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs2.Close()
+	o2 := h.options()
+	o2.Store = fs2
+	final, err := h.runner(o2).Resume(context.Background(), "r1")
+	var ce *ConflictError
+	if !errors.As(err, &ce) || !errors.Is(err, ErrStopped) || final.Phase != PhaseFailed {
+		t.Fatalf("Resume = %s, %v; want Failed with a *ConflictError", final.Phase, err)
+	}
+	if describe(ce.Found) != "100% 3" || describe(ce.Expected) != "100% 1" {
+		t.Fatalf("conflict shows expected %s, found %s", describe(ce.Expected), describe(ce.Found))
+	}
+	if got := h.route(); got.Revision != human.Revision {
+		t.Fatalf("the person's route was overwritten: %s", describe(got))
+	}
+	if len(h.rec.Writes()) != 0 {
+		t.Fatalf("route written: %+v", h.rec.Writes())
+	}
+}

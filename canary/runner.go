@@ -704,9 +704,22 @@ func (d *drive) cancelEvent(ctx context.Context, cause error) (Event, error) {
 	return cancelled, nil
 }
 
-// measure fetches the window's metrics and judges it.
+// measure fetches the window's metrics and judges it. It first reads the
+// alias's route: when its traffic is no longer what the rollout last wrote,
+// someone changed it out of band, the window would judge traffic the
+// rollout does not control, and measure reports an Abort instead. The
+// rollback then meets the changed revision and ends as OnOutOfBand says
+// (stopped without overwriting, by default).
 func (d *drive) measure(ctx context.Context, a Action) Event {
 	w := a.Window
+	if w.Alias == d.st.Alias {
+		cur, err := d.r.p.Route(ctx, d.st.Function, d.st.Alias)
+		if err == nil && !cur.SameTraffic(d.st.Route) {
+			ce := &ConflictError{Function: d.st.Function, Expected: d.st.Route.Clone(), Found: cur}
+			d.cause = ce
+			return Event{Kind: EventAbort, Reason: ce.Error()}
+		}
+	}
 	ev := Event{Kind: EventMeasured, Start: w.Start, End: w.End}
 	obs, err := d.observe(ctx, w)
 	if err != nil {

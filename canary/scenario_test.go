@@ -232,8 +232,21 @@ func TestRunnerTwoRunnersOneAlias(t *testing.T) {
 }
 
 func TestRunnerOutOfBandChange(t *testing.T) {
+	type variant struct {
+		policy   ConflictPolicy
+		analysed bool
+		detected time.Duration // when the runner notices
+	}
+	var variants []variant
 	for _, policy := range []ConflictPolicy{StopOnConflict, RollBackOnConflict} {
-		t.Run(policy.String(), func(t *testing.T) {
+		// Without checks the change is met by the next route write, at
+		// the end of the bake; with checks, by the next window's route
+		// read, at 3m.
+		variants = append(variants, variant{policy, false, 5 * time.Minute}, variant{policy, true, 3 * time.Minute})
+	}
+	for _, v := range variants {
+		policy := v.policy
+		t.Run(fmt.Sprintf("%s analysed=%t", policy, v.analysed), func(t *testing.T) {
 			h := newHarness(t, 9)
 			o := h.options()
 			o.OnOutOfBand = policy
@@ -242,7 +255,11 @@ func TestRunnerOutOfBandChange(t *testing.T) {
 			var err error
 			var human provider.Route
 			h.clk.Run(func() {
-				st, err = r.Start(context.Background(), Rollout{ID: "r1", Function: "fn", Alias: "prod", Candidate: "2", Strategy: Canary(1000, 5*time.Minute)})
+				s := Canary(1000, 5*time.Minute)
+				if v.analysed {
+					s = analysed(s)
+				}
+				st, err = r.Start(context.Background(), Rollout{ID: "r1", Function: "fn", Alias: "prod", Candidate: "2", Strategy: s})
 			}, func() {
 				// At 2m30s a person sends half the traffic to the candidate.
 				_ = h.clk.Sleep(context.Background(), 150*time.Second)
@@ -283,10 +300,8 @@ func TestRunnerOutOfBandChange(t *testing.T) {
 					t.Fatalf("route %s, want the stable route 100%% 1", got)
 				}
 			}
-			// Detected at the next route write, the end of the 5-minute bake.
-			writes := h.rec.Writes()
-			if got := writes[len(writes)-1].At; got != 5*time.Minute && policy == RollBackOnConflict {
-				t.Errorf("rollback written at %s, want 5m0s", got)
+			if got := st.History[len(st.History)-1].At.Sub(runEpoch); got != v.detected {
+				t.Errorf("rollout ended at %s, want %s", got, v.detected)
 			}
 		})
 	}

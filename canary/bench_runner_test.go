@@ -20,16 +20,17 @@ import (
 // iteration is the whole fleet; set-up (publishing 2,000 versions) is not
 // timed.
 //
-// Reported: ns/rollout and ns/transition (CPU of the whole runner stack:
-// machine, store, provider, metrics, checks, clock, divided by the
-// rollouts and by the machine transitions they recorded), B/rollout and
+// Reported: ns/rollout, ns/transition and ns/window (time of the whole
+// runner stack: machine, store, provider, metrics, checks, clock, divided
+// by the rollouts, by the machine transitions they recorded, and by the
+// analysis windows they judged), B/rollout and
 // allocs/rollout (allocated during the run), and state-B/rollout (the
 // size of one finished rollout's stored state).
 func BenchmarkRunnerConcurrentRollouts(b *testing.B) {
 	const fleet = 1000
 	ctx := context.Background()
 	s := analysed(Canary(1000, 5*time.Minute))
-	var transitions, stateBytes int
+	var transitions, windows, stateBytes int
 	var allocBytes, allocs uint64
 	var before, after runtime.MemStats
 	b.ReportAllocs()
@@ -75,12 +76,13 @@ func BenchmarkRunnerConcurrentRollouts(b *testing.B) {
 		runtime.ReadMemStats(&after)
 		allocBytes += after.TotalAlloc - before.TotalAlloc
 		allocs += after.Mallocs - before.Mallocs
-		transitions = 0
+		transitions, windows = 0, 0
 		for i := range fleet {
 			if errs[i] != nil || results[i].Phase != PhaseSucceeded {
 				b.Fatalf("rollout %d: %s, %v: %s", i, results[i].Phase, errs[i], rollbackReason(results[i]))
 			}
 			transitions += len(results[i].History)
+			windows += results[i].Checks[0].Passes
 		}
 		doc, err := json.Marshal(results[0])
 		if err != nil {
@@ -92,6 +94,7 @@ func BenchmarkRunnerConcurrentRollouts(b *testing.B) {
 	perIter := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 	b.ReportMetric(perIter/fleet, "ns/rollout")
 	b.ReportMetric(perIter/float64(transitions), "ns/transition")
+	b.ReportMetric(perIter/float64(windows), "ns/window")
 	b.ReportMetric(float64(allocBytes)/float64(b.N)/fleet, "B/rollout")
 	b.ReportMetric(float64(allocs)/float64(b.N)/fleet, "allocs/rollout")
 	b.ReportMetric(float64(stateBytes), "state-B/rollout")

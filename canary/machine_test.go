@@ -1,14 +1,17 @@
 package canary_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -166,8 +169,8 @@ func (m *mSim) feed(ev canary.Event) {
 	old := m.s
 	before := old.Clone()
 	next, acts := canary.Next(old, ev, m.now)
-	if diff := cmp.Diff(before, old); diff != "" {
-		m.t.Fatalf("Next modified its input state (-before +after):\n%s", diff)
+	if !mSameShared(before, old) {
+		m.t.Fatalf("Next modified its input state (-before +after):\n%s", cmp.Diff(before, old))
 	}
 	if err := mCheckStep(before, next, acts); err != nil {
 		m.t.Fatalf("%s after %s: %v", m.stamp(), ev.Kind, err)
@@ -179,7 +182,7 @@ func (m *mSim) feed(ev canary.Event) {
 // mCheckStep checks one transition's invariants.
 func mCheckStep(before, after canary.State, acts []canary.Action) error {
 	if before.Phase.Terminal() {
-		if len(acts) != 0 || !cmp.Equal(before, after) {
+		if len(acts) != 0 || !mEqual(before, after) {
 			return fmt.Errorf("terminal state %s changed or acted", before.Phase)
 		}
 		return nil
@@ -207,7 +210,7 @@ func mCheckStep(before, after canary.State, acts []canary.Action) error {
 		return fmt.Errorf("an action was emitted but the state awaits nothing")
 	}
 	h := after.History
-	if len(h) < len(before.History) || !cmp.Equal(h[:len(before.History)], before.History, cmpopts.EquateEmpty()) {
+	if len(h) < len(before.History) || !slices.Equal(h[:len(before.History)], before.History) {
 		return fmt.Errorf("history was rewritten")
 	}
 	prev := before.Phase
@@ -231,10 +234,42 @@ func mCheckStep(before, after canary.State, acts []canary.Action) error {
 	if err := json.Unmarshal(b, &back); err != nil {
 		return fmt.Errorf("unmarshal: %v", err)
 	}
-	if diff := cmp.Diff(after, back, cmpopts.EquateEmpty()); diff != "" {
-		return fmt.Errorf("JSON round trip (-want +got):\n%s", diff)
+	// Re-encoding the decoded state gives the same bytes (TestStateJSON
+	// compares a state with every field set, field by field).
+	if b2, err := json.Marshal(back); err != nil || !bytes.Equal(b, b2) {
+		return fmt.Errorf("JSON round trip (-want +got):\n%s", cmp.Diff(after, back, cmpopts.EquateEmpty()))
 	}
 	return nil
+}
+
+// mEqual reports whether two states are equal, comparing the long slices
+// element by element before the rest by reflection (much faster than
+// reflect.DeepEqual on a long history). Nil and empty slices are equal.
+func mEqual(a, b canary.State) bool {
+	if !slices.Equal(a.History, b.History) || !slices.Equal(a.Checks, b.Checks) {
+		return false
+	}
+	a.History, b.History, a.Checks, b.Checks = nil, nil, nil, nil
+	for _, p := range []*[]provider.Weight{&a.Route.Weights, &b.Route.Weights, &a.Want.Weights, &b.Want.Weights,
+		&a.StableRoute.Weights, &b.StableRoute.Weights, &a.TestRoute.Weights, &b.TestRoute.Weights} {
+		if len(*p) == 0 {
+			*p = nil
+		}
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+// mSameShared reports whether what a State shares with its copies (the
+// elements of its slices, the values behind its pointers) is the same in
+// a and b: all that Next could change in the state it is given.
+func mSameShared(a, b canary.State) bool {
+	ptrEq := func(x, y *canary.HookSpec) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
+	return slices.Equal(a.History, b.History) && slices.Equal(a.Checks, b.Checks) &&
+		slices.Equal(a.Route.Weights, b.Route.Weights) && slices.Equal(a.Want.Weights, b.Want.Weights) &&
+		slices.Equal(a.StableRoute.Weights, b.StableRoute.Weights) && slices.Equal(a.TestRoute.Weights, b.TestRoute.Weights) &&
+		slices.Equal(a.Plan.Steps, b.Plan.Steps) && ptrEq(a.Plan.PreTraffic, b.Plan.PreTraffic) &&
+		ptrEq(a.Plan.PostTraffic, b.Plan.PostTraffic) &&
+		(a.Plan.Approval == nil) == (b.Plan.Approval == nil) && (a.Plan.Approval == nil || *a.Plan.Approval == *b.Plan.Approval)
 }
 
 // mRouteOK reports whether r is a route the rollout may write: a step's
@@ -673,4 +708,285 @@ func (m *mSim) transcript() string {
 		fmt.Fprintf(&b, "check %s: %d passed, %d failed, %d inconclusive, %d errors\n", c.Name, c.Passes, c.Failures, c.Inconclusives, c.Errors)
 	}
 	return b.String()
+}
+
+// mRandomStrategy returns one of a spread of strategies covering every
+// phase: steps without bake, hooks, gates, blue/green, limits.
+func mRandomStrategy(r *rand.Rand) canary.Strategy {
+	var st canary.Strategy
+	switch r.IntN(7) {
+	case 0:
+		st = canary.Canary(1000, 3*time.Minute)
+	case 1:
+		st = canary.Linear(2500, 2*time.Minute)
+	case 2:
+		st = canary.AllAtOnce()
+	case 3:
+		st = canary.BlueGreenStrategy("preview", 2*time.Minute, time.Duration(r.IntN(2))*3*time.Minute)
+	case 4:
+		st = canary.Custom(canary.Step{Weight: 500}, canary.Step{Weight: 2000, Bake: 2 * time.Minute}, canary.Step{Weight: 10000})
+	case 5:
+		st = canary.Custom(canary.Step{Weight: 500}, canary.Step{Weight: 10000, Bake: 2 * time.Minute})
+	default:
+		st = canary.Custom(canary.Step{Weight: 5000, Bake: 2 * time.Minute}, canary.Step{Weight: 10000, Bake: 2 * time.Minute})
+	}
+	if slices.ContainsFunc(st.Steps, func(s canary.Step) bool { return s.Bake > 0 }) || st.BlueGreen != nil && st.BlueGreen.KeepFor > 0 {
+		st.Analysis = canary.Analysis{
+			Checks:                []canary.CheckSpec{{Name: "a", Check: mPass}, {Name: "b", Check: mPass, Critical: r.IntN(2) == 0}, {Name: "c", Check: mPass, NonCritical: true}},
+			FailureLimit:          r.IntN(3),
+			InconclusiveLimit:     r.IntN(3),
+			OnInconclusive:        canary.InconclusivePolicy(r.IntN(2)),
+			ConsecutiveErrorLimit: r.IntN(4) - 1,
+		}
+		if st.BlueGreen != nil && st.Steps[0].Bake > 0 {
+			st.Analysis.Checks = st.Analysis.Checks[:1]
+		}
+	}
+	if r.IntN(2) == 0 {
+		st.PreTraffic = &canary.HookSpec{Name: "pre", Timeout: time.Minute}
+	}
+	if r.IntN(2) == 0 {
+		st.PostTraffic = &canary.HookSpec{Name: "post", Timeout: time.Minute}
+	}
+	if r.IntN(2) == 0 {
+		st.Approval = &canary.ApprovalSpec{Timeout: 10 * time.Minute}
+	}
+	return st
+}
+
+// mRandomEvent returns an event of any kind with fields that are right for
+// the state about half of the time and arbitrary otherwise.
+func mRandomEvent(r *rand.Rand, s canary.State) canary.Event {
+	ev := canary.Event{Kind: canary.EventKind(r.IntN(int(canary.EventCancelled) + 1)), Reason: "random"}
+	versions := []string{"1", "2", "3"}
+	want, inflight := s.InFlight()
+	switch ev.Kind {
+	case canary.EventRouteSet, canary.EventRouteFailed:
+		if inflight && want.Kind == canary.ActionSetRoute && r.IntN(2) == 0 {
+			ev.Route = want.Route.Clone()
+		} else {
+			bp := r.IntN(3) * 5000
+			ev.Route = provider.Split([]string{s.Alias, "preview"}[r.IntN(2)], versions[r.IntN(3)], versions[r.IntN(3)], bp)
+			if err := ev.Route.Validate(); err != nil {
+				ev.Route = provider.To(s.Alias, versions[r.IntN(3)])
+			}
+		}
+		ev.Route.Revision = fmt.Sprintf("x%d", r.IntN(1000))
+		if ev.Kind == canary.EventRouteFailed {
+			ev.Err = []error{provider.ErrConflict, provider.ErrUnavailable, errors.New("boom")}[r.IntN(3)]
+			ev.Conflict = r.IntN(3) == 0
+			if r.IntN(3) == 0 {
+				ev.Route = provider.Route{}
+			}
+		}
+	case canary.EventMeasured:
+		if inflight && want.Kind == canary.ActionMeasure && r.IntN(3) > 0 {
+			ev.Start, ev.End = want.Window.Start, want.Window.End
+		} else {
+			ev.Start = mT0.Add(time.Duration(r.IntN(20)) * time.Minute)
+			ev.End = ev.Start.Add(time.Minute)
+		}
+		if r.IntN(5) == 0 {
+			ev.Err = errors.New("metrics unavailable")
+		}
+		for _, name := range []string{"a", "b", "c", "zzz"} {
+			res := canary.CheckResult{Name: name, Measurement: canary.Measurement{Verdict: canary.Verdict(r.IntN(3))}}
+			if r.IntN(5) == 0 {
+				res.Err = errors.New("check failed to run")
+			}
+			if r.IntN(4) > 0 {
+				ev.Results = append(ev.Results, res)
+			}
+		}
+	case canary.EventHookDone:
+		ev.Hook = []string{"pre", "post", "other"}[r.IntN(3)]
+		if inflight && want.Kind == canary.ActionRunHook && r.IntN(2) == 0 {
+			ev.Hook = want.Hook
+		}
+		if r.IntN(3) == 0 {
+			ev.Err = errors.New("hook failed")
+		}
+	}
+	return ev
+}
+
+// TestMachineRandomEvents feeds random event sequences (honest results of
+// the actions mixed with arbitrary events at arbitrary times) to random
+// rollouts. feed checks every step: no input modified, terminal phases
+// stay terminal, only table edges, history intact, at most one action
+// outstanding, routes only the stable route or a strategy weight with the
+// last revision, JSON round trip. At the end every edge of the table and
+// every (phase, event) cell must have been exercised.
+func TestMachineRandomEvents(t *testing.T) {
+	edges := map[[2]canary.Phase]bool{}
+	cells := map[string]bool{}
+	snaps := map[string][]mSnap{}
+	const runs = 150 // enough to reach every edge and cell, with the walk below
+	for seed := range runs {
+		r := rand.New(rand.NewPCG(uint64(seed), 7))
+		st := mRandomStrategy(r)
+		m := mNewSimSpec(t, canary.Spec{Strategy: st, OnConflict: canary.ConflictPolicy(r.IntN(2)), OnCancel: canary.CancelPolicy(r.IntN(2))})
+		m.judge = func(n int, w canary.Window, checks []string) ([]canary.CheckResult, error) {
+			if r.IntN(8) == 0 {
+				return nil, errors.New("metrics unavailable")
+			}
+			rs := m.passAll(checks)
+			for i := range rs {
+				switch r.IntN(12) {
+				case 0:
+					rs[i].Measurement.Verdict = canary.Fail
+				case 1:
+					rs[i].Measurement.Verdict = canary.Inconclusive
+				case 2:
+					rs[i].Err = errors.New("check error")
+				}
+			}
+			return rs, nil
+		}
+		m.hook = func(string) error {
+			if r.IntN(6) == 0 {
+				return errors.New("hook failed")
+			}
+			return nil
+		}
+		m.plat.fault = func(provider.Route) (bool, error) {
+			switch r.IntN(12) {
+			case 0:
+				return true, provider.ErrUnavailable
+			case 1:
+				return false, provider.ErrUnavailable
+			case 2:
+				m.plat.write(provider.To("live", "3"))
+			}
+			return false, nil
+		}
+		feed := func(ev canary.Event) {
+			key := m.s.Phase.String()
+			if m.s.Paused() {
+				key += "/" + m.s.ResumeTo.String()
+			}
+			if len(snaps[key]) < 12 {
+				snaps[key] = append(snaps[key], mSnap{m.s.Clone(), m.now})
+			}
+			cells[m.s.Phase.String()+"/"+ev.Kind.String()] = true
+			before := len(m.s.History)
+			m.feed(ev)
+			for _, h := range m.s.History[before:] {
+				edges[[2]canary.Phase{h.From, h.To}] = true
+			}
+		}
+		// chaos sets how often something other than an action's honest
+		// result happens: from every other step to one in thirty.
+		chaos := []int{2, 6, 30}[r.IntN(3)]
+		feed(canary.Event{Kind: canary.EventKind(r.IntN(int(canary.EventCancelled) + 1))})
+		feed(canary.Event{Kind: canary.EventStart})
+		for range 300 {
+			if r.IntN(chaos) == 0 || len(m.queue) == 0 {
+				m.now = m.now.Add(time.Duration(r.IntN(90)) * time.Second)
+				feed(mRandomEvent(r, m.s))
+				continue
+			}
+			a := m.queue[0]
+			if (a.Kind == canary.ActionRunHook || a.Kind == canary.ActionWait) && r.IntN(chaos) == 0 {
+				// The hook or the wait is still running: something else
+				// happens first.
+				m.now = m.now.Add(time.Duration(r.IntN(20)) * time.Second)
+				feed(mRandomEvent(r, m.s))
+				continue
+			}
+			m.queue = m.queue[1:]
+			before := len(m.s.History)
+			cells[m.s.Phase.String()+"/"+map[canary.ActionKind]string{
+				canary.ActionSetRoute: "RouteSet", canary.ActionMeasure: "Measured", canary.ActionRunHook: "HookDone",
+				canary.ActionWait: "Tick", canary.ActionDone: "Done"}[a.Kind]] = true
+			m.perform(a)
+			for _, h := range m.s.History[before:] {
+				edges[[2]canary.Phase{h.From, h.To}] = true
+			}
+		}
+		// A terminal state takes no event.
+		if m.s.Done() {
+			for k := range canary.EventCancelled + 1 {
+				feed(canary.Event{Kind: k})
+			}
+		}
+	}
+	// Walk every cell: states seen in each phase get every kind of event,
+	// in a right and a wrong form, now and an hour later.
+	for _, ps := range snaps {
+		for _, sn := range ps {
+			if paused, _ := canary.Next(sn.s, canary.Event{Kind: canary.EventPause}, sn.now); paused.Paused() && !sn.s.Paused() {
+				ps = append(ps, mSnap{paused, sn.now})
+			}
+		}
+		for _, sn := range ps {
+			for k := range canary.EventCancelled + 1 {
+				for _, variant := range mCellEvents(sn.s, k) {
+					for _, later := range []time.Duration{0, time.Hour} {
+						cells[sn.s.Phase.String()+"/"+k.String()] = true
+						next, acts := canary.Next(sn.s, variant, sn.now.Add(later))
+						if err := mCheckStep(sn.s, next, acts); err != nil {
+							t.Fatalf("%s in %s: %v", k, sn.s.Phase, err)
+						}
+						for _, h := range next.History[len(sn.s.History):] {
+							edges[[2]canary.Phase{h.From, h.To}] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	for from := range canary.PhaseFailed + 1 {
+		for to := range canary.PhaseFailed + 1 {
+			if canary.Allowed(from, to) && !edges[[2]canary.Phase{from, to}] {
+				t.Errorf("edge %s → %s is in the table but never taken", from, to)
+			}
+		}
+		for k := range canary.EventCancelled + 1 {
+			if !cells[from.String()+"/"+k.String()] {
+				t.Errorf("event %s never fed in phase %s", k, from)
+			}
+		}
+	}
+}
+
+// mSnap is a state seen during a random run and the time it was seen.
+type mSnap struct {
+	s   canary.State
+	now time.Time
+}
+
+// mCellEvents returns events of kind k for state s: the result the state
+// awaits (when k is a result), a failed or mismatched one, and the plain
+// event.
+func mCellEvents(s canary.State, k canary.EventKind) []canary.Event {
+	a, _ := s.InFlight()
+	switch k {
+	case canary.EventRouteSet, canary.EventRouteFailed:
+		ok := a.Route.Clone()
+		ok.Revision = "next"
+		other := provider.To(s.Alias, "3")
+		other.Revision = "oob"
+		return []canary.Event{
+			{Kind: k, Route: ok, Err: provider.ErrUnavailable},
+			{Kind: k, Route: other, Err: provider.ErrConflict, Conflict: true},
+			{Kind: k, Err: errors.New("boom")},
+		}
+	case canary.EventMeasured:
+		var pass, fail []canary.CheckResult
+		for _, c := range s.Checks {
+			pass = append(pass, canary.CheckResult{Name: c.Name, Measurement: canary.Measurement{Verdict: canary.Pass}})
+			fail = append(fail, canary.CheckResult{Name: c.Name, Measurement: canary.Measurement{Verdict: canary.Fail}})
+		}
+		w := a.Window
+		return []canary.Event{
+			{Kind: k, Start: w.Start, End: w.End, Results: pass},
+			{Kind: k, Start: w.Start, End: w.End, Results: fail},
+			{Kind: k, Start: w.Start, End: w.End, Err: errors.New("source down")},
+			{Kind: k, Start: w.Start.Add(-time.Minute), End: w.Start, Results: fail},
+		}
+	case canary.EventHookDone:
+		return []canary.Event{{Kind: k, Hook: a.Hook}, {Kind: k, Hook: a.Hook, Err: errors.New("hook failed")}, {Kind: k, Hook: "other"}}
+	}
+	return []canary.Event{{Kind: k, Reason: "cell"}}
 }

@@ -97,6 +97,7 @@ type mSim struct {
 	hook      func(name string) error
 	hookTakes time.Duration
 	ops       []mOp
+	performed int // actions performed
 	trace     []string
 	queue     []canary.Action
 }
@@ -337,6 +338,7 @@ func (m *mSim) run() {
 
 func (m *mSim) perform(a canary.Action) {
 	m.t.Helper()
+	m.performed++
 	switch a.Kind {
 	case canary.ActionSetRoute:
 		m.logf("set %s %s", a.Route.Alias, mTraffic(a.Route))
@@ -989,4 +991,245 @@ func mCellEvents(s canary.State, k canary.EventKind) []canary.Event {
 		return []canary.Event{{Kind: k, Hook: a.Hook}, {Kind: k, Hook: a.Hook, Err: errors.New("hook failed")}, {Kind: k, Hook: "other"}}
 	}
 	return []canary.Event{{Kind: k, Reason: "cell"}}
+}
+
+// resume continues after a simulated crash from the last persisted state,
+// as InFlight documents: the outstanding action is redone, a route write
+// first checked against the route as it now is.
+func (m *mSim) resume() {
+	m.queue = nil
+	a, ok := m.s.InFlight()
+	if !ok {
+		m.logf("resume: tick")
+		m.feed(canary.Event{Kind: canary.EventTick})
+		return
+	}
+	m.logf("resume: redo %s", a.Kind)
+	if a.Kind == canary.ActionSetRoute {
+		if cur, exists := m.plat.routes[a.Route.Alias]; exists && cur.SameTraffic(a.Route) && cur.Revision != a.Route.Revision {
+			m.feed(canary.Event{Kind: canary.EventRouteSet, Route: cur})
+			return
+		}
+	}
+	m.perform(a)
+}
+
+// TestMachineResumeAtEveryBoundary crashes a rollout at every action
+// boundary (before the action, and after it took effect but before its
+// result was persisted), resumes from the persisted state, and checks that
+// the rollout ends as the uncrashed one did, with the history intact.
+func TestMachineResumeAtEveryBoundary(t *testing.T) {
+	build := func(t *testing.T) *mSim {
+		st := canary.Linear(5000, 2*time.Minute)
+		st.Analysis.Checks = []canary.CheckSpec{{Name: "errors", Check: mPass}}
+		st.PreTraffic = &canary.HookSpec{Name: "pre"}
+		st.PostTraffic = &canary.HookSpec{Name: "post"}
+		return mNewSim(t, st)
+	}
+	ref := build(t)
+	ref.run()
+	if ref.s.Phase != canary.PhaseSucceeded {
+		t.Fatalf("reference run ended %s", ref.s.Phase)
+	}
+	wantPhases := mPhases(ref.s.History)
+	for k := 1; k < ref.performed; k++ {
+		for _, after := range []bool{false, true} {
+			t.Run(fmt.Sprintf("action%d/after=%v", k, after), func(t *testing.T) {
+				m := build(t)
+				m.feed(canary.Event{Kind: canary.EventStart})
+				crashed := false
+				for i := 1; len(m.queue) > 0; i++ {
+					a := m.queue[0]
+					m.queue = m.queue[1:]
+					if i == k && !crashed && a.Kind != canary.ActionDone {
+						crashed = true
+						persisted := slices.Clone(m.s.History)
+						if after {
+							m.sideEffect(a)
+						}
+						m.logf("crash")
+						m.resume()
+						if len(m.s.History) < len(persisted) || !slices.Equal(m.s.History[:len(persisted)], persisted) {
+							t.Fatal("history lost on resume")
+						}
+						continue
+					}
+					m.perform(a)
+				}
+				if m.s.Phase != canary.PhaseSucceeded || !m.plat.routes["live"].SameTraffic(provider.To("live", "2")) {
+					t.Fatalf("ended %s with route %s\n%s", m.s.Phase, mTraffic(m.plat.routes["live"]), strings.Join(m.trace, "\n"))
+				}
+				if diff := cmp.Diff(wantPhases, mPhases(m.s.History)); diff != "" {
+					t.Errorf("phases (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+// sideEffect does what action a does to the world, without reporting back:
+// the crash comes before the result is persisted.
+func (m *mSim) sideEffect(a canary.Action) {
+	switch a.Kind {
+	case canary.ActionSetRoute:
+		if _, err := m.plat.set(a.Route); err == nil {
+			m.logf("set %s %s (result lost)", a.Route.Alias, mTraffic(a.Route))
+		}
+	case canary.ActionWait:
+		m.now = mMaxTime(m.now, a.Until)
+	}
+}
+
+func mPhases(h []canary.Transition) []string {
+	var out []string
+	for _, tr := range h {
+		out = append(out, tr.From.String()+"→"+tr.To.String())
+	}
+	return out
+}
+
+// mBaking returns a Canary10Percent5Minutes rollout with one check, baking
+// at 10% since mT0, and the Measure action of its first window.
+func mBaking(b *testing.B) (canary.State, canary.Action) {
+	st, _ := canary.Preset("Canary10Percent5Minutes")
+	st.Analysis.Checks = []canary.CheckSpec{{Name: "errors", Check: mPass}}
+	route := provider.To("live", "1")
+	route.Revision = "r1"
+	s, err := canary.NewState(canary.Spec{ID: "r", Function: "fn", Route: route, Candidate: "2", Strategy: st}, provider.Capabilities{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, acts := canary.Next(s, canary.Event{Kind: canary.EventStart}, mT0)
+	set := acts[0].Route
+	set.Revision = "r2"
+	s, _ = canary.Next(s, canary.Event{Kind: canary.EventRouteSet, Route: set}, mT0)
+	s, acts = canary.Next(s, canary.Event{Kind: canary.EventTick}, mT0.Add(time.Minute))
+	if s.Phase != canary.PhaseBaking || len(acts) != 1 || acts[0].Kind != canary.ActionMeasure {
+		b.Fatalf("setup: %s %v", s.Phase, acts)
+	}
+	return s, acts[0]
+}
+
+// BenchmarkNext measures single transitions: a Tick that only renews the
+// Wait, and a passing Measured that moves to the next window.
+func BenchmarkNext(b *testing.B) {
+	measuring, measure := mBaking(b)
+	waiting, _ := canary.Next(measuring, canary.Event{Kind: canary.EventMeasured, Start: measure.Window.Start, End: measure.Window.End,
+		Results: []canary.CheckResult{{Name: "errors", Measurement: canary.Measurement{Verdict: canary.Pass}}}}, mT0.Add(time.Minute))
+	b.Run("tick", func(b *testing.B) {
+		ev := canary.Event{Kind: canary.EventTick}
+		now := mT0.Add(90 * time.Second)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, acts := canary.Next(waiting, ev, now); len(acts) != 1 {
+				b.Fatal(acts)
+			}
+		}
+	})
+	b.Run("measured", func(b *testing.B) {
+		ev := canary.Event{Kind: canary.EventMeasured, Start: measure.Window.Start, End: measure.Window.End,
+			Results: []canary.CheckResult{{Name: "errors", Measurement: canary.Measurement{Verdict: canary.Pass, Reason: "0.1% errors"}}}}
+		now := mT0.Add(time.Minute)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, acts := canary.Next(measuring, ev, now); len(acts) != 1 {
+				b.Fatal(acts)
+			}
+		}
+	})
+}
+
+// BenchmarkPresetWalk runs a whole Linear10PercentEvery1Minute rollout with
+// one check through the machine, answering every action at once.
+func BenchmarkPresetWalk(b *testing.B) {
+	st, _ := canary.Preset("Linear10PercentEvery1Minute")
+	st.Analysis.Checks = []canary.CheckSpec{{Name: "errors", Check: mPass}}
+	route := provider.To("live", "1")
+	route.Revision = "r0"
+	s0, err := canary.NewState(canary.Spec{ID: "r", Function: "fn", Route: route, Candidate: "2", Strategy: st}, provider.Capabilities{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	revs := []string{"r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10"}
+	results := []canary.CheckResult{{Name: "errors", Measurement: canary.Measurement{Verdict: canary.Pass}}}
+	b.ReportAllocs()
+	transitions := 0
+	for b.Loop() {
+		s, acts := canary.Next(s0, canary.Event{Kind: canary.EventStart}, mT0)
+		now, rev := mT0, 0
+		for len(acts) > 0 {
+			a := acts[0]
+			var ev canary.Event
+			switch a.Kind {
+			case canary.ActionSetRoute:
+				r := a.Route
+				r.Revision = revs[rev]
+				rev++
+				ev = canary.Event{Kind: canary.EventRouteSet, Route: r}
+			case canary.ActionWait:
+				now = a.Until
+				ev = canary.Event{Kind: canary.EventTick}
+			case canary.ActionMeasure:
+				ev = canary.Event{Kind: canary.EventMeasured, Start: a.Window.Start, End: a.Window.End, Results: results}
+			case canary.ActionDone:
+				acts = nil
+				continue
+			}
+			s, acts = canary.Next(s, ev, now)
+			transitions++
+		}
+		if s.Phase != canary.PhaseSucceeded {
+			b.Fatal(s.Phase)
+		}
+	}
+	b.ReportMetric(float64(transitions)/float64(b.N), "transitions/op")
+}
+
+// ExampleNext drives a rollout by hand, as a runner does: perform each
+// action, feed its result back, persist the state in between.
+func ExampleNext() {
+	st := canary.Canary(2000, 2*time.Minute) // 20% for 2 minutes, then 100%
+	st.Analysis.Checks = []canary.CheckSpec{{Name: "errors", Check: canary.CheckFunc(
+		func(context.Context, canary.Window) (canary.Measurement, error) {
+			return canary.Measurement{Verdict: canary.Pass, Reason: "0.1% errors"}, nil
+		})}}
+	current := provider.Route{Alias: "live", Weights: []provider.Weight{{Version: "6", BasisPoints: 10000}}, Revision: "a"}
+	s, err := canary.NewState(canary.Spec{ID: "deploy-7", Function: "checkout", Route: current, Candidate: "7", Strategy: st},
+		provider.Capabilities{MaxRouteVersions: 2})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	s, actions := canary.Next(s, canary.Event{Kind: canary.EventStart}, now)
+	for len(actions) > 0 {
+		a := actions[0]
+		var ev canary.Event
+		switch a.Kind {
+		case canary.ActionSetRoute:
+			fmt.Printf("%s set %v\n", now.Format("15:04"), a.Route.Weights)
+			written := a.Route
+			written.Revision += "'" // the provider returns a new revision
+			ev = canary.Event{Kind: canary.EventRouteSet, Route: written}
+		case canary.ActionWait:
+			now = a.Until
+			ev = canary.Event{Kind: canary.EventTick}
+		case canary.ActionMeasure:
+			m, _ := st.Analysis.Checks[0].Check.Judge(context.Background(), a.Window)
+			fmt.Printf("%s judge [%s, %s) at %d bp: %s\n", now.Format("15:04"), a.Window.Start.Format("15:04"), a.Window.End.Format("15:04"), a.Window.Weight, m.Verdict)
+			ev = canary.Event{Kind: canary.EventMeasured, Start: a.Window.Start, End: a.Window.End,
+				Results: []canary.CheckResult{{Name: "errors", Measurement: m}}}
+		case canary.ActionDone:
+			fmt.Printf("%s %s: %s\n", now.Format("15:04"), a.Phase, a.Reason)
+			actions = nil
+			continue
+		}
+		s, actions = canary.Next(s, ev, now)
+	}
+	// Output:
+	// 12:00 set [{6 8000} {7 2000}]
+	// 12:01 judge [12:00, 12:01) at 2000 bp: Pass
+	// 12:02 judge [12:01, 12:02) at 2000 bp: Pass
+	// 12:02 set [{7 10000}]
+	// 12:02 Succeeded: all traffic of "live" on version 7
 }

@@ -187,13 +187,16 @@ type Action struct {
 // Contract with the runner:
 //   - persist the returned state before performing its actions;
 //   - at most one of SetRoute, Measure and RunHook is outstanding at a
-//     time (State.Awaiting); report its result with the matching event. A
-//     result that does not match what the state awaits (a late hook after
-//     an abort, a measurement of another window) is ignored: the state
-//     comes back unchanged with no actions;
-//   - no actions means: wait for the outstanding result, or, with nothing
-//     outstanding (Pending before Start, Paused, or the approval gate
-//     without deadline), for an operator event;
+//     time (State.Awaiting); report its result with the matching event;
+//   - an event that does not apply is not accepted: a result that does not
+//     match what the state awaits (a late hook after an abort, a
+//     measurement of a window no longer awaited) or a control that means
+//     nothing in the phase (Resume when not paused). Next then returns s
+//     unchanged and no actions, and the runner goes on with what it was
+//     doing;
+//   - otherwise no actions means: wait for the outstanding result or, with
+//     nothing outstanding (Pending before Start, Paused), for an operator
+//     event;
 //   - after a Wait, send EventTick at or after Until;
 //   - after a crash, State.InFlight says which action to redo.
 //
@@ -205,7 +208,9 @@ func Next(s State, ev Event, now time.Time) (State, []Action) {
 		return s, nil
 	}
 	m := machine{s: s, now: now, ev: ev.Kind}
-	m.handle(ev)
+	if !m.handle(ev) {
+		return s, nil
+	}
 	m.settle()
 	return m.s, m.acts
 }
@@ -296,75 +301,92 @@ func (m *machine) ownChecks() []CheckState {
 	return m.s.Checks
 }
 
-// handle applies the event to the state. Time-driven progress is left to
-// settle.
-func (m *machine) handle(ev Event) {
+// handle applies the event to the state and reports whether it was
+// accepted. Time-driven progress is left to settle.
+func (m *machine) handle(ev Event) bool {
 	s := &m.s
 	switch ev.Kind {
+	case EventTick:
+		return true
 	case EventStart:
-		if s.effective() == PhasePending && s.Started.IsZero() {
-			s.Started = m.now
+		if s.effective() != PhasePending || !s.Started.IsZero() {
+			return false
 		}
+		s.Started = m.now
 	case EventRouteSet:
-		if s.Awaiting == AwaitRoute {
-			m.routeSet(ev.Route)
+		if s.Awaiting != AwaitRoute {
+			return false
 		}
+		m.routeSet(ev.Route)
 	case EventRouteFailed:
-		if s.Awaiting == AwaitRoute {
-			m.routeFailed(ev)
+		if s.Awaiting != AwaitRoute {
+			return false
 		}
+		m.routeFailed(ev)
 	case EventMeasured:
-		if s.Awaiting == AwaitMeasure {
-			w := s.window()
-			if ev.Start.Equal(w.Start) && ev.End.Equal(w.End) {
-				m.measured(ev)
-			}
+		if s.Awaiting != AwaitMeasure {
+			return false
 		}
+		if w := s.window(); !ev.Start.Equal(w.Start) || !ev.End.Equal(w.End) {
+			return false
+		}
+		m.measured(ev)
 	case EventHookDone:
-		if h := s.hook(); s.Awaiting == AwaitHook && h != nil && h.Name == ev.Hook {
-			m.hookDone(h, ev.Err)
+		h := s.hook()
+		if s.Awaiting != AwaitHook || h == nil || h.Name != ev.Hook {
+			return false
 		}
+		m.hookDone(h, ev.Err)
 	case EventApproved:
-		if s.effective() == PhaseAwaitingApproval {
-			s.Approved = true
-			if s.Phase == PhaseAwaitingApproval {
-				m.to(PhaseShifting, note("approved", ev.Reason)+fmt.Sprintf(": shifting to step %d", s.Step))
-			}
+		if s.effective() != PhaseAwaitingApproval {
+			return false
+		}
+		s.Approved = true
+		if s.Phase == PhaseAwaitingApproval {
+			m.to(PhaseShifting, note("approved", ev.Reason)+fmt.Sprintf(": shifting to step %d", s.Step))
 		}
 	case EventRejected:
-		if s.effective() == PhaseAwaitingApproval {
-			m.rollback(note("promotion rejected", ev.Reason))
+		if s.effective() != PhaseAwaitingApproval {
+			return false
 		}
+		m.rollback(note("promotion rejected", ev.Reason))
 	case EventPause:
-		if s.Phase != PhasePaused && s.Phase != PhaseRollingBack {
-			s.ResumeTo = s.Phase
-			m.to(PhasePaused, note("paused", ev.Reason))
+		if s.Phase == PhasePaused || s.Phase == PhaseRollingBack {
+			return false
 		}
+		s.ResumeTo = s.Phase
+		m.to(PhasePaused, note("paused", ev.Reason))
 	case EventResume:
-		if s.Phase == PhasePaused {
-			m.resume(note("resumed", ev.Reason))
+		if s.Phase != PhasePaused {
+			return false
 		}
+		m.resume(note("resumed", ev.Reason))
 	case EventAbort:
-		if s.Phase != PhaseRollingBack {
-			m.rollback(note("aborted", ev.Reason))
+		if s.Phase == PhaseRollingBack {
+			return false
 		}
+		m.rollback(note("aborted", ev.Reason))
 	case EventPromoteNow:
-		if s.Phase != PhaseRollingBack && s.effective() != PhasePostTraffic {
-			s.PromoteNow = true
-			if s.Phase == PhasePaused {
-				m.resume(note("resumed to promote now", ev.Reason))
-			}
+		if s.Phase == PhaseRollingBack || s.effective() == PhasePostTraffic {
+			return false
+		}
+		s.PromoteNow = true
+		if s.Phase == PhasePaused {
+			m.resume(note("resumed to promote now", ev.Reason))
 		}
 	case EventCancelled:
 		if s.Phase == PhaseRollingBack {
-			break
+			return false
 		}
 		if s.OnCancel == LeaveOnCancel {
 			m.to(PhaseFailed, note(fmt.Sprintf("cancelled; traffic left as it is (%d basis points to the candidate)", s.Route.Share(s.Candidate)), ev.Reason))
 		} else {
 			m.rollback(note("cancelled", ev.Reason))
 		}
+	default:
+		return false
 	}
+	return true
 }
 
 // note appends an operator's note to a reason.
@@ -547,6 +569,11 @@ func (m *machine) startBake() {
 	s.StepStarted = m.now
 	s.RetryAt = time.Time{}
 	s.NextAnalysis = time.Time{}
+	if s.Awaiting == AwaitMeasure {
+		// A measurement of the bake being restarted: its result, when it
+		// comes, names a window that is no longer awaited and is ignored.
+		s.Awaiting = AwaitNothing
+	}
 	checks := m.ownChecks()
 	for i := range checks {
 		checks[i].Done = false

@@ -906,6 +906,30 @@ func TestMachineRandomEvents(t *testing.T) {
 				edges[[2]canary.Phase{h.From, h.To}] = true
 			}
 		}
+		// Liveness: answering honestly from here (and resuming, approving
+		// and starting when asked to wait for an operator) always ends.
+		for i := 0; !m.s.Done(); i++ {
+			if i > 2000 {
+				t.Fatalf("seed %d: rollout stuck in %s (awaiting %s)", seed, m.s.Phase, m.s.Awaiting)
+			}
+			if len(m.queue) > 0 {
+				a := m.queue[0]
+				m.queue = m.queue[1:]
+				m.perform(a)
+				continue
+			}
+			m.now = m.now.Add(time.Minute)
+			switch {
+			case m.s.Paused():
+				feed(canary.Event{Kind: canary.EventResume})
+			case m.s.Phase == canary.PhaseAwaitingApproval:
+				feed(canary.Event{Kind: canary.EventApproved})
+			case m.s.Phase == canary.PhasePending:
+				feed(canary.Event{Kind: canary.EventStart})
+			default:
+				m.resume()
+			}
+		}
 		// A terminal state takes no event.
 		if m.s.Done() {
 			for k := range canary.EventCancelled + 1 {
@@ -1232,4 +1256,43 @@ func ExampleNext() {
 	// 12:02 judge [12:01, 12:02) at 2000 bp: Pass
 	// 12:02 set [{7 10000}]
 	// 12:02 Succeeded: all traffic of "live" on version 7
+}
+
+// TestMachineResumeDuringMeasurement: resuming a pause restarts the bake;
+// a measurement that was outstanding then belongs to the old bake, so the
+// machine stops waiting for it, schedules the new first window, and
+// ignores the old result when it comes.
+func TestMachineResumeDuringMeasurement(t *testing.T) {
+	measuring, old := mBakingT(t)
+	s, acts := canary.Next(measuring, canary.Event{Kind: canary.EventPause}, mT0.Add(61*time.Second))
+	if s.Phase != canary.PhasePaused || len(acts) != 0 {
+		t.Fatalf("pause: %s %v", s.Phase, acts)
+	}
+	s, acts = canary.Next(s, canary.Event{Kind: canary.EventResume}, mT0.Add(10*time.Minute))
+	want := []canary.Action{{Kind: canary.ActionWait, Until: mT0.Add(11 * time.Minute)}}
+	if diff := cmp.Diff(want, acts, cmpopts.EquateEmpty()); diff != "" || s.Awaiting != canary.AwaitNothing {
+		t.Fatalf("resume: awaiting %s, actions (-want +got):\n%s", s.Awaiting, diff)
+	}
+	late := canary.Event{Kind: canary.EventMeasured, Start: old.Window.Start, End: old.Window.End,
+		Results: []canary.CheckResult{{Name: "errors", Measurement: canary.Measurement{Verdict: canary.Fail}}}}
+	after, acts := canary.Next(s, late, mT0.Add(10*time.Minute+time.Second))
+	if len(acts) != 0 || !mEqual(after, s) {
+		t.Errorf("late result of the old bake was not ignored: %s %v", after.Phase, acts)
+	}
+}
+
+// mBakingT is mBaking for tests.
+func mBakingT(t *testing.T) (canary.State, canary.Action) {
+	st, _ := canary.Preset("Canary10Percent5Minutes")
+	st.Analysis.Checks = []canary.CheckSpec{{Name: "errors", Check: mPass}}
+	m := mNewSim(t, st)
+	m.feed(canary.Event{Kind: canary.EventStart})
+	m.perform(m.queue[0]) // SetRoute
+	m.queue = nil
+	m.now = mT0.Add(time.Minute)
+	m.feed(canary.Event{Kind: canary.EventTick})
+	if len(m.queue) != 1 || m.queue[0].Kind != canary.ActionMeasure {
+		t.Fatalf("setup: %v", m.queue)
+	}
+	return m.s, m.queue[0]
 }

@@ -70,6 +70,18 @@ type Strategy struct {
 }
 
 // BlueGreen configures a blue/green rollout (see Strategy.BlueGreen).
+//
+// Its schedule, with BlueGreenStrategy("preview", 3m, 5m) started at 12:00:
+//
+//	12:00  route "preview" → 100% candidate; windows judged on "preview"
+//	12:03  the alias → 100% candidate (the approval gate, if any, first)
+//	12:08  succeeded; a failure in 12:03–12:08 restores the stable route
+//
+// The stable version serves no traffic of the test alias, so checks that
+// compare the candidate with the stable version have nothing to compare
+// during the test: use absolute thresholds there, or expect Inconclusive.
+// A rollback restores the alias only; the test alias is left on the
+// candidate for inspection.
 type BlueGreen struct {
 	// TestAlias is the separate alias (stage) that is pointed at the
 	// candidate and judged before the switch. It must differ from the

@@ -591,6 +591,11 @@ func mScenarios(t *testing.T) map[string]func() *mSim {
 			st.Approval = &canary.ApprovalSpec{Timeout: time.Hour}
 			return mNewSim(t, st)
 		},
+		"approval-while-paused": func() *mSim {
+			st := withChecks(canary.Canary(1000, 5*time.Minute))
+			st.Approval = &canary.ApprovalSpec{Timeout: time.Hour}
+			return mNewSim(t, st).at(6*time.Minute, canary.EventPause).at(7*time.Minute, canary.EventApproved).at(8*time.Minute, canary.EventResume)
+		},
 		"approval-all-at-once": func() *mSim {
 			st := canary.AllAtOnce()
 			st.Approval = &canary.ApprovalSpec{}

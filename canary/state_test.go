@@ -166,3 +166,50 @@ func TestEnumText(t *testing.T) {
 		}
 	}
 }
+
+// TestAllowedTable checks the shape of the transition table cell by cell:
+// nothing leaves a terminal phase, every live phase can fail and roll back,
+// RolledBack is reached only through RollingBack, Succeeded only with all
+// traffic on the candidate (from a shift, a bake, promoting or the
+// post-traffic hook), and a pause returns only to where it came from.
+func TestAllowedTable(t *testing.T) {
+	pausable := map[canary.Phase]bool{}
+	for from := range canary.PhaseFailed + 1 {
+		if canary.Allowed(from, canary.PhasePaused) {
+			pausable[from] = true
+		}
+	}
+	for from := range canary.PhaseFailed + 1 {
+		for to := range canary.PhaseFailed + 1 {
+			got := canary.Allowed(from, to)
+			var want bool
+			switch {
+			case from.Terminal():
+				want = false
+			case to == canary.PhaseFailed:
+				want = true
+			case to == canary.PhaseRollingBack:
+				want = from != canary.PhaseRollingBack
+			case to == canary.PhaseRolledBack:
+				want = from == canary.PhaseRollingBack
+			case to == canary.PhaseSucceeded:
+				want = from == canary.PhaseShifting || from == canary.PhaseBaking || from == canary.PhasePromoting || from == canary.PhasePostTraffic
+			case from == canary.PhasePaused:
+				want = pausable[to] // resume to the phase paused
+			case from == canary.PhaseRollingBack:
+				want = false
+			default:
+				continue // forward edges: exercised by TestMachineRandomEvents
+			}
+			if got != want {
+				t.Errorf("Allowed(%s, %s) = %v, want %v", from, to, got, want)
+			}
+		}
+	}
+	if len(pausable) != 7 || pausable[canary.PhaseRollingBack] || pausable[canary.PhasePaused] {
+		t.Errorf("pausable phases %v", pausable)
+	}
+	if canary.Allowed(canary.Phase(-1), canary.PhaseFailed) || canary.Allowed(canary.PhasePending, canary.Phase(42)) {
+		t.Error("phases out of range allowed")
+	}
+}

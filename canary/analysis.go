@@ -127,8 +127,10 @@ type CheckSpec struct {
 
 // Validate checks the analysis: limits not negative (except
 // ConsecutiveErrorLimit, see there), a known OnInconclusive, and every
-// check named, unique, non-nil and not both Critical and NonCritical.
-// Errors wrap provider.ErrInvalid and name the field.
+// check named, unique, non-nil, not both Critical and NonCritical, and
+// valid by its own Validate method when it has one (Threshold, Relative,
+// Judge, HTTPProbe do). Errors wrap provider.ErrInvalid and name the
+// field.
 func (a Analysis) Validate() error {
 	if a.FailureLimit < 0 {
 		return strategyInvalid("analysis.failureLimit", "is negative")
@@ -157,6 +159,11 @@ func (a Analysis) Validate() error {
 		}
 		if c.Critical && c.NonCritical {
 			return strategyInvalid(field, "is both critical and non-critical")
+		}
+		if v, ok := c.Check.(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return fmt.Errorf("canary: strategy: %s.check (%q): %w", field, c.Name, err)
+			}
 		}
 	}
 	return nil

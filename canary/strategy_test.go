@@ -203,6 +203,11 @@ func TestStrategyValidate(t *testing.T) {
 			s.Analysis.Checks = []canary.CheckSpec{{Name: "a"}}
 			return s
 		}(), field: "analysis.checks[0].check"},
+		{name: "invalid check", s: func() canary.Strategy {
+			s := canary.Canary(1000, time.Minute)
+			s.Analysis.Checks = []canary.CheckSpec{{Name: "a", Check: canary.Threshold{Metric: canary.ErrorRate, Max: 2}}}
+			return s
+		}(), field: "max"},
 		{name: "critical and non-critical", s: func() canary.Strategy {
 			s := canary.Canary(1000, time.Minute)
 			s.Analysis.Checks = []canary.CheckSpec{{Name: "a", Check: mPass, Critical: true, NonCritical: true}}
@@ -258,4 +263,37 @@ func TestStrategyPlan(t *testing.T) {
 	if diff := cmp.Diff(wantBG, bg, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("blue/green Plan (-want +got):\n%s", diff)
 	}
+}
+
+// ExamplePreset prints a CodeDeploy-named schedule and validates it with
+// checks against Cloud Run's whole-percent granularity.
+func ExamplePreset() {
+	st, err := canary.Preset("CodeDeployDefault.LambdaLinear10PercentEvery3Minutes")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	at := time.Duration(0)
+	for _, s := range st.Steps {
+		fmt.Printf("t=%-5s %3d%%\n", at, s.Weight/100)
+		at += s.Bake
+	}
+	st.Analysis.Checks = []canary.CheckSpec{{Name: "errors", Check: canary.Threshold{Metric: canary.ErrorRate, Max: 0.01}}}
+	st.WarmUp = 30 * time.Second
+	fmt.Println(st.Validate(provider.Capabilities{Granularity: 100}))
+	st.WarmUp = 2*time.Minute + time.Second
+	fmt.Println(st.Validate(provider.Capabilities{Granularity: 100}))
+	// Output:
+	// t=0s     10%
+	// t=3m0s   20%
+	// t=6m0s   30%
+	// t=9m0s   40%
+	// t=12m0s  50%
+	// t=15m0s  60%
+	// t=18m0s  70%
+	// t=21m0s  80%
+	// t=24m0s  90%
+	// t=27m0s 100%
+	// <nil>
+	// canary: invalid argument: strategy: steps[0].bake is 3m0s, shorter than warm-up 2m1s plus one analysis interval 1m0s
 }

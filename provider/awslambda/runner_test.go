@@ -3,6 +3,7 @@ package awslambda_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -62,18 +63,21 @@ func TestCanaryRunnerEndToEnd(t *testing.T) {
 				if err != nil || st.Phase != canary.PhaseSucceeded || !route.SameTraffic(provider.To("live", "2")) {
 					t.Fatalf("Start = %s, %v; route %+v; want Succeeded with all traffic on 2", st.Phase, err, route.Weights)
 				}
-				// One read of the alias, two route writes (10%, 100%) and one
-				// GetMetricData per judged window: five one-minute windows in
-				// the 5-minute bake, none repeated while CloudWatch lags.
-				opsEqual(t, "healthy rollout", ops, "GetAlias", "UpdateAlias",
-					"GetMetricData", "GetMetricData", "GetMetricData", "GetMetricData", "GetMetricData", "UpdateAlias")
+				// One read of the alias at the start, two route writes (10%,
+				// 100%), and per judged window one GetAlias (the runner checks
+				// the traffic was not changed out of band) and one
+				// GetMetricData: five one-minute windows in the 5-minute bake,
+				// none repeated while CloudWatch lags.
+				w := []string{"GetAlias", "GetMetricData"}
+				want := append([]string{"GetAlias", "UpdateAlias"}, slices.Concat(w, w, w, w, w)...)
+				opsEqual(t, "healthy rollout", ops, append(want, "UpdateAlias")...)
 			case "faulty":
 				if !errors.Is(err, canary.ErrRolledBack) || st.Phase != canary.PhaseRolledBack || !route.SameTraffic(provider.To("live", "1")) {
 					t.Fatalf("Start = %s, %v; route %+v; want RolledBack with all traffic on 1", st.Phase, err, route.Weights)
 				}
 				// Judged bad on the first window [0, 1m) once its data is
 				// complete at 3m, and rolled back then.
-				opsEqual(t, "faulty rollout", ops, "GetAlias", "UpdateAlias", "GetMetricData", "UpdateAlias")
+				opsEqual(t, "faulty rollout", ops, "GetAlias", "UpdateAlias", "GetAlias", "GetMetricData", "UpdateAlias")
 				if back := clk.Now().Sub(epoch); back != 3*time.Minute {
 					t.Fatalf("rolled back after %s, want 3m (one interval plus the 2m CloudWatch delay)", back)
 				}

@@ -1,0 +1,957 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/provider/memory"
+	"github.com/slipway-dev/slipway/retention"
+	"github.com/slipway-dev/slipway/semver"
+)
+
+// start is a Wednesday morning.
+var start = time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+
+const fn = "checkout"
+
+// fixture is a workflow on the memory provider in virtual time, recording
+// what it reports.
+type fixture struct {
+	t       *testing.T
+	clock   *canary.VirtualClock
+	mem     *memory.Provider
+	journal Journal
+	store   canary.Store
+	w       *Workflow
+
+	mu     sync.Mutex
+	events []Event
+	notes  []Notification
+}
+
+func newFixture(t *testing.T, edit func(*Options)) *fixture {
+	t.Helper()
+	clock := canary.NewVirtualClock(start)
+	mem, err := memory.New(memory.Options{Now: clock.Now, Sleep: clock.Sleep, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, clock: clock, mem: mem, journal: &MemoryJournal{}, store: &canary.MemoryStore{}}
+	mem.SetLoad(fn, "production", 50)
+	f.w = f.workflow(edit)
+	return f
+}
+
+// workflow builds a workflow over the fixture's provider, journal and store
+// (a new one after a "restart").
+func (f *fixture) workflow(edit func(*Options)) *Workflow {
+	f.t.Helper()
+	opts := Options{
+		Provider: f.mem, Metrics: f.mem, Journal: f.journal, Store: f.store, Clock: f.clock,
+		Strategy: healthyStrategy(), Actor: "ci",
+		Notifier: NotifierFunc(func(_ context.Context, n Notification) error {
+			f.mu.Lock()
+			f.notes = append(f.notes, n)
+			f.mu.Unlock()
+			return nil
+		}),
+		OnEvent: func(e Event) {
+			f.mu.Lock()
+			f.events = append(f.events, e)
+			f.mu.Unlock()
+		},
+	}
+	if edit != nil {
+		edit(&opts)
+	}
+	w, err := New(opts)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return w
+}
+
+// healthyStrategy is 10% for 5 minutes, judged every minute on the error
+// rate relative to the stable version.
+func healthyStrategy() canary.Strategy {
+	s := canary.Canary(1000, 5*time.Minute)
+	s.Analysis.Checks = []canary.CheckSpec{{Name: "error rate", Check: canary.Relative{Metric: canary.ErrorRate, Factor: 1.5, Slack: 0.01}}}
+	return s
+}
+
+func artifact(code string) PublishRequest {
+	return PublishRequest{Level: level(semver.Minor), Artifact: provider.Artifact{Zip: []byte(code)}, Config: provider.Config{Runtime: "go1.x", Handler: "main", MemoryMB: 128, Timeout: 3 * time.Second}}
+}
+
+func level(l semver.Level) *semver.Level { return &l }
+
+// release runs req in the fixture's virtual time.
+func (f *fixture) release(ctx context.Context, req Request) (Result, error) {
+	var res Result
+	var err error
+	f.clock.Run(func() { res, err = f.w.Release(ctx, req) })
+	return res, err
+}
+
+// first releases v1.0.0 (code "v1"), creating the aliases.
+func (f *fixture) first() Result {
+	f.t.Helper()
+	res, err := f.release(context.Background(), Request{Function: fn, Publish: artifact("v1")})
+	if err != nil {
+		f.t.Fatalf("first release: %v", err)
+	}
+	return res
+}
+
+func (f *fixture) route(alias string) provider.Route {
+	f.t.Helper()
+	r, err := f.mem.Route(context.Background(), fn, alias)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return r
+}
+
+func (f *fixture) entries() []Entry {
+	f.t.Helper()
+	var out []Entry
+	for e, err := range f.journal.Entries(context.Background(), Filter{Function: fn}) {
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// brief is an entry reduced to what the tests compare.
+type brief struct {
+	Kind    EntryKind
+	Alias   string
+	Traffic string
+	Outcome string
+}
+
+func briefs(es []Entry, release string) []brief {
+	var out []brief
+	for _, e := range es {
+		if release != "" && e.Release != release {
+			continue
+		}
+		b := brief{Kind: e.Kind, Alias: e.Alias, Outcome: e.Outcome}
+		if e.After != nil {
+			b.Traffic = traffic(e.After)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func (f *fixture) kinds(release string) []EventKind {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []EventKind
+	for _, e := range f.events {
+		if e.Release == release {
+			out = append(out, e.Kind)
+		}
+	}
+	return out
+}
+
+func (f *fixture) notified() []NotificationKind {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []NotificationKind
+	for _, n := range f.notes {
+		out = append(out, n.Kind)
+	}
+	return out
+}
+
+func TestReleaseFirstCreatesAliases(t *testing.T) {
+	f := newFixture(t, nil)
+	res := f.first()
+	if res.Outcome != OutcomePromoted || res.Semver != "0.1.0" || res.Candidate != "1" {
+		t.Fatalf("first release: outcome %q semver %q candidate %q", res.Outcome, res.Semver, res.Candidate)
+	}
+	for _, alias := range []string{"staging", "production"} {
+		if r := f.route(alias); r.Share("1") != provider.AllTraffic {
+			t.Errorf("%s: %s, want all on 1", alias, routeText(r))
+		}
+	}
+	want := []brief{
+		{Kind: EntryPublish, Outcome: "published"},
+		{Kind: EntryPromote, Alias: "staging", Traffic: "1: 100%"},
+		{Kind: EntryPromote, Alias: "production", Traffic: "1: 100%"},
+		{Kind: EntryDecision, Alias: "production", Outcome: OutcomePromoted},
+	}
+	if d := cmp.Diff(want, briefs(f.entries(), res.Release)); d != "" {
+		t.Errorf("journal (-want +got):\n%s", d)
+	}
+	if _, _, err := PreviousGood(context.Background(), f.journal, fn, "production"); !errors.Is(err, provider.ErrNotFound) {
+		t.Errorf("PreviousGood after a first release: %v, want ErrNotFound (nothing to roll back to)", err)
+	}
+}
+
+func TestReleaseHealthyPromotes(t *testing.T) {
+	f := newFixture(t, nil)
+	f.first()
+	tested := 0
+	res, err := f.release(context.Background(), Request{
+		Function: fn, Publish: artifact("v2"), Actor: "alice", Reason: "feat: faster checkout",
+		Test: func(_ context.Context, tg Target) error {
+			tested++
+			if tg.Alias != "staging" || tg.Version != "2" || tg.Semver != "0.2.0" {
+				return fmt.Errorf("tests ran against %+v", tg)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	if tested != 1 {
+		t.Errorf("integration tests ran %d times, want 1", tested)
+	}
+	if res.Outcome != OutcomePromoted || res.Candidate != "2" || res.Stable != "1" || res.Semver != "0.2.0" {
+		t.Errorf("result: %q candidate %q stable %q semver %q", res.Outcome, res.Candidate, res.Stable, res.Semver)
+	}
+	if res.Rollout == nil || res.Rollout.Phase != canary.PhaseSucceeded {
+		t.Errorf("rollout: %+v", res.Rollout)
+	}
+	if got := f.route("production"); got.Share("2") != provider.AllTraffic {
+		t.Errorf("production: %s", routeText(got))
+	}
+	want := []brief{
+		{Kind: EntryPublish, Outcome: "published"},
+		{Kind: EntryPromote, Alias: "staging", Traffic: "2: 100%"},
+		{Kind: EntryRoute, Alias: "production", Traffic: "1: 90% · 2: 10%"},
+		{Kind: EntryPromote, Alias: "production", Traffic: "2: 100%"},
+		{Kind: EntryDecision, Alias: "production", Outcome: OutcomePromoted},
+	}
+	es := f.entries()
+	if d := cmp.Diff(want, briefs(es, res.Release)); d != "" {
+		t.Errorf("journal (-want +got):\n%s", d)
+	}
+	for _, e := range es {
+		if e.Release != res.Release {
+			continue
+		}
+		if e.Actor != "alice" || e.Candidate != "2" || e.Semver != "0.2.0" {
+			t.Errorf("entry %s %s: actor %q candidate %q semver %q", e.Kind, e.Alias, e.Actor, e.Candidate, e.Semver)
+		}
+		if e.Kind == EntryPromote && e.Alias == "production" {
+			if e.Stable != "1" || e.Before == nil || e.Before.Share("2") != 1000 || e.After.Revision == e.Before.Revision {
+				t.Errorf("promotion entry: stable %q before %v after %v", e.Stable, e.Before, e.After)
+			}
+			if !e.Time.Equal(start.Add(5 * time.Minute)) {
+				t.Errorf("promotion at %s, want after the 5-minute bake", e.Time)
+			}
+		}
+	}
+	if prev, _, err := PreviousGood(context.Background(), f.journal, fn, "production"); err != nil || prev != "1" {
+		t.Errorf("PreviousGood = %q, %v; want 1", prev, err)
+	}
+	wantKinds := []EventKind{EventPublished, EventStepStarted, EventWeightSet, EventStepStarted, EventTestsPassed,
+		EventStepStarted, EventWeightSet, EventWaiting, EventVerdict, EventVerdict, EventVerdict, EventVerdict, EventVerdict, EventWeightSet, EventPromoted}
+	if d := cmp.Diff(wantKinds, f.kinds(res.Release)); d != "" {
+		t.Errorf("events (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]NotificationKind{NotifyPromoted, NotifyPromoted}, f.notified()); d != "" {
+		t.Errorf("notifications (-want +got):\n%s", d)
+	}
+	if len(res.Summary.Verdicts) != 5 || res.Summary.Verdicts[0].Verdict != "pass" {
+		t.Errorf("summary verdicts: %+v", res.Summary.Verdicts)
+	}
+	md := res.Summary.Markdown()
+	for _, want := range []string{"promoted", "0.2.0", "error rate", "1: 90% · 2: 10%"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary Markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if drift, err := Verify(context.Background(), f.mem, f.journal, fn); err != nil || len(drift) != 0 {
+		t.Errorf("Verify after the release: %v, %v; want no drift", drift, err)
+	}
+}
+
+func TestReleaseFaultyRollsBack(t *testing.T) {
+	f := newFixture(t, nil)
+	f.first()
+	f.mem.SetBehavior(fn, "2", memory.Behavior{ErrorRate: 0.2})
+	res, err := f.release(context.Background(), Request{Function: fn, Publish: artifact("v2")})
+	if !errors.Is(err, canary.ErrRolledBack) {
+		t.Fatalf("Release of a faulty version: %v, want ErrRolledBack", err)
+	}
+	if res.Outcome != OutcomeRolledBack || res.Rollout == nil || res.Rollout.Phase != canary.PhaseRolledBack {
+		t.Fatalf("result: %q rollout %+v", res.Outcome, res.Rollout)
+	}
+	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
+		t.Errorf("production after the rollback: %s", routeText(got))
+	}
+	want := []brief{
+		{Kind: EntryPublish, Outcome: "published"},
+		{Kind: EntryPromote, Alias: "staging", Traffic: "2: 100%"},
+		{Kind: EntryRoute, Alias: "production", Traffic: "1: 90% · 2: 10%"},
+		{Kind: EntryRollback, Alias: "production", Traffic: "1: 100%"},
+		{Kind: EntryDecision, Alias: "production", Outcome: OutcomeRolledBack},
+	}
+	if d := cmp.Diff(want, briefs(f.entries(), res.Release)); d != "" {
+		t.Errorf("journal (-want +got):\n%s", d)
+	}
+	// The window that failed was the first: rolled back at 10:01 plus
+	// the metrics lag, not after the whole bake.
+	for _, e := range f.entries() {
+		if e.Release == res.Release && e.Kind == EntryRollback && !e.Time.Before(start.Add(5*time.Minute)) {
+			t.Errorf("rolled back at %s, after the bake", e.Time)
+		}
+	}
+	if d := cmp.Diff([]NotificationKind{NotifyPromoted, NotifyRolledBack}, f.notified()); d != "" {
+		t.Errorf("notifications (-want +got):\n%s", d)
+	}
+	fails := 0
+	for _, v := range res.Summary.Verdicts {
+		if v.Verdict == "fail" {
+			fails++
+		}
+	}
+	if fails == 0 {
+		t.Errorf("summary has no failed verdict: %+v", res.Summary.Verdicts)
+	}
+	if !strings.Contains(res.Summary.Markdown(), "rolled back") {
+		t.Errorf("summary does not say rolled back")
+	}
+}
+
+func TestReleaseSameArtifactAgainIsUnchanged(t *testing.T) {
+	f := newFixture(t, nil)
+	f.first()
+	res, err := f.release(context.Background(), Request{Function: fn, Publish: artifact("v1"), ID: "retry"})
+	if err != nil {
+		t.Fatalf("Release again: %v", err)
+	}
+	if res.Outcome != OutcomeUnchanged || res.Published == nil || !res.Published.Existing || res.Candidate != "1" {
+		t.Fatalf("result: %q published %+v", res.Outcome, res.Published)
+	}
+	for _, e := range f.entries() {
+		if e.Release == "retry" && e.Kind.changesRoute() {
+			t.Errorf("a retried release changed a route: %+v", e)
+		}
+	}
+	n := 0
+	for _, err := range f.mem.Versions(context.Background(), fn) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 1 {
+		t.Errorf("%d versions after publishing the same artifact twice, want 1", n)
+	}
+}
+
+func TestRollbackAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	j, err := OpenFileJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, nil)
+	f.journal = j
+	f.w = f.workflow(nil)
+	f.first()
+	if _, err := f.release(ctx, Request{Function: fn, Publish: artifact("v2")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A new process: a new journal value over the same file, a new
+	// workflow; only the file remembers the releases.
+	j2, err := OpenFileJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j2.Close()
+	f.journal = j2
+	f.w = f.workflow(nil)
+	res, err := f.w.Rollback(ctx, fn, "production")
+	if err != nil {
+		t.Fatalf("Rollback: %v", err)
+	}
+	if res.Outcome != OutcomeRolledBack || res.Stable != "1" || res.Candidate != "2" {
+		t.Errorf("result: %q stable %q candidate %q", res.Outcome, res.Stable, res.Candidate)
+	}
+	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
+		t.Errorf("production after Rollback: %s", routeText(got))
+	}
+	last, err := LastRoute(ctx, j2, fn, "production")
+	if err != nil || last.Kind != EntryRollback || last.Stable != "1" || last.Before.Share("2") != provider.AllTraffic || last.Actor != "ci" {
+		t.Errorf("journal's last production change: %+v, %v", last, err)
+	}
+	if drift, err := Verify(ctx, f.mem, j2, fn); err != nil || len(drift) != 0 {
+		t.Errorf("Verify after Rollback: %v, %v", drift, err)
+	}
+	// Rolling back twice is rolling back once.
+	again, err := f.w.Rollback(ctx, fn, "production")
+	if err != nil || again.Outcome != OutcomeUnchanged {
+		t.Errorf("second Rollback: %q, %v; want unchanged", again.Outcome, err)
+	}
+	if d := cmp.Diff([]NotificationKind{NotifyPromoted, NotifyPromoted, NotifyRolledBack}, f.notified()); d != "" {
+		t.Errorf("notifications (-want +got):\n%s", d)
+	}
+}
+
+func TestRollbackErrors(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	if _, err := f.w.Rollback(ctx, "", "production"); !errors.Is(err, provider.ErrInvalid) {
+		t.Errorf("empty function: %v", err)
+	}
+	f.first()
+	if _, err := f.w.Rollback(ctx, fn, "production"); !errors.Is(err, provider.ErrNotFound) {
+		t.Errorf("rollback with no previous version: %v, want ErrNotFound", err)
+	}
+	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
+		t.Errorf("a refused rollback changed production: %s", routeText(got))
+	}
+	if _, err := f.w.RollbackWith(ctx, RollbackRequest{Function: fn, To: "9"}); !errors.Is(err, provider.ErrNotFound) {
+		t.Errorf("rollback to a version that does not exist: %v", err)
+	}
+}
+
+// An alias left mid-canary by a process that died is rolled back to the
+// version the release was moving away from, not to the one before.
+func TestRollbackOfAnUnfinishedCanary(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, func(o *Options) { o.CancelPolicy = canary.LeaveOnCancel })
+	f.first()
+	if _, err := f.release(ctx, Request{Function: fn, Publish: artifact("v2")}); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	f.w.opts.OnEvent = func(e Event) {
+		if e.Kind == EventWeightSet && e.Alias == "production" && e.Weight == 1000 {
+			cancel()
+		}
+	}
+	_, err := f.release(cctx, Request{Function: fn, Publish: artifact("v3")})
+	if !errors.Is(err, canary.ErrStopped) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled release with LeaveOnCancel: %v", err)
+	}
+	if got := f.route("production"); got.Share("3") != 1000 {
+		t.Fatalf("production: %s, want left at 10%% on 3", routeText(got))
+	}
+	res, err := f.w.Rollback(ctx, fn, "production")
+	if err != nil || res.Stable != "2" {
+		t.Fatalf("Rollback: stable %q, %v; want 2", res.Stable, err)
+	}
+	if got := f.route("production"); got.Share("2") != provider.AllTraffic {
+		t.Errorf("production: %s", routeText(got))
+	}
+}
+
+func TestReleaseOutOfBandChangeDetected(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	f.first()
+	// Someone moves production back by hand during the canary's first
+	// analysis window.
+	moved := false
+	f.w.opts.OnEvent = func(e Event) {
+		if moved || e.Kind != EventWaiting || e.Alias != "production" {
+			return
+		}
+		moved = true
+		cur := f.route("production")
+		want := provider.To("production", "1")
+		want.Revision = cur.Revision
+		if _, err := f.mem.SetRoute(ctx, fn, want); err != nil {
+			t.Error(err)
+		}
+	}
+	res, err := f.release(ctx, Request{Function: fn, Publish: artifact("v2")})
+	var ce *canary.ConflictError
+	if !errors.Is(err, canary.ErrStopped) || !errors.As(err, &ce) {
+		t.Fatalf("Release with an out-of-band change: %v, want ErrStopped with a *canary.ConflictError", err)
+	}
+	if res.Outcome != OutcomeFailed {
+		t.Errorf("outcome %q", res.Outcome)
+	}
+	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
+		t.Errorf("the person's change was overwritten: %s", routeText(got))
+	}
+	outcomes := map[string]bool{}
+	for _, e := range f.entries() {
+		if e.Release == res.Release {
+			outcomes[e.Outcome] = true
+		}
+	}
+	if !outcomes["out of band"] || !outcomes[OutcomeFailed] {
+		t.Errorf("journal outcomes %v lack the out-of-band decision", outcomes)
+	}
+	drift, err := Verify(ctx, f.mem, f.journal, fn)
+	if err != nil || len(drift) != 1 || drift[0].Kind != DriftOutOfBand || drift[0].Alias != "production" {
+		t.Errorf("Verify: %v, %v; want production out of band", drift, err)
+	}
+	if d := cmp.Diff([]NotificationKind{NotifyPromoted, NotifyFailed}, f.notified()); d != "" {
+		t.Errorf("notifications (-want +got):\n%s", d)
+	}
+}
+
+func TestReleaseHookFailureRollsBack(t *testing.T) {
+	f := newFixture(t, func(o *Options) {
+		o.Hooks = map[string]canary.HookFunc{"smoke": func(_ context.Context, in canary.HookInput) error {
+			if in.Stage == canary.StagePostTraffic && in.Candidate == "2" {
+				return errors.New("checkout returns 500")
+			}
+			return nil
+		}}
+		o.Strategy.PostTraffic = &canary.HookSpec{Name: "smoke"}
+	})
+	f.first()
+	res, err := f.release(context.Background(), Request{Function: fn, Publish: artifact("v2")})
+	var he *canary.HookError
+	if !errors.Is(err, canary.ErrRolledBack) || !errors.As(err, &he) {
+		t.Fatalf("Release with a failing post-traffic hook: %v", err)
+	}
+	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
+		t.Errorf("production: %s", routeText(got))
+	}
+	want := []brief{
+		{Kind: EntryPublish, Outcome: "published"},
+		{Kind: EntryPromote, Alias: "staging", Traffic: "2: 100%"},
+		{Kind: EntryRoute, Alias: "production", Traffic: "1: 90% · 2: 10%"},
+		{Kind: EntryPromote, Alias: "production", Traffic: "2: 100%"},
+		{Kind: EntryRollback, Alias: "production", Traffic: "1: 100%"},
+		{Kind: EntryDecision, Alias: "production", Outcome: OutcomeRolledBack},
+	}
+	if d := cmp.Diff(want, briefs(f.entries(), res.Release)); d != "" {
+		t.Errorf("journal (-want +got):\n%s", d)
+	}
+	if !strings.Contains(res.Reason, "checkout returns 500") {
+		t.Errorf("reason %q does not name the hook's error", res.Reason)
+	}
+}
+
+func TestReleaseCancellationRollsBack(t *testing.T) {
+	f := newFixture(t, nil)
+	f.first()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.w.opts.OnEvent = func(e Event) {
+		if e.Kind == EventVerdict {
+			cancel() // SIGTERM in the middle of the bake
+		}
+	}
+	res, err := f.release(ctx, Request{Function: fn, Publish: artifact("v2")})
+	if !errors.Is(err, canary.ErrRolledBack) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled Release: %v", err)
+	}
+	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
+		t.Errorf("production: %s", routeText(got))
+	}
+	kinds := briefs(f.entries(), res.Release)
+	if n := len(kinds); n < 2 || kinds[n-2].Kind != EntryRollback || kinds[n-1].Outcome != OutcomeRolledBack {
+		t.Errorf("journal after cancellation: %+v", kinds)
+	}
+	if d := cmp.Diff([]NotificationKind{NotifyPromoted, NotifyRolledBack}, f.notified()); d != "" {
+		t.Errorf("notifications (-want +got):\n%s", d)
+	}
+}
+
+func TestReleaseIntegrationTestsFail(t *testing.T) {
+	f := newFixture(t, nil)
+	f.first()
+	boom := errors.New("order flow: 3 of 40 cases failed")
+	res, err := f.release(context.Background(), Request{Function: fn, Publish: artifact("v2"),
+		Test: func(context.Context, Target) error { return boom }})
+	if !errors.Is(err, ErrTestsFailed) || !errors.Is(err, boom) {
+		t.Fatalf("Release with failing tests: %v", err)
+	}
+	if res.Outcome != OutcomeFailed || res.Rollout != nil {
+		t.Errorf("outcome %q, rollout %v", res.Outcome, res.Rollout)
+	}
+	for _, alias := range []string{"staging", "production"} {
+		if got := f.route(alias); got.Share("1") != provider.AllTraffic {
+			t.Errorf("%s: %s, want put back on 1", alias, routeText(got))
+		}
+	}
+	want := []brief{
+		{Kind: EntryPublish, Outcome: "published"},
+		{Kind: EntryPromote, Alias: "staging", Traffic: "2: 100%"},
+		{Kind: EntryRollback, Alias: "staging", Traffic: "1: 100%"},
+		{Kind: EntryDecision, Alias: "production", Outcome: OutcomeFailed},
+	}
+	if d := cmp.Diff(want, briefs(f.entries(), res.Release)); d != "" {
+		t.Errorf("journal (-want +got):\n%s", d)
+	}
+}
+
+// weekdayMornings allows releases 10:00–10:03 UTC on weekdays.
+func weekdayMornings() *Policy {
+	return &Policy{Windows: []Window{{
+		Days:  []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday},
+		Start: TimeOfDay{Hour: 10}, End: TimeOfDay{Hour: 10, Minute: 3}, TimeZone: "UTC",
+	}}}
+}
+
+func TestReleaseBlockedBeforeStart(t *testing.T) {
+	f := newFixture(t, nil)
+	f.first()
+	f.w = f.workflow(func(o *Options) { o.Policy = weekdayMornings() })
+	f.clock.Run(func() { _ = f.clock.Sleep(context.Background(), 2*time.Hour) }) // 12:00: outside
+	res, err := f.release(context.Background(), Request{Function: fn, Publish: artifact("v2")})
+	var be *BlockedError
+	if !errors.As(err, &be) || !be.Until.Equal(start.Add(24*time.Hour)) {
+		t.Fatalf("Release outside the window: %v, want blocked until the next morning", err)
+	}
+	if res.Outcome != OutcomeBlocked || res.Candidate != "" {
+		t.Errorf("result %q candidate %q", res.Outcome, res.Candidate)
+	}
+	if _, err := f.mem.Version(context.Background(), fn, "2"); !errors.Is(err, provider.ErrNotFound) {
+		t.Errorf("a blocked release published: %v", err)
+	}
+}
+
+func TestReleaseWindowClosesDuringCanary(t *testing.T) {
+	t.Run("rolls back without MaxHold", func(t *testing.T) {
+		f := newFixture(t, nil)
+		f.first()
+		f.w = f.workflow(func(o *Options) { o.Policy = weekdayMornings() })
+		res, err := f.release(context.Background(), Request{Function: fn, Publish: artifact("v2")})
+		if !errors.Is(err, canary.ErrRolledBack) {
+			t.Fatalf("Release whose window closes at 10:03 before the 10:05 step: %v", err)
+		}
+		if got := f.route("production"); got.Share("1") != provider.AllTraffic {
+			t.Errorf("production: %s", routeText(got))
+		}
+		// The rollback itself happened outside the window: never blocked.
+		var rolled, blocked bool
+		for _, e := range f.entries() {
+			if e.Release != res.Release {
+				continue
+			}
+			blocked = blocked || e.Outcome == OutcomeBlocked
+			rolled = rolled || e.Kind == EntryRollback && e.Time.After(start.Add(3*time.Minute))
+		}
+		if !blocked || !rolled {
+			t.Errorf("journal: blocked %v, rolled back outside the window %v", blocked, rolled)
+		}
+	})
+	t.Run("holds with MaxHold", func(t *testing.T) {
+		f := newFixture(t, nil)
+		f.first()
+		f.w = f.workflow(func(o *Options) { o.Policy = weekdayMornings(); o.MaxHold = 48 * time.Hour })
+		res, err := f.release(context.Background(), Request{Function: fn, Publish: artifact("v2")})
+		if err != nil {
+			t.Fatalf("Release: %v", err)
+		}
+		last, err := LastRoute(context.Background(), f.journal, fn, "production")
+		if err != nil || last.Kind != EntryPromote || !last.Time.Equal(start.Add(24*time.Hour)) {
+			t.Errorf("promotion %+v, %v; want the next morning at 10:00", last, err)
+		}
+		held := false
+		for _, e := range f.entries() {
+			held = held || e.Release == res.Release && e.Outcome == "held"
+		}
+		if !held {
+			t.Error("no held decision journaled")
+		}
+	})
+}
+
+func TestReleasePrunesAfterPromotion(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, func(o *Options) {
+		o.Retention = &retention.Policy{KeepLast: 2}
+		o.Strategy = canary.AllAtOnce()
+	})
+	f.first()
+	for _, code := range []string{"v2", "v3", "v4", "v5"} {
+		if _, err := f.release(ctx, Request{Function: fn, Publish: artifact(code)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ids []string
+	for v, err := range f.mem.Versions(ctx, fn) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, v.ID)
+	}
+	// 5 and 4 are the last two; 4 is also the rollback point; 1–3 go.
+	if d := cmp.Diff([]string{"4", "5"}, ids); d != "" {
+		t.Errorf("versions after pruning (-want +got):\n%s", d)
+	}
+	points, err := RollbackPoints(ctx, f.journal, fn)
+	if err != nil || len(points["production"]) == 0 || points["production"][0] != "4" {
+		t.Errorf("RollbackPoints: %v, %v", points, err)
+	}
+}
+
+func TestPruneKeepsRollbackPoints(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		points int
+		want   []string
+	}{
+		// 3 serves both aliases; 2 is the last rollback point of each; 1
+		// is an older one: kept only when every point is.
+		{0, []string{"2", "3"}},
+		{-1, []string{"1", "2", "3"}},
+	} {
+		f := newFixture(t, func(o *Options) {
+			o.Retention = &retention.Policy{AllowDeleteAllUnreferenced: true}
+			o.RollbackPoints = c.points
+			o.Strategy = canary.AllAtOnce()
+		})
+		f.first()
+		for _, code := range []string{"v2", "v3"} {
+			if _, err := f.release(ctx, Request{Function: fn, Publish: artifact(code)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		plan, _, err := f.w.Prune(ctx, fn, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kept []string
+		for _, d := range plan.Functions[0].Versions {
+			if d.Action == retention.Keep {
+				kept = append(kept, d.Version)
+			}
+		}
+		if d := cmp.Diff(c.want, kept); d != "" {
+			t.Errorf("RollbackPoints %d: kept (-want +got):\n%s", c.points, d)
+		}
+	}
+}
+
+func TestPromoteBetweenStages(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, func(o *Options) { o.Stages = Stages{Staging: "staging", Production: "production"} })
+	f.first()
+	pub, err := Publish(ctx, f.mem, fn, artifact("v2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := f.route("staging")
+	want := provider.To("staging", pub.Version.ID)
+	want.Revision = cur.Revision
+	if _, err := f.mem.SetRoute(ctx, fn, want); err != nil {
+		t.Fatal(err)
+	}
+	var res Result
+	f.clock.Run(func() { res, err = f.w.Promote(ctx, PromoteRequest{Function: fn, Actor: "bob"}) })
+	if err != nil || res.Outcome != OutcomePromoted || res.Candidate != "2" || res.Semver != "0.2.0" {
+		t.Fatalf("Promote: %q candidate %q semver %q, %v", res.Outcome, res.Candidate, res.Semver, err)
+	}
+	if got := f.route("production"); got.Share("2") != provider.AllTraffic {
+		t.Errorf("production: %s", routeText(got))
+	}
+	var saw10 bool
+	for _, e := range f.entries() {
+		saw10 = saw10 || e.Release == res.Release && e.After != nil && e.After.Share("2") == 1000
+	}
+	if !saw10 {
+		t.Error("Promote did not go through the canary's 10% step")
+	}
+	if _, err := f.w.Promote(ctx, PromoteRequest{Function: fn, From: "production", To: "production"}); !errors.Is(err, provider.ErrInvalid) {
+		t.Errorf("Promote to itself: %v", err)
+	}
+}
+
+// A release whose process stopped mid-canary (here its store failed) is
+// resumed by a new workflow and ends as Release would.
+func TestResumeAfterCrash(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	fs, err := canary.OpenFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, nil)
+	f.store = fs
+	f.w = f.workflow(nil)
+	f.first()
+	crashing := &crashStore{Store: fs, after: 3}
+	f.store = crashing
+	f.w = f.workflow(nil)
+	res, err := f.release(ctx, Request{Function: fn, Publish: artifact("v2"), ID: "rel-2"})
+	if err == nil || !errors.Is(err, errCrash) {
+		t.Fatalf("Release with a crashing store: %v", err)
+	}
+	if got := f.route("production"); got.Share("2") != 1000 {
+		t.Fatalf("production after the crash: %s, want 10%% on 2", routeText(got))
+	}
+	f.store = fs
+	f.w = f.workflow(func(o *Options) {
+		o.Checks = map[string]canary.Check{"error rate": healthyStrategy().Analysis.Checks[0].Check}
+	})
+	f.clock.Run(func() { res, err = f.w.Resume(ctx, "rel-2") })
+	if err != nil || res.Outcome != OutcomePromoted || res.Candidate != "2" || res.Semver != "0.2.0" {
+		t.Fatalf("Resume: %q candidate %q semver %q, %v", res.Outcome, res.Candidate, res.Semver, err)
+	}
+	if got := f.route("production"); got.Share("2") != provider.AllTraffic {
+		t.Errorf("production after Resume: %s", routeText(got))
+	}
+	last, err := LastRoute(ctx, f.journal, fn, "production")
+	if err != nil || last.Kind != EntryPromote || last.Release != "rel-2" || last.Stable != "1" {
+		t.Errorf("last production entry: %+v, %v", last, err)
+	}
+	if _, err := f.w.Resume(ctx, "nope"); !errors.Is(err, provider.ErrNotFound) {
+		t.Errorf("Resume of an unknown release: %v", err)
+	}
+}
+
+var errCrash = errors.New("disk gone")
+
+// crashStore fails every Save of a production rollout after the first
+// after ones, as a process that died would stop saving.
+type crashStore struct {
+	canary.Store
+	mu    sync.Mutex
+	after int
+}
+
+func (c *crashStore) Save(ctx context.Context, id string, s canary.State, rev string) (string, error) {
+	if !strings.HasSuffix(id, ".production") {
+		return c.Store.Save(ctx, id, s, rev)
+	}
+	c.mu.Lock()
+	c.after--
+	n := c.after
+	c.mu.Unlock()
+	if n < 0 {
+		return "", errCrash
+	}
+	return c.Store.Save(ctx, id, s, rev)
+}
+
+func TestAbortFromAnotherGoroutine(t *testing.T) {
+	f := newFixture(t, nil)
+	f.first()
+	f.w.opts.OnEvent = func(e Event) {
+		if e.Kind == EventVerdict {
+			if _, err := f.w.Abort(context.Background(), "rel-2"); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	_, err := f.release(context.Background(), Request{Function: fn, Publish: artifact("v2"), ID: "rel-2"})
+	if !errors.Is(err, canary.ErrRolledBack) {
+		t.Fatalf("aborted Release: %v", err)
+	}
+	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
+		t.Errorf("production: %s", routeText(got))
+	}
+}
+
+// A journal that cannot record a route change stops the canary: it rolls
+// back rather than moving traffic the audit trail does not show.
+func TestReleaseJournalFailureRollsBack(t *testing.T) {
+	f := newFixture(t, nil)
+	f.first()
+	fj := &failingJournal{Journal: f.journal, failKind: EntryRoute}
+	f.journal = fj
+	f.w = f.workflow(nil)
+	_, err := f.release(context.Background(), Request{Function: fn, Publish: artifact("v2")})
+	if !errors.Is(err, errJournal) {
+		t.Fatalf("Release with a failing journal: %v", err)
+	}
+	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
+		t.Errorf("production: %s", routeText(got))
+	}
+}
+
+var errJournal = errors.New("journal disk full")
+
+type failingJournal struct {
+	Journal
+	failKind EntryKind
+}
+
+func (j *failingJournal) Append(ctx context.Context, e Entry) error {
+	if e.Kind == j.failKind {
+		return errJournal
+	}
+	return j.Journal.Append(ctx, e)
+}
+
+func TestNewAndReleaseValidate(t *testing.T) {
+	mem, err := memory.New(memory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, o := range map[string]Options{
+		"no provider":        {},
+		"negative hold":      {Provider: mem, MaxHold: -time.Second},
+		"no production":      {Provider: mem, Stages: Stages{Staging: "staging"}},
+		"stages share alias": {Provider: mem, Stages: Stages{Staging: "live", Production: "live"}},
+		"checks no metrics":  {Provider: mem, Strategy: healthyStrategy()},
+		"missing hook":       {Provider: mem, Strategy: canary.Strategy{Steps: []canary.Step{{Weight: 10000}}, PreTraffic: &canary.HookSpec{Name: "x"}}},
+		"bad retention":      {Provider: mem, Retention: &retention.Policy{}},
+		"bad policy":         {Provider: mem, Policy: &Policy{Windows: []Window{{TimeZone: "Mars/Olympus"}}}},
+	} {
+		if _, err := New(o); !errors.Is(err, provider.ErrInvalid) {
+			t.Errorf("%s: New = %v, want ErrInvalid", name, err)
+		}
+	}
+	f := newFixture(t, nil)
+	calls := 0
+	f.mem.Inject(memory.Fault{Before: func(string) error { calls++; return nil }})
+	bad := canary.Canary(1000, time.Minute)
+	bad.Steps[0].Weight = 20000
+	for name, req := range map[string]Request{
+		"no function":  {Publish: artifact("v1")},
+		"bad artifact": {Function: fn},
+		"bad strategy": {Function: fn, Publish: artifact("v1"), Strategy: &bad},
+		"bad id":       {Function: fn, Publish: artifact("v1"), ID: "a/b"},
+		"level+semver": {Function: fn, Publish: PublishRequest{Artifact: artifact("v1").Artifact, Level: level(semver.Minor), Semver: &semver.Version{}}},
+		"bad level":    {Function: fn, Publish: PublishRequest{Artifact: artifact("v1").Artifact, Level: level(semver.Level(9))}},
+		"no level":     {Function: fn, Publish: PublishRequest{Artifact: artifact("v1").Artifact, Prerelease: "not valid!"}},
+	} {
+		if _, err := f.w.Release(context.Background(), req); !errors.Is(err, provider.ErrInvalid) {
+			t.Errorf("%s: Release = %v, want ErrInvalid", name, err)
+		}
+	}
+	if calls != 0 {
+		t.Errorf("invalid requests made %d provider calls", calls)
+	}
+}
+
+func TestEventString(t *testing.T) {
+	at := start.Add(90 * time.Second)
+	for _, c := range []struct {
+		e    Event
+		want string
+	}{
+		{Event{Time: at, Kind: EventWeightSet, Step: StepCanary, Alias: "production", Candidate: "7", Semver: "1.1.0", Weight: 1000},
+			"10:01:30 canary   production  weight set: 10% to 7 (v1.1.0)"},
+		{Event{Time: at, Kind: EventVerdict, Step: StepCanary, Alias: "production", Weight: 250,
+			Verdicts: []Verdict{{Check: "error rate", Verdict: "pass", Detail: "0.1% ≤ 1%"}}},
+			"10:01:30 canary   production  verdict at 2.5%: error rate pass (0.1% ≤ 1%)"},
+		{Event{Time: at, Kind: EventWaiting, Step: StepCanary, Alias: "production", Until: start.Add(5 * time.Minute), Message: "step 1 of 2 bakes"},
+			"10:01:30 canary   production  waiting until 10:05:00: step 1 of 2 bakes"},
+		{Event{Time: at, Kind: EventRolledBack, Step: StepCanary, Alias: "production", Stable: "6", Message: "error rate failed"},
+			"10:01:30 canary   production  rolled back: back on 6: error rate failed"},
+	} {
+		if got := c.e.String(); got != c.want {
+			t.Errorf("String:\n got %q\nwant %q", got, c.want)
+		}
+	}
+}

@@ -33,7 +33,8 @@ func Ops() []string {
 //
 // On each call of a matching operation (after the context and the arguments
 // were checked) the fault fires with probability Rate, drawn from the
-// provider's seeded generator. A fault that fires, in order: waits Delay
+// provider's seeded generator, unless a fault injected before it fired on
+// that call (see Inject: at most one fault fires per call). A fault that fires, in order: waits Delay
 // (returning the context's error if it ends first), calls Before (whose
 // non-nil error fails the call), and fails the call with Err; with
 // LostResponse it performs the operation first and then returns Err, as a
@@ -94,10 +95,12 @@ type faultState struct {
 	left int // firings left when f.Count > 0
 }
 
-// Inject adds a fault. Faults accumulate until ClearFaults; when several
-// match a call, each is drawn in the order injected and the first error
-// wins. Inject panics when f does not validate: a fault is test set-up, and
-// a malformed one is a programming error.
+// Inject adds a fault. Faults accumulate until ClearFaults. At most one
+// fault fires per call: the matching faults are drawn in the order
+// injected, and the first whose Rate draw hits fires (and spends one of its
+// Count); the faults after it are not drawn and keep their Count. Inject
+// panics when f does not validate: a fault is test set-up, and a malformed
+// one is a programming error.
 func (p *Provider) Inject(f Fault) {
 	if err := f.Validate(); err != nil {
 		panic(err)
@@ -115,15 +118,36 @@ func (p *Provider) ClearFaults() {
 	p.faults = nil
 }
 
-// inject runs the faults of op. It returns err to fail the call before it
-// acts, or lost to return after the call has acted (LostResponse).
+// inject runs the fault of op that fires, if any. It returns err to fail
+// the call before it acts, or lost to return after the call has acted
+// (LostResponse).
 func (p *Provider) inject(ctx context.Context, op string) (lost, err error) {
-	p.faultMu.Lock()
-	if len(p.faults) == 0 {
-		p.faultMu.Unlock()
+	f, ok := p.draw(op)
+	if !ok {
 		return nil, nil
 	}
-	var fired []Fault
+	if f.Delay > 0 {
+		if err := p.sleep(ctx, f.Delay); err != nil {
+			return nil, err
+		}
+	}
+	if f.Before != nil {
+		if err := f.Before(op); err != nil {
+			return nil, err
+		}
+	}
+	if f.LostResponse {
+		return f.Err, nil
+	}
+	return nil, f.Err
+}
+
+// draw picks the fault that fires on a call of op: the first, in the order
+// injected, that names op, has firings left and whose Rate draw hits. It
+// spends one of that fault's Count; the faults after it are not drawn.
+func (p *Provider) draw(op string) (Fault, bool) {
+	p.faultMu.Lock()
+	defer p.faultMu.Unlock()
 	for _, fs := range p.faults {
 		f := fs.f
 		if len(f.Ops) > 0 && !slices.Contains(f.Ops, op) {
@@ -138,28 +162,7 @@ func (p *Provider) inject(ctx context.Context, op string) (lost, err error) {
 		if f.Count > 0 {
 			fs.left--
 		}
-		fired = append(fired, f)
+		return f, true
 	}
-	p.faultMu.Unlock()
-	for _, f := range fired {
-		if f.Delay > 0 {
-			if err := p.sleep(ctx, f.Delay); err != nil {
-				return nil, err
-			}
-		}
-		if f.Before != nil {
-			if err := f.Before(op); err != nil {
-				return nil, err
-			}
-		}
-		if f.Err != nil {
-			if !f.LostResponse {
-				return nil, f.Err
-			}
-			if lost == nil {
-				lost = f.Err
-			}
-		}
-	}
-	return lost, nil
+	return Fault{}, false
 }

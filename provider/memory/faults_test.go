@@ -91,6 +91,69 @@ func TestFaultCount(t *testing.T) {
 	}
 }
 
+// TestFaultOnePerCall: when several faults match a call, only the first
+// that fires is applied and spent; the others keep their Count for later
+// calls.
+func TestFaultOnePerCall(t *testing.T) {
+	ctx := context.Background()
+	p, _ := newTest(t, Options{})
+	mustPublish(t, p, "fn", "a")
+	errA, errB := errors.New("fault A"), errors.New("fault B")
+	var ran []string
+	fault := func(name string, err error) Fault {
+		return Fault{Ops: []string{OpVersion}, Count: 1, Err: err, Before: func(string) error {
+			ran = append(ran, name)
+			return nil
+		}}
+	}
+	p.Inject(fault("A", errA))
+	p.Inject(fault("B", errB))
+	// A fault that never matches this operation is not in the way.
+	p.Inject(Fault{Ops: []string{OpRoutes}, Err: provider.ErrUnavailable})
+	var got []error
+	for range 3 {
+		_, err := p.Version(ctx, "fn", "1")
+		got = append(got, err)
+	}
+	if !errors.Is(got[0], errA) || !errors.Is(got[1], errB) || got[2] != nil {
+		t.Errorf("three calls returned %v; want fault A, then fault B, then success", got)
+	}
+	if len(ran) != 2 || ran[0] != "A" || ran[1] != "B" {
+		t.Errorf("Before hooks ran %v, want [A B] (one fault per call)", ran)
+	}
+
+	// A fault whose Rate draw misses leaves the call to the next one, and
+	// only then does the next one fire.
+	q, _ := newTest(t, Options{Seed: 7})
+	mustPublish(t, q, "fn", "a")
+	firedB := 0
+	q.Inject(Fault{Ops: []string{OpVersion}, Rate: 0.5, Err: errA})
+	q.Inject(Fault{Ops: []string{OpVersion}, Err: errB, Before: func(string) error {
+		firedB++
+		return nil
+	}})
+	const n = 1000
+	countA, countB := 0, 0
+	for range n {
+		_, err := q.Version(ctx, "fn", "1")
+		switch {
+		case errors.Is(err, errA):
+			countA++
+		case errors.Is(err, errB):
+			countB++
+		default:
+			t.Fatalf("call returned %v, want fault A or B", err)
+		}
+	}
+	// Binomial(1000, 0.5): sd ≈ 16.
+	if math.Abs(float64(countA)-n/2) > 5*math.Sqrt(n*0.25) {
+		t.Errorf("fault A fired on %d of %d calls, want ≈ 500", countA, n)
+	}
+	if firedB != countB {
+		t.Errorf("fault B fired %d times but failed %d calls; it must fire only on calls A left alone", firedB, countB)
+	}
+}
+
 func TestFaultLostResponse(t *testing.T) {
 	ctx := context.Background()
 	p, _ := newTest(t, Options{})

@@ -368,11 +368,11 @@ func (w *Workflow) Release(ctx context.Context, req Request) (Result, error) {
 			return r.finish(ctx, OutcomeFailed, err.Error(), err)
 		}
 	}
-	msg := "published"
+	outcome, msg := "published", ""
 	if pub.Existing {
-		msg = "already published: same artifact and configuration"
+		outcome, msg = "existing", "already published: same artifact and configuration"
 	}
-	if err := r.record(ctx, Entry{Kind: EntryPublish, Outcome: msg}); err != nil {
+	if err := r.record(ctx, Entry{Kind: EntryPublish, Outcome: outcome}); err != nil {
 		return r.finish(ctx, OutcomeFailed, err.Error(), err)
 	}
 	r.emit(Event{Kind: EventPublished, Step: StepPublish, Message: msg})

@@ -1,38 +1,323 @@
-// Command quickstart shows the slipway release job on the in-memory
-// provider. Until the release package lands it demonstrates the parts that
-// are built: picking the next semantic version from commit messages.
+// Command quickstart is slipway's main job on the in-memory provider, with
+// no credentials and no network: it releases two versions of a function
+// called "checkout" through the whole workflow and prints what happens.
+//
+//   - v1.1.0 ("feat: one-click checkout") is healthy: it is published,
+//     staged and tested, then production traffic shifts to it by the chosen
+//     strategy while its error rate is compared with v1.0.0's every
+//     minute; it is promoted, and retention prunes old versions.
+//   - v1.2.0 ("feat: new payment provider") fails 15% of its invocations:
+//     the first analysis window catches it and production goes back to
+//     v1.1.0 by itself.
+//
+// It ends with the state of the function: versions, aliases, the audit
+// journal and what retention deleted. Time is virtual by default, so the
+// canaries' minutes take no wall time; -real-time waits for real.
+//
+//	go run ./examples/quickstart
+//	go run ./examples/quickstart -strategy Linear10PercentEvery1Minute
+//	go run ./examples/quickstart -real-time -strategy Canary10Percent5Minutes
+//	go run ./examples/quickstart -summary release.md   # Markdown summaries, as a CI job would publish them
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
 
+	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/provider/memory"
+	"github.com/slipway-dev/slipway/release"
+	"github.com/slipway-dev/slipway/retention"
 	"github.com/slipway-dev/slipway/semver"
 )
 
+const function = "checkout"
+
 func main() {
-	if err := run(); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		os.Exit(2)
+	}
+	if _, err := run(ctx, cfg, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	last := semver.MustParse("1.4.2")
-	commits := []string{
-		"fix(api): retry on 429",
-		"feat: canary weights in basis points",
-		"docs: explain the v rule",
+// config is what the flags choose.
+type config struct {
+	strategy string
+	realTime bool
+	summary  string // path of the Markdown summaries; "" writes none
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.strategy, "strategy", "Canary10Percent5Minutes",
+		"how production traffic shifts: one of "+strings.Join(canary.Presets(), ", "))
+	fs.BoolVar(&c.realTime, "real-time", false, "wait in real time (a canary takes its minutes) instead of virtual time")
+	fs.StringVar(&c.summary, "summary", "", "write each release's Markdown summary to this file")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
 	}
-	lvl, ok := semver.LevelFromCommits(commits)
-	if !ok {
-		fmt.Println("no release needed")
-		return nil
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	next, err := last.NextFromCommits(commits)
+	if _, err := canary.Preset(c.strategy); err != nil {
+		return config{}, err
+	}
+	return c, nil
+}
+
+// outcome is what the run leaves behind, for the test.
+type outcome struct {
+	results    []release.Result
+	production provider.Route
+	versions   []provider.Version
+	journal    []release.Entry
+}
+
+// clock is the time source: a virtual clock runs the releases as its
+// participants; the real one runs them directly.
+type clock interface {
+	canary.Clock
+	run(func())
+}
+
+type virtualClock struct{ *canary.VirtualClock }
+
+func (c virtualClock) run(f func()) { c.Run(f) }
+
+type realClock struct{ canary.Clock }
+
+func (realClock) run(f func()) { f() }
+
+// run performs the quickstart and prints it to out.
+func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
+	var clk clock = virtualClock{canary.NewVirtualClock(time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC))}
+	if cfg.realTime {
+		clk = realClock{canary.RealClock()}
+	}
+	mem, err := memory.New(memory.Options{Now: clk.Now, Sleep: clk.Sleep, Seed: 42})
 	if err != nil {
-		return err
+		return outcome{}, err
 	}
-	fmt.Printf("last released %s; commits call for a %s release: next is %s\n", last, lvl, next)
-	return nil
+	// Production gets 40 requests a second, staging a trickle. The stable
+	// code fails 0.2% of its invocations.
+	mem.SetLoad(function, "production", 40)
+	mem.SetLoad(function, "staging", 1)
+
+	// The faults the simulated platform gives each version's code, by
+	// semantic version: set as each version is published.
+	faults := map[string]memory.Behavior{
+		"1.2.0": {ErrorRate: 0.15, Latency: memory.Latency{Median: 40 * time.Millisecond, P99: 300 * time.Millisecond}},
+	}
+	healthy := memory.Behavior{ErrorRate: 0.002, Latency: memory.Latency{Median: 30 * time.Millisecond, P99: 120 * time.Millisecond}}
+
+	strategy, err := canary.Preset(cfg.strategy)
+	if err != nil {
+		return outcome{}, err
+	}
+	strategy.Analysis.Checks = []canary.CheckSpec{{
+		Name:  "error rate",
+		Check: canary.Relative{Metric: canary.ErrorRate, Factor: 1.5, Slack: 0.01},
+	}}
+	if len(strategy.Steps) > 0 && strategy.Steps[0].Weight == provider.AllTraffic {
+		// All at once: there is no stable share left to compare with, so
+		// nothing stops v1.2.0 reaching everyone. That is what a canary is
+		// for.
+		strategy.Analysis.Checks = nil
+		fmt.Fprintln(out, "note: all at once has no canary: nothing compares a candidate with the stable version before everyone gets it")
+	}
+
+	journal := &release.MemoryJournal{}
+	var md strings.Builder
+	w, err := release.New(release.Options{
+		Provider: mem, Metrics: mem, Journal: journal, Clock: clk, Actor: "quickstart",
+		Strategy:  strategy,
+		Retention: &retention.Policy{KeepLast: 2},
+		Notifier: release.NotifierFunc(func(_ context.Context, n release.Notification) error {
+			fmt.Fprintf(out, "         notify   %s\n", n.Text())
+			return nil
+		}),
+		OnEvent: func(e release.Event) {
+			if e.Kind == release.EventPublished {
+				b, bad := faults[e.Semver]
+				if !bad {
+					b = healthy
+				}
+				mem.SetBehavior(function, e.Candidate, b)
+			}
+			fmt.Fprintln(out, e.String())
+		},
+	})
+	if err != nil {
+		return outcome{}, err
+	}
+
+	// History: four older versions, v1.0.0 in production and staging.
+	fmt.Fprintf(out, "== setting the scene: %s has v0.9.0 … v1.0.0, v1.0.0 in production\n", function)
+	for _, v := range []string{"0.9.0", "0.9.1", "0.9.2"} {
+		sv := semver.MustParse(v)
+		if _, err := release.Publish(ctx, mem, function, release.PublishRequest{Artifact: code(v), Config: config0(), Semver: &sv}); err != nil {
+			return outcome{}, err
+		}
+	}
+	first := semver.MustParse("1.0.0")
+	var res release.Result
+	clk.run(func() {
+		all := canary.AllAtOnce()
+		res, err = w.Release(ctx, release.Request{Function: function, Publish: release.PublishRequest{Artifact: code("1.0.0"), Config: config0(), Semver: &first}, Strategy: &all})
+	})
+	if err != nil {
+		return outcome{}, fmt.Errorf("setting the scene: %w", err)
+	}
+	o := outcome{results: []release.Result{res}}
+	for i, step := range []struct{ name, commit, sha string }{
+		{"healthy", "feat: one-click checkout", "1.1.0"},
+		{"faulty", "feat: new payment provider", "1.2.0"},
+	} {
+		fmt.Fprintf(out, "\n== release %d of 2: %q (%s)\n", i+1, step.commit, step.name)
+		clk.run(func() {
+			res, err = w.Release(ctx, release.Request{
+				Function: function,
+				Publish:  release.PublishRequest{Artifact: code(step.sha), Config: config0(), Commits: []string{step.commit}, Commit: fmt.Sprintf("c0ffee%d", i+1)},
+				Reason:   step.commit,
+				Test:     smokeTest(mem, clk),
+			})
+		})
+		o.results = append(o.results, res)
+		switch {
+		case err == nil:
+			fmt.Fprintf(out, "== %s: v%s promoted\n", res.Release, res.Semver)
+		case errors.Is(err, canary.ErrRolledBack):
+			fmt.Fprintf(out, "== %s: v%s rolled back: %s\n", res.Release, res.Semver, res.Reason)
+		default:
+			return o, err
+		}
+		md.WriteString(res.Summary.Markdown())
+		md.WriteString("\n")
+		if ctx.Err() != nil {
+			return o, ctx.Err()
+		}
+	}
+
+	if o.production, err = mem.Route(ctx, function, "production"); err != nil {
+		return o, err
+	}
+	for v, err := range mem.Versions(ctx, function) {
+		if err != nil {
+			return o, err
+		}
+		o.versions = append(o.versions, v)
+	}
+	for e, err := range journal.Entries(ctx, release.Filter{Function: function}) {
+		if err != nil {
+			return o, err
+		}
+		o.journal = append(o.journal, e)
+	}
+	routes, err := mem.Routes(ctx, function)
+	if err != nil {
+		return o, err
+	}
+	printState(out, o, routes)
+	if cfg.summary != "" {
+		if err := os.WriteFile(cfg.summary, []byte(md.String()), 0o644); err != nil {
+			return o, err
+		}
+		fmt.Fprintf(out, "\nMarkdown summaries written to %s\n", cfg.summary)
+	}
+	return o, nil
+}
+
+// smokeTest is the integration test run against staging: a few requests
+// to the staged version must succeed. On the simulated platform it reads
+// the staged version's behaviour from its metrics after a minute.
+func smokeTest(mem *memory.Provider, clk clock) release.TestFunc {
+	return func(ctx context.Context, t release.Target) error {
+		r, err := mem.Route(ctx, t.Function, t.Alias)
+		if err != nil {
+			return err
+		}
+		if r.Share(t.Version) != provider.AllTraffic {
+			return fmt.Errorf("staging sends %d bp to %s, not all", r.Share(t.Version), t.Version)
+		}
+		return clk.Sleep(ctx, time.Second) // the requests take a moment
+	}
+}
+
+func code(v string) provider.Artifact {
+	return provider.Artifact{Zip: []byte("package checkout // " + v)}
+}
+
+func config0() provider.Config {
+	return provider.Config{Runtime: "provided.al2023", Handler: "bootstrap", MemoryMB: 256, Timeout: 10 * time.Second,
+		Environment: map[string]string{"PAYMENTS_URL": "https://payments.internal"}}
+}
+
+// printState prints the function as the run left it.
+func printState(out io.Writer, o outcome, routes []provider.Route) {
+	fmt.Fprintf(out, "\n== %s now\n\nversions:\n", function)
+	for _, v := range o.versions {
+		var serves []string
+		for _, r := range routes {
+			if s := r.Share(v.ID); s > 0 {
+				serves = append(serves, fmt.Sprintf("%s %d%%", r.Alias, s/100))
+			}
+		}
+		fmt.Fprintf(out, "  %-3s v%-7s %s %s\n", v.ID, v.Labels[provider.LabelSemver], v.Created.UTC().Format("15:04:05"), strings.Join(serves, ", "))
+	}
+	fmt.Fprintln(out, "\naliases:")
+	for _, r := range routes {
+		var parts []string
+		for _, w := range r.Weights {
+			parts = append(parts, fmt.Sprintf("%s=%d%%", w.Version, w.BasisPoints/100))
+		}
+		fmt.Fprintf(out, "  %-11s %s\n", r.Alias, strings.Join(parts, " "))
+	}
+	fmt.Fprintln(out, "\njournal:")
+	for _, e := range o.journal {
+		after := ""
+		if e.After != nil {
+			var parts []string
+			for _, w := range e.After.Weights {
+				parts = append(parts, fmt.Sprintf("%s=%d%%", w.Version, w.BasisPoints/100))
+			}
+			after = strings.Join(parts, " ")
+		}
+		what := ""
+		if e.Candidate != "" {
+			what = e.Candidate + " v" + e.Semver
+		}
+		fmt.Fprintf(out, "  %s %-8s %-10s %-9s %-13s %-11s %s\n", e.Time.UTC().Format("15:04:05"), e.Kind, e.Alias, what, after, e.Outcome, e.Reason)
+	}
+	fmt.Fprintln(out, "\nretention:")
+	pruned := false
+	for _, r := range o.results {
+		for _, p := range r.Summary.Pruned {
+			pruned = true
+			fmt.Fprintf(out, "  deleted version %s (v%s) after %s: %s\n", p.Version, p.Semver, r.Release, p.Reason)
+		}
+	}
+	if !pruned {
+		fmt.Fprintln(out, "  nothing deleted")
+	}
 }

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/release"
+)
+
+// semverOf returns the semantic version of the version production sends
+// all its traffic to.
+func productionSemver(t *testing.T, o outcome) string {
+	t.Helper()
+	if len(o.production.Weights) != 1 {
+		t.Fatalf("production splits its traffic: %+v", o.production)
+	}
+	for _, v := range o.versions {
+		if v.ID == o.production.Primary() {
+			return v.Labels[provider.LabelSemver]
+		}
+	}
+	t.Fatalf("production's version %s is not among the versions", o.production.Primary())
+	return ""
+}
+
+func TestQuickstart(t *testing.T) {
+	for _, strategy := range []string{"Canary10Percent5Minutes", "Linear10PercentEvery1Minute", "Canary10Percent30Minutes"} {
+		t.Run(strategy, func(t *testing.T) {
+			var out strings.Builder
+			o, err := run(context.Background(), config{strategy: strategy}, &out)
+			if err != nil {
+				t.Fatalf("run: %v\n%s", err, out.String())
+			}
+			if len(o.results) != 3 {
+				t.Fatalf("%d releases, want 3 (the scene, the healthy one, the faulty one)", len(o.results))
+			}
+			healthy, faulty := o.results[1], o.results[2]
+			if healthy.Semver != "1.1.0" || healthy.Outcome != release.OutcomePromoted {
+				t.Errorf("healthy release: v%s %s", healthy.Semver, healthy.Outcome)
+			}
+			if faulty.Semver != "1.2.0" || faulty.Outcome != release.OutcomeRolledBack {
+				t.Errorf("faulty release: v%s %s", faulty.Semver, faulty.Outcome)
+			}
+			if got := productionSemver(t, o); got != "1.1.0" {
+				t.Errorf("production ends on v%s, want v1.1.0", got)
+			}
+			var pruned, kept100 bool
+			for _, r := range o.results {
+				pruned = pruned || len(r.Summary.Pruned) > 0
+			}
+			for _, v := range o.versions {
+				kept100 = kept100 || v.Labels[provider.LabelSemver] == "1.0.0"
+			}
+			if !pruned || !kept100 {
+				t.Errorf("retention: pruned something %v, kept v1.0.0 (the rollback point) %v", pruned, kept100)
+			}
+			var rollbacks int
+			for _, e := range o.journal {
+				if e.Kind == release.EntryRollback {
+					rollbacks++
+				}
+			}
+			if rollbacks != 1 {
+				t.Errorf("journal has %d rollbacks, want 1", rollbacks)
+			}
+			text := out.String()
+			for _, want := range []string{"v1.1.0 promoted", "v1.2.0 rolled back", "verdict at", "error rate fail", "journal:", "retention:", "deleted version"} {
+				if !strings.Contains(text, want) {
+					t.Errorf("output lacks %q:\n%s", want, text)
+				}
+			}
+		})
+	}
+}
+
+// All at once has nothing to compare the candidate with: the faulty
+// version reaches everyone, which is what the canary strategies prevent.
+func TestQuickstartAllAtOnce(t *testing.T) {
+	o, err := run(context.Background(), config{strategy: "AllAtOnce"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := productionSemver(t, o); got != "1.2.0" {
+		t.Errorf("production ends on v%s, want v1.2.0", got)
+	}
+}
+
+func TestQuickstartSummaryFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "release.md")
+	if _, err := run(context.Background(), config{strategy: "Canary10Percent5Minutes", summary: path}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"promoted", "rolled back", "1.1.0", "1.2.0", "| Time |"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("summary lacks %q", want)
+		}
+	}
+}
+
+func TestQuickstartFlags(t *testing.T) {
+	c, err := parseFlags([]string{"-strategy", "Linear10PercentEvery2Minutes", "-real-time"}, io.Discard)
+	if err != nil || c.strategy != "Linear10PercentEvery2Minutes" || !c.realTime {
+		t.Errorf("parseFlags: %+v, %v", c, err)
+	}
+	if c, err := parseFlags(nil, io.Discard); err != nil || c.strategy != "Canary10Percent5Minutes" || c.realTime {
+		t.Errorf("defaults: %+v, %v", c, err)
+	}
+	if _, err := parseFlags([]string{"-strategy", "Canary99"}, io.Discard); !errors.Is(err, provider.ErrInvalid) {
+		t.Errorf("unknown strategy: %v", err)
+	}
+	if _, err := parseFlags([]string{"extra"}, io.Discard); err == nil {
+		t.Error("unexpected argument accepted")
+	}
+	if _, err := parseFlags([]string{"-h"}, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("-h: %v", err)
+	}
+}

@@ -86,24 +86,36 @@ func (p RetryPolicy) sleep(ctx context.Context, d time.Duration) error {
 // Do calls op until it succeeds, fails with an error that is not Retryable,
 // the attempts are spent, or ctx ends. It returns op's last error; when the
 // context ended during a wait, the error wraps both ctx.Err() and op's last
-// error. A wait that would outlast the context's deadline is not started.
+// error. A wait that would outlast the context's deadline is not started,
+// whether Sleep is injected or not: Do returns op's last error at once.
 func (p RetryPolicy) Do(ctx context.Context, op func(context.Context) error) error {
-	var err error
 	for n := 1; ; n++ {
-		if err = op(ctx); err == nil || !Retryable(err) || n >= p.attempts() {
+		err := op(ctx)
+		if err == nil || !Retryable(err) || n >= p.attempts() {
 			return err
 		}
-		d := p.Backoff(n, err)
-		if dl, ok := ctx.Deadline(); ok && p.Sleep == nil && time.Until(dl) < d {
-			return fmt.Errorf("%w (next retry in %s would pass the deadline)", err, d)
-		}
-		if p.Logger != nil {
-			p.Logger.DebugContext(ctx, "provider: retrying", "attempt", n, "wait", d, "err", err)
-		}
-		if serr := p.sleep(ctx, d); serr != nil {
-			return fmt.Errorf("%w (gave up retrying: %w)", err, serr)
+		if err := p.wait(ctx, n, err); err != nil {
+			return err
 		}
 	}
+}
+
+// wait waits before attempt n+1 after attempt n failed with err. It returns
+// err, wrapped, without waiting when the wait would pass ctx's deadline
+// (read against time.Now, as the context itself does), or when ctx ends
+// during the wait.
+func (p RetryPolicy) wait(ctx context.Context, n int, err error) error {
+	d := p.Backoff(n, err)
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+		return fmt.Errorf("%w (next retry in %s would pass the deadline)", err, d)
+	}
+	if p.Logger != nil {
+		p.Logger.DebugContext(ctx, "provider: retrying", "attempt", n, "wait", d, "err", err)
+	}
+	if serr := p.sleep(ctx, d); serr != nil {
+		return fmt.Errorf("%w (gave up retrying: %w)", err, serr)
+	}
+	return nil
 }
 
 // WithRetry returns a Provider that retries p's calls under pol. Writes are
@@ -180,8 +192,8 @@ func (r *retrying) Versions(ctx context.Context, fn string) iter.Seq2[Version, e
 				yield(Version{}, failure)
 				return
 			}
-			if err := r.pol.sleep(ctx, r.pol.Backoff(n, failure)); err != nil {
-				yield(Version{}, fmt.Errorf("%w (gave up retrying: %w)", failure, err))
+			if err := r.pol.wait(ctx, n, failure); err != nil {
+				yield(Version{}, err)
 				return
 			}
 		}

@@ -205,6 +205,31 @@ func TestRetryDo(t *testing.T) {
 			t.Fatalf("err=%v calls=%d", err, n)
 		}
 	})
+	t.Run("does not start a wait past the deadline with an injected Sleep", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		w := &noWait{}
+		pol := RetryPolicy{Sleep: w.sleep, Jitter: func() float64 { return 0 }}
+		n := 0
+		err := pol.Do(ctx, func(context.Context) error {
+			// The first failure asks for a wait the deadline allows; the
+			// second for one it does not.
+			if n++; n == 1 {
+				return &ThrottleError{RetryAfter: time.Second}
+			}
+			return &ThrottleError{RetryAfter: 2 * time.Hour}
+		})
+		var te *ThrottleError
+		if !errors.As(err, &te) || te.RetryAfter != 2*time.Hour || errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err = %v, want the last ThrottleError (2h hint) without a context error", err)
+		}
+		if n != 2 {
+			t.Errorf("op called %d times, want 2", n)
+		}
+		if fmt.Sprint(w.waits) != "[1s]" {
+			t.Errorf("Sleep called with %v, want [1s] only (the 2h wait passes the deadline)", w.waits)
+		}
+	})
 }
 
 func TestWithRetrySetRouteLostResponse(t *testing.T) {
@@ -284,6 +309,27 @@ func TestWithRetryVersions(t *testing.T) {
 	}
 	if fmt.Sprint(ids) != "[1]" || !errors.Is(last, ErrUnavailable) {
 		t.Fatalf("ids = %v, err = %v", ids, last)
+	}
+}
+
+// TestWithRetryVersionsDeadline: the listing's retries respect the
+// context's deadline as Do's do, with an injected Sleep too.
+func TestWithRetryVersionsDeadline(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	inner := newCAS()
+	inner.faults["versions:1"] = []error{&ThrottleError{RetryAfter: 2 * time.Hour}}
+	w := &noWait{}
+	p := WithRetry(inner, RetryPolicy{Sleep: w.sleep})
+	var errs []error
+	for _, err := range p.Versions(ctx, "f") {
+		errs = append(errs, err)
+	}
+	if len(errs) != 1 || !errors.Is(errs[0], ErrThrottled) || errors.Is(errs[0], context.DeadlineExceeded) {
+		t.Errorf("Versions yielded %v, want one ErrThrottled without a context error", errs)
+	}
+	if len(w.waits) != 0 || inner.calls["versions"] != 1 {
+		t.Errorf("waits %v and %d listing calls; want no wait and one call", w.waits, inner.calls["versions"])
 	}
 }
 

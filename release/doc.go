@@ -26,6 +26,21 @@
 //     (Notifier: Webhook, Slack, Multi).
 //  5. Prune old versions by the caller's retention policy.
 //
+// Workflow runs these steps: Release does all of them for one function,
+// Promote moves the version one alias serves to another through the canary
+// runner, Rollback puts an alias back on its previous good version from
+// the journal (after a restart too), Resume continues a release whose
+// process died mid-canary, Abort rolls a running canary back from another
+// goroutine or process, and Prune applies retention. The canary runner
+// never writes a route the workflow has not admitted and journaled: the
+// provider it drives checks the deploy Policy before every increase of the
+// candidate's traffic (holding up to Options.MaxHold for a window to open,
+// else refusing, which rolls the canary back; a decrease is never blocked)
+// and appends an Entry after every write. A journal that cannot record a
+// write cancels the canary, which rolls back. Each step is reported as a
+// typed Event (Options.OnEvent), and each run returns a Result with its
+// Summary.
+//
 // Every route change and decision is appended to a Journal (MemoryJournal,
 // or FileJournal: JSON lines, fsynced, torn-tail recovery), which is the
 // audit trail and the memory of the workflow: PreviousGood answers the

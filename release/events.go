@@ -49,6 +49,9 @@ const (
 	EventBlocked EventKind = "blocked"
 	// EventPruned: retention ran after the promotion (Message counts).
 	EventPruned EventKind = "pruned"
+	// EventDrift: a route of the function is not as the journal left it
+	// (Message is the Drift); the release goes on from the route as it is.
+	EventDrift EventKind = "drift"
 	// EventFailed: the release stopped without completing; Message says
 	// why and where traffic was left.
 	EventFailed EventKind = "failed"

@@ -32,6 +32,8 @@ type run struct {
 	pruned            *retention.Report
 	prunePlan         *retention.FunctionPlan
 	routesBefore      []provider.Route
+	drift             []Drift
+	safety            *Report
 
 	mu         sync.Mutex // guards the fields below: hooks may run on other goroutines
 	routes     map[string]provider.Route
@@ -87,6 +89,45 @@ func (r *run) known(alias, rev string) (provider.Route, bool) {
 	defer r.mu.Unlock()
 	rt, ok := r.routes[alias]
 	return rt.Clone(), ok && rev != "" && rt.Revision == rev
+}
+
+// checkDrift reports the routes of the function that are not as the
+// journal left them (changed by hand, by another pipeline): each is an
+// event and, when the journal had recorded the route, a journaled decision.
+// The release goes on from the routes as they are; the summary lists them.
+func (r *run) checkDrift(ctx context.Context) error {
+	drift, err := Verify(ctx, r.w.p, r.w.journal, r.fn)
+	if err != nil && !errors.Is(err, provider.ErrNotFound) {
+		return fmt.Errorf("release %s: verify routes against the journal: %w", r.id, err)
+	}
+	r.drift = drift
+	for _, d := range drift {
+		r.emit(Event{Kind: EventDrift, Alias: d.Alias, Message: d.String()})
+		if d.Kind == DriftUnknown {
+			continue
+		}
+		if err := r.record(ctx, Entry{Kind: EntryDecision, Alias: d.Alias, Outcome: "out of band", Reason: d.String()}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// compareStages reports the configuration drift and safety findings
+// between the staged candidate and production, for the summary and the
+// log. A stage that does not exist yet is nothing to compare.
+func (r *run) compareStages(ctx context.Context) {
+	rep, err := Compare(ctx, r.w.p, r.fn, r.w.stages.Staging, r.w.stages.Production)
+	if err != nil {
+		return
+	}
+	r.safety = &rep
+	for _, d := range rep.Differences {
+		r.emit(Event{Kind: EventStepStarted, Step: StepStage, Alias: r.w.stages.Staging, Message: "differs from production: " + d.String()})
+	}
+	for _, f := range rep.Findings {
+		r.emit(Event{Kind: EventStepStarted, Step: StepStage, Alias: r.w.stages.Staging, Message: "safety: " + f.String()})
+	}
 }
 
 // record appends e to the journal with the run's identity filled in, and
@@ -610,6 +651,7 @@ func (r *run) summary(ctx context.Context, outcome, reason string) Summary {
 	s.Verdicts = append([]Verdict(nil), r.verdicts...)
 	r.mu.Unlock()
 	s.Pruned = prunedOf(r.prunePlan, r.pruned)
+	s.Drift, s.Safety = r.drift, r.safety
 	return s
 }
 

@@ -309,10 +309,15 @@ type Result struct {
 // Release runs the whole workflow for one function:
 //
 //  1. check the deploy Policy (a block returns a *BlockedError at once);
-//  2. publish the artifact as the next semantic version (Publish);
+//  2. publish the artifact as the next semantic version (Publish), and
+//     report routes changed behind the journal's back (Verify: an event,
+//     a journaled decision and Summary.Drift; the release goes on from the
+//     routes as they are);
 //  3. point the staging alias at it and run req.Test against it (a
 //     failure puts staging back and returns an error wrapping
-//     ErrTestsFailed);
+//     ErrTestsFailed), then compare staging's configuration with
+//     production's (Compare: Summary.Safety, with an event per difference
+//     and finding);
 //  4. move production traffic to it with the canary runner, judged by the
 //     strategy's checks, holding at or rolling back from a closed deploy
 //     window (Options.MaxHold);
@@ -376,11 +381,15 @@ func (w *Workflow) Release(ctx context.Context, req Request) (Result, error) {
 		return r.finish(ctx, OutcomeFailed, err.Error(), err)
 	}
 	r.emit(Event{Kind: EventPublished, Step: StepPublish, Message: msg})
+	if err := r.checkDrift(ctx); err != nil {
+		return r.finish(ctx, OutcomeFailed, err.Error(), err)
+	}
 
 	if w.stages.Staging != "" {
 		if err := r.stageAndTest(ctx, req.Test); err != nil {
 			return r.finish(ctx, r.failOutcome(err), err.Error(), err)
 		}
+		r.compareStages(ctx)
 	}
 	return r.canary(ctx, strategy)
 }
@@ -459,6 +468,9 @@ func (w *Workflow) Promote(ctx context.Context, req PromoteRequest) (Result, err
 	}
 	if err := r.admitRelease(ctx); err != nil {
 		return r.finish(ctx, OutcomeBlocked, err.Error(), err)
+	}
+	if err := r.checkDrift(ctx); err != nil {
+		return r.finish(ctx, OutcomeFailed, err.Error(), err)
 	}
 	return r.canary(ctx, strategy)
 }

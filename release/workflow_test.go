@@ -955,3 +955,130 @@ func TestEventString(t *testing.T) {
 		}
 	}
 }
+
+func TestReleaseReportsDriftAndSafety(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	f.first()
+	// Someone re-saves production by hand: same traffic, new revision,
+	// not in the journal.
+	cur := f.route("production")
+	if _, err := f.mem.SetRoute(ctx, fn, cur); err != nil {
+		t.Fatal(err)
+	}
+	req := artifact("v2")
+	req.Config.MemoryMB = 512
+	req.Config.Environment = map[string]string{"PAYMENTS_API_TOKEN": "sk_live_0123456789abcdef"}
+	res, err := f.release(ctx, Request{Function: fn, Publish: req})
+	if err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	if len(res.Summary.Drift) != 1 || res.Summary.Drift[0].Kind != DriftOutOfBand || res.Summary.Drift[0].Alias != "production" {
+		t.Errorf("summary drift: %+v", res.Summary.Drift)
+	}
+	var journaled bool
+	for _, e := range f.entries() {
+		journaled = journaled || e.Release == res.Release && e.Outcome == "out of band" && e.Alias == "production"
+	}
+	if !journaled {
+		t.Error("the out-of-band change found at the start was not journaled")
+	}
+	s := res.Summary.Safety
+	if s == nil || s.AVersion != "2" || s.BVersion != "1" {
+		t.Fatalf("summary safety: %+v", s)
+	}
+	var memory, secret bool
+	for _, d := range s.Differences {
+		memory = memory || strings.Contains(d.String(), "512")
+	}
+	for _, fd := range s.Findings {
+		secret = secret || fd.Kind == FindingPlainSecret
+	}
+	if !memory || !secret {
+		t.Errorf("safety report: memory difference %v, plain-text secret %v:\n%s", memory, secret, s)
+	}
+	if strings.Contains(res.Summary.Markdown(), "sk_live_0123456789abcdef") {
+		t.Error("the summary shows the secret's value")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var drifts, findings int
+	for _, e := range f.events {
+		if e.Release != res.Release {
+			continue
+		}
+		if e.Kind == EventDrift {
+			drifts++
+		}
+		if strings.HasPrefix(e.Message, "safety: ") {
+			findings++
+		}
+	}
+	if drifts != 1 || findings == 0 {
+		t.Errorf("events: %d drift, %d safety findings", drifts, findings)
+	}
+}
+
+func TestReleaseBlueGreen(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, func(o *Options) {
+		o.Strategy = canary.BlueGreenStrategy("preview", 5*time.Minute, 10*time.Minute)
+		o.Strategy.Analysis.Checks = []canary.CheckSpec{{Name: "error rate", Check: canary.Threshold{Metric: canary.ErrorRate, Max: 0.05}}}
+	})
+	f.mem.SetLoad(fn, "preview", 20)
+	f.first()
+	res, err := f.release(ctx, Request{Function: fn, Publish: artifact("v2")})
+	if err != nil {
+		t.Fatalf("blue/green Release: %v", err)
+	}
+	for _, e := range f.entries() {
+		if e.Release == res.Release && e.Alias == "production" && e.After != nil && len(e.After.Weights) > 1 {
+			t.Errorf("blue/green split production's traffic: %s", traffic(e.After))
+		}
+	}
+	if got := f.route("preview"); got.Share("2") != provider.AllTraffic {
+		t.Errorf("preview: %s", routeText(got))
+	}
+	// The previous version is still there: a rollback is one write.
+	rb, err := f.w.Rollback(ctx, fn, "production")
+	if err != nil || rb.Stable != "1" {
+		t.Fatalf("Rollback after blue/green: %q, %v", rb.Stable, err)
+	}
+	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
+		t.Errorf("production: %s", routeText(got))
+	}
+}
+
+func TestReleaseApprovalGate(t *testing.T) {
+	for _, approve := range []bool{true, false} {
+		t.Run(fmt.Sprint(approve), func(t *testing.T) {
+			var asked []canary.Approval
+			f := newFixture(t, func(o *Options) {
+				o.Strategy.Approval = &canary.ApprovalSpec{Timeout: time.Hour}
+				o.Approve = func(_ context.Context, a canary.Approval) (bool, error) {
+					asked = append(asked, a)
+					return approve, nil
+				}
+			})
+			f.first()
+			res, err := f.release(context.Background(), Request{Function: fn, Publish: artifact("v2")})
+			if len(asked) != 1 || asked[0].Candidate != "2" || asked[0].Weight != 1000 {
+				t.Errorf("approvals asked: %+v", asked)
+			}
+			want := "2"
+			if approve {
+				if err != nil || res.Outcome != OutcomePromoted {
+					t.Errorf("approved: %q, %v", res.Outcome, err)
+				}
+			} else {
+				want = "1"
+				if !errors.Is(err, canary.ErrRolledBack) {
+					t.Errorf("rejected: %v, want ErrRolledBack", err)
+				}
+			}
+			if got := f.route("production"); got.Share(want) != provider.AllTraffic {
+				t.Errorf("production: %s, want all on %s", routeText(got), want)
+			}
+		})
+	}
+}

@@ -104,15 +104,11 @@ type function struct {
 	latest   funcConfig
 	revision string // $LATEST RevisionId
 	modified time.Time
-	// LastUpdateStatus of $LATEST and how it settles.
-	status       string
-	pendingPolls int
-	settleAt     time.Time
-	// An update that will fail when it settles: its failure and the
-	// configuration $LATEST returns to; the failure of the last update.
-	pendingFail *UpdateFailure
-	previous    funcConfig
-	failure     *UpdateFailure
+	// LastUpdateStatus of $LATEST; the update in progress (nil once it
+	// settled); the failure of the last update.
+	status  string
+	pending *update
+	failure *UpdateFailure
 
 	versions    map[int]*version
 	nextVersion int // highest version number ever issued; never reused
@@ -245,14 +241,30 @@ func (s *Server) lookup(raw string, allowQualifier bool) (*function, string, *ap
 	return f, q, nil
 }
 
+// update is the settling state of one update of $LATEST. Each accepted
+// UpdateFunctionCode/UpdateFunctionConfiguration gets its own, so an update
+// settles after its own delay or polls: polls of one function never count
+// for another, and polls made before an update started never count for it.
+// Lambda reports the same LastUpdateStatus to every reader, so the polls
+// of every caller count.
+type update struct {
+	polls    int       // polls still answered InProgress (poll mode)
+	settleAt time.Time // when it settles (SettleDelay mode)
+	// fail, when set, makes the update end Failed, with $LATEST back on
+	// previous.
+	fail     *UpdateFailure
+	previous funcConfig
+}
+
 // settle advances $LATEST's LastUpdateStatus on the emulator clock. poll is
 // true for a GetFunctionConfiguration read of $LATEST. Callers hold s.mu.
 func (s *Server) settle(f *function, now time.Time, poll bool) {
-	if f.status != "InProgress" {
+	u := f.pending
+	if u == nil {
 		return
 	}
 	if s.opts.SettleDelay > 0 {
-		if !now.Before(f.settleAt) {
+		if !now.Before(u.settleAt) {
 			f.finishUpdate()
 		}
 		return
@@ -260,8 +272,8 @@ func (s *Server) settle(f *function, now time.Time, poll bool) {
 	if !poll {
 		return
 	}
-	if f.pendingPolls > 0 {
-		f.pendingPolls--
+	if u.polls > 0 {
+		u.polls--
 		return
 	}
 	f.finishUpdate()
@@ -270,42 +282,37 @@ func (s *Server) settle(f *function, now time.Time, poll bool) {
 // finishUpdate ends the update in progress: Successful, or Failed with
 // $LATEST back on its previous code and configuration.
 func (f *function) finishUpdate() {
-	if f.pendingFail == nil {
+	u := f.pending
+	f.pending = nil
+	if u.fail == nil {
 		f.status = "Successful"
 		return
 	}
 	f.status = "Failed"
-	f.failure = f.pendingFail
-	f.latest = f.previous
-	f.pendingFail = nil
+	f.failure = u.fail
+	f.latest = u.previous
 }
 
 // startUpdate marks $LATEST as changed by op from previous: new
 // RevisionId, LastModified and LastUpdateStatus=InProgress (Lambda
-// "function states" page), failing when it settles if Options.FailUpdate
-// says so.
+// "function states" page), with settling state of its own, failing when it
+// settles if Options.FailUpdate says so.
 func (s *Server) startUpdate(f *function, now time.Time, op string, previous funcConfig) {
 	f.revision = s.nextID()
 	f.modified = now
 	f.failure = nil
-	f.pendingFail = nil
+	u := &update{polls: max(s.opts.SettlePolls, 1), settleAt: now.Add(s.opts.SettleDelay)}
 	if s.opts.FailUpdate != nil {
 		if fail := s.opts.FailUpdate(f.name, op); fail != nil {
 			failure := *fail
-			f.pendingFail = &failure
-			f.previous = previous
+			u.fail = &failure
+			u.previous = previous
 		}
 	}
-	switch {
-	case s.opts.SettleDelay > 0:
-		f.status = "InProgress"
-		f.settleAt = now.Add(s.opts.SettleDelay)
-	case s.opts.SettlePolls < 0:
-		f.status = "InProgress"
+	f.status = "InProgress"
+	f.pending = u
+	if s.opts.SettleDelay <= 0 && s.opts.SettlePolls < 0 {
 		f.finishUpdate()
-	default:
-		f.status = "InProgress"
-		f.pendingPolls = max(s.opts.SettlePolls, 1)
 	}
 }
 

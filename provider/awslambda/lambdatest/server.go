@@ -38,10 +38,14 @@ type Options struct {
 	// LastUpdateStatus=InProgress before it turns Successful (the real
 	// service settles on its own clock; the emulator counts polls so tests
 	// need no sleeps). 0 means 1; a negative value settles immediately.
-	// Ignored when SettleDelay is set.
+	// Ignored when SettleDelay is set. Each update counts its own polls:
+	// reads of that function by any caller count (Lambda reports the same
+	// status to every reader), reads of other functions and reads made
+	// before the update started do not.
 	SettlePolls int `json:"settlePolls,omitempty"`
 	// SettleDelay, when positive, makes an update settle once this much time
-	// has passed on the emulator's clock, whatever the polls.
+	// has passed on the emulator's clock since that update was accepted,
+	// whatever the polls.
 	SettleDelay time.Duration `json:"settleDelay,omitempty"`
 
 	// Throttle, when non-nil, is asked before every operation (named as in

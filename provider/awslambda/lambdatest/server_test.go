@@ -56,6 +56,12 @@ func (r reply) str(k string) string {
 
 func call(t *testing.T, srv *lambdatest.Server, method, path, body string) reply {
 	t.Helper()
+	return callAs(t, http.DefaultClient, srv, method, path, body)
+}
+
+// callAs is call made by client c (a caller with its own connections).
+func callAs(t *testing.T, c *http.Client, srv *lambdatest.Server, method, path, body string) reply {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -67,7 +73,7 @@ func call(t *testing.T, srv *lambdatest.Server, method, path, body string) reply
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -670,5 +676,85 @@ func TestUpdateFailed_SettlesToFailedWithReasonAndPreviousCode(t *testing.T) {
 	ok := call(t, srv, "GET", fnPath+"/configuration", "")
 	if ok.str("LastUpdateStatus") != "Successful" || ok.str("LastUpdateStatusReason") != "" || ok.body["Timeout"] != float64(7) {
 		t.Fatalf("after a successful update = %s", ok.raw)
+	}
+}
+
+// Settling belongs to each update of each function (Lambda "function
+// states" page: LastUpdateStatus is a property of the function's last
+// update, the same for every reader). Polls count for the update of the
+// function they read, whichever caller makes them; they never count for
+// another function, nor for a later update of the same function.
+func TestUpdateSettling_PerFunctionAndPerUpdate(t *testing.T) {
+	srv := newServer(t, lambdatest.Options{SettlePolls: 2})
+	if err := srv.CreateFunction("other", lambdatest.FunctionSpec{Runtime: "provided.al2023", Handler: "bootstrap"}); err != nil {
+		t.Fatal(err)
+	}
+	const otherPath = "/2015-03-31/functions/other"
+	alice := &http.Client{Transport: &http.Transport{}}
+	bob := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(alice.CloseIdleConnections)
+	t.Cleanup(bob.CloseIdleConnections)
+	status := func(c *http.Client, path string) string {
+		t.Helper()
+		r := callAs(t, c, srv, "GET", path+"/configuration?Qualifier=%24LATEST", "")
+		want(t, r, 200, "")
+		return r.str("LastUpdateStatus")
+	}
+
+	want(t, callAs(t, alice, srv, "PUT", fnPath+"/code", fmt.Sprintf(`{"ZipFile":%q}`, b64("alice"))), 200, "")
+	want(t, callAs(t, bob, srv, "PUT", otherPath+"/configuration", `{"Timeout":9}`), 200, "")
+	// Polls of fn, by either caller, count for fn's update only: both
+	// callers see the same status at each step.
+	got := []string{status(bob, fnPath), status(alice, fnPath), status(bob, fnPath), status(alice, fnPath)}
+	if diff := cmp.Diff([]string{"InProgress", "InProgress", "Successful", "Successful"}, got); diff != "" {
+		t.Errorf("fn's LastUpdateStatus per poll (-want +got):\n%s", diff)
+	}
+	// other's update has had none of its own polls yet.
+	want(t, callAs(t, bob, srv, "POST", otherPath+"/versions", `{}`), 409, "ResourceConflictException")
+	got = []string{status(bob, otherPath), status(bob, otherPath), status(bob, otherPath)}
+	if diff := cmp.Diff([]string{"InProgress", "InProgress", "Successful"}, got); diff != "" {
+		t.Errorf("other's LastUpdateStatus per poll (-want +got):\n%s", diff)
+	}
+
+	// Polls made while fn was settled do not count for its next update.
+	for range 5 {
+		status(alice, fnPath)
+	}
+	want(t, callAs(t, bob, srv, "PUT", fnPath+"/configuration", `{"Timeout":11}`), 200, "")
+	want(t, callAs(t, alice, srv, "POST", fnPath+"/versions", `{}`), 409, "ResourceConflictException")
+	got = []string{status(alice, fnPath), status(bob, fnPath), status(alice, fnPath)}
+	if diff := cmp.Diff([]string{"InProgress", "InProgress", "Successful"}, got); diff != "" {
+		t.Errorf("fn's second update, LastUpdateStatus per poll (-want +got):\n%s", diff)
+	}
+	want(t, callAs(t, alice, srv, "POST", fnPath+"/versions", `{}`), 201, "")
+}
+
+// With SettleDelay each update settles on its own deadline, counted from
+// its own start on the emulator clock, whoever polls and however often.
+func TestUpdateSettling_DelayPerUpdate(t *testing.T) {
+	clk := newClock()
+	srv := newServer(t, lambdatest.Options{Now: clk.Now, SettleDelay: 5 * time.Second})
+	if err := srv.CreateFunction("other", lambdatest.FunctionSpec{Runtime: "provided.al2023", Handler: "bootstrap"}); err != nil {
+		t.Fatal(err)
+	}
+	const otherPath = "/2015-03-31/functions/other"
+	latest := func(path string) string {
+		t.Helper()
+		return call(t, srv, "GET", path+"/configuration", "").str("LastUpdateStatus")
+	}
+	want(t, call(t, srv, "PUT", fnPath+"/configuration", `{"Timeout":9}`), 200, "")
+	clk.Advance(3 * time.Second)
+	want(t, call(t, srv, "PUT", otherPath+"/configuration", `{"Timeout":9}`), 200, "")
+	for range 10 {
+		latest(fnPath)
+		latest(otherPath)
+	}
+	clk.Advance(2 * time.Second) // fn's update is 5s old, other's 2s
+	if got := []string{latest(fnPath), latest(otherPath)}; !slices.Equal(got, []string{"Successful", "InProgress"}) {
+		t.Errorf("after 5s: fn, other = %v; want [Successful InProgress]", got)
+	}
+	clk.Advance(3 * time.Second)
+	if got := latest(otherPath); got != "Successful" {
+		t.Errorf("other 5s after its update: %q, want Successful", got)
 	}
 }

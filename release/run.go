@@ -387,19 +387,14 @@ func (r *run) runner() (*canary.Runner, error) {
 // created on the candidate at once (there is no traffic to shift from);
 // an alias already on the candidate is left alone (moved is false).
 func (r *run) shift(ctx context.Context, alias string, strategy canary.Strategy) (st *canary.State, moved bool, err error) {
-	cctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	r.mu.Lock()
-	r.cancel = cancel
-	r.mu.Unlock()
 	t := &tracked{Provider: r.w.p, r: r}
-	cur, err := t.Route(cctx, r.fn, alias)
+	cur, err := t.Route(ctx, r.fn, alias)
 	switch {
 	case errors.Is(err, provider.ErrNotFound):
 		r.mu.Lock()
 		r.why = fmt.Sprintf("alias %q created on %s", alias, r.candidate)
 		r.mu.Unlock()
-		if _, err := t.SetRoute(cctx, r.fn, provider.To(alias, r.candidate)); err != nil {
+		if _, err := t.SetRoute(ctx, r.fn, provider.To(alias, r.candidate)); err != nil {
 			return nil, false, fmt.Errorf("release %s: create alias %q: %w", r.id, alias, err)
 		}
 		return nil, true, r.journalFailure()
@@ -408,15 +403,59 @@ func (r *run) shift(ctx context.Context, alias string, strategy canary.Strategy)
 	case cur.Share(r.candidate) == provider.AllTraffic:
 		return nil, false, nil
 	}
+	s, err := r.drive(ctx, func(ctx context.Context, runner *canary.Runner) (canary.State, error) {
+		return runner.Start(ctx, canary.Rollout{ID: rolloutID(r.id, alias), Function: r.fn, Alias: alias, Candidate: r.candidate, Strategy: strategy})
+	})
+	return &s, true, err
+}
+
+// drive runs a canary runner call under a context that a journal failure
+// cancels (the canary then rolls back), and adds that failure to its error.
+func (r *run) drive(ctx context.Context, call func(context.Context, *canary.Runner) (canary.State, error)) (canary.State, error) {
+	cctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	r.mu.Lock()
+	r.cancel = cancel
+	r.mu.Unlock()
 	runner, err := r.runner()
 	if err != nil {
-		return nil, false, err
+		return canary.State{}, err
 	}
-	s, err := runner.Start(cctx, canary.Rollout{ID: rolloutID(r.id, alias), Function: r.fn, Alias: alias, Candidate: r.candidate, Strategy: strategy})
+	s, err := call(cctx, runner)
 	if jerr := r.journalFailure(); jerr != nil {
 		err = errors.Join(err, jerr)
 	}
-	return &s, true, err
+	return s, err
+}
+
+// journalLanded journals the route write a stopped process made but did
+// not journal (it died between the two): the state awaits a write whose
+// traffic the route already has, under a revision the journal does not
+// know.
+func (r *run) journalLanded(ctx context.Context, st canary.State) error {
+	if st.Awaiting != canary.AwaitRoute {
+		return nil
+	}
+	cur, err := r.w.p.Route(ctx, r.fn, st.Want.Alias)
+	if err != nil || !cur.SameTraffic(st.Want) {
+		return nil // not written: the runner writes it, and it is journaled then
+	}
+	var before *provider.Route
+	last, err := LastRoute(ctx, r.w.journal, r.fn, st.Want.Alias)
+	switch {
+	case err == nil && last.After != nil && last.After.Revision == cur.Revision:
+		return nil // journaled already
+	case err == nil:
+		before = last.After
+	case !errors.Is(err, provider.ErrNotFound):
+		return err
+	}
+	r.mu.Lock()
+	r.why = "written before the process stopped; journaled on resume"
+	r.phase = st.Phase
+	r.mu.Unlock()
+	r.routeChanged(ctx, before, cur)
+	return r.journalFailure()
 }
 
 func (r *run) journalFailure() error {

@@ -14,7 +14,8 @@ import (
 )
 
 // Stages names the aliases a release moves through. The zero value means
-// DefaultStages.
+// DefaultStages. Release uses Staging and Production; Development is for
+// the caller's own use (Promote from it, or point it at every build).
 type Stages struct {
 	Development string `json:"development,omitempty"`
 	// Staging is where the candidate is tested before production; empty
@@ -499,13 +500,14 @@ func (w *Workflow) Resume(ctx context.Context, id string) (Result, error) {
 	if err := r.begin(ctx); err != nil {
 		return r.result(), err
 	}
-	runner, err := r.runner()
-	if err != nil {
-		return r.finish(ctx, OutcomeFailed, err.Error(), err)
-	}
 	r.plan = st.Plan
 	r.emit(Event{Kind: EventStepStarted, Step: StepCanary, Message: fmt.Sprintf("resuming from %s, step %d", st.Phase, st.Step+1)})
-	st, err = runner.Resume(ctx, rolloutID(id, w.stages.Production))
+	if err := r.journalLanded(ctx, st); err != nil {
+		return r.finish(ctx, OutcomeFailed, err.Error(), err)
+	}
+	st, err = r.drive(ctx, func(ctx context.Context, runner *canary.Runner) (canary.State, error) {
+		return runner.Resume(ctx, rolloutID(id, w.stages.Production))
+	})
 	return r.canaryDone(ctx, st, err)
 }
 

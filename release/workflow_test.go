@@ -1082,3 +1082,53 @@ func TestReleaseApprovalGate(t *testing.T) {
 		})
 	}
 }
+
+// A process that died between a route write and its journal entry leaves
+// the write unjournaled; Resume journals it before going on.
+func TestResumeJournalsAWriteThatLandedBeforeTheCrash(t *testing.T) {
+	ctx := context.Background()
+	fs, err := canary.OpenFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, nil)
+	f.store = fs
+	f.w = f.workflow(nil)
+	f.first()
+	good := f.journal
+	f.store = &crashStore{Store: fs, after: 2} // saves the start and the shift, not the step in place
+	f.journal = &failingJournal{Journal: good, failKind: EntryRoute}
+	f.w = f.workflow(nil)
+	if _, err := f.release(ctx, Request{Function: fn, Publish: artifact("v2"), ID: "rel-2"}); !errors.Is(err, errCrash) {
+		t.Fatalf("Release: %v", err)
+	}
+	if got := f.route("production"); got.Share("2") != 1000 {
+		t.Fatalf("production after the crash: %s", routeText(got))
+	}
+	if last, _ := LastRoute(ctx, good, fn, "production"); last.After.Share("2") != 0 {
+		t.Fatalf("the 10%% write was journaled before the resume: %+v", last)
+	}
+	if drift, _ := Verify(ctx, f.mem, good, fn); len(drift) != 1 {
+		t.Fatalf("Verify before the resume: %v, want the unjournaled write", drift)
+	}
+
+	f.store, f.journal = fs, good
+	f.w = f.workflow(func(o *Options) { o.Checks = map[string]canary.Check{"error rate": healthyStrategy().Analysis.Checks[0].Check} })
+	var res Result
+	f.clock.Run(func() { res, err = f.w.Resume(ctx, "rel-2") })
+	if err != nil || res.Outcome != OutcomePromoted {
+		t.Fatalf("Resume: %q, %v", res.Outcome, err)
+	}
+	var steps []string
+	for _, e := range f.entries() {
+		if e.Release == "rel-2" && e.Alias == "production" && e.Kind.changesRoute() {
+			steps = append(steps, string(e.Kind)+" "+traffic(e.After))
+		}
+	}
+	if d := cmp.Diff([]string{"route 1: 90% · 2: 10%", "promote 2: 100%"}, steps); d != "" {
+		t.Errorf("journaled production changes (-want +got):\n%s", d)
+	}
+	if drift, err := Verify(ctx, f.mem, good, fn); err != nil || len(drift) != 0 {
+		t.Errorf("Verify after the resume: %v, %v", drift, err)
+	}
+}

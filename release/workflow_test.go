@@ -1113,7 +1113,9 @@ func TestResumeJournalsAWriteThatLandedBeforeTheCrash(t *testing.T) {
 	}
 
 	f.store, f.journal = fs, good
-	f.w = f.workflow(func(o *Options) { o.Checks = map[string]canary.Check{"error rate": healthyStrategy().Analysis.Checks[0].Check} })
+	f.w = f.workflow(func(o *Options) {
+		o.Checks = map[string]canary.Check{"error rate": healthyStrategy().Analysis.Checks[0].Check}
+	})
 	var res Result
 	f.clock.Run(func() { res, err = f.w.Resume(ctx, "rel-2") })
 	if err != nil || res.Outcome != OutcomePromoted {

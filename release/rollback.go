@@ -63,6 +63,7 @@ func (w *Workflow) RollbackWith(ctx context.Context, req RollbackRequest) (Resul
 	if err != nil {
 		return Result{}, err
 	}
+	r.step = StepRollback
 	if err := r.begin(ctx); err != nil {
 		return r.result(), err
 	}

@@ -32,6 +32,7 @@ type run struct {
 	pruned            *retention.Report
 	prunePlan         *retention.FunctionPlan
 	routesBefore      []provider.Route
+	step              Step // the step a run's outcome is reported under
 	drift             []Drift
 	safety            *Report
 
@@ -57,7 +58,7 @@ func (w *Workflow) newRun(id, what, fn, alias, actor, reason string) (*run, erro
 	if actor == "" {
 		actor = w.opts.Actor
 	}
-	return &run{w: w, id: id, fn: fn, alias: alias, actor: actor, reason: reason, started: now,
+	return &run{w: w, id: id, fn: fn, alias: alias, actor: actor, reason: reason, started: now, step: StepCanary,
 		routes: map[string]provider.Route{}}, nil
 }
 
@@ -183,9 +184,10 @@ func (r *run) emit(e Event) {
 	}
 }
 
-// admitRelease checks the deploy policy before the run changes anything.
+// admitRelease checks the deploy policy before a run that will move
+// production traffic changes anything.
 func (r *run) admitRelease(context.Context) error {
-	if r.w.opts.Policy == nil {
+	if r.w.opts.Policy == nil || r.alias != r.w.stages.Production {
 		return nil
 	}
 	return r.w.opts.Policy.Check(r.w.clock.Now())
@@ -196,8 +198,8 @@ func (r *run) admitRelease(context.Context) error {
 // it to open, else is refused (and the canary rolls back).
 func (r *run) admitShift(ctx context.Context, alias string, from, to int) error {
 	pol := r.w.opts.Policy
-	if pol == nil {
-		return nil
+	if pol == nil || alias != r.w.stages.Production {
+		return nil // the policy guards production's traffic only
 	}
 	for {
 		now := r.w.clock.Now()
@@ -630,7 +632,7 @@ func (r *run) finish(ctx context.Context, outcome, reason string, err error) (Re
 	if jerr := r.record(ctx, Entry{Kind: EntryDecision, Alias: r.alias, Outcome: outcome, Reason: reason}); jerr != nil {
 		err = errors.Join(err, jerr)
 	}
-	ev := Event{Kind: EventFailed, Step: StepCanary, Message: reason}
+	ev := Event{Kind: EventFailed, Step: r.step, Message: reason}
 	kind := NotifyFailed
 	switch outcome {
 	case OutcomePromoted:

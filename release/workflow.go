@@ -91,9 +91,11 @@ type Options struct {
 	// nil leaves them to Abort or an operator's canary.Runner.Approve.
 	Approve canary.ApproveFunc
 	// Policy restricts releases to deploy windows and blocks them during
-	// freezes: it is checked before a release starts and before every
-	// increase of a candidate's traffic. A rollback is never blocked.
-	// Nil allows every time.
+	// freezes. It guards the production stage: it is checked before a
+	// Release (or a Promote to production) starts and before every increase
+	// of the candidate's share of production; staging and other aliases
+	// are not restricted, and a rollback is never blocked. Nil allows
+	// every time.
 	Policy *Policy
 	// MaxHold is how long a traffic increase that the Policy blocks in the
 	// middle of a canary waits for the window to open again, holding the

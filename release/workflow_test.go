@@ -625,6 +625,38 @@ func TestReleaseBlockedBeforeStart(t *testing.T) {
 	if _, err := f.mem.Version(context.Background(), fn, "2"); !errors.Is(err, provider.ErrNotFound) {
 		t.Errorf("a blocked release published: %v", err)
 	}
+
+	// The policy guards production: staging may change outside it, a
+	// promotion to production may not, and a rollback always may.
+	ctx := context.Background()
+	pub, err := Publish(ctx, f.mem, fn, artifact("v2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := provider.To("development", pub.Version.ID)
+	if _, err := f.mem.SetRoute(ctx, fn, dev); err != nil {
+		t.Fatal(err)
+	}
+	all := canary.AllAtOnce()
+	var staged, promoted Result
+	var serr, perr error
+	f.clock.Run(func() {
+		staged, serr = f.w.Promote(ctx, PromoteRequest{Function: fn, From: "development", To: "staging", Strategy: &all})
+		promoted, perr = f.w.Promote(ctx, PromoteRequest{Function: fn, Strategy: &all})
+	})
+	if serr != nil || staged.Outcome != OutcomePromoted {
+		t.Errorf("Promote to staging outside the window: %q, %v", staged.Outcome, serr)
+	}
+	if !errors.Is(perr, ErrBlocked) || promoted.Outcome != OutcomeBlocked {
+		t.Errorf("Promote to production outside the window: %q, %v", promoted.Outcome, perr)
+	}
+	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
+		t.Errorf("production: %s", routeText(got))
+	}
+	rb, err := f.w.RollbackWith(ctx, RollbackRequest{Function: fn, Alias: "staging"})
+	if err != nil || rb.Outcome != OutcomeRolledBack || f.route("staging").Share("1") != provider.AllTraffic {
+		t.Errorf("Rollback of staging outside the window: %q, %v", rb.Outcome, err)
+	}
 }
 
 func TestReleaseWindowClosesDuringCanary(t *testing.T) {

@@ -22,7 +22,10 @@ const (
 	// retries throttling first). Event.Err is the error; Event.Conflict (or
 	// errors.Is(Err, provider.ErrConflict)) marks an out-of-band change.
 	// Event.Route, when the runner read the route after the failure, is the
-	// route as it now is, with its revision.
+	// route as it now is, with its revision. A failure that is not a
+	// conflict, whose route has the requested traffic, counts as the write
+	// having landed (its response was lost); a conflict never does, even
+	// when the other writer's route has that traffic.
 	EventRouteFailed
 	// EventTick reports that time passed (a Wait ended).
 	EventTick
@@ -431,10 +434,16 @@ func (m *machine) routeSet(r provider.Route) {
 	}
 }
 
-// routeFailed handles a failed write of the awaited route.
+// routeFailed handles a failed write of the awaited route. A write that
+// failed otherwise than by a conflict (a timeout, a lost response) may have
+// landed: when the route read back has the requested traffic it is adopted
+// as the write's result. A conflict never is: the route is someone else's,
+// even with the very traffic this rollout wanted (a second rollout of the
+// same candidate), so it goes to the conflict handling.
 func (m *machine) routeFailed(ev Event) {
 	s := &m.s
-	if ev.Route.Alias == s.Want.Alias && len(ev.Route.Weights) > 0 && ev.Route.SameTraffic(s.Want) {
+	conflicted := ev.Conflict || errors.Is(ev.Err, provider.ErrConflict)
+	if !conflicted && ev.Route.Alias == s.Want.Alias && len(ev.Route.Weights) > 0 && ev.Route.SameTraffic(s.Want) {
 		// The write took effect after all (reported failed, e.g. a
 		// timeout): the route read says so.
 		m.routeSet(ev.Route)
@@ -444,7 +453,7 @@ func (m *machine) routeFailed(ev Event) {
 	if ev.Err != nil {
 		errText = ev.Err.Error()
 	}
-	if ev.Conflict || errors.Is(ev.Err, provider.ErrConflict) {
+	if conflicted {
 		m.conflict(ev.Route, fmt.Sprintf("route %q changed out of band: %s", s.Want.Alias, errText))
 		return
 	}

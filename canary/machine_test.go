@@ -1301,3 +1301,62 @@ func mBakingT(t *testing.T) (canary.State, canary.Action) {
 	}
 	return m.s, m.queue[0]
 }
+
+// TestMachineRouteFailedAdoptsOnlyLandedWrites: a failed write whose route
+// read back has the requested traffic is adopted as the write's result only
+// when the failure was not a conflict (a timeout whose write landed). On a
+// conflict the route is someone else's even with that very traffic (a
+// second rollout of the same candidate): the conflict policy applies.
+func TestMachineRouteFailedAdoptsOnlyLandedWrites(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		onConflict canary.ConflictPolicy
+		err        error
+		conflict   bool
+		wantPhase  canary.Phase
+		// wantRoute is the revision of the production route the state
+		// records afterwards: "oob" for the route read back, "r1" for the
+		// stable route the rollout started from.
+		wantRoute string
+		// wantWrite: a SetRoute of the stable route over the route read
+		// back follows.
+		wantWrite bool
+	}{
+		{name: "timeout that landed", err: provider.ErrUnavailable, wantPhase: canary.PhaseBaking, wantRoute: "oob"},
+		{name: "conflict flag, stop", err: errors.New("route changed"), conflict: true, wantPhase: canary.PhaseFailed, wantRoute: "r1"},
+		{name: "ErrConflict, stop", err: fmt.Errorf("set live: %w", provider.ErrConflict), wantPhase: canary.PhaseFailed, wantRoute: "r1"},
+		{name: "conflict, roll back", onConflict: canary.RollBackOnConflict, err: provider.ErrConflict, conflict: true,
+			wantPhase: canary.PhaseRollingBack, wantRoute: "oob", wantWrite: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, _ := canary.Preset("Canary10Percent5Minutes")
+			st.Analysis.Checks = []canary.CheckSpec{{Name: "errors", Check: mPass}}
+			m := mNewSimSpec(t, canary.Spec{Strategy: st, OnConflict: tc.onConflict})
+			m.feed(canary.Event{Kind: canary.EventStart})
+			if len(m.queue) != 1 || m.queue[0].Kind != canary.ActionSetRoute || m.s.Route.Revision != "r1" {
+				t.Fatalf("setup: route %q, actions %v; want one SetRoute over r1", m.s.Route.Revision, m.queue)
+			}
+			awaiting := m.s
+			landed := m.queue[0].Route.Clone()
+			landed.Revision = "oob"
+			ev := canary.Event{Kind: canary.EventRouteFailed, Err: tc.err, Conflict: tc.conflict, Route: landed}
+			got, acts := canary.Next(awaiting, ev, mT0.Add(time.Second))
+			if err := mCheckStep(awaiting, got, acts); err != nil {
+				t.Fatal(err)
+			}
+			if got.Phase != tc.wantPhase || got.Route.Revision != tc.wantRoute {
+				t.Errorf("phase %s, route revision %q; want %s, %q", got.Phase, got.Route.Revision, tc.wantPhase, tc.wantRoute)
+			}
+			var writes []provider.Route
+			for _, a := range acts {
+				if a.Kind == canary.ActionSetRoute {
+					writes = append(writes, a.Route)
+				}
+			}
+			rollback := len(writes) == 1 && writes[0].Revision == "oob" && writes[0].Share("1") == 10000
+			if tc.wantWrite && !rollback || !tc.wantWrite && len(writes) > 0 {
+				t.Errorf("writes %v; want the stable route over \"oob\": %v", writes, tc.wantWrite)
+			}
+		})
+	}
+}

@@ -91,6 +91,9 @@ func (w *Workflow) RollbackWith(ctx context.Context, req RollbackRequest) (Resul
 	}
 	if last, err := LastRoute(ctx, w.journal, req.Function, alias); err == nil && last.After != nil && last.After.Revision != cur.Revision {
 		r.reason += fmt.Sprintf("; the alias had changed out of band (journal %s, now %s)", routeText(*last.After), routeText(cur))
+		if err := r.checkDrift(ctx); err != nil {
+			return r.finish(ctx, OutcomeFailed, err.Error(), err)
+		}
 	}
 	r.emit(Event{Kind: EventStepStarted, Step: StepRollback, Message: r.reason})
 	if cur.Share(target) == provider.AllTraffic {

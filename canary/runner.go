@@ -636,15 +636,11 @@ func (d *drive) setRoute(ctx context.Context, want provider.Route) Event {
 	}
 	ce := &ConflictError{Function: d.st.Function, Expected: d.known(want), Found: cur, Err: err}
 	d.cause = ce
-	ev := Event{Kind: EventRouteFailed, Err: ce, Conflict: true, Route: cur}
-	if cur.SameTraffic(want) {
-		// Someone else wrote the very traffic this write asked for (a
-		// second rollout of the same candidate): still their route, not
-		// ours. The route is withheld so the machine does not adopt it as
-		// this write's result; it stops instead of overwriting it.
-		ev.Route = provider.Route{}
-	}
-	return ev
+	// Even when someone else wrote the very traffic this write asked for
+	// (a second rollout of the same candidate), it is their route, not
+	// ours: the machine never adopts a conflicting route as a write's
+	// result, and handles it by the rollout's OnConflict policy.
+	return Event{Kind: EventRouteFailed, Err: ce, Conflict: true, Route: cur}
 }
 
 // known returns the route the rollout last knew for want's alias, with the

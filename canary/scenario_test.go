@@ -506,3 +506,45 @@ func TestRunnerResumeFindsAnOutOfBandChange(t *testing.T) {
 		t.Fatalf("route written: %+v", h.rec.Writes())
 	}
 }
+
+// Someone else writes the very traffic the rollout's next write asks for:
+// it is still their route, never adopted as the rollout's own write, and
+// the conflict policy decides: stop without overwriting, or roll back.
+func TestRunnerConflictWithTheSameTraffic(t *testing.T) {
+	for _, policy := range []ConflictPolicy{StopOnConflict, RollBackOnConflict} {
+		t.Run(policy.String(), func(t *testing.T) {
+			h := newHarness(t, 3)
+			o := h.options()
+			o.OnOutOfBand = policy
+			r := h.runner(o)
+			var st State
+			var err error
+			h.clk.Run(func() {
+				st, err = r.Start(context.Background(), Rollout{ID: "r1", Function: "fn", Alias: "prod", Candidate: "2", Strategy: Canary(1000, 5*time.Minute)})
+			}, func() {
+				// At 4m a person promotes the candidate by hand, a minute
+				// before the rollout would.
+				_ = h.clk.Sleep(context.Background(), 4*time.Minute)
+				cur := h.route()
+				want := provider.To("prod", "2")
+				want.Revision = cur.Revision
+				if _, serr := h.mem.SetRoute(context.Background(), "fn", want); serr != nil {
+					panic(serr)
+				}
+			})
+			if !errors.Is(err, provider.ErrConflict) {
+				t.Fatalf("Start = %v, want a conflict", err)
+			}
+			switch policy {
+			case StopOnConflict:
+				if st.Phase != PhaseFailed || describe(h.route()) != "100% 2" {
+					t.Errorf("phase %s, route %s; want Failed with the person's 100%% 2 left", st.Phase, describe(h.route()))
+				}
+			case RollBackOnConflict:
+				if st.Phase != PhaseRolledBack || describe(h.route()) != "100% 1" {
+					t.Errorf("phase %s, route %s; want RolledBack to 100%% 1", st.Phase, describe(h.route()))
+				}
+			}
+		})
+	}
+}

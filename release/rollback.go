@@ -221,8 +221,10 @@ func RollbackPoints(ctx context.Context, j Journal, fn string) (retention.RouteH
 	for alias, vs := range seq {
 		current := vs[len(vs)-1]
 		var hist []string
+		seen := map[string]bool{current: true}
 		for i := len(vs) - 1; i >= 0; i-- {
-			if v := vs[i]; v != current && !slices.Contains(hist, v) {
+			if v := vs[i]; !seen[v] {
+				seen[v] = true
 				hist = append(hist, v)
 			}
 		}

@@ -27,7 +27,7 @@ const fn = "checkout"
 // fixture is a workflow on the memory provider in virtual time, recording
 // what it reports.
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	clock   *canary.VirtualClock
 	mem     *memory.Provider
 	journal Journal
@@ -39,7 +39,7 @@ type fixture struct {
 	notes  []Notification
 }
 
-func newFixture(t *testing.T, edit func(*Options)) *fixture {
+func newFixture(t testing.TB, edit func(*Options)) *fixture {
 	t.Helper()
 	clock := canary.NewVirtualClock(start)
 	mem, err := memory.New(memory.Options{Now: clock.Now, Sleep: clock.Sleep, Seed: 7})

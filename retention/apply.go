@@ -18,8 +18,8 @@ import (
 
 // ApplyOptions tune Apply. The zero value is ready to use: DefaultConcurrency
 // deletes in flight, DefaultRate calls per second, the zero
-// provider.RetryPolicy, DefaultRecheckInterval, DefaultGrace, no progress
-// events, silent, the wall clock.
+// provider.RetryPolicy, a fresh reference check before every delete call,
+// DefaultGrace, no progress events, silent, the wall clock.
 type ApplyOptions struct {
 	// Concurrency is how many versions are being deleted at once; 0 means
 	// DefaultConcurrency.
@@ -38,10 +38,17 @@ type ApplyOptions struct {
 	// (provider.RetryPolicy.Backoff). Pass an unwrapped provider (not
 	// provider.WithRetry), or retries multiply.
 	Retry provider.RetryPolicy
-	// RecheckInterval is how long one read of a function's routes and usage
-	// serves as the reference check before its deletes. 0 means
-	// DefaultRecheckInterval; a negative value re-reads before every
-	// delete. See the package documentation for the call count.
+	// RecheckInterval is how stale the reference check before a delete may
+	// be. 0, the default, checks fresh before every delete call: the
+	// function's routes and usage are read by a read that begins after the
+	// delete has its token of the rate budget, and the delete is sent as
+	// soon as that read answers (deletes of one function that wait at the
+	// same time share such a read). A positive value is an opt-in to
+	// staleness: one read serves every delete of the function for that
+	// long (an in-use refusal from the platform discards it), which saves
+	// calls and leaves a route that moves in between to the platform's
+	// in-use refusal. Negative is invalid. See the package
+	// documentation for the call counts.
 	RecheckInterval time.Duration
 	// Grace is how long a delete call already sent may run on after ctx
 	// ends, so that its outcome is known and reported; 0 means DefaultGrace.
@@ -191,13 +198,16 @@ func (r Report) Totals() Totals {
 // Concurrency deletes in flight (errgroup.SetLimit) and every call — the
 // reference reads as well as the deletes and their retries — taking a token
 // of one rate budget (ApplyOptions.Limiter, or Rate and Burst). Right before
-// a version is deleted, its function's routes and usage are read again (at
-// most RecheckInterval old; see the package documentation): a version that a
-// route or a usage references now is skipped and reported, never deleted. A
-// platform refusal because the version is in use (provider.ErrInUse) is a
-// skip too, and makes the next delete of that function re-read its
-// references. Throttling and transient failures are retried under Retry;
-// any other refusal fails that version only, and the run goes on.
+// every delete call — after the call has its token, and again before every
+// retry — the function's routes and usage are read by a read that begins
+// then (deletes of one function waiting at the same moment share it; see the
+// package documentation), and the delete is sent as soon as it answers: a
+// version that a route or a usage references now is skipped and reported,
+// never deleted. A positive RecheckInterval opts into reusing a read for
+// that long instead. A platform refusal because the version is in use
+// (provider.ErrInUse) is a skip too. Throttling and transient failures are
+// retried under Retry; any other refusal fails that version only, and the
+// run goes on.
 //
 // When ctx ends, no new delete is sent; deletes already sent run on for at
 // most Grace so that the report is exact: a version is reported Deleted only
@@ -221,14 +231,15 @@ func Apply(ctx context.Context, p provider.Provider, plan Plan, opts ApplyOption
 	if opts.Grace < 0 {
 		return Report{}, fmt.Errorf("retention: %w", provider.Invalid("apply options", "grace", "is negative"))
 	}
+	if opts.RecheckInterval < 0 {
+		return Report{}, fmt.Errorf("retention: %w", provider.Invalid("apply options", "recheck interval",
+			fmt.Sprintf("is %s; 0 checks fresh before every delete", opts.RecheckInterval)))
+	}
 	b, err := newBudget("apply options", opts.Limiter, opts.Rate, opts.Burst, opts.Retry, opts.Clock)
 	if err != nil {
 		return Report{}, err
 	}
 	a := &applier{p: p, b: b, opts: opts}
-	if a.opts.RecheckInterval == 0 {
-		a.opts.RecheckInterval = DefaultRecheckInterval
-	}
 	if a.opts.Grace == 0 {
 		a.opts.Grace = DefaultGrace
 	}
@@ -260,12 +271,13 @@ func Apply(ctx context.Context, p provider.Provider, plan Plan, opts ApplyOption
 
 	var g errgroup.Group
 	g.SetLimit(conc)
-	// With a reference cache, the read of the next function's references
-	// (two calls, Routes then Usage) is launched beside the current
-	// function's last 2·conc deletes: with conc calls in flight, that is
-	// about how long the two calls take. So the deletes do not all stop and
-	// wait for the read when they reach the next function, and the read is
-	// as fresh as it can be without that wait.
+	// With a reference cache (RecheckInterval > 0), the read of the next
+	// function's references (Usage, then Routes) is launched
+	// beside the current function's last 2·conc deletes: with conc calls in
+	// flight, that is about how long the read takes to get its tokens and
+	// answers. So the deletes do not all stop and wait for the read when
+	// they reach the next function, and the read is as fresh as it can be
+	// without that wait. Fresh checks (the default) cannot be read ahead.
 	prefetch := func(fi int) {
 		if a.opts.RecheckInterval > 0 {
 			g.Go(func() error {
@@ -302,6 +314,7 @@ func Apply(ctx context.Context, p provider.Provider, plan Plan, opts ApplyOption
 		launched = ti + 1
 	}
 	_ = g.Wait() // the goroutines return nil; outcomes are in a.results
+	a.readers.Wait()
 	for ti := launched; ti < len(a.tasks); ti++ {
 		a.settle(ctx, ti, result{outcome: Canceled})
 	}
@@ -351,32 +364,47 @@ type applier struct {
 	opts  ApplyOptions
 	fns   []*fnState
 	tasks []task
+	// readers tracks the goroutines performing fresh reference reads.
+	readers sync.WaitGroup
 
 	mu       sync.Mutex // guards results, progress and fnState.remaining
 	results  []result
 	progress Progress
 }
 
-// fnState is one function's reference cache.
+// fnState is one function's reference checks.
 type fnState struct {
 	name      string
 	remaining int // planned deletions not settled yet; guarded by applier.mu
 
-	// lock (capacity 1) serialises the reference reads of the function
+	// fresh hands out the fresh reads (RecheckInterval 0); it serialises
+	// them, and so guards usageUnknown in that mode.
+	fresh freshReads
+
+	// lock (capacity 1) serialises the cached reads (RecheckInterval > 0)
 	// and guards the fields below. A channel rather than a sync.Mutex: a
 	// delete waiting for another's read gives up when ctx ends, and the
 	// wait is one that testing/synctest recognises as blocked.
-	lock         chan struct{}
-	valid        bool
-	readAt       time.Time
-	refs         map[string]string // version → why it is referenced now
+	lock   chan struct{}
+	valid  bool
+	readAt time.Time
+	refs   map[string]string // version → why it is referenced now
+	// usageUnknown is set once the provider answered that it cannot tell
+	// usage; it is not asked again.
 	usageUnknown bool
 }
 
-// references returns why version is referenced now ("" when it is not),
-// reading the function's routes and usage when the last read is older than
-// the recheck interval or was invalidated.
+// references returns why version is referenced now ("" when it is not).
+// By default it waits for a read of the function's routes and usage that
+// begins after this call; with a positive RecheckInterval it answers from
+// the last read unless that is older than the interval or was invalidated.
 func (a *applier) references(ctx context.Context, st *fnState, version string) (string, error) {
+	if a.opts.RecheckInterval == 0 {
+		refs, err := st.fresh.get(ctx, &a.readers, func(ctx context.Context) (map[string]string, error) {
+			return a.readReferences(ctx, st)
+		})
+		return refs[version], err
+	}
 	select {
 	case st.lock <- struct{}{}:
 	case <-ctx.Done():
@@ -384,35 +412,12 @@ func (a *applier) references(ctx context.Context, st *fnState, version string) (
 	}
 	defer func() { <-st.lock }()
 	now := a.b.clock.Now()
-	if st.valid && a.opts.RecheckInterval > 0 && now.Sub(st.readAt) < a.opts.RecheckInterval {
+	if st.valid && now.Sub(st.readAt) < a.opts.RecheckInterval {
 		return st.refs[version], nil
 	}
-	var routes []provider.Route
-	err := a.b.call(ctx, func(ctx context.Context) (err error) {
-		routes, err = a.p.Routes(ctx, st.name)
-		return err
-	})
+	refs, err := a.readReferences(ctx, st)
 	if err != nil {
-		return "", fmt.Errorf("reading routes: %w", err)
-	}
-	var us []provider.Usage
-	if !st.usageUnknown {
-		if us, st.usageUnknown, err = usage(ctx, a.b, a.p, st.name); err != nil {
-			return "", fmt.Errorf("reading usage: %w", err)
-		}
-	}
-	refs := map[string]string{}
-	for _, rt := range routes {
-		for _, w := range rt.Weights {
-			if refs[w.Version] == "" {
-				refs[w.Version] = fmt.Sprintf("alias %s (%s) references it now", rt.Alias, percent(w.BasisPoints))
-			}
-		}
-	}
-	for _, u := range us {
-		if refs[u.Version] == "" {
-			refs[u.Version] = "in use now: " + u.Reason
-		}
+		return "", err
 	}
 	st.refs, st.readAt, st.valid = refs, now, true
 	return refs[version], nil
@@ -424,28 +429,31 @@ func (st *fnState) invalidate() {
 	<-st.lock
 }
 
-// delete checks and deletes one version.
+// delete checks and deletes one version. Every attempt checks the
+// references (fresh by default: a read that begins after the attempt
+// asked), then takes its token of the budget and sends the delete at once;
+// a retry after a throttle or a transient failure checks again. The token
+// is taken after the check, not before, so that every call reaches the
+// platform at the pace of the budget: a delete holding a token while it
+// waited for the check would be sent in a burst with the check's calls.
 func (a *applier) delete(ctx context.Context, t task) result {
 	st := a.fns[t.fn]
 	if ctx.Err() != nil {
 		return result{outcome: Canceled}
 	}
-	why, err := a.references(ctx, st, t.version)
-	if err != nil {
-		if ctx.Err() != nil {
-			return result{outcome: Canceled}
+	// why: the check found the version referenced. checkErr: the check
+	// failed (its own calls were retried already). sent: a delete call
+	// went out. uncertain: some call failed in a way that may have taken
+	// effect, and no later answer settled it.
+	var (
+		why             string
+		checkErr, last  error
+		sent, uncertain bool
+	)
+	err := a.b.retry.Do(ctx, func(ctx context.Context) error {
+		if why, checkErr = a.references(ctx, st, t.version); checkErr != nil || why != "" {
+			return nil // settled below, without another attempt
 		}
-		return result{outcome: Failed, err: fmt.Errorf("reference check: %w", err)}
-	}
-	if why != "" {
-		return result{outcome: Skipped, detail: why}
-	}
-
-	// sent: a delete call went out. uncertain: some call failed in a way
-	// that may have taken effect, and no later answer settled it.
-	var sent, uncertain bool
-	var last error
-	err = a.b.retry.Do(ctx, func(ctx context.Context) error {
 		if err := a.b.wait(ctx); err != nil {
 			return err
 		}
@@ -469,6 +477,22 @@ func (a *applier) delete(ctx context.Context, t task) result {
 		return last
 	})
 	switch {
+	case why != "" && uncertain:
+		// An earlier attempt failed ambiguously and the version is
+		// referenced now: it exists unless that attempt deleted it.
+		r := a.confirm(ctx, st, t.version, last)
+		if r.outcome == Deleted || r.inDoubt {
+			return r
+		}
+		return result{outcome: Skipped, detail: why}
+	case why != "":
+		return result{outcome: Skipped, detail: why}
+	case checkErr != nil && uncertain:
+		return a.confirm(ctx, st, t.version, last)
+	case checkErr != nil && ctx.Err() != nil:
+		return result{outcome: Canceled}
+	case checkErr != nil:
+		return result{outcome: Failed, err: fmt.Errorf("reference check: %w", checkErr)}
 	case !sent && ctx.Err() != nil:
 		return result{outcome: Canceled}
 	case !sent:

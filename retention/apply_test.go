@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -179,31 +180,110 @@ func TestApplyReferenceCheck(t *testing.T) {
 		}
 	})
 
-	t.Run("strict recheck reads the routes right before every delete", func(t *testing.T) {
-		p, pl := setup(t)
-		rec := &recorder{p: p}
-		rec.beforeDelete = func(_ context.Context, fn, id string) error {
-			if id == "3" { // while 3 is deleted, a route moves onto 7
-				return trySetRoute(p, fn, "beta", "7", 10000)
+	// moveBefore returns a recorder whose delete of version from moves the
+	// route beta onto version to, from inside that delete call: after the
+	// plan, after every earlier check, just before to's own check.
+	moveBefore := func(p *memory.Provider, from, to string) *recorder {
+		return &recorder{p: p, beforeDelete: func(_ context.Context, fn, id string) error {
+			if id == from {
+				return trySetRoute(p, fn, "beta", to, 10000)
 			}
 			return nil
+		}}
+	}
+	// neverSent fails the test if a delete of version id was sent.
+	neverSent := func(t *testing.T, rec *recorder, id string) {
+		t.Helper()
+		for _, c := range rec.log() {
+			if c.op == "DeleteVersion" && c.id == id {
+				t.Errorf("a delete of version %s was sent after it became referenced (%v)", id, c.err)
+			}
 		}
+	}
+
+	t.Run("by default the routes are read right before every delete", func(t *testing.T) {
+		p, pl := setup(t)
+		rec := moveBefore(p, "3", "4") // while 3 is deleted, a route moves onto 4
+		rep, err := retention.Apply(context.Background(), rec, pl, retention.ApplyOptions{Limiter: unlimited(), Concurrency: 1})
+		if err != nil {
+			t.Fatalf("Apply: %v", err)
+		}
+		if diff := cmp.Diff(map[string]string{"4": "alias beta (100%) references it now"}, skipped(rep)); diff != "" {
+			t.Errorf("skipped (-want +got):\n%s", diff)
+		}
+		neverSent(t, rec, "4")
+		if diff := cmp.Diff([]string{"4", "10"}, ids(t, p, "f")); diff != "" {
+			t.Errorf("versions left (-want +got):\n%s", diff)
+		}
+		// One check (Routes and Usage) per delete: 9 planned, one skipped.
+		if r, u, d := rec.count("Routes"), rec.count("Usage"), rec.count("DeleteVersion"); r != 9 || u != 9 || d != 8 {
+			t.Errorf("%d Routes, %d Usage and %d DeleteVersion calls, want 9, 9 and 8", r, u, d)
+		}
+	})
+
+	t.Run("by default usage is read right before every delete", func(t *testing.T) {
+		p, pl := setup(t)
+		rec := &recorder{p: p, beforeDelete: func(_ context.Context, fn, id string) error {
+			if id == "6" { // while 6 is deleted, 7 gets provisioned concurrency
+				p.SetUsage(fn, []provider.Usage{{Version: "7", Reason: "provisioned concurrency (5 requested)"}})
+			}
+			return nil
+		}}
+		rep, err := retention.Apply(context.Background(), rec, pl, retention.ApplyOptions{Limiter: unlimited(), Concurrency: 1})
+		if err != nil {
+			t.Fatalf("Apply: %v", err)
+		}
+		if diff := cmp.Diff(map[string]string{"7": "in use now: provisioned concurrency (5 requested)"}, skipped(rep)); diff != "" {
+			t.Errorf("skipped (-want +got):\n%s", diff)
+		}
+		neverSent(t, rec, "7")
+	})
+
+	t.Run("a retry checks again", func(t *testing.T) {
+		p, pl := setup(t)
+		throttled := false
+		rec := &recorder{p: p, beforeDelete: func(_ context.Context, fn, id string) error {
+			if id == "2" && !throttled { // 2 is throttled; meanwhile a route moves onto it
+				throttled = true
+				if err := trySetRoute(p, fn, "beta", "2", 10000); err != nil {
+					return err
+				}
+				return &provider.Error{Op: "delete version", Function: fn, Err: &provider.ThrottleError{RetryAfter: time.Second}}
+			}
+			return nil
+		}}
 		rep, err := retention.Apply(context.Background(), rec, pl, retention.ApplyOptions{
-			Limiter: unlimited(), Concurrency: 1, RecheckInterval: -1,
+			Limiter: unlimited(), Concurrency: 1, Clock: &stepClock{now: t0},
 		})
 		if err != nil {
 			t.Fatalf("Apply: %v", err)
 		}
-		if diff := cmp.Diff(map[string]string{"7": "alias beta (100%) references it now"}, skipped(rep)); diff != "" {
+		if diff := cmp.Diff(map[string]string{"2": "alias beta (100%) references it now"}, skipped(rep)); diff != "" {
 			t.Errorf("skipped (-want +got):\n%s", diff)
 		}
-		if n, want := rec.count("Routes"), 9; n != want {
-			t.Errorf("%d Routes calls, want one per planned deletion (%d)", n, want)
+		if n := rec.count("DeleteVersion"); n != 9 {
+			t.Errorf("%d delete calls, want 9: the retry of 2 is not sent", n)
 		}
-		for _, c := range rec.log() {
-			if c.op == "DeleteVersion" && c.id == "7" {
-				t.Error("a delete of version 7 was sent after the route moved onto it")
-			}
+	})
+
+	// The opt-in to staleness: with one read shared for 5 s, the same move
+	// is not seen by Apply; the delete is sent and the platform refuses it.
+	// (This is what the default did before the check was made fresh.)
+	t.Run("a read shared for 5 s misses the move; the platform refuses", func(t *testing.T) {
+		p, pl := setup(t)
+		rec := moveBefore(p, "3", "4")
+		rep, err := retention.Apply(context.Background(), rec, pl, retention.ApplyOptions{
+			Limiter: unlimited(), Concurrency: 1, RecheckInterval: 5 * time.Second, Clock: &stepClock{now: t0},
+		})
+		if err != nil {
+			t.Fatalf("Apply: %v", err)
+		}
+		s := skipped(rep)
+		if len(s) != 1 || !strings.HasPrefix(s["4"], "refused by the platform: ") {
+			t.Errorf("skipped = %q, want version 4 refused by the platform", s)
+		}
+		if r := rec.count("Routes"); r != 2 {
+			t.Errorf("%d Routes calls, want 2: the shared read, and one after the refusal", r)
 		}
 	})
 }
@@ -250,63 +330,65 @@ func TestApplyRetriesThrottlingHonouringRetryAfter(t *testing.T) {
 }
 
 // TestApplyRateBudget: every call of the planner and of Apply takes a token
-// of one budget, so in virtual time no two calls are closer than 1/rate;
-// the default budget is below Lambda's 15 requests per second, and the
-// caller can lower it.
+// of one budget — the reference reads too — so in
+// virtual time (a synctest bubble, the wall clock) no two calls are closer
+// than 1/rate; the default budget is below Lambda's 15 requests per second,
+// and the caller can lower it.
 func TestApplyRateBudget(t *testing.T) {
 	if retention.DefaultRate > 15 {
 		t.Fatalf("DefaultRate %v is above Lambda's control-plane limit of 15 requests per second", retention.DefaultRate)
 	}
 	tests := []struct {
 		name string
-		opts func(clk retention.Clock) (retention.Planner, retention.ApplyOptions)
+		opts func() (retention.Planner, retention.ApplyOptions)
 		gap  time.Duration
 		// shared: the planner's and Apply's calls share one budget, so the
 		// gap holds from the planner's last call to Apply's first.
 		shared bool
 	}{
-		{"default", func(clk retention.Clock) (retention.Planner, retention.ApplyOptions) {
-			return retention.Planner{Clock: clk}, retention.ApplyOptions{Clock: clk}
+		{"default", func() (retention.Planner, retention.ApplyOptions) {
+			return retention.Planner{}, retention.ApplyOptions{}
 		}, time.Duration(float64(time.Second) / retention.DefaultRate), false},
-		{"lowered by the caller", func(clk retention.Clock) (retention.Planner, retention.ApplyOptions) {
-			return retention.Planner{Clock: clk, Rate: 2}, retention.ApplyOptions{Clock: clk, Rate: 2}
+		{"lowered by the caller", func() (retention.Planner, retention.ApplyOptions) {
+			return retention.Planner{Rate: 2}, retention.ApplyOptions{Rate: 2}
 		}, 500 * time.Millisecond, false},
-		{"one limiter shared by the planner and Apply", func(clk retention.Clock) (retention.Planner, retention.ApplyOptions) {
+		{"one limiter shared by the planner and Apply", func() (retention.Planner, retention.ApplyOptions) {
 			lim := rate.NewLimiter(4, 1)
-			return retention.Planner{Clock: clk, Limiter: lim}, retention.ApplyOptions{Clock: clk, Limiter: lim}
+			return retention.Planner{Limiter: lim}, retention.ApplyOptions{Limiter: lim}
 		}, 250 * time.Millisecond, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newMemory(t, memory.Options{})
-			publishN(t, p, "f", 8)
-			publishN(t, p, "g", 8)
-			clk := &stepClock{now: t0}
-			rec := &recorder{p: p, now: clk.Now}
-			planner, opts := tt.opts(clk)
-			planner.Concurrency, opts.Concurrency = 1, 1 // stepClock serves one goroutine at a time
-			pl, err := planner.Plan(context.Background(), rec, []string{"f", "g"}, retention.Policy{KeepLast: 2}, t0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			planned := len(rec.log())
-			if _, err := retention.Apply(context.Background(), rec, pl, opts); err != nil {
-				t.Fatal(err)
-			}
-			calls := rec.log()
-			// 2 × (Versions, Routes, Usage) to plan, 2 × (Routes, Usage) to
-			// check, 12 deletes.
-			if len(calls) != 6+4+12 {
-				t.Errorf("%d calls, want 22", len(calls))
-			}
-			for i := 1; i < len(calls); i++ {
-				if i == planned && !tt.shared {
-					continue // Apply's budget starts full
+			synctest.Test(t, func(t *testing.T) {
+				p := newMemory(t, memory.Options{})
+				publishN(t, p, "f", 8)
+				publishN(t, p, "g", 8)
+				rec := &recorder{p: p}
+				planner, opts := tt.opts()
+				opts.Concurrency = 1 // one check per delete: an exact count
+				pl, err := planner.Plan(context.Background(), rec, []string{"f", "g"}, retention.Policy{KeepLast: 2}, t0)
+				if err != nil {
+					t.Fatal(err)
 				}
-				if gap := calls[i].at.Sub(calls[i-1].at); gap < tt.gap {
-					t.Errorf("calls %d (%s) and %d (%s) are %s apart, want at least %s", i-1, calls[i-1].op, i, calls[i].op, gap, tt.gap)
+				planned := len(rec.log())
+				if _, err := retention.Apply(context.Background(), rec, pl, opts); err != nil {
+					t.Fatal(err)
 				}
-			}
+				calls := rec.log()
+				// 2 × (Versions, Routes, Usage) to plan; 12 deletes, each
+				// after a fresh check (Usage, Routes) of its own.
+				if len(calls) != 6+12*3 {
+					t.Errorf("%d calls, want 42", len(calls))
+				}
+				for i := 1; i < len(calls); i++ {
+					if i == planned && !tt.shared {
+						continue // Apply's budget starts full
+					}
+					if gap := calls[i].at.Sub(calls[i-1].at); gap < tt.gap {
+						t.Errorf("calls %d (%s) and %d (%s) are %s apart, want at least %s", i-1, calls[i-1].op, i, calls[i].op, gap, tt.gap)
+					}
+				}
+			})
 		})
 	}
 }

@@ -30,9 +30,6 @@ const (
 	// DefaultConcurrency is how many functions are read, or versions
 	// deleted, at once by default.
 	DefaultConcurrency = 4
-	// DefaultRecheckInterval is how long one read of a function's routes
-	// and usage serves as the reference check before a delete.
-	DefaultRecheckInterval = 5 * time.Second
 	// DefaultGrace is how long a delete already sent may run on after the
 	// caller's context ends, so that its outcome is known.
 	DefaultGrace = 30 * time.Second

@@ -21,8 +21,11 @@ import (
 // provider.RetryPolicy, a fresh reference check before every delete call,
 // DefaultGrace, no progress events, silent, the wall clock.
 type ApplyOptions struct {
-	// Concurrency is how many versions are being deleted at once; 0 means
-	// DefaultConcurrency.
+	// Concurrency is how many versions are being checked and deleted at
+	// once, and so how many deletes of a function can share one fresh
+	// reference check; 0 means DefaultConcurrency. Calls in flight never
+	// exceed it. See the package documentation for its effect on calls per
+	// deletion.
 	Concurrency int
 	// Rate is the call budget in calls per second (0 means DefaultRate) and
 	// Burst its burst (0 means 1). Both are ignored when Limiter is set.

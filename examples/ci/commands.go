@@ -1,0 +1,347 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/provider/memory"
+	"github.com/slipway-dev/slipway/release"
+	"github.com/slipway-dev/slipway/retention"
+	"github.com/slipway-dev/slipway/semver"
+)
+
+// stages are the workflow's stages from the settings.
+func (s *settings) stages() release.Stages {
+	return release.Stages{Staging: s.staging, Production: s.production}
+}
+
+// releaseReason is the journal's reason for a publish or a release.
+func (s *settings) releaseReason() string {
+	if s.reason != "" {
+		return s.reason
+	}
+	return s.releaseCommit
+}
+
+// simulate gives the candidate the simulated error rate, when one was
+// asked for, as soon as it is published.
+func (st *state) simulate(e release.Event) {
+	if e.Kind == release.EventPublished && st.mem != nil && st.s.set["simulate-error-rate"] {
+		st.mem.SetBehavior(st.s.function, e.Candidate, memory.Behavior{ErrorRate: st.s.simulateErrorRate})
+	}
+}
+
+// publish publishes the artifact and points the staging alias at it: a
+// release whose target stage is the staging alias, switched all at once.
+func (st *state) publish(ctx context.Context, out io.Writer) error {
+	s := st.s
+	w, err := st.workflow(out, release.Stages{Production: s.staging}, st.simulate)
+	if err != nil {
+		return err
+	}
+	all := canary.AllAtOnce()
+	var res release.Result
+	st.clock.run(func() {
+		res, err = w.Release(ctx, release.Request{
+			Function: s.function, Publish: s.publish, ID: s.releaseID(),
+			Actor: s.actor, Reason: s.releaseReason(), Strategy: &all,
+		})
+	})
+	if errors.Is(err, semver.ErrNoRelease) {
+		fmt.Fprintf(out, "slipway-ci: publish %s: no release needed: %v\n", s.function, err)
+		md := fmt.Sprintf("## ℹ️ %s: no release needed\n\n> %s\n\n", s.function, err)
+		return errors.Join(st.appendFile(s.summaryFile, md), st.appendFile(s.outputFile, "outcome=no release\n"))
+	}
+	return st.report(out, res, err)
+}
+
+// release publishes, stages and promotes in one step.
+func (st *state) release(ctx context.Context, out io.Writer) error {
+	s := st.s
+	w, err := st.workflow(out, s.stages(), st.simulate)
+	if err != nil {
+		return err
+	}
+	var res release.Result
+	st.clock.run(func() {
+		res, err = w.Release(ctx, release.Request{
+			Function: s.function, Publish: s.publish, ID: s.releaseID(),
+			Actor: s.actor, Reason: s.releaseReason(), Strategy: &s.strategy,
+		})
+	})
+	if errors.Is(err, semver.ErrNoRelease) {
+		fmt.Fprintf(out, "slipway-ci: release %s: no release needed: %v\n", s.function, err)
+		md := fmt.Sprintf("## ℹ️ %s: no release needed\n\n> %s\n\n", s.function, err)
+		return errors.Join(st.appendFile(s.summaryFile, md), st.appendFile(s.outputFile, "outcome=no release\n"))
+	}
+	return st.report(out, res, err)
+}
+
+// promote moves production to the version staging serves, through the
+// canary.
+func (st *state) promote(ctx context.Context, out io.Writer) error {
+	s := st.s
+	w, err := st.workflow(out, s.stages(), nil)
+	if err != nil {
+		return err
+	}
+	var res release.Result
+	st.clock.run(func() {
+		if st.mem != nil && s.set["simulate-error-rate"] {
+			// The candidate is what staging serves; a missing alias is
+			// left to Promote to report.
+			if r, rerr := st.p.Route(ctx, s.function, s.staging); rerr == nil {
+				st.mem.SetBehavior(s.function, r.Primary(), memory.Behavior{ErrorRate: s.simulateErrorRate})
+			}
+		}
+		res, err = w.Promote(ctx, release.PromoteRequest{
+			Function: s.function, From: s.staging, To: s.production, ID: s.releaseID(),
+			Actor: s.actor, Reason: s.reason, Strategy: &s.strategy,
+		})
+	})
+	return st.report(out, res, err)
+}
+
+// rollback puts an alias back on its previous good version.
+func (st *state) rollback(ctx context.Context, out io.Writer) error {
+	s := st.s
+	w, err := st.workflow(out, s.stages(), nil)
+	if err != nil {
+		return err
+	}
+	alias := s.alias
+	if alias == "" {
+		alias = s.production
+	}
+	var res release.Result
+	st.clock.run(func() {
+		res, err = w.RollbackWith(ctx, release.RollbackRequest{
+			Function: s.function, Alias: alias, To: s.to, ID: s.releaseID(),
+			Actor: s.actor, Reason: s.reason,
+		})
+	})
+	return st.report(out, res, err)
+}
+
+// report prints the result's last line, appends its summary and outputs,
+// and returns err.
+func (st *state) report(out io.Writer, res release.Result, err error) error {
+	s := st.s
+	if res.Function == "" {
+		return err // refused before the run began
+	}
+	line := fmt.Sprintf("slipway-ci: %s %s: %s", s.cmd, res.Function, res.Outcome)
+	if res.Candidate != "" {
+		line += " " + versionText(res.Candidate, res.Semver)
+	}
+	line += " on " + res.Alias
+	if s.cmd == "publish" && res.Published != nil {
+		// The run's outcome is the staging alias's; say what was published.
+		what := "published"
+		if res.Published.Existing {
+			what = "already published"
+		}
+		line = fmt.Sprintf("slipway-ci: publish %s: %s %s; %s %s", res.Function, what,
+			versionText(res.Candidate, res.Semver), res.Alias, res.Outcome)
+	}
+	if res.Stable != "" && res.Stable != res.Candidate {
+		line += " (stable " + res.Stable + ")"
+	}
+	if res.Reason != "" {
+		line += ": " + oneLine(res.Reason)
+	}
+	fmt.Fprintln(out, line)
+	if res.NotifyErr != nil {
+		fmt.Fprintf(out, "slipway-ci: notification failed (the outcome stands): %v\n", res.NotifyErr)
+	}
+	outputs := fmt.Sprintf("outcome=%s\nrelease=%s\nalias=%s\nversion=%s\nsemver=%s\nstable=%s\n",
+		res.Outcome, res.Release, res.Alias, res.Candidate, res.Semver, res.Stable)
+	if ferr := errors.Join(st.appendFile(s.summaryFile, res.Summary.Markdown()), st.appendFile(s.outputFile, outputs)); ferr != nil {
+		return errors.Join(err, ferr)
+	}
+	return err
+}
+
+// prune applies the retention policy, or prints its plan.
+func (st *state) prune(ctx context.Context, out io.Writer) error {
+	s := st.s
+	w, err := st.workflow(out, s.stages(), nil)
+	if err != nil {
+		return err
+	}
+	var plan retention.Plan
+	var rep retention.Report
+	st.clock.run(func() { plan, rep, err = w.Prune(ctx, s.function, s.dryRun) })
+	var text strings.Builder
+	if _, werr := plan.WriteTo(&text); werr != nil {
+		return werr
+	}
+	if !s.dryRun && len(rep.Functions) > 0 {
+		text.WriteString("\n")
+		if _, werr := rep.WriteTo(&text); werr != nil {
+			return werr
+		}
+	}
+	fmt.Fprint(out, text.String())
+	if err != nil {
+		return err
+	}
+	what, deleted := "pruned", ""
+	if s.dryRun {
+		what = "prune plan (dry run)"
+	} else if len(rep.Functions) == 1 {
+		deleted = strings.Join(rep.Functions[0].Deleted, ",")
+	}
+	_, kept, planned := plan.Counts()
+	fmt.Fprintf(out, "slipway-ci: prune %s: %d kept, %d to delete", s.function, kept, planned)
+	if !s.dryRun {
+		fmt.Fprintf(out, ", deleted [%s]", deleted)
+	}
+	fmt.Fprintln(out)
+	md := fmt.Sprintf("## ℹ️ %s: %s\n\n```\n%s```\n\n", s.function, what, text.String())
+	outputs := fmt.Sprintf("outcome=%s\nplanned=%d\ndeleted=%s\n", what, planned, deleted)
+	return errors.Join(st.appendFile(s.summaryFile, md), st.appendFile(s.outputFile, outputs))
+}
+
+// status prints the function's aliases, versions, drift and journal.
+func (st *state) status(ctx context.Context, out io.Writer) error {
+	s := st.s
+	var (
+		routes   []provider.Route
+		versions []provider.Version
+		drift    []release.Drift
+		entries  []release.Entry
+		err      error
+	)
+	st.clock.run(func() {
+		if routes, err = st.p.Routes(ctx, s.function); err != nil {
+			return
+		}
+		for v, verr := range st.p.Versions(ctx, s.function) {
+			if verr != nil {
+				err = verr
+				return
+			}
+			versions = append(versions, v)
+		}
+		if drift, err = release.Verify(ctx, st.p, st.journal, s.function); err != nil {
+			return
+		}
+		for e, jerr := range st.journal.Entries(ctx, release.Filter{Function: s.function}) {
+			if jerr != nil {
+				err = jerr
+				return
+			}
+			entries = append(entries, e)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("status of %s: %w", s.function, err)
+	}
+	total := len(entries)
+	entries = entries[max(0, len(entries)-s.entries):]
+
+	fmt.Fprintf(out, "== %s\n\naliases:\n", s.function)
+	for _, r := range routes {
+		fmt.Fprintf(out, "  %-12s %s\n", r.Alias, traffic(r))
+	}
+	fmt.Fprintln(out, "\nversions:")
+	for _, v := range versions {
+		var serves []string
+		for _, r := range routes {
+			if sh := r.Share(v.ID); sh > 0 {
+				serves = append(serves, fmt.Sprintf("%s %s", r.Alias, percent(sh)))
+			}
+		}
+		sv := v.Labels[provider.LabelSemver]
+		if sv == "" {
+			sv = "-"
+		} else {
+			sv = "v" + sv
+		}
+		commit := v.Labels[provider.LabelCommit]
+		if commit == "" {
+			commit = "-"
+		}
+		fmt.Fprintf(out, "  %-4s %-10s %-12s %s  %s\n", v.ID, sv, commit, v.Created.UTC().Format("2006-01-02 15:04:05"), strings.Join(serves, ", "))
+	}
+	fmt.Fprintln(out, "\ndrift:")
+	if len(drift) == 0 {
+		fmt.Fprintln(out, "  none: every route is as the journal left it")
+	}
+	for _, d := range drift {
+		fmt.Fprintf(out, "  %s\n", d.String())
+	}
+	fmt.Fprintf(out, "\njournal (last %d of %d entries):\n", len(entries), total)
+	for _, e := range entries {
+		after, what := "", ""
+		if e.After != nil {
+			after = traffic(*e.After)
+		}
+		if e.Candidate != "" {
+			what = versionText(e.Candidate, e.Semver)
+		}
+		fmt.Fprintf(out, "  %s %-8s %-11s %-14s %-16s %-11s %-10s %s\n", e.Time.UTC().Format("2006-01-02 15:04:05"),
+			e.Kind, e.Alias, what, after, e.Outcome, e.Actor, oneLine(e.Reason))
+	}
+	sum := release.Summary{Function: s.function, Outcome: "status", RoutesAfter: routes, Versions: versions, Drift: drift, Entries: entries}
+	outputs := fmt.Sprintf("drift=%d\n", len(drift))
+	if err := errors.Join(st.appendFile(s.summaryFile, sum.Markdown()), st.appendFile(s.outputFile, outputs)); err != nil {
+		return err
+	}
+	if len(drift) > 0 && s.failOnDrift {
+		return fmt.Errorf("%w: %d route(s) of %s changed behind the journal's back", errDrift, len(drift), s.function)
+	}
+	return nil
+}
+
+// appendFile appends text to the file at path, creating it; an empty path
+// is nothing to do.
+func (st *state) appendFile(path, text string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(text)
+	return errors.Join(err, f.Close())
+}
+
+// traffic renders a route's weights: "1=90% 2=10%".
+func traffic(r provider.Route) string {
+	parts := make([]string, 0, len(r.Weights))
+	for _, w := range r.Weights {
+		parts = append(parts, w.Version+"="+percent(w.BasisPoints))
+	}
+	return strings.Join(parts, " ")
+}
+
+// percent renders basis points: "10%", "12.5%".
+func percent(bp int) string {
+	if bp%100 == 0 {
+		return fmt.Sprintf("%d%%", bp/100)
+	}
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", float64(bp)/100), "0"), ".") + "%"
+}
+
+// versionText is "7 (v1.1.0)" or "7".
+func versionText(id, sv string) string {
+	if sv == "" {
+		return id
+	}
+	return id + " (v" + sv + ")"
+}
+
+// oneLine joins the lines of s.
+func oneLine(s string) string {
+	return strings.Join(slices.DeleteFunc(strings.Split(s, "\n"), func(l string) bool { return strings.TrimSpace(l) == "" }), " / ")
+}

@@ -48,7 +48,7 @@ func (st *state) publish(ctx context.Context, out io.Writer) error {
 	}
 	all := canary.AllAtOnce()
 	var res release.Result
-	st.clock.run(func() {
+	runIn(st.clock, func() {
 		res, err = w.Release(ctx, release.Request{
 			Function: s.function, Publish: s.publish, ID: s.releaseID(),
 			Actor: s.actor, Reason: s.releaseReason(), Strategy: &all,
@@ -70,7 +70,7 @@ func (st *state) release(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	var res release.Result
-	st.clock.run(func() {
+	runIn(st.clock, func() {
 		res, err = w.Release(ctx, release.Request{
 			Function: s.function, Publish: s.publish, ID: s.releaseID(),
 			Actor: s.actor, Reason: s.releaseReason(), Strategy: &s.strategy,
@@ -93,7 +93,7 @@ func (st *state) promote(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	var res release.Result
-	st.clock.run(func() {
+	runIn(st.clock, func() {
 		if st.mem != nil && s.set["simulate-error-rate"] {
 			// The candidate is what staging serves; a missing alias is
 			// left to Promote to report.
@@ -121,7 +121,7 @@ func (st *state) rollback(ctx context.Context, out io.Writer) error {
 		alias = s.production
 	}
 	var res release.Result
-	st.clock.run(func() {
+	runIn(st.clock, func() {
 		res, err = w.RollbackWith(ctx, release.RollbackRequest{
 			Function: s.function, Alias: alias, To: s.to, ID: s.releaseID(),
 			Actor: s.actor, Reason: s.reason,
@@ -178,7 +178,7 @@ func (st *state) prune(ctx context.Context, out io.Writer) error {
 	}
 	var plan retention.Plan
 	var rep retention.Report
-	st.clock.run(func() { plan, rep, err = w.Prune(ctx, s.function, s.dryRun) })
+	runIn(st.clock, func() { plan, rep, err = w.Prune(ctx, s.function, s.dryRun) })
 	var text strings.Builder
 	if _, werr := plan.WriteTo(&text); werr != nil {
 		return werr
@@ -220,7 +220,7 @@ func (st *state) status(ctx context.Context, out io.Writer) error {
 		entries  []release.Entry
 		err      error
 	)
-	st.clock.run(func() {
+	runIn(st.clock, func() {
 		if routes, err = st.p.Routes(ctx, s.function); err != nil {
 			return
 		}

@@ -18,26 +18,23 @@ import (
 	"github.com/slipway-dev/slipway/release"
 )
 
-// clock is the time source: a virtual clock runs the workflow's calls as
-// its participants; the real one runs them directly.
-type clock interface {
-	canary.Clock
-	run(func())
+// runIn runs f in the clock's time: as a participant of a virtual clock,
+// directly on the real one.
+func runIn(clk canary.Clock, f func()) {
+	if vc, ok := clk.(*canary.VirtualClock); ok {
+		vc.Run(f)
+		return
+	}
+	f()
 }
-
-type virtualClock struct{ *canary.VirtualClock }
-
-func (c virtualClock) run(f func()) { c.Run(f) }
-
-type realClock struct{ canary.Clock }
-
-func (realClock) run(f func()) { f() }
 
 // state is what one step works with: the settings, the clock, the
 // provider and the journal.
 type state struct {
-	s       *settings
-	clock   clock
+	s *settings
+	// clock is canary.RealClock() or a *canary.VirtualClock, passed as is
+	// (not wrapped) so that the runner recognises a virtual clock.
+	clock   canary.Clock
 	p       provider.Provider
 	metrics provider.Metrics
 	mem     *memory.Provider // nil for a cloud provider
@@ -61,12 +58,19 @@ func open(ctx context.Context, s *settings, stderr io.Writer) (*state, error) {
 	now := time.Now()
 	switch {
 	case !s.realTime:
-		st.clock = virtualClock{canary.NewVirtualClock(latest(now, last))}
+		// One second after the journal's last entry: times only move
+		// forward from step to step, and the release IDs the workflow
+		// derives from the time (to the second) differ.
+		start := now
+		if !last.IsZero() {
+			start = latest(now, last.Add(time.Second))
+		}
+		st.clock = canary.NewVirtualClock(start)
 	case last.After(now):
 		return nil, usageError("-real-time: the journal's last entry (%s) is ahead of the wall clock (%s): earlier steps ran in virtual time; use virtual time or another -state-dir",
 			last.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	default:
-		st.clock = realClock{canary.RealClock()}
+		st.clock = canary.RealClock()
 	}
 
 	if s.providerKey == "aws" {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/provider"
@@ -38,6 +39,55 @@ func (st *state) simulate(e release.Event) {
 	}
 }
 
+// newFunctionConfig is the configuration of a memory function's first
+// version, before flags.
+func newFunctionConfig() provider.Config {
+	return provider.Config{Runtime: "provided.al2023", Handler: "bootstrap", MemoryMB: 128, Timeout: 10 * time.Second}
+}
+
+// publishRequest is the settings' publish request with the configuration
+// of the version production serves (else staging's, else the newest
+// version's) and the configuration flags given applied over it: a version
+// is published with the function's whole configuration (on Lambda an
+// empty environment would remove the variables), so a release that does
+// not mention a setting keeps it.
+func (st *state) publishRequest(ctx context.Context) (release.PublishRequest, error) {
+	s := st.s
+	req := s.publish
+	base, found := provider.Config{}, false
+	for _, alias := range []string{s.production, s.staging} {
+		r, err := st.p.Route(ctx, s.function, alias)
+		if errors.Is(err, provider.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return req, err
+		}
+		v, err := st.p.Version(ctx, s.function, r.Primary())
+		if err != nil {
+			return req, err
+		}
+		base, found = v.Config, true
+		break
+	}
+	if !found {
+		for v, err := range st.p.Versions(ctx, s.function) {
+			if errors.Is(err, provider.ErrNotFound) {
+				break
+			}
+			if err != nil {
+				return req, err
+			}
+			base, found = v.Config, true // the last one yielded is the newest
+		}
+	}
+	if !found && st.mem != nil {
+		base = newFunctionConfig()
+	}
+	req.Config = s.configOver(base)
+	return req, nil
+}
+
 // publish publishes the artifact and points the staging alias at it: a
 // release whose target stage is the staging alias, switched all at once.
 func (st *state) publish(ctx context.Context, out io.Writer) error {
@@ -49,8 +99,12 @@ func (st *state) publish(ctx context.Context, out io.Writer) error {
 	all := canary.AllAtOnce()
 	var res release.Result
 	runIn(st.clock, func() {
+		var req release.PublishRequest
+		if req, err = st.publishRequest(ctx); err != nil {
+			return
+		}
 		res, err = w.Release(ctx, release.Request{
-			Function: s.function, Publish: s.publish, ID: s.releaseID(),
+			Function: s.function, Publish: req, ID: s.releaseID(),
 			Actor: s.actor, Reason: s.releaseReason(), Strategy: &all,
 		})
 	})
@@ -71,8 +125,12 @@ func (st *state) release(ctx context.Context, out io.Writer) error {
 	}
 	var res release.Result
 	runIn(st.clock, func() {
+		var req release.PublishRequest
+		if req, err = st.publishRequest(ctx); err != nil {
+			return
+		}
 		res, err = w.Release(ctx, release.Request{
-			Function: s.function, Publish: s.publish, ID: s.releaseID(),
+			Function: s.function, Publish: req, ID: s.releaseID(),
 			Actor: s.actor, Reason: s.releaseReason(), Strategy: &s.strategy,
 		})
 	})

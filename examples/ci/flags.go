@@ -272,10 +272,13 @@ func (s *settings) register(c *cli) {
 		c.str(&s.prerelease, "prerelease", "", "publish the next prerelease with this identifier (rc, beta)", "SLIPWAY_PRERELEASE")
 		c.str(&s.commitsFile, "commits-file", "", "commit messages since the last release, read as Conventional Commits: NUL-separated (git log --format=%B%x00) or one per line (git log --format=%s)", "SLIPWAY_COMMITS_FILE")
 		c.str(&s.commit, "commit", "", "commit the artifact was built from", "SLIPWAY_COMMIT", "GITHUB_SHA")
-		c.str(&s.runtime, "runtime", "provided.al2023", "runtime of the version", "SLIPWAY_RUNTIME")
-		c.str(&s.handler, "handler", "bootstrap", "handler of the version", "SLIPWAY_HANDLER")
-		c.integer(&s.memoryMB, "memory-mb", 128, "memory of the version in MiB", "SLIPWAY_MEMORY_MB")
-		c.duration(&s.timeout, "timeout", 10*time.Second, "invocation timeout of the version", "SLIPWAY_TIMEOUT")
+		// The configuration is the current one with these changes (see
+		// state.publishRequest): a release that omits them keeps the
+		// function's settings and environment.
+		c.str(&s.runtime, "runtime", "", "runtime of the version (default: as the version production serves; provided.al2023 on a new memory function)", "SLIPWAY_RUNTIME")
+		c.str(&s.handler, "handler", "", "handler of the version (default: as production's; bootstrap on a new memory function)", "SLIPWAY_HANDLER")
+		c.integer(&s.memoryMB, "memory-mb", 0, "memory of the version in MiB (default: as production's; 128 on a new memory function)", "SLIPWAY_MEMORY_MB")
+		c.duration(&s.timeout, "timeout", 0, "invocation timeout of the version (default: as production's; 10s on a new memory function)", "SLIPWAY_TIMEOUT")
 	}
 	if s.cmd == "release" || s.cmd == "promote" {
 		c.str(&s.strategyName, "strategy", "Canary10Percent5Minutes", "how production traffic shifts: "+strings.Join(canary.Presets(), ", "), "SLIPWAY_STRATEGY")
@@ -449,7 +452,10 @@ func (s *settings) buildPublish() error {
 	default:
 		return usageError("%s needs the artifact: -zip PATH (or -code TEXT with the memory provider)", s.cmd)
 	}
-	req.Config = provider.Config{Runtime: s.runtime, Handler: s.handler, MemoryMB: s.memoryMB, Timeout: s.timeout}
+	if s.memoryMB < 0 || s.timeout < 0 {
+		return usageError("-memory-mb and -timeout must not be negative")
+	}
+	req.Config = s.configOver(provider.Config{})
 	req.Commit = s.commit
 	req.Prerelease = s.prerelease
 	if s.level != "" {
@@ -484,6 +490,23 @@ func (s *settings) buildPublish() error {
 	}
 	s.publish = req
 	return nil
+}
+
+// configOver returns base with the configuration flags given applied.
+func (s *settings) configOver(base provider.Config) provider.Config {
+	if s.set["runtime"] {
+		base.Runtime = s.runtime
+	}
+	if s.set["handler"] {
+		base.Handler = s.handler
+	}
+	if s.set["memory-mb"] {
+		base.MemoryMB = s.memoryMB
+	}
+	if s.set["timeout"] {
+		base.Timeout = s.timeout
+	}
+	return base
 }
 
 // splitCommits reads commit messages: NUL-separated whole messages when the

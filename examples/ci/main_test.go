@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -239,6 +241,45 @@ func TestPublishPromoteHealthy(t *testing.T) {
 	}
 }
 
+func TestPublishZipKeepsTheConfiguration(t *testing.T) {
+	p := newPipeline(t)
+	zip := filepath.Join(t.TempDir(), "checkout.zip")
+	pkg := []byte("PK\x03\x04 a deployment package")
+	if err := os.WriteFile(zip, pkg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.must(exitOK, "publish", "-zip", zip, "-level", "minor", "-timeout", "30s")
+	p.must(exitOK, "promote")
+	// A second promotion of the same version changes nothing.
+	if s := p.must(exitOK, "promote"); !strings.Contains(s.stdout, "promote checkout: unchanged 1 (v0.1.0) on production") {
+		t.Errorf("second promote:\n%s", s.stdout)
+	}
+	p.must(exitOK, "publish", "-code", "v2", "-level", "patch", "-memory-mb", "256")
+
+	mem := p.open()
+	v1, err := mem.Version(context.Background(), fn, "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(pkg)
+	if v1.CodeSHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("version 1's code hash %s, want the zip's", v1.CodeSHA256)
+	}
+	want := provider.Config{Runtime: "provided.al2023", Handler: "bootstrap", MemoryMB: 128, Timeout: 30 * time.Second}
+	if !v1.Config.Equal(want) {
+		t.Errorf("version 1's configuration %+v, want %+v", v1.Config, want)
+	}
+	// Version 2 keeps production's configuration but for the flag given.
+	v2, err := mem.Version(context.Background(), fn, "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.MemoryMB = 256
+	if !v2.Config.Equal(want) {
+		t.Errorf("version 2's configuration %+v, want %+v", v2.Config, want)
+	}
+}
+
 func TestFaultyCandidateRollsBack(t *testing.T) {
 	p := newPipeline(t)
 	p.first()
@@ -462,6 +503,7 @@ func TestUsageErrors(t *testing.T) {
 		{"two artifacts", []string{"publish", "-zip", zip, "-code", "x", "-level", "minor"}, nil, "one of -zip and -code"},
 		{"missing zip", []string{"publish", "-zip", "/nonexistent.zip", "-level", "minor"}, nil, "-zip"},
 		{"no version", []string{"publish", "-code", "x"}, nil, "-level, -semver or -commits-file"},
+		{"negative memory", []string{"publish", "-code", "x", "-level", "minor", "-memory-mb", "-1"}, nil, "-memory-mb"},
 		{"bad level", []string{"publish", "-code", "x", "-level", "huge"}, nil, `-level "huge"`},
 		{"bad semver", []string{"publish", "-code", "x", "-semver", "1.2"}, nil, "-semver"},
 		{"semver and level", []string{"publish", "-code", "x", "-semver", "1.2.0", "-level", "minor"}, nil, "level"},

@@ -97,9 +97,6 @@ type settings struct {
 	set map[string]bool // the flags given, on the command line or by the environment
 }
 
-// memoryOnly are the flags that only the memory provider understands.
-var memoryOnly = []string{"load", "simulate-error-rate", "code", "seed"}
-
 // commands lists the subcommands with a line of help each, in help order.
 func commands() [][2]string {
 	return [][2]string{
@@ -366,7 +363,8 @@ func (s *settings) validate() error {
 			return usageError("-function %q: the memory provider wants a plain name", s.function)
 		}
 	case "aws":
-		for _, name := range memoryOnly {
+		// Flags only the memory provider understands.
+		for _, name := range []string{"load", "simulate-error-rate", "code", "seed"} {
 			if s.set[name] {
 				return usageError("-%s works with the memory provider only", name)
 			}

@@ -14,7 +14,11 @@
 //   - publish publishes the artifact (-zip, or -code text on the memory
 //     provider) as a new immutable version numbered with the next semantic
 //     version (-level, -semver, or the Conventional Commits of
-//     -commits-file), and points the staging alias at it. It is
+//     -commits-file), and points the staging alias at it. The version's
+//     configuration is that of the version production serves, changed only
+//     by the flags given (-runtime, -handler, -memory-mb, -timeout): on
+//     Lambda a publish sets the whole configuration, so omitted settings
+//     must not reset it. It is
 //     release.Workflow.Release run with the staging alias as its target
 //     stage and an all-at-once switch, so the publication and the staging
 //     route are journaled like any release. Commits that call for no
@@ -79,7 +83,9 @@
 //	4  status -fail-on-drift found routes changed behind the journal's back
 //
 // SIGINT and SIGTERM cancel the step: a canary in progress rolls back
-// (exit 3).
+// (exit 3). A job killed outright (SIGKILL, a lost runner) leaves the
+// production route split and journaled without an outcome; rollback then
+// restores the version that canary was moving away from.
 package main
 
 import (

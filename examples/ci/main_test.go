@@ -351,6 +351,47 @@ func TestRollbackInANewProcess(t *testing.T) {
 	allOn(t, p.route("production"), "1")
 }
 
+func TestRollbackAfterAJobDiedMidCanary(t *testing.T) {
+	p := newPipeline(t)
+	p.first()
+	p.must(exitOK, "publish", "-code", "v2", "-level", "minor")
+
+	// What a promote killed during its first step leaves behind: the
+	// split route, journaled, and no outcome.
+	mem := p.open()
+	before := p.route("production")
+	split := provider.Split("production", "1", "2", 1000)
+	split.Revision = before.Revision
+	after, err := mem.SetRoute(context.Background(), fn, split)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := p.journal()
+	last := es[len(es)-1].Time
+	j, err := release.OpenFileJournal(filepath.Join(p.dir, "journal.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Append(context.Background(), release.Entry{
+		Time: last.Add(time.Second), Release: "checkout-gh7.1-promote", Kind: release.EntryRoute, Function: fn, Alias: "production",
+		Actor: "ci", Before: &before, After: &after, Candidate: "2", Stable: "1", Semver: "0.2.0",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s := p.must(exitOK, "status"); !strings.Contains(s.stdout, "production   1=90% 2=10%") || !strings.Contains(s.stdout, "none: every route") {
+		t.Errorf("status of the split:\n%s", s.stdout)
+	}
+
+	s := p.must(exitOK, "rollback")
+	allOn(t, p.route("production"), "1")
+	if !strings.Contains(s.stdout, "rolled back: back on 1") {
+		t.Errorf("rollback:\n%s", s.stdout)
+	}
+}
+
 func TestPrune(t *testing.T) {
 	p := newPipeline(t)
 	for i, code := range []string{"v1", "v2", "v3", "v4", "v5"} {

@@ -479,7 +479,7 @@ func (w *Workflow) Promote(ctx context.Context, req PromoteRequest) (Result, err
 }
 
 // Resume continues a release whose process stopped during its canary (a
-// crash, a cancelled CI job with Options.CancelPolicy leaving traffic),
+// crash, a killed CI job: not a cancellation, which ends the canary),
 // from the rollout state in Options.Store: the canary goes on where it
 // was, then the release ends as Release would (journal, notification,
 // retention). id is the release's ID (Result.Release). Checks and hooks come

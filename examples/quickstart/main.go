@@ -95,27 +95,22 @@ type outcome struct {
 }
 
 // clock is the time source: a virtual clock runs the releases as its
-// participants; the real one runs them directly.
-type clock interface {
+// participants; the real one runs them directly. Clock is the clock
+// itself, unwrapped, for the workflow: the canary runner times a rollback
+// after a cancellation on a *canary.VirtualClock's own timers.
+type clock struct {
 	canary.Clock
-	run(func())
+	run func(func())
 }
-
-type virtualClock struct{ *canary.VirtualClock }
-
-func (c virtualClock) run(f func()) { c.Run(f) }
-
-type realClock struct{ canary.Clock }
-
-func (realClock) run(f func()) { f() }
 
 // run performs the quickstart and prints it to out.
 func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
-	var clk clock = virtualClock{canary.NewVirtualClock(time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC))}
+	vc := canary.NewVirtualClock(time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC))
+	clk := clock{Clock: vc, run: func(f func()) { vc.Run(f) }}
 	if cfg.realTime {
-		clk = realClock{canary.RealClock()}
+		clk = clock{Clock: canary.RealClock(), run: func(f func()) { f() }}
 	}
-	mem, err := memory.New(memory.Options{Now: clk.Now, Sleep: clk.Sleep, Seed: 42})
+	mem, err := memory.New(memory.Options{Now: clk.Clock.Now, Sleep: clk.Clock.Sleep, Seed: 42})
 	if err != nil {
 		return outcome{}, err
 	}
@@ -150,7 +145,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 	journal := &release.MemoryJournal{}
 	var md strings.Builder
 	w, err := release.New(release.Options{
-		Provider: mem, Metrics: mem, Journal: journal, Clock: clk, Actor: "quickstart",
+		Provider: mem, Metrics: mem, Journal: journal, Clock: clk.Clock, Actor: "quickstart",
 		Strategy:  strategy,
 		Retention: &retention.Policy{KeepLast: 2},
 		Notifier: release.NotifierFunc(func(_ context.Context, n release.Notification) error {

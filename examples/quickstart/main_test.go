@@ -126,3 +126,31 @@ func TestQuickstartFlags(t *testing.T) {
 		t.Errorf("-h: %v", err)
 	}
 }
+
+// Interrupting the quickstart mid-canary (SIGINT) rolls production back.
+func TestQuickstartInterruptRollsBack(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &cancelOn{w: io.Discard, text: "verdict at", cancel: cancel}
+	o, err := run(ctx, config{strategy: "Canary10Percent5Minutes"}, w)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("run: %v", err)
+	}
+	if len(o.results) != 2 || o.results[1].Outcome != release.OutcomeRolledBack {
+		t.Fatalf("interrupted release: %+v", o.results)
+	}
+}
+
+// cancelOn cancels when the output first contains text.
+type cancelOn struct {
+	w      io.Writer
+	text   string
+	cancel func()
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), c.text) {
+		c.cancel()
+	}
+	return c.w.Write(p)
+}

@@ -256,12 +256,6 @@ func (w *Workflow) checkStrategy(s canary.Strategy) error {
 	return nil
 }
 
-// Journal returns the workflow's journal.
-func (w *Workflow) Journal() Journal { return w.journal }
-
-// Stages returns the workflow's stages, defaults resolved.
-func (w *Workflow) Stages() Stages { return w.stages }
-
 // Request is one release of a function: what to publish and how to roll
 // it out.
 type Request struct {

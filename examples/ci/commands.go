@@ -91,35 +91,19 @@ func (st *state) publishRequest(ctx context.Context) (release.PublishRequest, er
 // publish publishes the artifact and points the staging alias at it: a
 // release whose target stage is the staging alias, switched all at once.
 func (st *state) publish(ctx context.Context, out io.Writer) error {
-	s := st.s
-	w, err := st.workflow(out, release.Stages{Production: s.staging}, st.simulate)
-	if err != nil {
-		return err
-	}
-	all := canary.AllAtOnce()
-	var res release.Result
-	runIn(st.clock, func() {
-		var req release.PublishRequest
-		if req, err = st.publishRequest(ctx); err != nil {
-			return
-		}
-		res, err = w.Release(ctx, release.Request{
-			Function: s.function, Publish: req, ID: s.releaseID(),
-			Actor: s.actor, Reason: s.releaseReason(), Strategy: &all,
-		})
-	})
-	if errors.Is(err, semver.ErrNoRelease) {
-		fmt.Fprintf(out, "slipway-ci: publish %s: no release needed: %v\n", s.function, err)
-		md := fmt.Sprintf("## ℹ️ %s: no release needed\n\n> %s\n\n", s.function, err)
-		return errors.Join(st.appendFile(s.summaryFile, md), st.appendFile(s.outputFile, "outcome=no release\n"))
-	}
-	return st.report(out, res, err)
+	return st.releaseTo(ctx, out, "publish", release.Stages{Production: st.s.staging}, canary.AllAtOnce())
 }
 
 // release publishes, stages and promotes in one step.
 func (st *state) release(ctx context.Context, out io.Writer) error {
+	return st.releaseTo(ctx, out, "release", st.s.stages(), st.s.strategy)
+}
+
+// releaseTo runs Workflow.Release over stages with strategy; verb names
+// the subcommand in its messages.
+func (st *state) releaseTo(ctx context.Context, out io.Writer, verb string, stages release.Stages, strategy canary.Strategy) error {
 	s := st.s
-	w, err := st.workflow(out, s.stages(), st.simulate)
+	w, err := st.workflow(out, stages, st.simulate)
 	if err != nil {
 		return err
 	}
@@ -131,11 +115,11 @@ func (st *state) release(ctx context.Context, out io.Writer) error {
 		}
 		res, err = w.Release(ctx, release.Request{
 			Function: s.function, Publish: req, ID: s.releaseID(),
-			Actor: s.actor, Reason: s.releaseReason(), Strategy: &s.strategy,
+			Actor: s.actor, Reason: s.releaseReason(), Strategy: &strategy,
 		})
 	})
 	if errors.Is(err, semver.ErrNoRelease) {
-		fmt.Fprintf(out, "slipway-ci: release %s: no release needed: %v\n", s.function, err)
+		fmt.Fprintf(out, "slipway-ci: %s %s: no release needed: %v\n", verb, s.function, err)
 		md := fmt.Sprintf("## ℹ️ %s: no release needed\n\n> %s\n\n", s.function, err)
 		return errors.Join(st.appendFile(s.summaryFile, md), st.appendFile(s.outputFile, "outcome=no release\n"))
 	}

@@ -16,16 +16,19 @@ import (
 	"github.com/slipway-dev/slipway/provider"
 )
 
-// ApplyOptions tune Apply. The zero value is ready to use: DefaultConcurrency
-// deletes in flight, DefaultRate calls per second, the zero
+// ApplyOptions tune Apply. The zero value is ready to use:
+// DefaultApplyConcurrency versions at once, DefaultRate calls per second, the zero
 // provider.RetryPolicy, a fresh reference check before every delete call,
 // DefaultGrace, no progress events, silent, the wall clock.
 type ApplyOptions struct {
 	// Concurrency is how many versions are being checked and deleted at
 	// once, and so how many deletes of a function can share one fresh
-	// reference check; 0 means DefaultConcurrency. Calls in flight never
-	// exceed it. See the package documentation for its effect on calls per
-	// deletion.
+	// reference check; 0 means DefaultApplyConcurrency. Calls in flight
+	// never exceed it. It trades calls for freshness: with fresh checks a
+	// delete waits behind the others for its token, so it is sent up to
+	// about Concurrency ÷ rate after the read that cleared it began
+	// (Report.MaxCheckAge says how long it was), and each read is shared by
+	// more deletes. See the package documentation for the measurements.
 	Concurrency int
 	// Rate is the call budget in calls per second (0 means DefaultRate) and
 	// Burst its burst (0 means 1). Both are ignored when Limiter is set.
@@ -43,10 +46,10 @@ type ApplyOptions struct {
 	Retry provider.RetryPolicy
 	// RecheckInterval is how stale the reference check before a delete may
 	// be. 0, the default, checks fresh before every delete call: the
-	// function's routes and usage are read by a read that begins after the
-	// delete has its token of the rate budget, and the delete is sent as
-	// soon as that read answers (deletes of one function that wait at the
-	// same time share such a read). A positive value is an opt-in to
+	// function's usage and routes are read by a read that begins after the
+	// delete asked for it, and then the delete takes its token of the rate
+	// budget and is sent (deletes of one function that ask while a read
+	// waits for its token share that read). A positive value is an opt-in to
 	// staleness: one read serves every delete of the function for that
 	// long (an in-use refusal from the platform discards it), which saves
 	// calls and leaves a route that moves in between to the platform's
@@ -110,6 +113,12 @@ type Progress struct {
 // in creation order.
 type Report struct {
 	Functions []FunctionReport `json:"functions"`
+	// MaxCheckAge is the longest time between the start of the reference
+	// read (usage, then routes) that found a version unreferenced and the
+	// sending of its delete call, over every delete call of the run: how
+	// long a route had to move unseen before the platform's own refusal was
+	// the only guard. It is measured on ApplyOptions.Clock.
+	MaxCheckAge time.Duration `json:"maxCheckAgeNanos,omitempty"`
 }
 
 // FunctionReport is what an Apply did to one function. Every planned
@@ -200,14 +209,15 @@ func (r Report) Totals() Totals {
 // Versions are deleted oldest first, function after function, with at most
 // Concurrency deletes in flight (errgroup.SetLimit) and every call — the
 // reference reads as well as the deletes and their retries — taking a token
-// of one rate budget (ApplyOptions.Limiter, or Rate and Burst). Right before
-// every delete call — after the call has its token, and again before every
-// retry — the function's routes and usage are read by a read that begins
-// then (deletes of one function waiting at the same moment share it; see the
-// package documentation), and the delete is sent as soon as it answers: a
+// of one rate budget (ApplyOptions.Limiter, or Rate and Burst). Before
+// every delete call, retries included, the function's usage and routes are
+// read by a read that begins after the delete asked for it (deletes of one
+// function asking while a read waits for its token share it; see the
+// package documentation), and the delete then takes its token and is sent: a
 // version that a route or a usage references now is skipped and reported,
-// never deleted. A positive RecheckInterval opts into reusing a read for
-// that long instead. A platform refusal because the version is in use
+// never deleted. Report.MaxCheckAge is the longest any delete call was sent
+// after the read that cleared it began. A positive RecheckInterval opts into
+// reusing a read for that long instead. A platform refusal because the version is in use
 // (provider.ErrInUse) is a skip too. Throttling and transient failures are
 // retried under Retry; any other refusal fails that version only, and the
 // run goes on.
@@ -227,7 +237,7 @@ func Apply(ctx context.Context, p provider.Provider, plan Plan, opts ApplyOption
 	if err := plan.Validate(); err != nil {
 		return Report{}, err
 	}
-	conc, err := checkConcurrency("apply options", opts.Concurrency)
+	conc, err := checkConcurrency("apply options", opts.Concurrency, DefaultApplyConcurrency)
 	if err != nil {
 		return Report{}, err
 	}
@@ -286,7 +296,7 @@ func Apply(ctx context.Context, p provider.Provider, plan Plan, opts ApplyOption
 			g.Go(func() error {
 				// An error leaves the cache empty: the deletes read again
 				// and report what fails.
-				_, _ = a.references(ctx, a.fns[fi], "")
+				_, _, _ = a.references(ctx, a.fns[fi], "")
 				return nil
 			})
 		}
@@ -322,6 +332,7 @@ func Apply(ctx context.Context, p provider.Provider, plan Plan, opts ApplyOption
 		a.settle(ctx, ti, result{outcome: Canceled})
 	}
 
+	rep.MaxCheckAge = a.maxCheckAge
 	var errs []error
 	if err := ctx.Err(); err != nil && slices.ContainsFunc(a.results, func(r result) bool { return r.outcome == Canceled }) {
 		errs = append(errs, fmt.Errorf("retention: apply stopped early: %w", err))
@@ -370,9 +381,12 @@ type applier struct {
 	// readers tracks the goroutines performing fresh reference reads.
 	readers sync.WaitGroup
 
-	mu       sync.Mutex // guards results, progress and fnState.remaining
+	mu       sync.Mutex // guards results, progress, maxCheckAge and fnState.remaining
 	results  []result
 	progress Progress
+	// maxCheckAge is the longest a delete call was sent after the start of
+	// the reference read that cleared it.
+	maxCheckAge time.Duration
 }
 
 // fnState is one function's reference checks.
@@ -397,33 +411,33 @@ type fnState struct {
 	usageUnknown bool
 }
 
-// references returns why version is referenced now ("" when it is not).
-// By default it waits for a read of the function's routes and usage that
-// begins after this call; with a positive RecheckInterval it answers from
-// the last read unless that is older than the interval or was invalidated.
-func (a *applier) references(ctx context.Context, st *fnState, version string) (string, error) {
+// references returns why version is referenced now ("" when it is not),
+// and when the read that tells began. By default it waits for a read of the
+// function's routes and usage that begins after this call; with a positive
+// RecheckInterval it answers from the last read unless that is older than
+// the interval or was invalidated.
+func (a *applier) references(ctx context.Context, st *fnState, version string) (string, time.Time, error) {
 	if a.opts.RecheckInterval == 0 {
-		refs, err := st.fresh.get(ctx, &a.readers, func(ctx context.Context) (map[string]string, error) {
-			return a.readReferences(ctx, st)
+		refs, at, err := st.fresh.get(ctx, &a.readers, a.b.wait, func(ctx context.Context) (map[string]string, time.Time, error) {
+			return a.readReferences(ctx, st, true)
 		})
-		return refs[version], err
+		return refs[version], at, err
 	}
 	select {
 	case st.lock <- struct{}{}:
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return "", time.Time{}, ctx.Err()
 	}
 	defer func() { <-st.lock }()
-	now := a.b.clock.Now()
-	if st.valid && now.Sub(st.readAt) < a.opts.RecheckInterval {
-		return st.refs[version], nil
+	if st.valid && a.b.clock.Now().Sub(st.readAt) < a.opts.RecheckInterval {
+		return st.refs[version], st.readAt, nil
 	}
-	refs, err := a.readReferences(ctx, st)
+	refs, at, err := a.readReferences(ctx, st, false)
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
-	st.refs, st.readAt, st.valid = refs, now, true
-	return refs[version], nil
+	st.refs, st.readAt, st.valid = refs, at, true
+	return refs[version], at, nil
 }
 
 func (st *fnState) invalidate() {
@@ -454,12 +468,14 @@ func (a *applier) delete(ctx context.Context, t task) result {
 		sent, uncertain bool
 	)
 	err := a.b.retry.Do(ctx, func(ctx context.Context) error {
-		if why, checkErr = a.references(ctx, st, t.version); checkErr != nil || why != "" {
+		var readAt time.Time
+		if why, readAt, checkErr = a.references(ctx, st, t.version); checkErr != nil || why != "" {
 			return nil // settled below, without another attempt
 		}
 		if err := a.b.wait(ctx); err != nil {
 			return err
 		}
+		a.checkAge(a.b.clock.Now().Sub(readAt))
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.Grace)
 		defer cancel()
 		sent = true
@@ -534,6 +550,14 @@ func (a *applier) confirm(ctx context.Context, st *fnState, version string, caus
 	}
 	return result{outcome: Failed, inDoubt: true,
 		err: fmt.Errorf("%w (and reading the version back failed: %w)", cause, err)}
+}
+
+// checkAge records the age of the reference read that cleared a delete call
+// about to be sent.
+func (a *applier) checkAge(d time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.maxCheckAge = max(a.maxCheckAge, d)
 }
 
 // settle records one outcome and emits a progress event.

@@ -591,20 +591,24 @@ func TestReportJSON(t *testing.T) {
 		Skipped:  []retention.Skip{{Version: "2", Reason: "alias live (100%) references it now"}},
 		Failed:   []retention.Failure{{Version: "3", Err: errors.New("delete version f: unavailable"), InDoubt: true}},
 		Canceled: []string{"4"},
-	}}}
+	}}, MaxCheckAge: 1500 * time.Millisecond}
 	b, err := json.Marshal(rep)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const want = `{"functions":[{"function":"f","planned":4,"deleted":["1"],` +
 		`"skipped":[{"version":"2","reason":"alias live (100%) references it now"}],` +
-		`"failed":[{"version":"3","inDoubt":true,"error":"delete version f: unavailable"}],"canceled":["4"]}]}`
+		`"failed":[{"version":"3","inDoubt":true,"error":"delete version f: unavailable"}],"canceled":["4"]}],` +
+		`"maxCheckAgeNanos":1500000000}`
 	if diff := cmp.Diff(want, string(b)); diff != "" {
 		t.Errorf("JSON (-want +got):\n%s", diff)
 	}
 	var got retention.Report
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
+	}
+	if got.MaxCheckAge != rep.MaxCheckAge {
+		t.Errorf("MaxCheckAge after a round trip: %v, want %v", got.MaxCheckAge, rep.MaxCheckAge)
 	}
 	if diff := cmp.Diff(rep.String(), got.String()); diff != "" {
 		t.Errorf("report after a round trip prints differently (-want +got):\n%s", diff)
@@ -659,5 +663,43 @@ func TestProgressCountsFunctionsWithNothingToDelete(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("progress (-want +got):\n%s", diff)
+	}
+}
+
+// TestApplyMaxCheckAge: the report's MaxCheckAge is the longest time from
+// the start of the read that cleared a delete to the delete call, on the
+// run's clock. At 10 calls per second (burst 1) and one version at a time,
+// a fresh check is Usage then Routes, 100 ms apart, and the delete comes
+// 100 ms after the Routes call: 200 ms after the read began. A read shared
+// for 10 s serves every delete: the third is sent after the read's two calls
+// and the first two deletes, 400 ms after it began.
+func TestApplyMaxCheckAge(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		recheck time.Duration
+		want    time.Duration
+	}{
+		{"fresh", 0, 200 * time.Millisecond},
+		{"shared for 10s", 10 * time.Second, 400 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := newMemory(t, memory.Options{})
+				publishN(t, p, "f", 4)
+				pl := plan(t, p, retention.Policy{KeepLast: 1}, "f")
+				rep, err := retention.Apply(context.Background(), p, pl, retention.ApplyOptions{
+					Rate: 10, Concurrency: 1, RecheckInterval: tc.recheck, Clock: wall{},
+				})
+				if err != nil {
+					t.Fatalf("Apply: %v", err)
+				}
+				if got := rep.Totals().Deleted; got != 3 {
+					t.Fatalf("deleted %d, want 3", got)
+				}
+				if rep.MaxCheckAge != tc.want {
+					t.Errorf("MaxCheckAge %v, want %v", rep.MaxCheckAge, tc.want)
+				}
+			})
+		})
 	}
 }

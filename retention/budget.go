@@ -27,9 +27,17 @@ const (
 	// A caller lowers the budget with Rate or a shared Limiter; one that has
 	// a raised limit (or another platform) raises it the same way.
 	DefaultRate = 10.0
-	// DefaultConcurrency is how many functions are read, or versions
-	// deleted, at once by default.
+	// DefaultConcurrency is how many functions the Planner reads at once by
+	// default.
 	DefaultConcurrency = 4
+	// DefaultApplyConcurrency is how many versions Apply checks and deletes
+	// at once by default. Deletes of one function that wait at the same
+	// time share a fresh reference check, so this is what spreads the
+	// check's two calls over many deletes: at DefaultRate, a read per
+	// seven deletions or so, and every delete sent at most about
+	// DefaultApplyConcurrency ÷ DefaultRate (3.2 s) after the read that
+	// cleared it began. See the package documentation for the measurements.
+	DefaultApplyConcurrency = 32
 	// DefaultGrace is how long a delete already sent may run on after the
 	// caller's context ends, so that its outcome is known.
 	DefaultGrace = 30 * time.Second
@@ -113,12 +121,28 @@ func (b *budget) call(ctx context.Context, op func(context.Context) error) error
 	})
 }
 
-func checkConcurrency(what string, n int) (int, error) {
+// callHolding is call for a caller that has taken the first attempt's token
+// already: later attempts take their own.
+func (b *budget) callHolding(ctx context.Context, op func(context.Context) error) error {
+	held := true
+	return b.retry.Do(ctx, func(ctx context.Context) error {
+		if !held {
+			if err := b.wait(ctx); err != nil {
+				return err
+			}
+		}
+		held = false
+		return op(ctx)
+	})
+}
+
+// checkConcurrency returns n, or def when n is 0.
+func checkConcurrency(what string, n, def int) (int, error) {
 	if n < 0 {
 		return 0, fmt.Errorf("retention: %w", provider.Invalid(what, "concurrency", fmt.Sprintf("is %d, must not be negative", n)))
 	}
 	if n == 0 {
-		return DefaultConcurrency, nil
+		return def, nil
 	}
 	return n, nil
 }

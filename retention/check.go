@@ -4,22 +4,25 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/slipway-dev/slipway/provider"
 )
 
 // freshReads hands out reads of one function's references that began after
-// the caller asked, sharing one read among the callers that asked while the
-// previous read was in flight. At most one read of the function is in
-// flight; the callers that ask meanwhile wait for the next one, which begins
-// as soon as the current one ends. So k deletes of one function checking at
-// about the same time cost one read, not k, and none of them is answered by
-// a read that began before it asked.
+// the caller asked, sharing one read among the callers that ask while it
+// waits to begin. At most one read of the function is in flight or waiting;
+// a read waits for the rate budget (begin) before it begins, and every
+// caller that asks until then joins it. The callers that ask after it began
+// wait for the next one, which starts waiting as soon as the current one
+// ends. So k deletes of one function checking within about one wait for the
+// budget cost one read, not k, and none of them is answered by a read that
+// began before it asked.
 type freshReads struct {
 	mu sync.Mutex
 	// next is the read the callers asking now will get. It has not begun:
 	// the reading goroutine takes it (sets next to nil) right before it
-	// begins the read.
+	// begins the read, once begin has returned.
 	next *sharedRead
 	// reading is set while a goroutine performs reads; it stops when it
 	// finds next nil.
@@ -31,15 +34,18 @@ type freshReads struct {
 type sharedRead struct {
 	done chan struct{}
 	refs map[string]string
+	at   time.Time // when the read began
 	err  error
 }
 
 // get returns the outcome of a read that begins after get was called. The
-// read runs in a goroutine tracked by wg (started when none is reading), so
+// reads run in a goroutine tracked by wg (started when none is reading), so
 // that a caller that gives up (ctx ended) leaves the read to the others.
-// read is called with ctx; every caller passes the same ctx and read (those
-// of one Apply).
-func (f *freshReads) get(ctx context.Context, wg *sync.WaitGroup, read func(context.Context) (map[string]string, error)) (map[string]string, error) {
+// Each read first calls begin, which waits until the read may begin (its
+// token of the rate budget), then read, which performs it. Every caller
+// passes the same ctx, begin and read (those of one Apply).
+func (f *freshReads) get(ctx context.Context, wg *sync.WaitGroup, begin func(context.Context) error,
+	read func(context.Context) (map[string]string, time.Time, error)) (map[string]string, time.Time, error) {
 	f.mu.Lock()
 	r := f.next
 	if r == nil {
@@ -48,57 +54,90 @@ func (f *freshReads) get(ctx context.Context, wg *sync.WaitGroup, read func(cont
 	}
 	if !f.reading {
 		f.reading = true
-		wg.Go(func() { f.run(ctx, read) })
+		wg.Go(func() { f.run(ctx, begin, read) })
 	}
 	f.mu.Unlock()
 	select {
 	case <-r.done:
-		return r.refs, r.err
+		return r.refs, r.at, r.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, time.Time{}, ctx.Err()
 	}
 }
 
 // run performs the reads asked for, one after the other, until none is.
-func (f *freshReads) run(ctx context.Context, read func(context.Context) (map[string]string, error)) {
+func (f *freshReads) run(ctx context.Context, begin func(context.Context) error,
+	read func(context.Context) (map[string]string, time.Time, error)) {
 	for {
 		f.mu.Lock()
-		r := f.next
-		f.next = nil
-		if r == nil {
+		if f.next == nil {
 			f.reading = false
 			f.mu.Unlock()
 			return
 		}
 		f.mu.Unlock()
+		// Callers asking while the read waits to begin join it.
+		err := begin(ctx)
+		f.mu.Lock()
+		r := f.next
+		f.next = nil
+		f.mu.Unlock()
 		// Every caller that joined r did so before this point.
-		r.refs, r.err = read(ctx)
+		if err == nil {
+			r.refs, r.at, r.err = read(ctx)
+		} else {
+			r.err = err
+		}
 		close(r.done)
 	}
 }
 
 // readReferences reads fn's usage (unless the provider cannot tell,
 // recorded in st.usageUnknown) and then its routes, each call taking a token
-// of the budget, and returns why each referenced version is referenced. The
+// of the budget (except the first, when held: its caller took that token),
+// and returns why each referenced version is referenced and when the read
+// began (its first call was sent). The
 // routes are read last, as close to the deletes as can be: they are what
 // moves at deploy speed. The calls are sent one after the other, so that
 // the calls in flight stay within the deletes waiting for them. The caller
 // serialises the reads of one function.
-func (a *applier) readReferences(ctx context.Context, st *fnState) (map[string]string, error) {
-	var us []provider.Usage
+func (a *applier) readReferences(ctx context.Context, st *fnState, held bool) (map[string]string, time.Time, error) {
+	// call sends the next call, on the held token first.
+	call := func(ctx context.Context, op func(context.Context) error) error {
+		if held {
+			held = false
+			return a.b.callHolding(ctx, op)
+		}
+		return a.b.call(ctx, op)
+	}
+	var (
+		began time.Time
+		us    []provider.Usage
+	)
+	// sent marks the read as begun when its first call is sent.
+	sent := func(op func(context.Context) error) func(context.Context) error {
+		return func(ctx context.Context) error {
+			if began.IsZero() {
+				began = a.b.clock.Now()
+			}
+			return op(ctx)
+		}
+	}
 	if !st.usageUnknown {
 		var err error
-		if us, st.usageUnknown, err = usage(ctx, a.b, a.p, st.name); err != nil {
-			return nil, fmt.Errorf("reading usage: %w", err)
+		if us, st.usageUnknown, err = usage(ctx, func(ctx context.Context, op func(context.Context) error) error {
+			return call(ctx, sent(op))
+		}, a.p, st.name); err != nil {
+			return nil, time.Time{}, fmt.Errorf("reading usage: %w", err)
 		}
 	}
 	var routes []provider.Route
-	err := a.b.call(ctx, func(ctx context.Context) (err error) {
+	err := call(ctx, sent(func(ctx context.Context) (err error) {
 		routes, err = a.p.Routes(ctx, st.name)
 		return err
-	})
+	}))
 	if err != nil {
-		return nil, fmt.Errorf("reading routes: %w", err)
+		return nil, time.Time{}, fmt.Errorf("reading routes: %w", err)
 	}
 	refs := map[string]string{}
 	for _, rt := range routes {
@@ -113,5 +152,5 @@ func (a *applier) readReferences(ctx context.Context, st *fnState) (map[string]s
 			refs[u.Version] = "in use now: " + u.Reason
 		}
 	}
-	return refs, nil
+	return refs, began, nil
 }

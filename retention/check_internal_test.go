@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 )
 
 // scriptedReads is a read function for freshReads whose reads are numbered
@@ -17,7 +18,7 @@ type scriptedReads struct {
 	release chan struct{}
 }
 
-func (s *scriptedReads) read(ctx context.Context) (map[string]string, error) {
+func (s *scriptedReads) read(ctx context.Context) (map[string]string, time.Time, error) {
 	s.mu.Lock()
 	s.begun++
 	n := s.begun
@@ -25,9 +26,9 @@ func (s *scriptedReads) read(ctx context.Context) (map[string]string, error) {
 	select {
 	case <-s.release:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, time.Time{}, ctx.Err()
 	}
-	return map[string]string{"read": fmt.Sprint(n)}, nil
+	return map[string]string{"read": fmt.Sprint(n)}, time.Now(), nil
 }
 
 func (s *scriptedReads) count() int {
@@ -49,7 +50,7 @@ func TestFreshReadsBeginAfterTheAsk(t *testing.T) {
 		s := &scriptedReads{release: make(chan struct{})}
 		got := make([]string, 4)
 		ask := func(i int) {
-			refs, err := f.get(ctx, &wg, s.read)
+			refs, _, err := f.get(ctx, &wg, noWait, s.read)
 			if err != nil {
 				t.Errorf("caller %d: %v", i, err)
 			}
@@ -100,7 +101,7 @@ func TestFreshReadsCallerGivesUp(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		errc := make(chan error, 1)
 		go func() {
-			_, err := f.get(ctx, &wg, s.read)
+			_, _, err := f.get(ctx, &wg, noWait, s.read)
 			errc <- err
 		}()
 		synctest.Wait()
@@ -111,6 +112,83 @@ func TestFreshReadsCallerGivesUp(t *testing.T) {
 		wg.Wait() // the read saw the same context end
 		if f.reading || f.next != nil {
 			t.Errorf("reading %v, next %v after the reads ended", f.reading, f.next)
+		}
+	})
+}
+
+func noWait(ctx context.Context) error { return ctx.Err() }
+
+// TestFreshReadsJoinWhileWaitingToBegin: callers that ask while a read waits
+// for the budget (begin) join it; one that asks after it began waits for the
+// next read.
+func TestFreshReadsJoinWhileWaitingToBegin(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		var (
+			f  freshReads
+			wg sync.WaitGroup
+		)
+		s := &scriptedReads{release: make(chan struct{})}
+		gate := make(chan struct{})
+		begin := func(ctx context.Context) error {
+			select {
+			case <-gate:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		got := make([]string, 4)
+		var callers sync.WaitGroup
+		ask := func(i int) {
+			callers.Go(func() {
+				refs, _, err := f.get(ctx, &wg, begin, s.read)
+				if err != nil {
+					t.Errorf("caller %d: %v", i, err)
+				}
+				got[i] = refs["read"]
+			})
+		}
+		ask(0)
+		ask(1)
+		ask(2)
+		synctest.Wait() // three callers, the read waits to begin
+		if n := s.count(); n != 0 {
+			t.Fatalf("%d reads begun before begin returned, want 0", n)
+		}
+		gate <- struct{}{} // read 1 begins, for callers 0, 1 and 2
+		synctest.Wait()
+		ask(3) // asks after read 1 began
+		synctest.Wait()
+		s.release <- struct{}{} // read 1 answers; read 2 waits to begin
+		synctest.Wait()
+		gate <- struct{}{}
+		s.release <- struct{}{}
+		callers.Wait()
+		wg.Wait()
+		if want := []string{"1", "1", "1", "2"}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("callers got reads %v, want %v", got, want)
+		}
+	})
+}
+
+// TestFreshReadsBeginFails: when begin fails (the budget's wait ended with
+// the context), every caller that joined gets its error and no read is made.
+func TestFreshReadsBeginFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var (
+			f  freshReads
+			wg sync.WaitGroup
+		)
+		s := &scriptedReads{release: make(chan struct{})}
+		boom := errors.New("no token")
+		_, _, err := f.get(context.Background(), &wg, func(context.Context) error { return boom }, s.read)
+		wg.Wait()
+		if !errors.Is(err, boom) {
+			t.Errorf("get: %v, want %v", err, boom)
+		}
+		if n := s.count(); n != 0 {
+			t.Errorf("%d reads made after begin failed, want 0", n)
 		}
 	})
 }

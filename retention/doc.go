@@ -49,42 +49,45 @@
 // By default (ApplyOptions.RecheckInterval 0) the check is fresh for every
 // delete call, retries included. A delete asks for a check; a read of the
 // function's usage (provider.UsageReporter: provisioned concurrency,
-// event-source mappings), then of its routes, begins after it asked; as
-// soon as the routes answer, the delete takes its token of the rate budget
-// and is sent. Routes are read last because they move at deploy speed; usage
-// is read fresh as well, because a platform's DeleteVersion may not refuse a
+// event-source mappings), then of its routes, begins after it asked; when
+// the routes answer, the delete takes its token of the rate budget and is
+// sent. Routes are read last because they move at deploy speed; usage is
+// read fresh as well, because a platform's DeleteVersion may not refuse a
 // version in use that way (the contract promises routes only), and a stale
 // usage read would then delete it. The token is taken after the check, not
-// before: a delete that held its token while waiting would reach the
-// platform in a burst with the check's calls.
+// before: deletes that held their tokens while waiting would reach the
+// platform in a burst when the check answered.
 //
-// Deletes of one function that ask while a read of it is in flight share
-// the next read, which begins when the current one answers; none is ever
-// answered by a read that began before it asked. So a check costs two calls
-// (Usage, Routes; one where the provider cannot tell usage), shared by the
-// k deletes that asked for it, and a delete is sent at most the read's own
-// latency plus k ÷ rate (its wait for a token) after its routes were read;
-// k is at most Concurrency. The route can still move in that window; the
-// platform's refusal covers it.
+// A read first waits for its own token, and the deletes of the function
+// that ask until it has it join it; those that ask later wait for the next
+// read, which starts waiting as soon as the current one answers. None is
+// ever answered by a read that began before it asked. So a check costs two
+// calls (Usage, Routes; one where the provider cannot tell usage) shared by
+// the deletes that joined it, and then each of them waits for its token
+// behind the other versions in progress: a delete is sent at most about
+// Concurrency ÷ rate, plus the read's own two calls, after the read that
+// cleared it began. Report.MaxCheckAge is what it was. The route can still
+// move in that window; the platform's refusal covers it.
 //
-// Calls per deleted version are therefore 1 + 2/k. Measured in virtual time
+// Concurrency therefore trades calls for freshness. Measured in virtual time
 // on the memory provider with 100 ms per call, 10 functions of 100 versions,
-// 990 deletions (TestScaleWithinTenPercentOfIdeal's scenario at 10 calls per
-// second):
+// 990 deletions at 10 calls per second (DefaultRate; the scenario of
+// TestScaleWithinTenPercentOfIdeal):
 //
-//	Concurrency  reads per deletion  time ÷ (deletions ÷ rate)
-//	 4 (default)       1.02                 2.02×
-//	 8                 0.53                 1.53×
-//	16                 0.28                 1.29×
-//	 4, RecheckInterval 5 s   0.06           1.06×
+//	Concurrency              reads per deletion  time ÷ (deletions ÷ rate)  MaxCheckAge
+//	 4                              1.01                 2.02×                 0.7 s
+//	 8                              0.52                 1.52×                 1.1 s
+//	16                              0.26                 1.27×                 2.0 s
+//	32 (DefaultApplyConcurrency)    0.14                 1.14×                 3.5 s
+//	64                              0.08                 1.09×                 6.7 s
+//	 4, RecheckInterval 5 s         0.06                 1.06×                 5.2 s
 //
-// In every row the budget is busy: the time is within 0.1% of (deletions +
-// reads) ÷ rate. More concurrency shares each read among more deletes and
-// widens the window by as much; a positive RecheckInterval is the opt-in to
-// staleness: one read serves every delete of the function for that long
-// (and is discarded on an in-use refusal), and a route that moves in between
-// is left to the platform's refusal — and a usage that appears in between
-// to nothing, where the platform does not refuse it.
+// In every row the budget is busy: the time is within 0.2% of (deletions +
+// reads) ÷ rate. A positive RecheckInterval is the opt-in to staleness: one
+// read serves every delete of the function for that long (and is discarded
+// on an in-use refusal), whenever it began, and a route that moves in
+// between is left to the platform's refusal — and a usage that appears in
+// between to nothing, where the platform does not refuse it.
 //
 // # The rate budget
 //
@@ -105,37 +108,31 @@
 // for 100 functions of 100 versions with KeepLast 10 (9,000 deletions, 90
 // per function), with the measured reads per deletion above:
 //
-//	plan:  100 × (2 listing calls + 1 Routes + 1 Usage)       =    400 calls →   40 s at 10/s
-//	apply: 9,000 deletes + about 9,150 reads (Concurrency 4)  ≈ 18,150 calls → 1,815 s (30 min)
-//	       Concurrency 16: 9,000 + about 2,550 reads            ≈ 11,550 calls → 1,155 s (19 min)
-//	       RecheckInterval 5 s: 9,000 + about 550 reads         ≈  9,550 calls →   955 s (16 min)
+//	plan:  100 × (2 listing calls + 1 Routes + 1 Usage)          =    400 calls →   40 s at 10/s
+//	apply: 9,000 deletes + about 1,300 reads (the default, 32)   ≈ 10,300 calls → 1,030 s (17 min)
+//	       Concurrency 4: 9,000 + about 9,150 reads              ≈ 18,150 calls → 1,815 s (30 min)
+//	       RecheckInterval 5 s: 9,000 + about 550 reads          ≈  9,550 calls →   955 s (16 min)
 //
 // The fresh check's deletes wait for reads, so Concurrency must cover more
-// than the calls in flight (rate × latency, 1 at 10 per second and 100 ms):
-// at 10 per second the default 4 keeps the budget busy, at the price of a
-// read per two deletions. The calls in flight never exceed Concurrency: the
-// reads of a check are sent one after the other, and only while a delete
-// waits for them. A sequential loop at 100 ms per call does 10 calls per
-// second at best and cannot use a raised limit, while Apply keeps the budget
-// busy.
+// than the calls in flight (rate × latency, 1 at 10 per second and 100 ms).
+// The calls in flight never exceed Concurrency: the reads of a check are
+// sent one after the other, and only while deletes wait for them. A
+// sequential loop at 100 ms per call does 10 calls per second at best and
+// cannot use a raised limit, while Apply keeps the budget busy.
 //
 // Measured in virtual time on the memory provider behind a 50-per-second
 // account limit that throttles beyond it, with 100 ms calls, 9,900
 // deletions over 100 functions (TestScaleWithinTenPercentOfIdeal,
 // BenchmarkFleetPrune):
 //
-//	fresh checks, Concurrency 100:    9,900 deletes + 597 reads (0.06 per deletion);
-//	                                  222.4 s = 1.12× the deletes' ideal of 198 s,
-//	                                            1.06× the calls' ideal of 209.9 s
+//	fresh checks, Concurrency 200:    9,900 deletes + 401 reads (0.04 per deletion);
+//	                                  210.0 s = 1.06× the deletes' ideal of 198 s,
+//	                                            1.02× the calls' ideal of 206 s;
+//	                                  MaxCheckAge 4.1 s, 0 failed
+//	fresh checks, Concurrency 100:    222.4 s = 1.12× the deletes' ideal, MaxCheckAge 2.2 s
 //	RecheckInterval 5 s, Concurrency 8: 9,900 deletes + 201 reads;
 //	                                  202.4 s = 1.02× the deletes' ideal, 1.00× the calls'
 //	sequential loop:                  990 s = 5.0× the ideal
-//
-// With fresh checks, Concurrency 100 lets about 33 deletes share a read, so
-// a delete is sent up to about 0.76 s after its Routes call was sent (0.1 s
-// of latency, then up to 33 tokens at 50 per second). The target of 10%
-// over the deletes' own ideal is met with a shared read only; with fresh
-// checks it would take more concurrency, and so a wider window.
 //
 // # Time
 //

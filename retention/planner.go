@@ -68,7 +68,7 @@ func (pl Planner) Plan(ctx context.Context, p provider.Provider, fns []string, p
 			return Plan{}, fmt.Errorf("retention: %w", provider.Invalid("plan", fmt.Sprintf("functions[%d]", i), "is empty"))
 		}
 	}
-	conc, err := checkConcurrency("planner", pl.Concurrency)
+	conc, err := checkConcurrency("planner", pl.Concurrency, DefaultConcurrency)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -136,7 +136,7 @@ func read(ctx context.Context, b *budget, p provider.Provider, fn string) (Snaps
 	if err != nil {
 		return Snapshot{}, err
 	}
-	s.Usage, s.UsageUnknown, err = usage(ctx, b, p, fn)
+	s.Usage, s.UsageUnknown, err = usage(ctx, b.call, p, fn)
 	if err != nil {
 		return Snapshot{}, err
 	}
@@ -144,12 +144,12 @@ func read(ctx context.Context, b *budget, p provider.Provider, fn string) (Snaps
 }
 
 // usage reads the usage of fn; unknown is true when p cannot tell.
-func usage(ctx context.Context, b *budget, p provider.Provider, fn string) (us []provider.Usage, unknown bool, err error) {
+func usage(ctx context.Context, call func(context.Context, func(context.Context) error) error, p provider.Provider, fn string) (us []provider.Usage, unknown bool, err error) {
 	u, ok := p.(provider.UsageReporter)
 	if !ok {
 		return nil, true, nil
 	}
-	err = b.call(ctx, func(ctx context.Context) (err error) {
+	err = call(ctx, func(ctx context.Context) (err error) {
 		us, err = u.Usage(ctx, fn)
 		return err
 	})

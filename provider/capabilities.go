@@ -24,6 +24,12 @@ type Capabilities struct {
 	// service's traffic split; Azure: production with its ramp-up slot).
 	// Nil means every route may split.
 	SplitRoutes []string `json:"splitRoutes,omitempty"`
+	// UsageRequests is how many platform API requests one Usage call
+	// (provider.UsageReporter) sends at least, for callers that budget
+	// requests against the platform's rate limit (Lambda: 2,
+	// ListProvisionedConcurrencyConfigs and ListEventSourceMappings, each
+	// one page). 0 is taken as 1.
+	UsageRequests int `json:"usageRequests,omitempty"`
 }
 
 // CanSplit reports whether the route named alias may send traffic to more

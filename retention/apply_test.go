@@ -393,6 +393,40 @@ func TestApplyRateBudget(t *testing.T) {
 	}
 }
 
+// TestUsageTakesATokenPerRequest: a provider whose Usage sends two requests
+// (Capabilities.UsageRequests, as on Lambda) has its Usage calls take two
+// tokens, in the planner and in Apply: a Usage call comes two token gaps
+// after the call before it, every other call one.
+func TestUsageTakesATokenPerRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newMemory(t, memory.Options{})
+		publishN(t, p, "f", 4)
+		rec := &recorder{p: p, usageRequests: 2}
+		lim := rate.NewLimiter(10, 1)
+		pl, err := retention.Planner{Limiter: lim}.Plan(context.Background(), rec, []string{"f"}, retention.Policy{KeepLast: 1}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := retention.Apply(context.Background(), rec, pl, retention.ApplyOptions{Limiter: lim, Concurrency: 1}); err != nil {
+			t.Fatal(err)
+		}
+		calls := rec.log()
+		// Plan: Versions, Routes, Usage. Apply: 3 × (Usage, Routes, DeleteVersion).
+		if len(calls) != 3+3*3 {
+			t.Fatalf("%d calls, want 12", len(calls))
+		}
+		for i := 1; i < len(calls); i++ {
+			want := 100 * time.Millisecond
+			if calls[i].op == "Usage" {
+				want = 200 * time.Millisecond
+			}
+			if gap := calls[i].at.Sub(calls[i-1].at); gap != want {
+				t.Errorf("calls %d (%s) and %d (%s) are %s apart, want %s", i-1, calls[i-1].op, i, calls[i].op, gap, want)
+			}
+		}
+	})
+}
+
 func TestApplyNonRetryableRefusalIsReportedAndTheRunGoesOn(t *testing.T) {
 	p := newMemory(t, memory.Options{})
 	publishN(t, p, "edge", 5)

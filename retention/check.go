@@ -115,27 +115,23 @@ func (a *applier) readReferences(ctx context.Context, st *fnState, held bool) (m
 		us    []provider.Usage
 	)
 	// sent marks the read as begun when its first call is sent.
-	sent := func(op func(context.Context) error) func(context.Context) error {
-		return func(ctx context.Context) error {
-			if began.IsZero() {
-				began = a.b.clock.Now()
-			}
-			return op(ctx)
+	sent := func() {
+		if began.IsZero() {
+			began = a.b.clock.Now()
 		}
 	}
 	if !st.usageUnknown {
 		var err error
-		if us, st.usageUnknown, err = usage(ctx, func(ctx context.Context, op func(context.Context) error) error {
-			return call(ctx, sent(op))
-		}, a.p, st.name); err != nil {
+		if us, st.usageUnknown, err = usage(ctx, call, a.b, sent, a.p, st.name); err != nil {
 			return nil, time.Time{}, fmt.Errorf("reading usage: %w", err)
 		}
 	}
 	var routes []provider.Route
-	err := call(ctx, sent(func(ctx context.Context) (err error) {
+	err := call(ctx, func(ctx context.Context) (err error) {
+		sent()
 		routes, err = a.p.Routes(ctx, st.name)
 		return err
-	}))
+	})
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("reading routes: %w", err)
 	}

@@ -96,9 +96,10 @@
 // an ambiguous delete, and every retry — takes a token of one rate limiter
 // (golang.org/x/time/rate). Pass the same *rate.Limiter to the Planner, to
 // every Apply of the same account and region, and to other tools, and the
-// whole fleet shares one budget. A Usage call takes one token although
-// provider/awslambda answers it with two requests
-// (ListProvisionedConcurrencyConfigs and ListEventSourceMappings).
+// whole fleet shares one budget. A Usage call takes as many tokens as the
+// provider says it sends requests (Capabilities.UsageRequests:
+// provider/awslambda sends two, ListProvisionedConcurrencyConfigs and
+// ListEventSourceMappings; a further page of either is not counted).
 //
 // Lambda allows 15 control-plane requests per second per account and
 // region, across every API but Invoke, GetFunction and GetPolicy, and

@@ -89,7 +89,9 @@ type recorder struct {
 	p         provider.Provider
 	now       func() time.Time // time stamp of calls; nil means time.Now
 	hideUsage bool
-	latency   time.Duration // slept (with sleep) before every call
+	// usageRequests is reported as Capabilities.UsageRequests.
+	usageRequests int
+	latency       time.Duration // slept (with sleep) before every call
 	sleep     func(context.Context, time.Duration) error
 
 	// beforeDelete runs before a delete is forwarded; a non-nil error is
@@ -156,7 +158,11 @@ func (r *recorder) count(op string) int {
 	return n
 }
 
-func (r *recorder) Capabilities() provider.Capabilities { return r.p.Capabilities() }
+func (r *recorder) Capabilities() provider.Capabilities {
+	c := r.p.Capabilities()
+	c.UsageRequests = r.usageRequests
+	return c
+}
 
 func (r *recorder) Publish(ctx context.Context, fn string, in provider.PublishInput) (v provider.Version, err error) {
 	if err = r.begin(ctx); err == nil {

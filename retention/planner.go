@@ -136,20 +136,34 @@ func read(ctx context.Context, b *budget, p provider.Provider, fn string) (Snaps
 	if err != nil {
 		return Snapshot{}, err
 	}
-	s.Usage, s.UsageUnknown, err = usage(ctx, b.call, p, fn)
+	s.Usage, s.UsageUnknown, err = usage(ctx, b.call, b, nil, p, fn)
 	if err != nil {
 		return Snapshot{}, err
 	}
 	return s, nil
 }
 
-// usage reads the usage of fn; unknown is true when p cannot tell.
-func usage(ctx context.Context, call func(context.Context, func(context.Context) error) error, p provider.Provider, fn string) (us []provider.Usage, unknown bool, err error) {
+// usage reads the usage of fn; unknown is true when p cannot tell. The Usage
+// call is sent through call, which takes its first token; it takes the
+// rest of the tokens its requests need (Capabilities.UsageRequests) from b
+// before every attempt. sent, when not nil, is called right before every
+// attempt is sent.
+func usage(ctx context.Context, call func(context.Context, func(context.Context) error) error, b *budget, sent func(),
+	p provider.Provider, fn string) (us []provider.Usage, unknown bool, err error) {
 	u, ok := p.(provider.UsageReporter)
 	if !ok {
 		return nil, true, nil
 	}
+	extra := p.Capabilities().UsageRequests - 1
 	err = call(ctx, func(ctx context.Context) (err error) {
+		for range extra {
+			if err := b.wait(ctx); err != nil {
+				return err
+			}
+		}
+		if sent != nil {
+			sent()
+		}
 		us, err = u.Usage(ctx, fn)
 		return err
 	})

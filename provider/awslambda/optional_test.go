@@ -117,3 +117,20 @@ func TestOptionalPowersThroughWithRetry(t *testing.T) {
 		t.Fatalf("Usage through WithRetry = %v", err)
 	}
 }
+
+// Capabilities.UsageRequests is what one Usage call sends when each listing
+// fits a page, so that a caller budgeting requests (package retention)
+// counts them all.
+func TestUsageRequestsMatchesCapabilities(t *testing.T) {
+	e := newEnv(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
+	e.publishN(t, 2)
+	e.ops()
+	if _, err := e.p.Usage(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+	got := e.ops()
+	opsEqual(t, "usage", got, "ListProvisionedConcurrencyConfigs", "ListEventSourceMappings")
+	if n := e.p.Capabilities().UsageRequests; n != len(got) {
+		t.Errorf("Capabilities().UsageRequests = %d, Usage sent %d requests", n, len(got))
+	}
+}

@@ -92,7 +92,7 @@ type recorder struct {
 	// usageRequests is reported as Capabilities.UsageRequests.
 	usageRequests int
 	latency       time.Duration // slept (with sleep) before every call
-	sleep     func(context.Context, time.Duration) error
+	sleep         func(context.Context, time.Duration) error
 
 	// beforeDelete runs before a delete is forwarded; a non-nil error is
 	// returned instead of forwarding.

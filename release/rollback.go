@@ -64,6 +64,9 @@ func (w *Workflow) RollbackWith(ctx context.Context, req RollbackRequest) (Resul
 		return Result{}, err
 	}
 	r.step = StepRollback
+	if err := r.claimID(ctx); err != nil {
+		return r.result(), err
+	}
 	if err := r.begin(ctx); err != nil {
 		return r.result(), err
 	}

@@ -22,6 +22,7 @@ const finishTimeout = 30 * time.Second
 type run struct {
 	w                 *Workflow
 	id, fn, alias     string
+	derived           bool // id was derived (releaseID), not given
 	actor, reason     string
 	candidate, stable string
 	semver            string
@@ -51,15 +52,66 @@ type run struct {
 // in one second differ when they release different versions.
 func (w *Workflow) newRun(id, what, fn, alias, actor, reason string) (*run, error) {
 	now := w.clock.Now()
-	id, err := releaseID(id, fn, what, now)
+	id, derived, err := releaseID(id, fn, what, now)
 	if err != nil {
 		return nil, err
 	}
 	if actor == "" {
 		actor = w.opts.Actor
 	}
-	return &run{w: w, id: id, fn: fn, alias: alias, actor: actor, reason: reason, started: now, step: StepCanary,
+	return &run{w: w, id: id, derived: derived, fn: fn, alias: alias, actor: actor, reason: reason, started: now, step: StepCanary,
 		routes: map[string]provider.Route{}}, nil
+}
+
+// claimID makes a derived release ID unique for the function: when a
+// journal entry of fn or a saved rollout of any stage already bears it
+// (another run in the same second, for the same version), it appends "-2",
+// "-3"… up to maxIDSuffix. A caller's own ID is kept as given: reusing one
+// is how a caller names the same release again. Nothing is written.
+func (r *run) claimID(ctx context.Context) error {
+	if !r.derived {
+		return nil
+	}
+	base := r.id
+	taken := map[string]bool{}
+	for e, err := range r.w.journal.Entries(ctx, Filter{Function: r.fn}) {
+		if err != nil {
+			return fmt.Errorf("release %s: read the journal: %w", base, err)
+		}
+		if strings.HasPrefix(e.Release, base) {
+			taken[e.Release] = true
+		}
+	}
+	aliases := []string{r.alias}
+	for _, a := range []string{r.w.stages.Development, r.w.stages.Staging, r.w.stages.Production} {
+		if a != "" && a != r.alias {
+			aliases = append(aliases, a)
+		}
+	}
+	for n := 1; n <= maxIDSuffix; n++ {
+		id := base
+		if n > 1 {
+			id = fmt.Sprintf("%s-%d", base, n)
+		}
+		used := taken[id]
+		for _, a := range aliases {
+			if used {
+				break
+			}
+			_, _, err := r.w.store.Load(ctx, rolloutID(id, a))
+			switch {
+			case err == nil:
+				used = true
+			case !errors.Is(err, provider.ErrNotFound):
+				return fmt.Errorf("release %s: read the rollout store: %w", base, err)
+			}
+		}
+		if !used {
+			r.id = id
+			return nil
+		}
+	}
+	return fmt.Errorf("release: %d runs of %s are named %s already: %w", maxIDSuffix, r.fn, base, provider.ErrConflict)
 }
 
 // begin reads the function's routes as they are before the run.

@@ -264,7 +264,10 @@ type Request struct {
 	// ID names the release in the journal and the rollout store (1–150
 	// characters from [A-Za-z0-9._-]); empty means the function's name,
 	// the version and the start time, such as
-	// "checkout-v1.2.0-20260304T100000Z". A CI job passes its run ID.
+	// "checkout-v1.2.0-20260304T100000Z", with "-2", "-3"… appended when
+	// another run of the function in the journal or the rollout store has
+	// that name already (two runs in one second). A CI job passes its run
+	// ID.
 	ID string `json:"id,omitempty"`
 	// Actor is who releases; empty means Options.Actor. Reason is why (a
 	// commit subject), recorded in the journal.
@@ -366,7 +369,10 @@ func (w *Workflow) Release(ctx context.Context, req Request) (Result, error) {
 	r.candidate, r.semver = pub.Version.ID, pub.Semver.String()
 	if req.ID == "" {
 		// Name the release after its version now that it is known.
-		if r.id, err = releaseID("", req.Function, "v"+r.semver, r.started); err != nil {
+		if r.id, _, err = releaseID("", req.Function, "v"+r.semver, r.started); err != nil {
+			return r.finish(ctx, OutcomeFailed, err.Error(), err)
+		}
+		if err := r.claimID(ctx); err != nil {
 			return r.finish(ctx, OutcomeFailed, err.Error(), err)
 		}
 	}
@@ -443,6 +449,9 @@ func (w *Workflow) Promote(ctx context.Context, req PromoteRequest) (Result, err
 	r, err := w.newRun(req.ID, "promote", req.Function, to, req.Actor, req.Reason)
 	if err != nil {
 		return Result{}, err
+	}
+	if err := r.claimID(ctx); err != nil {
+		return r.result(), err
 	}
 	if err := r.begin(ctx); err != nil {
 		return r.result(), err
@@ -523,28 +532,36 @@ func rolloutID(id, alias string) string { return id + "." + alias }
 
 // releaseID returns id or, when empty, one made of fn, what (a version,
 // "promote", "rollback"; may be empty) and t, such as
-// "checkout-v1.2.0-20260304T100000Z".
-func releaseID(id, fn, what string, t time.Time) (string, error) {
+// "checkout-v1.2.0-20260304T100000Z"; derived reports which. A derived ID
+// is at most 142 characters (64 + 60 + 16 + two dashes), leaving room for
+// the suffix that run.claimID adds when another run of the function took it.
+func releaseID(id, fn, what string, t time.Time) (_ string, derived bool, _ error) {
 	if id == "" {
-		id = sanitizeID(fn) + "-"
+		derived = true
+		id = sanitizeID(fn, 64) + "-"
 		if what != "" {
-			id += sanitizeID(what) + "-"
+			id += sanitizeID(what, 60) + "-"
 		}
 		id += t.UTC().Format("20060102T150405Z")
 	}
 	if len(id) > 150 || id == "" || id[0] == '.' || strings.ContainsFunc(id, func(c rune) bool { return !idChar(c) }) {
-		return "", provider.Invalid("release request", "id", fmt.Sprintf("%q is not 1–150 characters from [A-Za-z0-9._-] not starting with a dot", id))
+		return "", false, provider.Invalid("release request", "id", fmt.Sprintf("%q is not 1–150 characters from [A-Za-z0-9._-] not starting with a dot", id))
 	}
-	return id, nil
+	return id, derived, nil
 }
+
+// maxIDSuffix bounds the runs of one function that may share a derived
+// release ID (all started in one second, for one version): claimID appends
+// "-2" to "-99".
+const maxIDSuffix = 99
 
 func idChar(c rune) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
 }
 
-// sanitizeID replaces characters a rollout ID cannot hold, and trims fn
-// so that a derived release ID stays within its limit.
-func sanitizeID(fn string) string {
+// sanitizeID replaces characters a rollout ID cannot hold, and trims s to
+// at most n bytes so that a derived release ID stays within its limit.
+func sanitizeID(fn string, n int) string {
 	s := strings.Map(func(c rune) rune {
 		if idChar(c) {
 			return c
@@ -552,8 +569,8 @@ func sanitizeID(fn string) string {
 		return '_'
 	}, fn)
 	s = strings.TrimLeft(s, ".")
-	if len(s) > 100 {
-		s = s[:100]
+	if len(s) > n {
+		s = s[:n]
 	}
 	return s
 }

@@ -1166,3 +1166,62 @@ func TestResumeJournalsAWriteThatLandedBeforeTheCrash(t *testing.T) {
 		t.Errorf("Verify after the resume: %v, %v", drift, err)
 	}
 }
+
+// Two runs of one function in the same second get distinct derived IDs:
+// a rollout saved under the derived ID (another promote of the function in
+// that second) makes Promote take the "-2" name and run, where it used to
+// fail to create its rollout; a journal entry bearing the name does too.
+func TestDerivedIDsOfOneSecondDiffer(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, func(o *Options) { o.Stages = Stages{Staging: "staging", Production: "production"} })
+	f.first()
+	pub, err := Publish(ctx, f.mem, fn, artifact("v2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := f.route("staging")
+	want := provider.To("staging", pub.Version.ID)
+	want.Revision = cur.Revision
+	if _, err := f.mem.SetRoute(ctx, fn, want); err != nil {
+		t.Fatal(err)
+	}
+	base := fn + "-promote-" + f.clock.Now().UTC().Format("20060102T150405Z")
+	if _, err := f.store.Save(ctx, rolloutID(base, "production"), canary.State{Function: fn, Alias: "production", Candidate: "1"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.journal.Append(ctx, Entry{Time: f.clock.Now(), Release: base + "-2", Kind: EntryDecision, Function: fn, Outcome: "passed"}); err != nil {
+		t.Fatal(err)
+	}
+	var res Result
+	f.clock.Run(func() { res, err = f.w.Promote(ctx, PromoteRequest{Function: fn}) })
+	if err != nil || res.Outcome != OutcomePromoted {
+		t.Fatalf("Promote: %q, %v", res.Outcome, err)
+	}
+	if want := base + "-3"; res.Release != want {
+		t.Errorf("release ID %q, want %q (the base and -2 are taken)", res.Release, want)
+	}
+
+	// A caller's own ID is kept as given, taken or not.
+	var again Result
+	f.clock.Run(func() { again, err = f.w.RollbackWith(ctx, RollbackRequest{Function: fn, ID: res.Release}) })
+	if err != nil || again.Release != res.Release {
+		t.Errorf("RollbackWith a given ID: release %q, %v; want %q", again.Release, err, res.Release)
+	}
+}
+
+// A derived ID stays within the 150 characters of an ID with room for the
+// largest suffix, whatever the function's name and version.
+func TestDerivedIDLength(t *testing.T) {
+	long := strings.Repeat("f", 140)
+	ver := "v1.2.3-" + strings.Repeat("rc.", 40) + "1"
+	id, derived, err := releaseID("", long, ver, start)
+	if err != nil || !derived {
+		t.Fatalf("releaseID: %q derived %v, %v", id, derived, err)
+	}
+	if n := len(id) + len(fmt.Sprintf("-%d", maxIDSuffix)); n > 150 {
+		t.Errorf("derived ID %q with suffix is %d characters, more than 150", id, n)
+	}
+	if _, derived, err := releaseID("given", long, ver, start); err != nil || derived {
+		t.Errorf("releaseID of a given ID: derived %v, %v", derived, err)
+	}
+}

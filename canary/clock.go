@@ -5,42 +5,18 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/slipway-dev/slipway/provider"
 )
 
 // Clock is the runner's source of time. The runner reads the time only
 // through Now and waits only through Sleep, so a rollout whose schedule
 // spans half an hour runs in milliseconds on a VirtualClock.
-//
-// Implementations are safe for concurrent use.
-type Clock interface {
-	// Now returns the current time.
-	Now() time.Time
-	// Sleep waits for d, or until ctx ends, in which case it returns
-	// ctx.Err(). A d of zero or less returns at once with ctx.Err().
-	Sleep(ctx context.Context, d time.Duration) error
-}
+type Clock = provider.Clock
 
 // RealClock returns the wall clock: time.Now and a time.Timer.
 // RunnerOptions.Clock left nil means RealClock().
-func RealClock() Clock { return realClock{} }
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func RealClock() Clock { return provider.WallClock() }
 
 // VirtualClock is a Clock whose time moves only when every goroutine using it
 // is asleep: it then jumps to the earliest wake-up time at once. A 30-minute
@@ -224,9 +200,10 @@ func (c *VirtualClock) reapLocked() {
 // passed on clk, with context.DeadlineExceeded as its error in the latter
 // case.
 func withClockTimeout(ctx context.Context, clk Clock, d time.Duration) (context.Context, context.CancelFunc) {
-	switch c := clk.(type) {
-	case realClock:
+	if clk == RealClock() {
 		return context.WithTimeout(ctx, d)
+	}
+	switch c := clk.(type) {
 	case *VirtualClock:
 		tctx, cancel := context.WithCancelCause(ctx)
 		stop := c.afterFunc(d, func() { cancel(context.DeadlineExceeded) })

@@ -151,14 +151,7 @@ func (p *Provider) sleep(ctx context.Context, d time.Duration) error {
 	if p.opts.Sleep != nil {
 		return p.opts.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return provider.Sleep(ctx, d)
 }
 
 func (p *Provider) pollInterval() time.Duration {

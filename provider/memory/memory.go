@@ -134,7 +134,7 @@ func New(opts Options) (*Provider, error) {
 		p.now = time.Now
 	}
 	if p.sleep == nil {
-		p.sleep = realSleep
+		p.sleep = provider.Sleep
 	}
 	if p.res == 0 {
 		p.res = time.Minute
@@ -169,20 +169,6 @@ func (p *Provider) Capabilities() provider.Capabilities {
 // Resolution is the metrics resolution given in Options (one minute by
 // default).
 func (p *Provider) Resolution() time.Duration { return p.res }
-
-func realSleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // opError wraps err into a *provider.Error for operation op on fn.
 func opError(op, fn string, err error) error {

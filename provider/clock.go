@@ -1,0 +1,46 @@
+package provider
+
+import (
+	"context"
+	"time"
+)
+
+// Clock is a source of time for code that waits: it reads the time only
+// through Now and waits only through Sleep, so that a simulation can run it
+// on virtual time (canary.VirtualClock, or the wall clock inside a
+// testing/synctest bubble). canary.Clock and retention.Clock are this
+// interface.
+//
+// Implementations are safe for concurrent use.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// Sleep waits for d, or until ctx ends, in which case it returns
+	// ctx.Err(). A d of zero or less returns at once with ctx.Err().
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// WallClock returns the real clock: time.Now and Sleep.
+func WallClock() Clock { return wallClock{} }
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+
+func (wallClock) Sleep(ctx context.Context, d time.Duration) error { return Sleep(ctx, d) }
+
+// Sleep waits for d of real time, or until ctx ends, in which case it
+// returns ctx.Err(). A d of zero or less returns at once with ctx.Err().
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

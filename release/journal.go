@@ -175,9 +175,14 @@ func (f Filter) Match(e Entry) bool {
 // MemoryJournal is a Journal kept in memory, for tests and for processes
 // that persist nothing. The zero value is empty and ready to use; it must
 // not be copied after first use.
+//
+// It keeps, per function, the positions of that function's entries, so
+// Entries with Filter.Function visits only that function's entries: a
+// fleet's journal costs each function its own history, not everyone's.
 type MemoryJournal struct {
 	mu      sync.RWMutex
 	entries []Entry
+	byFunc  map[string][]int // positions in entries, per function, in append order
 }
 
 var _ Journal = (*MemoryJournal)(nil)
@@ -192,23 +197,44 @@ func (j *MemoryJournal) Append(ctx context.Context, e Entry) error {
 	}
 	e = e.Clone()
 	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.byFunc == nil {
+		j.byFunc = make(map[string][]int)
+	}
+	j.byFunc[e.Function] = append(j.byFunc[e.Function], len(j.entries))
 	j.entries = append(j.entries, e)
-	j.mu.Unlock()
 	return nil
 }
 
 // Entries yields copies of the matching entries appended before the call.
+// With f.Function set it visits that function's entries only.
 func (j *MemoryJournal) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
+		// Both slices only grow and their elements are never written
+		// again, so the prefixes taken under the lock can be read without
+		// it while Append goes on.
 		j.mu.RLock()
 		snap := j.entries[:len(j.entries):len(j.entries)]
+		var pos []int
+		if f.Function != "" {
+			p := j.byFunc[f.Function]
+			pos = p[:len(p):len(p)]
+		}
 		j.mu.RUnlock()
-		for _, e := range snap {
+		n := len(snap)
+		if f.Function != "" {
+			n = len(pos)
+		}
+		for i := range n {
 			if err := ctx.Err(); err != nil {
 				yield(Entry{}, fmt.Errorf("release: journal entries: %w", err))
 				return
 			}
-			if f.Match(e) && !yield(e.Clone(), nil) {
+			e := &snap[i]
+			if f.Function != "" {
+				e = &snap[pos[i]]
+			}
+			if f.Match(*e) && !yield(e.Clone(), nil) {
 				return
 			}
 		}
@@ -242,6 +268,17 @@ func (j *MemoryJournal) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, 
 // later Append returns the first failure): after a failed fsync the file's
 // state is unknown, and an audit trail with a hole is worse than a release
 // that stops.
+//
+// # Index
+//
+// The journal keeps in memory, per function, where each of its entries'
+// lines lies in the file (offset and length, 24 bytes an entry, and the
+// function's alias names once): OpenFileJournal builds it from the entries
+// it decodes (a torn tail is not indexed) and Append adds to it once the
+// line is durable. Entries with Filter.Function reads and decodes only that
+// function's lines (and, with Filter.Alias too, only those of that alias),
+// so a fleet's journal costs a function its own history. Without
+// Filter.Function, Entries reads the whole file as before.
 type FileJournal struct {
 	path string
 	f    *os.File
@@ -251,6 +288,39 @@ type FileJournal struct {
 	torn      *TornError // what Open found; nil when the file was clean
 	truncated bool       // the torn tail has been removed
 	err       error      // sticky write failure, or ErrClosed
+	index     map[string]*fileIndex
+}
+
+// fileIndex locates the lines of one function's entries in a journal file.
+type fileIndex struct {
+	spans   []span   // in append order; only grows, elements never rewritten
+	aliases []string // the function's aliases (and ""), each once; span.alias indexes it
+}
+
+// span is where one entry's line lies: text [off, off+n), then a newline.
+type span struct {
+	off   int64
+	n     int64
+	alias int32
+}
+
+// add indexes the entry of fn on alias whose line (without its newline)
+// is [off, off+n). The caller holds j.mu or owns j.
+func (j *FileJournal) add(fn, alias string, off, n int64) {
+	if j.index == nil {
+		j.index = make(map[string]*fileIndex)
+	}
+	fi := j.index[fn]
+	if fi == nil {
+		fi = &fileIndex{}
+		j.index[fn] = fi
+	}
+	a := slices.Index(fi.aliases, alias)
+	if a < 0 {
+		a = len(fi.aliases)
+		fi.aliases = append(fi.aliases, alias)
+	}
+	fi.spans = append(fi.spans, span{off: off, n: n, alias: int32(a)})
 }
 
 var _ Journal = (*FileJournal)(nil)
@@ -286,6 +356,8 @@ func OpenFileJournal(path string) (*FileJournal, error) {
 		case derr != nil:
 			f.Close()
 			return nil, &CorruptError{Path: path, Line: line.number, Offset: line.offset, Err: derr}
+		default:
+			j.add(e.Function, e.Alias, line.offset, int64(len(line.text)))
 		}
 	}
 	j.size = end
@@ -351,6 +423,7 @@ func (j *FileJournal) Append(ctx context.Context, e Entry) error {
 	if err := j.f.Sync(); err != nil {
 		return j.fail("sync", err)
 	}
+	j.add(e.Function, e.Alias, j.size, int64(n)-1)
 	j.size += int64(n)
 	return nil
 }
@@ -360,16 +433,33 @@ func (j *FileJournal) fail(op string, err error) error {
 	return j.err
 }
 
-// Entries reads the file from the start up to the end of the last entry
-// appended before the call, yielding the matching entries. It holds no lock
-// while yielding, so the loop body may Append.
+// Entries yields the matching entries appended before the call. With
+// f.Function set it reads and decodes only the lines the index holds for
+// that function (see FileJournal); otherwise it reads the file from the
+// start up to the end of the last entry appended before the call. It holds
+// no lock while yielding, so the loop body may Append.
 func (j *FileJournal) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
 		j.mu.Lock()
 		end, err := j.size, j.err
+		var spans []span
+		alias := int32(-1) // any
+		if fi := j.index[f.Function]; f.Function != "" && fi != nil {
+			spans = fi.spans[:len(fi.spans):len(fi.spans)]
+			if f.Alias != "" {
+				alias = int32(slices.Index(fi.aliases, f.Alias))
+				if alias < 0 {
+					spans = nil
+				}
+			}
+		}
 		j.mu.Unlock()
 		if errors.Is(err, ErrClosed) {
 			yield(Entry{}, err)
+			return
+		}
+		if f.Function != "" {
+			j.indexed(ctx, f, spans, alias, yield)
 			return
 		}
 		for line, err := range readLines(j.f, end) {
@@ -390,6 +480,64 @@ func (j *FileJournal) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, er
 			}
 		}
 	}
+}
+
+// indexed yields the entries at spans (those on the alias numbered alias
+// only, unless it is -1) that match f. A line that is no longer the entry
+// the index recorded means the file was changed behind the journal's back:
+// it is reported as a *CorruptError.
+func (j *FileJournal) indexed(ctx context.Context, f Filter, spans []span, alias int32, yield func(Entry, error) bool) {
+	var buf []byte
+	for _, sp := range spans {
+		if err := ctx.Err(); err != nil {
+			yield(Entry{}, fmt.Errorf("release: journal %s: %w", j.path, err))
+			return
+		}
+		if alias >= 0 && sp.alias != alias {
+			continue
+		}
+		if int64(cap(buf)) < sp.n+1 {
+			buf = make([]byte, sp.n+1)
+		}
+		b := buf[:sp.n+1]
+		if _, err := j.f.ReadAt(b, sp.off); err != nil {
+			yield(Entry{}, fmt.Errorf("release: journal %s: read at offset %d: %w", j.path, sp.off, err))
+			return
+		}
+		var e Entry
+		err := decodeEntry(b[:sp.n], &e)
+		switch {
+		case b[sp.n] != '\n':
+			err = errors.New("the line does not end where the index says")
+		case err == nil && e.Function != f.Function:
+			err = fmt.Errorf("entry of function %q where the index has one of %q", e.Function, f.Function)
+		case err == nil && f.Alias != "" && e.Alias != f.Alias:
+			err = fmt.Errorf("entry of alias %q where the index has one of %q", e.Alias, f.Alias)
+		}
+		if err != nil {
+			yield(Entry{}, &CorruptError{Path: j.path, Line: j.lineAt(sp.off), Offset: sp.off, Err: err})
+			return
+		}
+		if f.Match(e) && !yield(e, nil) {
+			return
+		}
+	}
+}
+
+// lineAt returns the 1-based number of the line starting at off, or 0 when
+// the file cannot be read up to there. It reads the file from the start:
+// it is for error reports only.
+func (j *FileJournal) lineAt(off int64) int {
+	n := 1
+	for l, err := range readLines(j.f, off) {
+		if err != nil {
+			return 0
+		}
+		if l.newline {
+			n++
+		}
+	}
+	return n
 }
 
 // Close closes the file. Later calls fail with ErrClosed.

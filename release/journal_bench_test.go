@@ -1,0 +1,109 @@
+package release_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/release"
+)
+
+// fleetEntry returns the i-th entry of a journal shared by a fleet of fns
+// functions written round-robin: entry i belongs to function i%fns and is,
+// in turn, a publish, a route change on prod, a decision, a route change on
+// staging and a promotion on prod.
+func fleetEntry(i, fns int) release.Entry {
+	fn := fmt.Sprintf("fn-%03d", i%fns)
+	n := i / fns
+	e := release.Entry{
+		Time: t0.Add(time.Duration(i) * time.Second), Release: fmt.Sprintf("r-%d", n), Function: fn,
+		Actor: "ci", Reason: fmt.Sprintf("release %d of %s", n, fn), Candidate: fmt.Sprint(n + 2), Stable: fmt.Sprint(n + 1),
+		Semver: fmt.Sprintf("1.%d.0", n),
+	}
+	route := func(alias string, kind release.EntryKind) {
+		before := provider.To(alias, e.Stable)
+		before.Revision = fmt.Sprintf("rev-%d", 2*n)
+		after := provider.Split(alias, e.Stable, e.Candidate, 1000)
+		if kind == release.EntryPromote {
+			after = provider.To(alias, e.Candidate)
+		}
+		after.Revision = fmt.Sprintf("rev-%d", 2*n+1)
+		e.Kind, e.Alias, e.Before, e.After = kind, alias, &before, &after
+	}
+	switch n % 5 {
+	case 0:
+		e.Kind = release.EntryPublish
+	case 1:
+		route("prod", release.EntryRoute)
+	case 2:
+		e.Kind, e.Alias, e.Outcome = release.EntryDecision, "prod", "passed"
+	case 3:
+		route("staging", release.EntryRoute)
+	case 4:
+		route("prod", release.EntryPromote)
+		e.Outcome = "promoted"
+	}
+	return e
+}
+
+// BenchmarkJournalEntries reads the history of one function from a journal
+// holding 200 functions × 50 entries each, written round-robin: the read
+// the workflow makes several times per release (Verify, LastRoute,
+// PreviousGood, RollbackPoints).
+func BenchmarkJournalEntries(b *testing.B) {
+	const fns, each = 200, 50
+	run := func(b *testing.B, j release.Journal) {
+		ctx := context.Background()
+		f := release.Filter{Function: "fn-123"}
+		b.ReportAllocs()
+		for b.Loop() {
+			n := 0
+			for _, err := range j.Entries(ctx, f) {
+				if err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			if n != each {
+				b.Fatalf("%d entries, want %d", n, each)
+			}
+		}
+	}
+	b.Run("memory", func(b *testing.B) {
+		var j release.MemoryJournal
+		for i := range fns * each {
+			if err := j.Append(context.Background(), fleetEntry(i, fns)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		run(b, &j)
+	})
+	b.Run("file", func(b *testing.B) {
+		// The lines Append would write, without an fsync each; then a
+		// process opens the fleet's journal.
+		var buf bytes.Buffer
+		for i := range fns * each {
+			line, err := json.Marshal(fleetEntry(i, fns))
+			if err != nil {
+				b.Fatal(err)
+			}
+			buf.Write(append(line, '\n'))
+		}
+		path := filepath.Join(b.TempDir(), "j.jsonl")
+		if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		j, err := release.OpenFileJournal(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer j.Close()
+		run(b, j)
+	})
+}

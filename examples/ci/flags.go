@@ -87,6 +87,13 @@ type settings struct {
 	alias string
 	to    string
 
+	// resume and abort: the release whose production canary to continue
+	// or roll back (empty: the one found unfinished).
+	release string
+
+	// abort.
+	requestOnly bool
+
 	// prune.
 	dryRun bool
 
@@ -104,6 +111,8 @@ func commands() [][2]string {
 		{"promote", "move production to the version staging serves through a canary judged by its error rate"},
 		{"release", "publish, stage and promote in one step (publish + promote)"},
 		{"rollback", "put an alias back on its previous good version, read from the journal"},
+		{"resume", "continue the production canary a killed job left unfinished, to its promotion or rollback"},
+		{"abort", "roll back the unfinished production canary now: production ends on the stable version"},
 		{"prune", "delete old versions by a retention policy (-dry-run prints the plan)"},
 		{"status", "print aliases, versions, drift from the journal and the last journal entries"},
 	}
@@ -197,7 +206,7 @@ func parseArgs(args []string, env func(string) string, stderr io.Writer) (*setti
 	case "-h", "-help", "--help", "help":
 		printUsage(stderr)
 		return nil, flag.ErrHelp
-	case "publish", "promote", "release", "rollback", "prune", "status":
+	case "publish", "promote", "release", "rollback", "prune", "status", "resume", "abort":
 	default:
 		printUsage(stderr)
 		return nil, usageError("unknown subcommand %q", s.cmd)
@@ -251,13 +260,21 @@ func (s *settings) register(c *cli) {
 		return
 	}
 	c.str(&s.actor, "actor", "", "who releases, recorded in the journal (default $USER, else \"ci\")", "SLIPWAY_ACTOR", "GITHUB_ACTOR")
-	c.str(&s.id, "id", "", "release ID for the journal (default: the function and $GITHUB_RUN_ID.$GITHUB_RUN_ATTEMPT when set; the subcommand is appended)", "SLIPWAY_RELEASE_ID")
-	c.str(&s.reason, "reason", "", "why, recorded in the journal (default: the first commit message)", "SLIPWAY_REASON")
-	if s.cmd == "release" || s.cmd == "promote" || s.cmd == "rollback" {
+	switch s.cmd {
+	case "resume", "abort":
+		// They act on an existing release, under its ID.
+		c.str(&s.release, "release", "", "ID of the release whose production canary to "+s.cmd+" (the release output of the step that started it; default: the function's release whose canary is unfinished)", "SLIPWAY_RELEASE")
+	default:
+		c.str(&s.id, "id", "", "release ID for the journal (default: the function and $GITHUB_RUN_ID.$GITHUB_RUN_ATTEMPT when set; the subcommand is appended)", "SLIPWAY_RELEASE_ID")
+	}
+	if s.cmd != "resume" {
+		c.str(&s.reason, "reason", "", "why, recorded in the journal (default: the first commit message)", "SLIPWAY_REASON")
+	}
+	if s.cmd == "release" || s.cmd == "promote" || s.cmd == "rollback" || s.cmd == "resume" || s.cmd == "abort" {
 		c.str(&s.webhook, "webhook", "", "POST each outcome as JSON to this URL", "SLIPWAY_WEBHOOK_URL")
 		c.str(&s.slackWebhook, "slack-webhook", "", "post each outcome to this Slack incoming webhook", "SLIPWAY_SLACK_WEBHOOK_URL")
 	}
-	if s.cmd == "publish" || s.cmd == "release" || s.cmd == "promote" {
+	if s.cmd == "publish" || s.cmd == "release" || s.cmd == "promote" || s.cmd == "resume" {
 		c.float(&s.load, "load", 50, "memory provider: requests per second arriving at production (staging gets a tenth)", "SLIPWAY_LOAD")
 		c.float(&s.simulateErrorRate, "simulate-error-rate", 0, "memory provider: the candidate fails this share of its invocations (0..1), to rehearse a rollback", "SLIPWAY_SIMULATE_ERROR_RATE")
 	}
@@ -279,10 +296,17 @@ func (s *settings) register(c *cli) {
 	}
 	if s.cmd == "release" || s.cmd == "promote" {
 		c.str(&s.strategyName, "strategy", "Canary10Percent5Minutes", "how production traffic shifts: "+strings.Join(canary.Presets(), ", "), "SLIPWAY_STRATEGY")
-		c.float(&s.errorRateFactor, "error-rate-factor", 1.5, "roll back when the candidate's error rate exceeds the stable one's times this …", "SLIPWAY_ERROR_RATE_FACTOR")
-		c.float(&s.errorRateSlack, "error-rate-slack", 0.01, "… plus this (a rate), judged every minute", "SLIPWAY_ERROR_RATE_SLACK")
 	}
-	if s.cmd == "release" || s.cmd == "promote" || s.cmd == "prune" {
+	// A resumed canary's stored state names its checks but does not carry
+	// them: resume judges with the same flags as promote (give the same
+	// values). Abort runs no check (the canary rolls back), so it uses the
+	// defaults.
+	s.errorRateFactor, s.errorRateSlack = defaultErrorRateFactor, defaultErrorRateSlack
+	if s.cmd == "release" || s.cmd == "promote" || s.cmd == "resume" {
+		c.float(&s.errorRateFactor, "error-rate-factor", defaultErrorRateFactor, "roll back when the candidate's error rate exceeds the stable one's times this …", "SLIPWAY_ERROR_RATE_FACTOR")
+		c.float(&s.errorRateSlack, "error-rate-slack", defaultErrorRateSlack, "… plus this (a rate), judged every minute", "SLIPWAY_ERROR_RATE_SLACK")
+	}
+	if s.cmd == "release" || s.cmd == "promote" || s.cmd == "prune" || s.cmd == "resume" {
 		what := "after a promotion, "
 		if s.cmd == "prune" {
 			what = ""
@@ -296,8 +320,16 @@ func (s *settings) register(c *cli) {
 		c.str(&s.to, "to", "", "version ID to restore (default the journal's previous good version)", "SLIPWAY_ROLLBACK_TO")
 	case "prune":
 		c.boolean(&s.dryRun, "dry-run", "print the plan, delete nothing", "SLIPWAY_DRY_RUN")
+	case "abort":
+		c.boolean(&s.requestOnly, "request-only", "only record the abort in the rollout store, for a process still driving the canary from this state directory (it rolls back within 10s); production may still be split when abort exits", "SLIPWAY_ABORT_REQUEST_ONLY")
 	}
 }
+
+// The error-rate check's defaults (-error-rate-factor, -error-rate-slack).
+const (
+	defaultErrorRateFactor = 1.5
+	defaultErrorRateSlack  = 0.01
+)
 
 // ciDefaults fills what a CI run implies: the actor, the release ID and
 // the link to the run.
@@ -335,6 +367,12 @@ func sanitizeID(s string) string {
 		s = s[:120]
 	}
 	return s
+}
+
+// validReleaseID reports whether id is a release ID the workflow accepts
+// (see release.Request.ID).
+func validReleaseID(id string) bool {
+	return id != "" && len(id) <= 150 && id[0] != '.' && !strings.ContainsFunc(id, func(c rune) bool { return !idChar(c) })
 }
 
 func idChar(c rune) bool {
@@ -387,6 +425,9 @@ func (s *settings) validate() error {
 	if s.id != "" && (strings.HasPrefix(s.id, ".") || strings.ContainsFunc(s.id, func(c rune) bool { return !idChar(c) }) || len(s.id) > 120) {
 		return usageError("-id %q: want at most 120 characters from [A-Za-z0-9._-], not starting with a dot", s.id)
 	}
+	if s.release != "" && !validReleaseID(s.release) {
+		return usageError("-release %q: want a release ID, at most 150 characters from [A-Za-z0-9._-], not starting with a dot", s.release)
+	}
 	for name, u := range map[string]string{"webhook": s.webhook, "slack-webhook": s.slackWebhook} {
 		if u == "" {
 			continue
@@ -416,7 +457,12 @@ func (s *settings) validate() error {
 			return err
 		}
 	}
-	if s.cmd == "release" || s.cmd == "promote" || s.cmd == "prune" {
+	if s.cmd == "resume" {
+		if err := s.checkErrorRate(); err != nil {
+			return err
+		}
+	}
+	if s.cmd == "release" || s.cmd == "promote" || s.cmd == "prune" || s.cmd == "resume" {
 		if s.keepLast < 0 || s.keepWithin < 0 {
 			return usageError("-keep-last and -keep-within must not be negative")
 		}
@@ -530,18 +576,37 @@ func (s *settings) buildStrategy() error {
 	if err != nil {
 		return usageError("-strategy %q: want one of %s", s.strategyName, strings.Join(canary.Presets(), ", "))
 	}
-	if !(s.errorRateFactor > 0) || math.IsInf(s.errorRateFactor, 0) || !(s.errorRateSlack >= 0 && s.errorRateSlack <= 1) {
-		return usageError("-error-rate-factor must be > 0 and -error-rate-slack in 0..1")
+	if err := s.checkErrorRate(); err != nil {
+		return err
 	}
 	if len(st.Steps) > 0 && st.Steps[0].Weight < provider.AllTraffic {
 		// All at once leaves no stable share to compare with: no check.
-		st.Analysis.Checks = []canary.CheckSpec{{
-			Name:  "error rate",
-			Check: canary.Relative{Metric: canary.ErrorRate, Factor: s.errorRateFactor, Slack: s.errorRateSlack},
-		}}
+		st.Analysis.Checks = []canary.CheckSpec{{Name: errorRateCheck, Check: s.errorRate()}}
 	}
 	s.strategy = st
 	return nil
+}
+
+// errorRateCheck is the name of the canary's check, in the strategy and in
+// a stored rollout state.
+const errorRateCheck = "error rate"
+
+func (s *settings) checkErrorRate() error {
+	if !(s.errorRateFactor > 0) || math.IsInf(s.errorRateFactor, 0) || !(s.errorRateSlack >= 0 && s.errorRateSlack <= 1) {
+		return usageError("-error-rate-factor must be > 0 and -error-rate-slack in 0..1")
+	}
+	return nil
+}
+
+// errorRate is the check: the candidate's error rate against the stable
+// version's.
+func (s *settings) errorRate() canary.Check {
+	return canary.Relative{Metric: canary.ErrorRate, Factor: s.errorRateFactor, Slack: s.errorRateSlack}
+}
+
+// checks are the checks a resumed rollout finds by name.
+func (s *settings) checks() map[string]canary.Check {
+	return map[string]canary.Check{errorRateCheck: s.errorRate()}
 }
 
 // paths of the state directory's files.

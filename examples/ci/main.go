@@ -169,6 +169,10 @@ func execute(ctx context.Context, s *settings, stdout, stderr io.Writer) error {
 		return st.rollback(ctx, stdout)
 	case "prune":
 		return st.prune(ctx, stdout)
+	case "resume":
+		return st.resume(ctx, stdout)
+	case "abort":
+		return st.abort(ctx, stdout)
 	}
 	return st.status(ctx, stdout)
 }

@@ -559,6 +559,16 @@ func TestUsageErrors(t *testing.T) {
 		{"memory flag on aws", []string{"promote", "-provider", "aws", "-load", "5"}, nil, "-load works with the memory provider only"},
 		{"same aliases", []string{"promote", "-staging", "live", "-production", "live"}, nil, "both"},
 		{"bad id", []string{"rollback", "-id", "run #7"}, nil, "-id"},
+		{"bad release", []string{"resume", "-release", "../checkout"}, nil, `-release "../checkout"`},
+		{"bad release env", []string{"abort"}, map[string]string{"SLIPWAY_RELEASE": "run #7"}, "-release"},
+		{"release too long", []string{"resume", "-release", strings.Repeat("r", 151)}, nil, "-release"},
+		{"resume error rate", []string{"resume", "-error-rate-factor", "0"}, nil, "-error-rate-factor"},
+		{"resume negative keep", []string{"resume", "-keep-last", "-1"}, nil, "negative"},
+		{"resume bad webhook", []string{"resume", "-slack-webhook", "hooks.example/secret"}, nil, "-slack-webhook is not an http(s) URL"},
+		{"abort strategy", []string{"abort", "-strategy", "AllAtOnce"}, nil, "flag provided but not defined"},
+		{"resume id", []string{"resume", "-id", "run7"}, nil, "flag provided but not defined"},
+		{"abort on aws with load", []string{"abort", "-provider", "aws", "-load", "5"}, nil, "flag provided but not defined"},
+		{"resume on aws with simulation", []string{"resume", "-provider", "aws", "-simulate-error-rate", "0.1"}, nil, "-simulate-error-rate works with the memory provider only"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newPipeline(t)

@@ -43,8 +43,19 @@ type state struct {
 	closers []func() error
 }
 
-// writes reports whether the subcommand changes state (status does not).
-func (s *settings) writes() bool { return s.cmd != "status" }
+// writes reports whether the subcommand may change state. Status does
+// not; resume and abort have nothing to continue without a state
+// directory, so they do not create one (finding nothing writes nothing).
+func (s *settings) writes() bool {
+	switch s.cmd {
+	case "status":
+		return false
+	case "resume", "abort":
+		_, err := os.Stat(s.stateDir)
+		return err == nil
+	}
+	return true
+}
 
 // open builds the clock, the provider, the journal and the rollout store.
 // A cloud provider's configuration is loaded before the state directory is
@@ -217,6 +228,9 @@ func (st *state) workflow(out io.Writer, stages release.Stages, onEvent func(rel
 	}
 	if len(s.strategy.Steps) > 0 {
 		opts.Strategy = s.strategy
+	}
+	if s.cmd == "resume" || s.cmd == "abort" {
+		opts.Checks = s.checks()
 	}
 	var ns release.Multi
 	if s.webhook != "" {

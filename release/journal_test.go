@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -749,4 +750,330 @@ func ExampleFileJournal() {
 	// 10:00AM route by ci: canary 10% (revision a2)
 	// 10:05AM promote by ci: all checks passed (revision a3)
 	// rollback of 7 (1.4.0) goes to version 6
+}
+
+// randomEntry returns a valid entry of one of fns functions, on one of a
+// few aliases (or none), of any kind, at a time that is not in append
+// order: the index must not assume the journal is sorted by anything.
+func randomEntry(r *rand.Rand, fns int) release.Entry {
+	aliases := []string{"prod", "staging", "dev"}
+	e := release.Entry{
+		Time:     t0.Add(time.Duration(r.IntN(3600)) * time.Second),
+		Release:  fmt.Sprintf("r-%d", r.IntN(1000)),
+		Function: fmt.Sprintf("fn-%d", r.IntN(fns)),
+		Actor:    "ci",
+		Reason:   strings.Repeat("x", r.IntN(300)), // lines of varied length
+	}
+	switch k := r.IntN(5); k {
+	case 0:
+		e.Kind = release.EntryPublish
+	case 1:
+		e.Kind, e.Outcome = release.EntryDecision, "passed"
+		if r.IntN(2) == 0 {
+			e.Alias = aliases[r.IntN(len(aliases))]
+		}
+	default:
+		e.Kind = []release.EntryKind{release.EntryRoute, release.EntryPromote, release.EntryRollback}[k-2]
+		e.Alias = aliases[r.IntN(len(aliases))]
+		after := provider.Split(e.Alias, "1", "2", 100*r.IntN(100))
+		after.Revision = fmt.Sprint(r.IntN(1 << 20))
+		e.After = &after
+		if r.IntN(3) > 0 {
+			before := provider.To(e.Alias, "1")
+			e.Before = &before
+		}
+	}
+	return e
+}
+
+// brute is what Entries(f) must yield: the entries of all that f matches,
+// in append order.
+func brute(all []release.Entry, f release.Filter) []release.Entry {
+	var out []release.Entry
+	for _, e := range all {
+		if f.Match(e) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// checkIndex compares Entries for every function, every function and
+// alias, and a few Since bounds, with a brute-force filter over all, and
+// the unfiltered read with all.
+func checkIndex(t *testing.T, j release.Journal, all []release.Entry, fns int) {
+	t.Helper()
+	if diff := cmp.Diff(all, collect(t, j, release.Filter{})); diff != "" {
+		t.Fatalf("all entries (-want +got):\n%s", diff)
+	}
+	for fn := range fns + 1 { // fn-<fns> has no entries
+		for _, alias := range []string{"", "prod", "staging", "dev", "nowhere"} {
+			for _, since := range []time.Time{{}, t0.Add(30 * time.Minute)} {
+				f := release.Filter{Function: fmt.Sprintf("fn-%d", fn), Alias: alias, Since: since}
+				if diff := cmp.Diff(brute(all, f), collect(t, j, f)); diff != "" {
+					t.Fatalf("Entries(%+v) (-brute force +got):\n%s", f, diff)
+				}
+			}
+		}
+	}
+	// An alias filter alone still reads everything.
+	f := release.Filter{Alias: "staging"}
+	if diff := cmp.Diff(brute(all, f), collect(t, j, f)); diff != "" {
+		t.Fatalf("Entries(%+v) (-brute force +got):\n%s", f, diff)
+	}
+}
+
+// appendRandom appends n random entries to j and returns all with them.
+func appendRandom(t *testing.T, j release.Journal, r *rand.Rand, all []release.Entry, n, fns int) []release.Entry {
+	t.Helper()
+	for range n {
+		e := randomEntry(r, fns)
+		if err := j.Append(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, e)
+	}
+	return all
+}
+
+func TestJournalIndexMatchesBruteForce(t *testing.T) {
+	for seed := range uint64(4) {
+		fns := []int{1, 3, 12, 40}[seed]
+		t.Run(fmt.Sprintf("seed %d, %d functions", seed, fns), func(t *testing.T) {
+			t.Run("memory", func(t *testing.T) {
+				r := rand.New(rand.NewPCG(seed, 1))
+				var j release.MemoryJournal
+				var all []release.Entry
+				for range 4 {
+					all = appendRandom(t, &j, r, all, 60, fns)
+					checkIndex(t, &j, all, fns)
+				}
+			})
+			t.Run("file", func(t *testing.T) {
+				r := rand.New(rand.NewPCG(seed, 2))
+				path := filepath.Join(t.TempDir(), "j.jsonl")
+				j, err := release.OpenFileJournal(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer func() { j.Close() }()
+				all := appendRandom(t, j, r, nil, 80, fns)
+				checkIndex(t, j, all, fns)
+
+				// A new process builds the index from the file.
+				reopen := func() {
+					t.Helper()
+					if err := j.Close(); err != nil {
+						t.Fatal(err)
+					}
+					if j, err = release.OpenFileJournal(path); err != nil {
+						t.Fatal(err)
+					}
+				}
+				reopen()
+				checkIndex(t, j, all, fns)
+				all = appendRandom(t, j, r, all, 40, fns)
+				checkIndex(t, j, all, fns)
+
+				// A crash tears the next line: the reopened index leaves
+				// it out, and the entries appended after the torn bytes
+				// are removed are found where they now are.
+				line, err := json.Marshal(randomEntry(r, fns))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if seed%2 == 0 {
+					line = line[:len(line)-7] // cut short
+				} // else: whole but without its newline
+				reopen()
+				appendRaw(t, path, line)
+				reopen()
+				if j.Recovered() == nil {
+					t.Fatal("Recovered = nil after a torn tail")
+				}
+				checkIndex(t, j, all, fns)
+				all = appendRandom(t, j, r, all, 40, fns)
+				checkIndex(t, j, all, fns)
+				reopen()
+				if j.Recovered() != nil {
+					t.Fatalf("Recovered = %v after the tail was removed", j.Recovered())
+				}
+				checkIndex(t, j, all, fns)
+			})
+		})
+	}
+}
+
+func TestJournalIndexedRead(t *testing.T) {
+	ctx := context.Background()
+	journals(t, func(t *testing.T, j release.Journal) {
+		var want []release.Entry
+		for i := range 6 {
+			e := routeEntry(i)
+			e.Function = []string{"a", "b"}[i%2]
+			if err := j.Append(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, e)
+		}
+		a := release.Filter{Function: "a"}
+		if diff := cmp.Diff([]release.Entry{want[0], want[2], want[4]}, collect(t, j, a)); diff != "" {
+			t.Errorf("function a (-want +got):\n%s", diff)
+		}
+
+		// Yielded entries are copies.
+		for e := range j.Entries(ctx, a) {
+			e.After.Weights[0].Version = "mutated"
+		}
+		if diff := cmp.Diff([]release.Entry{want[0], want[2], want[4]}, collect(t, j, a)); diff != "" {
+			t.Errorf("after mutating yielded entries (-want +got):\n%s", diff)
+		}
+
+		// Appending to the function being read does not deadlock, and
+		// stopping early is honoured.
+		n := 0
+		for _, err := range j.Entries(ctx, a) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := routeEntry(10 + n)
+			e.Function = "a"
+			if err := j.Append(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+			if n++; n == 2 {
+				break
+			}
+		}
+		if got := len(collect(t, j, a)); got != 5 {
+			t.Errorf("function a after appending in the loop: %d entries, want 5", got)
+		}
+
+		// A cancelled context stops the indexed read too.
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		for _, err := range j.Entries(cctx, a) {
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("Entries(cancelled) yielded %v", err)
+			}
+			break
+		}
+	})
+}
+
+func TestFileJournalIndexedReadAfterClose(t *testing.T) {
+	j, err := release.OpenFileJournal(filepath.Join(t.TempDir(), "j.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Append(context.Background(), routeEntry(0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, err := range j.Entries(context.Background(), release.Filter{Function: "fn"}) {
+		n++
+		if !errors.Is(err, release.ErrClosed) {
+			t.Errorf("Entries after Close yielded %v, want release.ErrClosed", err)
+		}
+	}
+	if n != 1 {
+		t.Errorf("Entries after Close yielded %d times, want once (the error)", n)
+	}
+}
+
+// A file changed behind the journal's back no longer holds what the index
+// says: the indexed read reports it as corruption at the right line
+// instead of yielding another function's entry.
+func TestFileJournalIndexDetectsRewrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.jsonl")
+	j, err := release.OpenFileJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	for i := range 4 {
+		e := routeEntry(i)
+		e.Function = []string{"aa", "bb"}[i%2]
+		if err := j.Append(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Line 3 (the second entry of aa) now says bb: same length.
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	off := len(lines[0]) + len(lines[1])
+	lines[2] = bytes.Replace(lines[2], []byte(`"function":"aa"`), []byte(`"function":"bb"`), 1)
+	if err := os.WriteFile(path, bytes.Join(lines, nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var got []error
+	for _, err := range j.Entries(context.Background(), release.Filter{Function: "aa"}) {
+		got = append(got, err)
+	}
+	var ce *release.CorruptError
+	if len(got) != 2 || got[0] != nil || !errors.As(got[1], &ce) || !errors.Is(got[1], release.ErrCorrupt) {
+		t.Fatalf("Entries(aa) yielded %v, want an entry then a *release.CorruptError", got)
+	}
+	if ce.Line != 3 || ce.Offset != int64(off) {
+		t.Errorf("CorruptError at line %d offset %d, want line 3 offset %d", ce.Line, ce.Offset, off)
+	}
+}
+
+// Writers append to their own functions while readers read single
+// functions: every read of a function is a prefix of what its writer
+// appended, in order. Run with -race.
+func TestJournalConcurrentIndexedReads(t *testing.T) {
+	const writers, each = 6, 25
+	journals(t, func(t *testing.T, j release.Journal) {
+		ctx := context.Background()
+		seq := func(w, i int) release.Entry {
+			e := routeEntry(i)
+			e.Function = fmt.Sprintf("fn-%d", w)
+			return e
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 4*writers)
+		for w := range writers {
+			wg.Go(func() {
+				for i := range each {
+					if err := j.Append(ctx, seq(w, i)); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+			wg.Go(func() {
+				for range 10 {
+					i := 0
+					for e, err := range j.Entries(ctx, release.Filter{Function: fmt.Sprintf("fn-%d", w), Alias: "prod"}) {
+						if err != nil {
+							errs <- err
+							return
+						}
+						if diff := cmp.Diff(seq(w, i), e); diff != "" {
+							errs <- fmt.Errorf("fn-%d entry %d (-want +got):\n%s", w, i, diff)
+							return
+						}
+						i++
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		for w := range writers {
+			if got := len(collect(t, j, release.Filter{Function: fmt.Sprintf("fn-%d", w)})); got != each {
+				t.Errorf("fn-%d: %d entries, want %d", w, got, each)
+			}
+		}
+	})
 }

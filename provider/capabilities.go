@@ -30,6 +30,10 @@ type Capabilities struct {
 	// ListProvisionedConcurrencyConfigs and ListEventSourceMappings, each
 	// one page). 0 is taken as 1.
 	UsageRequests int `json:"usageRequests,omitempty"`
+	// DeleteRequests is how many platform API requests one DeleteVersion
+	// call sends at least against that rate limit (Lambda: 2, ListAliases
+	// to refuse a routed version and DeleteFunction). 0 is taken as 1.
+	DeleteRequests int `json:"deleteRequests,omitempty"`
 }
 
 // CanSplit reports whether the route named alias may send traffic to more

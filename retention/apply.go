@@ -25,10 +25,11 @@ type ApplyOptions struct {
 	// once, and so how many deletes of a function can share one fresh
 	// reference check; 0 means DefaultApplyConcurrency. Calls in flight
 	// never exceed it. It trades calls for freshness: with fresh checks a
-	// delete waits behind the others for its token, so it is sent up to
-	// about Concurrency ÷ rate after the read that cleared it began
-	// (Report.MaxCheckAge says how long it was), and each read is shared by
-	// more deletes. See the package documentation for the measurements.
+	// delete waits behind the others for its tokens, so it is sent up to
+	// about Concurrency × (requests per delete) ÷ rate after the read that
+	// cleared it began (Report.MaxCheckAge says how long it was), and each
+	// read is shared by more deletes. See the package documentation for
+	// the measurements.
 	Concurrency int
 	// Rate is the call budget in calls per second (0 means DefaultRate) and
 	// Burst its burst (0 means 1). Both are ignored when Limiter is set.
@@ -252,7 +253,8 @@ func Apply(ctx context.Context, p provider.Provider, plan Plan, opts ApplyOption
 	if err != nil {
 		return Report{}, err
 	}
-	a := &applier{p: p, b: b, opts: opts}
+	caps := p.Capabilities()
+	a := &applier{p: p, b: b, opts: opts, deleteTokens: max(caps.DeleteRequests, 1), usageTokens: max(caps.UsageRequests, 1)}
 	if a.opts.Grace == 0 {
 		a.opts.Grace = DefaultGrace
 	}
@@ -373,11 +375,15 @@ type result struct {
 }
 
 type applier struct {
-	p     provider.Provider
-	b     *budget
-	opts  ApplyOptions
-	fns   []*fnState
-	tasks []task
+	p    provider.Provider
+	b    *budget
+	opts ApplyOptions
+	// deleteTokens and usageTokens are what a delete and a Usage call take
+	// of the budget: the requests the provider sends for them
+	// (Capabilities.DeleteRequests and UsageRequests).
+	deleteTokens, usageTokens int
+	fns                       []*fnState
+	tasks                     []task
 	// readers tracks the goroutines performing fresh reference reads.
 	readers sync.WaitGroup
 
@@ -418,7 +424,17 @@ type fnState struct {
 // the interval or was invalidated.
 func (a *applier) references(ctx context.Context, st *fnState, version string) (string, time.Time, error) {
 	if a.opts.RecheckInterval == 0 {
-		refs, at, err := st.fresh.get(ctx, &a.readers, a.b.wait, func(ctx context.Context) (map[string]string, time.Time, error) {
+		begin := func(ctx context.Context) error {
+			// The tokens of the read's first call: Usage, or Routes where
+			// the provider cannot tell usage. Only the reading goroutine
+			// reads and writes usageUnknown.
+			n := 1
+			if !st.usageUnknown {
+				n = a.usageTokens
+			}
+			return a.b.waitN(ctx, n)
+		}
+		refs, at, err := st.fresh.get(ctx, &a.readers, begin, func(ctx context.Context) (map[string]string, time.Time, error) {
 			return a.readReferences(ctx, st, true)
 		})
 		return refs[version], at, err
@@ -472,7 +488,7 @@ func (a *applier) delete(ctx context.Context, t task) result {
 		if why, readAt, checkErr = a.references(ctx, st, t.version); checkErr != nil || why != "" {
 			return nil // settled below, without another attempt
 		}
-		if err := a.b.wait(ctx); err != nil {
+		if err := a.b.waitN(ctx, a.deleteTokens); err != nil {
 			return err
 		}
 		a.checkAge(a.b.clock.Now().Sub(readAt))
@@ -536,7 +552,7 @@ func (a *applier) delete(ctx context.Context, t task) result {
 func (a *applier) confirm(ctx context.Context, st *fnState, version string, cause error) result {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.opts.Grace)
 	defer cancel()
-	err := a.b.call(cctx, func(ctx context.Context) error {
+	err := a.b.call(cctx, 1, func(ctx context.Context) error {
 		_, err := a.p.Version(ctx, st.name, version)
 		return err
 	})

@@ -393,15 +393,16 @@ func TestApplyRateBudget(t *testing.T) {
 	}
 }
 
-// TestUsageTakesATokenPerRequest: a provider whose Usage sends two requests
-// (Capabilities.UsageRequests, as on Lambda) has its Usage calls take two
-// tokens, in the planner and in Apply: a Usage call comes two token gaps
-// after the call before it, every other call one.
-func TestUsageTakesATokenPerRequest(t *testing.T) {
+// TestRequestsTakeATokenEach: a provider whose Usage and DeleteVersion send
+// two requests each (Capabilities.UsageRequests and DeleteRequests, as on
+// Lambda) has those calls take two tokens, in the planner and in Apply: such
+// a call comes two token gaps after the call before it, every other call
+// one.
+func TestRequestsTakeATokenEach(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newMemory(t, memory.Options{})
 		publishN(t, p, "f", 4)
-		rec := &recorder{p: p, usageRequests: 2}
+		rec := &recorder{p: p, usageRequests: 2, deleteRequests: 2}
 		lim := rate.NewLimiter(10, 1)
 		pl, err := retention.Planner{Limiter: lim}.Plan(context.Background(), rec, []string{"f"}, retention.Policy{KeepLast: 1}, t0)
 		if err != nil {
@@ -417,7 +418,7 @@ func TestUsageTakesATokenPerRequest(t *testing.T) {
 		}
 		for i := 1; i < len(calls); i++ {
 			want := 100 * time.Millisecond
-			if calls[i].op == "Usage" {
+			if calls[i].op == "Usage" || calls[i].op == "DeleteVersion" {
 				want = 200 * time.Millisecond
 			}
 			if gap := calls[i].at.Sub(calls[i-1].at); gap != want {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -33,10 +35,11 @@ const (
 	// DefaultApplyConcurrency is how many versions Apply checks and deletes
 	// at once by default. Deletes of one function that wait at the same
 	// time share a fresh reference check, so this is what spreads the
-	// check's two calls over many deletes: at DefaultRate, a read per
-	// seven deletions or so, and every delete sent at most about
-	// DefaultApplyConcurrency ÷ DefaultRate (3.2 s) after the read that
-	// cleared it began. See the package documentation for the measurements.
+	// check's calls over many deletes: at DefaultRate, a read per seven
+	// deletions or so, and every delete sent at most about
+	// DefaultApplyConcurrency × its requests ÷ DefaultRate (3.2 s; 6.4 s on
+	// Lambda, where a delete is two requests) after the read that cleared
+	// it began. See the package documentation for the measurements.
 	DefaultApplyConcurrency = 32
 	// DefaultGrace is how long a delete already sent may run on after the
 	// caller's context ends, so that its outcome is known.
@@ -53,6 +56,8 @@ type budget struct {
 	lim   *rate.Limiter
 	retry provider.RetryPolicy
 	clock Clock
+	// mu makes the reservations of one waitN consecutive.
+	mu sync.Mutex
 }
 
 // newBudget returns the budget for a limiter or a rate and burst; what is
@@ -93,41 +98,60 @@ func retryOn(p provider.RetryPolicy, clk Clock) provider.RetryPolicy {
 // wait takes one token: it reserves the next free slot of the limiter at the
 // clock's time and sleeps on the clock until then. When ctx ends first, the
 // reservation is given back.
-func (b *budget) wait(ctx context.Context) error {
+func (b *budget) wait(ctx context.Context) error { return b.waitN(ctx, 1) }
+
+// waitN takes n tokens for a call that sends n requests at once: it
+// reserves n consecutive slots of the limiter (no other call of this budget
+// reserves in between) and sleeps until the last. Consecutive, so that the
+// requests reach the platform at the budget's pace: n slots reserved apart
+// would let a later moment send more requests than its slots, beyond what a
+// platform's token bucket holds. When ctx ends first, the reservations are
+// given back.
+func (b *budget) waitN(ctx context.Context, n int) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("retention: waiting for the rate limiter: %w", err)
 	}
 	now := b.clock.Now()
-	r := b.lim.ReserveN(now, 1)
-	if !r.OK() {
-		return fmt.Errorf("retention: the rate limiter (limit %v, burst %d) cannot grant a call: %w",
-			b.lim.Limit(), b.lim.Burst(), provider.ErrInvalid)
+	rs := make([]*rate.Reservation, 0, n)
+	b.mu.Lock()
+	for range n {
+		r := b.lim.ReserveN(now, 1)
+		if !r.OK() {
+			b.mu.Unlock()
+			return fmt.Errorf("retention: the rate limiter (limit %v, burst %d) cannot grant a call: %w",
+				b.lim.Limit(), b.lim.Burst(), provider.ErrInvalid)
+		}
+		rs = append(rs, r)
 	}
-	if err := b.clock.Sleep(ctx, r.DelayFrom(now)); err != nil {
-		r.CancelAt(b.clock.Now())
+	b.mu.Unlock()
+	if err := b.clock.Sleep(ctx, rs[n-1].DelayFrom(now)); err != nil {
+		at := b.clock.Now()
+		for _, r := range slices.Backward(rs) {
+			r.CancelAt(at)
+		}
 		return fmt.Errorf("retention: waiting for the rate limiter: %w", err)
 	}
 	return nil
 }
 
-// call runs op under the retry policy, taking one token before every
+// call runs op under the retry policy, taking n tokens (waitN) before every
 // attempt.
-func (b *budget) call(ctx context.Context, op func(context.Context) error) error {
+func (b *budget) call(ctx context.Context, n int, op func(context.Context) error) error {
 	return b.retry.Do(ctx, func(ctx context.Context) error {
-		if err := b.wait(ctx); err != nil {
+		if err := b.waitN(ctx, n); err != nil {
 			return err
 		}
 		return op(ctx)
 	})
 }
 
-// callHolding is call for a caller that has taken the first attempt's token
-// already: later attempts take their own.
-func (b *budget) callHolding(ctx context.Context, op func(context.Context) error) error {
+// callHolding is call for a caller that has taken the first attempt's n
+// tokens already: later attempts take their own.
+func (b *budget) callHolding(ctx context.Context, n int, op func(context.Context) error) error {
 	held := true
 	return b.retry.Do(ctx, func(ctx context.Context) error {
 		if !held {
-			if err := b.wait(ctx); err != nil {
+			if err := b.waitN(ctx, n); err != nil {
 				return err
 			}
 		}

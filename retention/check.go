@@ -94,7 +94,7 @@ func (f *freshReads) run(ctx context.Context, begin func(context.Context) error,
 
 // readReferences reads fn's usage (unless the provider cannot tell,
 // recorded in st.usageUnknown) and then its routes, each call taking a token
-// of the budget (except the first, when held: its caller took that token),
+// of the budget (except the first, when held: its caller took its tokens),
 // and returns why each referenced version is referenced and when the read
 // began (its first call was sent). The
 // routes are read last, as close to the deletes as can be: they are what
@@ -102,13 +102,14 @@ func (f *freshReads) run(ctx context.Context, begin func(context.Context) error,
 // the calls in flight stay within the deletes waiting for them. The caller
 // serialises the reads of one function.
 func (a *applier) readReferences(ctx context.Context, st *fnState, held bool) (map[string]string, time.Time, error) {
-	// call sends the next call, on the held token first.
-	call := func(ctx context.Context, op func(context.Context) error) error {
+	// call sends the next call, which takes n tokens, on the held tokens
+	// first.
+	call := func(ctx context.Context, n int, op func(context.Context) error) error {
 		if held {
 			held = false
-			return a.b.callHolding(ctx, op)
+			return a.b.callHolding(ctx, n, op)
 		}
-		return a.b.call(ctx, op)
+		return a.b.call(ctx, n, op)
 	}
 	var (
 		began time.Time
@@ -122,12 +123,12 @@ func (a *applier) readReferences(ctx context.Context, st *fnState, held bool) (m
 	}
 	if !st.usageUnknown {
 		var err error
-		if us, st.usageUnknown, err = usage(ctx, call, a.b, sent, a.p, st.name); err != nil {
+		if us, st.usageUnknown, err = usage(ctx, call, sent, a.p, st.name); err != nil {
 			return nil, time.Time{}, fmt.Errorf("reading usage: %w", err)
 		}
 	}
 	var routes []provider.Route
-	err := call(ctx, func(ctx context.Context) (err error) {
+	err := call(ctx, 1, func(ctx context.Context) (err error) {
 		sent()
 		routes, err = a.p.Routes(ctx, st.name)
 		return err

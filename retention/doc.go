@@ -65,9 +65,10 @@
 // calls (Usage, Routes; one where the provider cannot tell usage) shared by
 // the deletes that joined it, and then each of them waits for its token
 // behind the other versions in progress: a delete is sent at most about
-// Concurrency ÷ rate, plus the read's own two calls, after the read that
-// cleared it began. Report.MaxCheckAge is what it was. The route can still
-// move in that window; the platform's refusal covers it.
+// Concurrency × (requests per delete) ÷ rate, plus the read's own calls,
+// after the read that cleared it began. Report.MaxCheckAge is what it was.
+// The route can still move in that window; the platform's refusal covers
+// it.
 //
 // Concurrency therefore trades calls for freshness. Measured in virtual time
 // on the memory provider with 100 ms per call, 10 functions of 100 versions,
@@ -93,26 +94,32 @@
 //
 // Every call — listing versions (one call per ListPageSize = 50 versions,
 // Lambda's page size), Routes, Usage, DeleteVersion, the reads that confirm
-// an ambiguous delete, and every retry — takes a token of one rate limiter
-// (golang.org/x/time/rate). Pass the same *rate.Limiter to the Planner, to
-// every Apply of the same account and region, and to other tools, and the
-// whole fleet shares one budget. A Usage call takes as many tokens as the
-// provider says it sends requests (Capabilities.UsageRequests:
-// provider/awslambda sends two, ListProvisionedConcurrencyConfigs and
-// ListEventSourceMappings; a further page of either is not counted).
+// an ambiguous delete, and every retry — takes tokens of one rate limiter
+// (golang.org/x/time/rate): one per request it sends to the platform. A
+// Usage or DeleteVersion call sends as many as the provider says
+// (Capabilities.UsageRequests and DeleteRequests); the tokens of one call
+// are consecutive slots of the limiter, so that requests reach the
+// platform at the budget's pace even when a call sends several. Pass the
+// same *rate.Limiter to the Planner, to every Apply of the same account and
+// region, and to other tools, and the whole fleet shares one budget.
 //
 // Lambda allows 15 control-plane requests per second per account and
 // region, across every API but Invoke, GetFunction and GetPolicy, and
-// deploys share that budget: ListAliases (Routes) counts, so the reference
-// reads take tokens like the deletes. DefaultRate is 10 calls per second
-// with a burst of 1, which leaves 5 per second to deploys. Worked numbers
-// for 100 functions of 100 versions with KeepLast 10 (9,000 deletions, 90
-// per function), with the measured reads per deletion above:
+// deploys share that budget. provider/awslambda's Usage sends two of them
+// (ListProvisionedConcurrencyConfigs, ListEventSourceMappings), Routes one
+// (ListAliases), and DeleteVersion two (ListAliases, to refuse a routed
+// version, and DeleteFunction; the check that the version is not the
+// newest is a GetFunction of the next version number, outside that quota,
+// and only where that number was deleted a listing of the versions, which
+// is not counted). DefaultRate is 10 requests per second with a burst of 1,
+// which leaves 5 per second to deploys. Worked numbers for 100 Lambda
+// functions of 100 versions with KeepLast 10 (9,000 deletions, 90 per
+// function):
 //
-//	plan:  100 × (2 listing calls + 1 Routes + 1 Usage)          =    400 calls →   40 s at 10/s
-//	apply: 9,000 deletes + about 1,300 reads (the default, 32)   ≈ 10,300 calls → 1,030 s (17 min)
-//	       Concurrency 4: 9,000 + about 9,150 reads              ≈ 18,150 calls → 1,815 s (30 min)
-//	       RecheckInterval 5 s: 9,000 + about 550 reads          ≈  9,550 calls →   955 s (16 min)
+//	plan:  100 × (3 listing pages + 1 ListAliases + 2 for Usage)     ≈    600 requests →    60 s at 10/s
+//	       (the budget counts 2 pages: 50 versions a page, while
+//	       Lambda's first page holds $LATEST too)
+//	apply: 9,000 deletes × 2 + about 1,300 checks × 3 (the default)  ≈ 21,900 requests → 2,190 s (37 min)
 //
 // The fresh check's deletes wait for reads, so Concurrency must cover more
 // than the calls in flight (rate × latency, 1 at 10 per second and 100 ms).
@@ -124,16 +131,19 @@
 // Measured in virtual time on the memory provider behind a 50-per-second
 // account limit that throttles beyond it, with 100 ms calls, 9,900
 // deletions over 100 functions (TestScaleWithinTenPercentOfIdeal,
-// BenchmarkFleetPrune):
+// BenchmarkFleetPrune; ranges over 8 runs, which differ in how goroutines
+// meet at a read):
 //
-//	fresh checks, Concurrency 200:    9,900 deletes + 401 reads (0.04 per deletion);
-//	                                  210.0 s = 1.06× the deletes' ideal of 198 s,
-//	                                            1.02× the calls' ideal of 206 s;
-//	                                  MaxCheckAge 4.1 s, 0 failed
-//	fresh checks, Concurrency 100:    222.4 s = 1.12× the deletes' ideal, MaxCheckAge 2.2 s
+//	fresh checks, Concurrency 200:      9,900 deletes + 309–437 reads (0.03–0.04 per deletion);
+//	                                    206–210 s = 1.04–1.06× the deletes' ideal of 198 s,
+//	                                    MaxCheckAge 4.1–4.4 s, 0 failed, 1 throttled (the first call)
+//	  the same with Lambda's costs      (Usage and DeleteVersion 2 requests each):
+//	                                    407–410 s = 1.03× the deletes' ideal of 396 s,
+//	                                    MaxCheckAge 8.2–8.5 s, 0 failed, 1 throttled
+//	fresh checks, Concurrency 100:      222 s = 1.12× the deletes' ideal, MaxCheckAge 2.2 s
 //	RecheckInterval 5 s, Concurrency 8: 9,900 deletes + 201 reads;
-//	                                  202.4 s = 1.02× the deletes' ideal, 1.00× the calls'
-//	sequential loop:                  990 s = 5.0× the ideal
+//	                                    202.4 s = 1.02× the deletes' ideal, 1.00× the calls'
+//	sequential loop:                    990 s = 5.0× the ideal
 //
 // # Time
 //

@@ -89,10 +89,11 @@ type recorder struct {
 	p         provider.Provider
 	now       func() time.Time // time stamp of calls; nil means time.Now
 	hideUsage bool
-	// usageRequests is reported as Capabilities.UsageRequests.
-	usageRequests int
-	latency       time.Duration // slept (with sleep) before every call
-	sleep         func(context.Context, time.Duration) error
+	// usageRequests and deleteRequests are reported as
+	// Capabilities.UsageRequests and DeleteRequests.
+	usageRequests, deleteRequests int
+	latency                       time.Duration // slept (with sleep) before every call
+	sleep                         func(context.Context, time.Duration) error
 
 	// beforeDelete runs before a delete is forwarded; a non-nil error is
 	// returned instead of forwarding.
@@ -160,7 +161,7 @@ func (r *recorder) count(op string) int {
 
 func (r *recorder) Capabilities() provider.Capabilities {
 	c := r.p.Capabilities()
-	c.UsageRequests = r.usageRequests
+	c.UsageRequests, c.DeleteRequests = r.usageRequests, r.deleteRequests
 	return c
 }
 

@@ -110,7 +110,7 @@ func (pl Planner) Plan(ctx context.Context, p provider.Provider, fns []string, p
 // read takes the snapshot of one function.
 func read(ctx context.Context, b *budget, p provider.Provider, fn string) (Snapshot, error) {
 	s := Snapshot{Function: fn}
-	err := b.call(ctx, func(ctx context.Context) error {
+	err := b.call(ctx, 1, func(ctx context.Context) error {
 		s.Versions = s.Versions[:0]
 		for v, err := range p.Versions(ctx, fn) {
 			if err != nil {
@@ -129,14 +129,14 @@ func read(ctx context.Context, b *budget, p provider.Provider, fn string) (Snaps
 	if err != nil {
 		return Snapshot{}, err
 	}
-	err = b.call(ctx, func(ctx context.Context) (err error) {
+	err = b.call(ctx, 1, func(ctx context.Context) (err error) {
 		s.Routes, err = p.Routes(ctx, fn)
 		return err
 	})
 	if err != nil {
 		return Snapshot{}, err
 	}
-	s.Usage, s.UsageUnknown, err = usage(ctx, b.call, b, nil, p, fn)
+	s.Usage, s.UsageUnknown, err = usage(ctx, b.call, nil, p, fn)
 	if err != nil {
 		return Snapshot{}, err
 	}
@@ -144,23 +144,16 @@ func read(ctx context.Context, b *budget, p provider.Provider, fn string) (Snaps
 }
 
 // usage reads the usage of fn; unknown is true when p cannot tell. The Usage
-// call is sent through call, which takes its first token; it takes the
-// rest of the tokens its requests need (Capabilities.UsageRequests) from b
-// before every attempt. sent, when not nil, is called right before every
-// attempt is sent.
-func usage(ctx context.Context, call func(context.Context, func(context.Context) error) error, b *budget, sent func(),
+// call is sent through call, with the tokens its requests take
+// (Capabilities.UsageRequests). sent, when not nil, is called right before
+// every attempt is sent.
+func usage(ctx context.Context, call func(context.Context, int, func(context.Context) error) error, sent func(),
 	p provider.Provider, fn string) (us []provider.Usage, unknown bool, err error) {
 	u, ok := p.(provider.UsageReporter)
 	if !ok {
 		return nil, true, nil
 	}
-	extra := p.Capabilities().UsageRequests - 1
-	err = call(ctx, func(ctx context.Context) (err error) {
-		for range extra {
-			if err := b.wait(ctx); err != nil {
-				return err
-			}
-		}
+	err = call(ctx, max(p.Capabilities().UsageRequests, 1), func(ctx context.Context) (err error) {
 		if sent != nil {
 			sent()
 		}

@@ -37,26 +37,37 @@ var timeScale = flag.Float64("retention.timescale", 50,
 	"how many times faster than real time BenchmarkFleetPrune's virtual clock runs")
 
 // account wraps a provider with an account-wide token bucket that every
-// call draws from: a call beyond it fails with a *provider.ThrottleError
+// request draws from: a call beyond it fails with a *provider.ThrottleError
 // whose hint is the time until the next token. Every call then takes
-// latency on clk.
+// latency on clk. A Usage or DeleteVersion call is usageCost or deleteCost
+// requests (as on Lambda: two each), which Capabilities reports.
 type account struct {
 	provider.Provider
-	clk       retention.Clock
-	lim       *rate.Limiter
-	latency   time.Duration
-	calls     atomic.Int64
-	throttled atomic.Int64
-	reads     atomic.Int64 // Routes and Usage calls
-	deletes   atomic.Int64 // DeleteVersion calls
+	clk                   retention.Clock
+	lim                   *rate.Limiter
+	latency               time.Duration
+	usageCost, deleteCost int // requests per call; 0 means 1
+	calls                 atomic.Int64
+	requests              atomic.Int64 // what the calls cost
+	throttled             atomic.Int64
+	reads                 atomic.Int64 // Routes and Usage calls
+	deletes               atomic.Int64 // DeleteVersion calls
 }
 
-func (a *account) admit(ctx context.Context) error {
+func (a *account) Capabilities() provider.Capabilities {
+	c := a.Provider.Capabilities()
+	c.UsageRequests, c.DeleteRequests = a.usageCost, a.deleteCost
+	return c
+}
+
+func (a *account) admit(ctx context.Context, n int) error {
+	n = max(n, 1)
 	a.calls.Add(1)
+	a.requests.Add(int64(n))
 	now := a.clk.Now()
-	if !a.lim.AllowN(now, 1) {
+	if !a.lim.AllowN(now, n) {
 		a.throttled.Add(1)
-		r := a.lim.ReserveN(now, 1)
+		r := a.lim.ReserveN(now, n)
 		hint := r.DelayFrom(now)
 		r.CancelAt(now)
 		if err := a.clk.Sleep(ctx, a.latency); err != nil {
@@ -69,7 +80,7 @@ func (a *account) admit(ctx context.Context) error {
 
 func (a *account) Routes(ctx context.Context, fn string) ([]provider.Route, error) {
 	a.reads.Add(1)
-	if err := a.admit(ctx); err != nil {
+	if err := a.admit(ctx, 1); err != nil {
 		return nil, err
 	}
 	return a.Provider.Routes(ctx, fn)
@@ -77,14 +88,14 @@ func (a *account) Routes(ctx context.Context, fn string) ([]provider.Route, erro
 
 func (a *account) Usage(ctx context.Context, fn string) ([]provider.Usage, error) {
 	a.reads.Add(1)
-	if err := a.admit(ctx); err != nil {
+	if err := a.admit(ctx, a.usageCost); err != nil {
 		return nil, err
 	}
 	return a.Provider.(provider.UsageReporter).Usage(ctx, fn)
 }
 
 func (a *account) Version(ctx context.Context, fn, id string) (provider.Version, error) {
-	if err := a.admit(ctx); err != nil {
+	if err := a.admit(ctx, 1); err != nil {
 		return provider.Version{}, err
 	}
 	return a.Provider.Version(ctx, fn, id)
@@ -92,7 +103,7 @@ func (a *account) Version(ctx context.Context, fn, id string) (provider.Version,
 
 func (a *account) DeleteVersion(ctx context.Context, fn, id string) error {
 	a.deletes.Add(1)
-	if err := a.admit(ctx); err != nil {
+	if err := a.admit(ctx, a.deleteCost); err != nil {
 		return err
 	}
 	return a.Provider.DeleteVersion(ctx, fn, id)
@@ -122,6 +133,15 @@ type scaleMode struct {
 	rate        float64       // the account's limit and Apply's Rate; 0 means accountRate
 	defaults    bool          // Apply with zero Concurrency and Rate (rate must be DefaultRate)
 	functions   int           // 0 means scaleFunctions
+	lambda      bool          // Usage and DeleteVersion cost two requests each, as on Lambda
+}
+
+// deleteCost is the requests of one delete call in the mode.
+func (m scaleMode) deleteCost() int {
+	if m.lambda {
+		return 2
+	}
+	return 1
 }
 
 func (m scaleMode) limit() float64 {
@@ -146,6 +166,11 @@ var (
 	// limit here, and DefaultApplyConcurrency) on a tenth of the fleet.
 	applyDefaults = scaleMode{name: "apply-defaults", defaults: true, rate: retention.DefaultRate,
 		concurrency: retention.DefaultApplyConcurrency, functions: scaleFunctions / 10}
+	// applyLambda is applyFresh with Lambda's request costs: a Usage is
+	// two requests (provisioned concurrency, event-source mappings) and a
+	// delete two (ListAliases, DeleteFunction), so the ideal is twice the
+	// deletions ÷ rate, and the budget must never let the account throttle.
+	applyLambda = scaleMode{name: "apply-lambda-costs", concurrency: 200, lambda: true}
 )
 
 type scaleResult struct {
@@ -154,9 +179,9 @@ type scaleResult struct {
 	deleted, failed         int
 	calls, throttled        int64
 	reads, deletes          int64
-	ideal                   time.Duration // planned deletions ÷ the account's rate
+	ideal                   time.Duration // planned deletions × their cost ÷ the account's rate
 	ratio                   float64       // elapsed ÷ ideal
-	idealCalls              time.Duration // (delete calls + read calls) ÷ the account's rate
+	idealCalls              time.Duration // the requests of every call ÷ the account's rate
 	ratioCalls, perDeletion float64       // elapsed ÷ idealCalls; read calls per deleted version
 	planned                 int
 	maxCheckAge             time.Duration // Report.MaxCheckAge
@@ -164,6 +189,9 @@ type scaleResult struct {
 
 func (r scaleResult) String() string {
 	mode := fmt.Sprintf("Apply (concurrency %d, rate %g/s, recheck interval %v)", r.mode.concurrency, r.mode.limit(), r.mode.recheck)
+	if r.mode.lambda {
+		mode += " with Lambda's request costs"
+	}
 	if r.mode.sequential {
 		mode = "sequential loop"
 	}
@@ -179,10 +207,13 @@ func (r scaleResult) String() string {
 func runScale(tb testing.TB, p *memory.Provider, pl retention.Plan, clk retention.Clock, mode scaleMode) scaleResult {
 	tb.Helper()
 	acct := &account{Provider: p, clk: clk, lim: rate.NewLimiter(rate.Limit(mode.limit()), accountBurst), latency: callLatency}
+	if mode.lambda {
+		acct.usageCost, acct.deleteCost = 2, 2
+	}
 	acct.lim.AllowN(clk.Now(), accountBurst) // the bucket starts empty: other tools used the account
 	_, _, planned := pl.Counts()
 	res := scaleResult{planned: planned, mode: mode,
-		ideal: time.Duration(float64(planned) / mode.limit() * float64(time.Second))}
+		ideal: time.Duration(float64(planned*mode.deleteCost()) / mode.limit() * float64(time.Second))}
 	ctx := context.Background()
 	start := clk.Now()
 	if mode.sequential {
@@ -225,7 +256,7 @@ func runScale(tb testing.TB, p *memory.Provider, pl retention.Plan, clk retentio
 	res.calls, res.throttled = acct.calls.Load(), acct.throttled.Load()
 	res.reads, res.deletes = acct.reads.Load(), acct.deletes.Load()
 	res.ratio = float64(res.elapsed) / float64(res.ideal)
-	res.idealCalls = time.Duration(float64(res.reads+res.deletes) / mode.limit() * float64(time.Second))
+	res.idealCalls = time.Duration(float64(acct.requests.Load()) / mode.limit() * float64(time.Second))
 	res.ratioCalls = float64(res.elapsed) / float64(res.idealCalls)
 	res.perDeletion = float64(res.reads) / float64(max(res.deleted, 1))
 	return res
@@ -258,14 +289,17 @@ func (wall) Sleep(ctx context.Context, d time.Duration) error {
 // With the default fresh reference check (Concurrency 200), Apply must
 // delete every version with no failure within 10% of the deletes' own ideal
 // (versions ÷ rate), although its reads take tokens of the same limit, and
-// send every delete at most Concurrency ÷ rate plus the read's two calls
-// after the read that cleared it began. Opting into a read shared for 5 s,
-// it must come within 10% too. The sequential loop, bound by the call
-// latency, cannot: it must take more than 4×. Apply's zero options (10 per
-// second, DefaultApplyConcurrency), on a tenth of the fleet, must come
-// within 20%.
+// send every delete at most about Concurrency ÷ rate (with 10% for the reads
+// queued among the deletes) plus the read's two calls after the read that
+// cleared it began. With Lambda's request costs (a Usage and a delete are
+// two requests each) the same holds with twice the tokens per delete, and
+// the account never throttles but the first call (the account's bucket
+// starts empty). Opting into a read shared for 5 s, Apply must come within
+// 10% too. The sequential loop, bound by the call latency, cannot: it must
+// take more than 4×. Apply's zero options (10 per second,
+// DefaultApplyConcurrency), on a tenth of the fleet, must come within 20%.
 func TestScaleWithinTenPercentOfIdeal(t *testing.T) {
-	for _, mode := range []scaleMode{applyFresh, applyShared, sequential, applyDefaults} {
+	for _, mode := range []scaleMode{applyFresh, applyShared, sequential, applyDefaults, applyLambda} {
 		t.Run(mode.name, func(t *testing.T) {
 			fns := cmp.Or(mode.functions, scaleFunctions)
 			if testing.Short() {
@@ -279,6 +313,9 @@ func TestScaleWithinTenPercentOfIdeal(t *testing.T) {
 					t.Errorf("deleted %d of %d, %d failed", res.deleted, res.planned, res.failed)
 				}
 				limit := 1.10
+				if mode.lambda && res.throttled > 1 {
+					t.Errorf("%d calls throttled by the account, want at most the first: the budget must count every request", res.throttled)
+				}
 				switch mode {
 				case sequential:
 					if res.ratio < 4 {
@@ -291,8 +328,12 @@ func TestScaleWithinTenPercentOfIdeal(t *testing.T) {
 				if res.ratio > limit {
 					t.Errorf("Apply took %.3f× the deletes' ideal, want at most %.2f×", res.ratio, limit)
 				}
+				// The deletes in progress queue for their tokens (and
+				// reads for theirs among them, hence 10% more), after the
+				// read's two calls.
 				perToken := time.Duration(float64(time.Second) / mode.limit())
-				maxAge := mode.recheck + time.Duration(mode.concurrency)*perToken + 2*(callLatency+perToken)
+				queue := time.Duration(float64(mode.concurrency*mode.deleteCost()) * 1.1 * float64(perToken))
+				maxAge := mode.recheck + queue + 2*callLatency + time.Duration(1+mode.deleteCost())*perToken
 				if res.maxCheckAge <= 0 || res.maxCheckAge > maxAge {
 					t.Errorf("checks at most %v old, want (0, %v]", res.maxCheckAge, maxAge)
 				}

@@ -18,7 +18,7 @@ import (
 // at most one additional version; the additional weight is a double in
 // [0, 1], so one basis point (0.0001) is expressible; versions can be
 // deleted (DeleteFunction with Qualifier); every alias may split.
-var lambdaCapabilities = provider.Capabilities{MaxRouteVersions: 2, Granularity: 1, DeleteVersions: true, UsageRequests: 2}
+var lambdaCapabilities = provider.Capabilities{MaxRouteVersions: 2, Granularity: 1, DeleteVersions: true, UsageRequests: 2, DeleteRequests: 2}
 
 // Capabilities returns Lambda's limits (see Provider.Capabilities).
 func Capabilities() provider.Capabilities { return lambdaCapabilities }

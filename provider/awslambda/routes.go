@@ -177,8 +177,13 @@ func (p *Provider) explainNotFound(ctx context.Context, fn string, r provider.Ro
 // version does not exist; an ID that is not a version number ("$LATEST")
 // is never deletable this way and is ErrNotFound too.
 //
-// API calls: ListVersionsByFunction (all pages, to find the newest
-// version), ListAliases, DeleteFunction.
+// API calls: GetFunction of the next version number (a newer version
+// exists, so id is not the newest; GetFunction has its own quota, outside
+// the control plane's 15 requests per second), else ListVersionsByFunction
+// (all pages, to find the newest version); then ListAliases and
+// DeleteFunction. So a delete of an old version costs two control-plane
+// requests (Capabilities.DeleteRequests) where the versions after it are
+// numbered without gaps, as they are until a prune leaves gaps.
 func (p *Provider) DeleteVersion(ctx context.Context, fn, id string) error {
 	const op = "delete version"
 	if err := checkFunction(op, fn); err != nil {
@@ -190,21 +195,27 @@ func (p *Provider) DeleteVersion(ctx context.Context, fn, id string) error {
 	if !isVersionNumber(id) {
 		return fail(op, fn, fmt.Errorf("%w: version %q: Lambda version IDs are numbers", provider.ErrNotFound, id))
 	}
-	found, newest := false, 0
-	for c, err := range p.versionConfigs(ctx, fn) {
-		if err != nil {
-			return fail(op, fn, err)
+	newer, err := p.newerExists(ctx, fn, id)
+	if err != nil {
+		return fail(op, fn, err)
+	}
+	if !newer {
+		found, newest := false, 0
+		for c, err := range p.versionConfigs(ctx, fn) {
+			if err != nil {
+				return fail(op, fn, err)
+			}
+			v := aws.ToString(c.Version)
+			n, _ := strconv.Atoi(v)
+			newest = max(newest, n)
+			found = found || v == id
 		}
-		v := aws.ToString(c.Version)
-		n, _ := strconv.Atoi(v)
-		newest = max(newest, n)
-		found = found || v == id
-	}
-	if !found {
-		return fail(op, fn, fmt.Errorf("%w: version %s", provider.ErrNotFound, id))
-	}
-	if n, _ := strconv.Atoi(id); n == newest {
-		return fail(op, fn, fmt.Errorf("%w: version %s is the newest version, which is never deleted", provider.ErrInUse, id))
+		if !found {
+			return fail(op, fn, fmt.Errorf("%w: version %s", provider.ErrNotFound, id))
+		}
+		if n, _ := strconv.Atoi(id); n == newest {
+			return fail(op, fn, fmt.Errorf("%w: version %s is the newest version, which is never deleted", provider.ErrInUse, id))
+		}
 	}
 	aliases, err := p.aliases(ctx, fn)
 	if err != nil {
@@ -225,4 +236,23 @@ func (p *Provider) DeleteVersion(ctx context.Context, fn, id string) error {
 		return fail(op, fn, fmt.Errorf("delete version %s: %w", id, translate(err, conflictIsInUse)))
 	}
 	return nil
+}
+
+// newerExists reports whether version id+1 of fn exists, with GetFunction:
+// then id is not the newest version (version numbers only grow). false
+// means "not known": the next number may have been deleted.
+func (p *Provider) newerExists(ctx context.Context, fn, id string) (bool, error) {
+	n, err := strconv.Atoi(id)
+	if err != nil {
+		return false, nil
+	}
+	_, err = p.lc.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(fn), Qualifier: aws.String(strconv.Itoa(n + 1))})
+	switch err := translate(err, conflictIsConflict); {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, provider.ErrNotFound):
+		return false, nil
+	default:
+		return false, fmt.Errorf("read version %d: %w", n+1, err)
+	}
 }

@@ -227,13 +227,15 @@ func TestDeleteVersion(t *testing.T) {
 		want error
 		ops  []string
 	}{
-		{"5", provider.ErrInUse, []string{"ListVersionsByFunction"}},                    // newest
-		{"2", provider.ErrInUse, []string{"ListVersionsByFunction", "ListAliases"}},     // primary of prod and live
-		{"3", provider.ErrInUse, []string{"ListVersionsByFunction", "ListAliases"}},     // additional version of live
-		{"9", provider.ErrNotFound, []string{"ListVersionsByFunction"}},                 // never published
-		{"$LATEST", provider.ErrNotFound, nil},                                          // not a version
-		{"1", nil, []string{"ListVersionsByFunction", "ListAliases", "DeleteFunction"}}, // unused
-		{"1", provider.ErrNotFound, []string{"ListVersionsByFunction"}},                 // already deleted
+		{"5", provider.ErrInUse, []string{"GetFunction", "ListVersionsByFunction"}},                // newest: no version 6, so the listing
+		{"2", provider.ErrInUse, []string{"GetFunction", "ListAliases"}},                           // primary of prod and live; version 3 exists
+		{"3", provider.ErrInUse, []string{"GetFunction", "ListAliases"}},                           // additional version of live
+		{"9", provider.ErrNotFound, []string{"GetFunction", "ListVersionsByFunction"}},             // never published
+		{"$LATEST", provider.ErrNotFound, nil},                                                     // not a version
+		{"1", nil, []string{"GetFunction", "ListAliases", "DeleteFunction"}},                       // unused; version 2 exists
+		{"1", provider.ErrNotFound, []string{"GetFunction", "ListAliases", "DeleteFunction"}},      // already deleted: Lambda's 404
+		{"4", nil, []string{"GetFunction", "ListAliases", "DeleteFunction"}},                       // unused; version 5 exists
+		{"3", provider.ErrInUse, []string{"GetFunction", "ListVersionsByFunction", "ListAliases"}}, // version 4 is gone: the listing
 	}
 	for _, tt := range tests {
 		err := e.p.DeleteVersion(ctx, fn, tt.id)

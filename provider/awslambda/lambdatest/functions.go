@@ -115,6 +115,9 @@ type function struct {
 	aliases     map[string]*alias
 	policies    map[string]*policy // by qualifier; "" is the unqualified function
 	provisioned map[string]provisioned
+	// replicated holds the versions CloudFront has replicated for
+	// Lambda@Edge (SetReplicated).
+	replicated map[int]bool
 
 	traffic traffic
 }
@@ -393,6 +396,7 @@ func (s *Server) createFunction(name string, spec FunctionSpec) *apiError {
 		aliases:     map[string]*alias{},
 		policies:    map[string]*policy{},
 		provisioned: map[string]provisioned{},
+		replicated:  map[int]bool{},
 	}
 	return nil
 }
@@ -552,6 +556,32 @@ func (s *Server) AddEventSourceMapping(fn, qualifier, sourceARN string) (string,
 	m := &eventSourceMapping{uuid: s.nextID(), function: fn, qualifier: qualifier, source: sourceARN, state: "Enabled", modified: s.now()}
 	s.esms = append(s.esms, m)
 	return m.uuid, nil
+}
+
+// SetReplicated marks a version of fn as replicated by CloudFront for
+// Lambda@Edge (true) or its replicas as gone (false). While a version is
+// replicated, Lambda refuses to delete it, or the whole function, with 400
+// InvalidParameterValueException "Lambda was unable to delete ARN because
+// it is a replicated function" ("Delete Lambda@Edge functions and
+// replicas", CloudFront developer guide: replicas go only hours after the
+// last association is removed, and cannot be deleted by hand).
+func (s *Server) SetReplicated(fn, version string, replicated bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.funcs[fn]
+	if !ok {
+		return fmt.Errorf("lambdatest: replicated: no function %q", fn)
+	}
+	n, err := strconv.Atoi(version)
+	if _, exists := f.versions[n]; err != nil || !digitsRe.MatchString(version) || !exists {
+		return fmt.Errorf("lambdatest: replicated: %q is not a version of %q", version, fn)
+	}
+	if replicated {
+		f.replicated[n] = true
+	} else {
+		delete(f.replicated, n)
+	}
+	return nil
 }
 
 // SetProvisionedConcurrency configures n provisioned executions on a version

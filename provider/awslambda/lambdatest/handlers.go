@@ -42,6 +42,48 @@ func (s *Server) getFunctionConfiguration(w http.ResponseWriter, r *http.Request
 	writeJSON(w, http.StatusOK, out)
 }
 
+// getFunction answers GetFunction: the configuration a qualifier names
+// (as GetFunctionConfiguration, without counting as a poll of an update)
+// and where its code is: a presigned S3 location for a .zip package, the
+// image for a container image. Lambda counts GetFunction against its own
+// quota (100 requests per second), not the control plane's 15.
+func (s *Server) getFunction(w http.ResponseWriter, r *http.Request, rt route) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, q, err := s.lookup(rt.fn, true)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	if qq := r.URL.Query().Get("Qualifier"); qq != "" {
+		if q != "" && q != qq {
+			writeAPIError(w, errInvalid("The derived qualifier from the function name does not match the specified qualifier."))
+			return
+		}
+		q = qq
+	}
+	if q != "" && !qualifierRe.MatchString(q) {
+		writeAPIError(w, errValidation("Value '%s' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9$_-]+", q))
+		return
+	}
+	cfg, aerr := s.resolveConfig(f, q, false)
+	if aerr != nil {
+		writeAPIError(w, aerr)
+		return
+	}
+	loc := map[string]string{"RepositoryType": "S3",
+		"Location": fmt.Sprintf("https://awslambda-%s-tasks.s3.%s.amazonaws.com/snapshots/%s/%s-%s?X-Amz-Expires=600",
+			s.Region(), s.Region(), s.opts.Account, f.name, cfg.Version)}
+	if cfg.PackageType == "Image" {
+		c := f.latest.code
+		if n, perr := strconv.Atoi(cfg.Version); perr == nil {
+			c = f.versions[n].cfg.code
+		}
+		loc = map[string]string{"RepositoryType": "ECR", "ImageUri": c.imageURI, "ResolvedImageUri": c.imageURI}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"Configuration": cfg, "Code": loc})
+}
+
 // resolveConfig returns the configuration a qualifier names: $LATEST (or
 // ""), a version number, or an alias (its primary version).
 func (s *Server) resolveConfig(f *function, q string, poll bool) (functionConfiguration, *apiError) {
@@ -632,7 +674,15 @@ func (s *Server) deleteFunction(w http.ResponseWriter, r *http.Request, rt route
 		}
 		q = qq
 	}
+	replicaRefusal := func(n int) {
+		writeAPIError(w, errInvalid("Lambda was unable to delete %s:%d because it is a replicated function. "+
+			"Please see our documentation for Deleting Lambda@Edge Functions and Replicas.", s.functionARN(f.name), n))
+	}
 	if q == "" {
+		if len(f.replicated) > 0 {
+			replicaRefusal(slices.Min(slices.Collect(maps.Keys(f.replicated))))
+			return
+		}
 		delete(s.funcs, f.name)
 		s.esms = slices.DeleteFunc(s.esms, func(m *eventSourceMapping) bool { return m.function == f.name })
 		w.WriteHeader(http.StatusNoContent)
@@ -657,6 +707,10 @@ func (s *Server) deleteFunction(w http.ResponseWriter, r *http.Request, rt route
 	}
 	if names := f.aliasesReferencing(q); len(names) > 0 {
 		writeAPIError(w, errConflict("Unable to delete version because the following aliases reference it: [%s]", strings.Join(names, ", ")))
+		return
+	}
+	if f.replicated[n] {
+		replicaRefusal(n)
 		return
 	}
 	delete(f.versions, n)

@@ -364,6 +364,8 @@ func match(r *http.Request) (route, bool) {
 		switch {
 		case len(segs) == 3 && m == http.MethodDelete:
 			return route{op: "DeleteFunction", fn: fn, handler: (*Server).deleteFunction}, true
+		case len(segs) == 3 && m == http.MethodGet:
+			return route{op: "GetFunction", fn: fn, handler: (*Server).getFunction}, true
 		case len(segs) == 4 && segs[3] == "configuration" && m == http.MethodGet:
 			return route{op: "GetFunctionConfiguration", fn: fn, handler: (*Server).getFunctionConfiguration}, true
 		case len(segs) == 4 && segs[3] == "configuration" && m == http.MethodPut:

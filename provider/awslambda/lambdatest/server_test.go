@@ -758,3 +758,53 @@ func TestUpdateSettling_DelayPerUpdate(t *testing.T) {
 		t.Errorf("other 5s after its update: %q, want Successful", got)
 	}
 }
+
+// A version CloudFront replicated for Lambda@Edge cannot be deleted, nor can
+// the function, until its replicas are gone: 400
+// InvalidParameterValueException naming the version's ARN (CloudFront
+// developer guide, "Delete Lambda@Edge functions and replicas"; the message
+// as Lambda returns it to CloudFormation).
+func TestDeleteVersion_ReplicatedIs400(t *testing.T) {
+	srv := newServer(t, lambdatest.Options{SettlePolls: -1})
+	publishN(t, srv, 3)
+	if err := srv.SetReplicated("fn", "2", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.SetReplicated("fn", "9", true); err == nil {
+		t.Error("SetReplicated of a missing version succeeded")
+	}
+	r := call(t, srv, "DELETE", fnPath+"?Qualifier=2", "")
+	want(t, r, 400, "InvalidParameterValueException")
+	arn := "arn:aws:lambda:us-east-1:123456789012:function:fn:2"
+	if msg := r.str("message"); msg != "Lambda was unable to delete "+arn+" because it is a replicated function. "+
+		"Please see our documentation for Deleting Lambda@Edge Functions and Replicas." {
+		t.Errorf("message = %q", msg)
+	}
+	want(t, call(t, srv, "DELETE", fnPath, ""), 400, "InvalidParameterValueException")
+	want(t, call(t, srv, "DELETE", fnPath+"?Qualifier=1", ""), 204, "")
+	// The replicas are gone: the version can go.
+	if err := srv.SetReplicated("fn", "2", false); err != nil {
+		t.Fatal(err)
+	}
+	want(t, call(t, srv, "DELETE", fnPath+"?Qualifier=2", ""), 204, "")
+}
+
+// GetFunction: the configuration of $LATEST, a version or an alias's
+// version, and the code's location; 404 for a version that does not exist
+// (API_GetFunction: ResourceNotFoundException).
+func TestGetFunction(t *testing.T) {
+	srv := newServer(t, lambdatest.Options{SettlePolls: -1})
+	publishN(t, srv, 2)
+	want(t, call(t, srv, "POST", fnPath+"/aliases", `{"Name":"live","FunctionVersion":"1"}`), 201, "")
+	for q, version := range map[string]string{"": "$LATEST", "?Qualifier=2": "2", "?Qualifier=live": "1"} {
+		r := call(t, srv, "GET", fnPath+q, "")
+		want(t, r, 200, "")
+		cfg, _ := r.body["Configuration"].(map[string]any)
+		code, _ := r.body["Code"].(map[string]any)
+		if cfg["Version"] != version || code["RepositoryType"] != "S3" || code["Location"] == "" {
+			t.Errorf("GetFunction%s: configuration version %v, code %v; want version %s and an S3 location", q, cfg["Version"], code, version)
+		}
+	}
+	want(t, call(t, srv, "GET", fnPath+"?Qualifier=3", ""), 404, "ResourceNotFoundException")
+	want(t, call(t, srv, "GET", "/2015-03-31/functions/nope", ""), 404, "ResourceNotFoundException")
+}

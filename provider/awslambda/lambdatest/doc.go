@@ -21,7 +21,8 @@
 //	cw := srv.CloudWatchClient() // *cloudwatch.Client, likewise
 //
 // Seed state with CreateFunction, PutObject (S3 code sources),
-// AddPermission, AddEventSourceMapping and SetProvisionedConcurrency. Drive
+// AddPermission, AddEventSourceMapping, SetProvisionedConcurrency and
+// SetReplicated (a version CloudFront replicated for Lambda@Edge). Drive
 // traffic with SetLoad (invocations per second arriving at an alias) and
 // SetBehavior (a version's error rate, throttle rate and latency
 // percentiles); the alias's routing history, recorded from every
@@ -55,7 +56,14 @@
 //     0.0–1.0 and numeric keys (ValidationException otherwise); alias names
 //     not all digits.
 //   - DeleteFunction?Qualifier=N refused with 409 while an alias references
-//     N (the alias names are in the message).
+//     N (the alias names are in the message), and with 400
+//     InvalidParameterValueException ("… because it is a replicated
+//     function") while CloudFront holds Lambda@Edge replicas of N, as is
+//     DeleteFunction of the whole function (CloudFront developer guide,
+//     "Delete Lambda@Edge functions and replicas").
+//   - GetFunction answers the configuration a qualifier names and the
+//     code's location, 404 for a missing version; it does not count as a
+//     poll of an update in progress.
 //   - ListVersionsByFunction pages at most 50 versions whatever MaxItems says,
 //     $LATEST first; ListEventSourceMappings at most 100; NextMarker absent on
 //     the last page; markers are opaque.

@@ -6,6 +6,8 @@
 //	go run ./examples/ci publish -function checkout -zip build/checkout.zip -commits-file commits.txt
 //	go run ./examples/ci promote -function checkout -strategy Canary10Percent5Minutes
 //	go run ./examples/ci rollback -function checkout
+//	go run ./examples/ci resume -function checkout
+//	go run ./examples/ci abort -function checkout -reason "errors in eu-west"
 //	go run ./examples/ci prune -function checkout -keep-last 5 -dry-run
 //	go run ./examples/ci status -function checkout
 //
@@ -33,6 +35,30 @@
 //   - rollback puts an alias (default production) back on its previous good
 //     version, which release.Workflow.RollbackWith reads from the journal,
 //     so it works in a later job, or on the version -to names.
+//   - resume continues the production canary a killed job left unfinished
+//     (-release names the release, else the function's unfinished one is
+//     found) with release.Workflow.Resume, from the state the canary saved
+//     in rollouts/: it goes on where it stopped, is judged by the same
+//     error-rate check (give the same -error-rate-factor and
+//     -error-rate-slack as promote), and the release ends as promote's
+//     would (journal, notification, retention, summary, outputs, exit 0 or
+//     3). A saved canary is unfinished when it has not ended and still owns
+//     the production route (its revision is the one the canary last wrote),
+//     or when it ended but the release's outcome never reached the journal;
+//     one superseded by a later route change (a rollback by hand) is left
+//     alone. With nothing unfinished resume says so, changes nothing and
+//     exits 0; a split production route that no saved canary owns (the
+//     killed job's state was lost) exits 1, naming abort and rollback.
+//   - abort rolls the unfinished production canary back, so that
+//     production serves the stable version when it exits: it journals the
+//     request (actor, -reason), records it in the rollout store
+//     (release.Workflow.Abort) and then drives the rollback itself
+//     (release.Workflow.Resume), since the job that started the canary is
+//     normally dead. -request-only only records it, for a process still
+//     driving the canary from the same state directory (two processes must
+//     not drive one canary); that process, or a later resume, rolls back.
+//     A split route no saved canary owns is rolled back as rollback does.
+//     A canary rolled back on request exits 0.
 //   - prune applies a retention policy (-keep-last, -keep-within) with
 //     release.Workflow.Prune, always keeping routed versions and the
 //     journal's rollback points; -dry-run prints the plan only.
@@ -76,16 +102,20 @@
 //
 // # Exit codes
 //
-//	0  done: published, promoted, unchanged, rolled back on request, pruned, status printed
+//	0  done: published, promoted, unchanged, rolled back on request (rollback, abort), nothing to resume, pruned, status printed
 //	1  error: the platform, the journal, a refused or failed release
 //	2  usage: invalid flags or environment (nothing was called or written)
-//	3  the canary rolled back: production is on the previous version (checks failed, or interrupted)
+//	3  the canary rolled back (promote, release, resume): production is on the previous version (checks failed, or interrupted)
 //	4  status -fail-on-drift found routes changed behind the journal's back
 //
 // SIGINT and SIGTERM cancel the step: a canary in progress rolls back
-// (exit 3). A job killed outright (SIGKILL, a lost runner) leaves the
-// production route split and journaled without an outcome; rollback then
-// restores the version that canary was moving away from.
+// (exit 3). A job killed outright (SIGKILL, a lost runner, a timeout that
+// does not wait) leaves the production route split, journaled without an
+// outcome, and the canary's state in rollouts/: resume continues the
+// canary to its end, abort rolls it back, and rollback restores the
+// version that canary was moving away from (the canary's state is then
+// superseded). They need the state directory as the killed job left it:
+// save it even when the job fails.
 package main
 
 import (

@@ -290,9 +290,12 @@ func (st *state) simulateResumed(ro canary.State) {
 //     The rollback is journaled and notified as the release's outcome.
 //
 // A rolled-back canary is what abort asked for: exit 0. A split production
-// route that no saved canary owns (the killed job's state was lost) is
-// rolled back as rollback would, from the journal. With nothing unfinished
-// it says so and changes nothing.
+// route that no saved canary owns (the killed job's state was lost) is put
+// back on its primary version with release.Workflow.RollbackWith: a canary
+// writes the stable version as the primary (Lambda's FunctionVersion) and
+// the candidate as the additional one, and the journal may have been lost
+// with the state, so it is not asked. With nothing unfinished it says so
+// and changes nothing.
 //
 // Two processes must not drive one rollout: -request-only is for a canary
 // whose process is alive and shares this state directory.
@@ -318,9 +321,13 @@ func (st *state) abort(ctx context.Context, out io.Writer) error {
 		}
 		switch {
 		case f.id == "" && f.split() && !s.requestOnly:
+			// A canary splits a route as stable (primary) and candidate;
+			// the journal may have lost the split with the state.
 			rollback = true
-			fmt.Fprintf(out, "slipway-ci: abort %s: no saved canary owns %q (%s): rolling it back from the journal\n", s.function, s.production, traffic(*f.route))
-			res, err = w.RollbackWith(ctx, release.RollbackRequest{Function: s.function, Alias: s.production, ID: s.releaseID(), Actor: s.actor, Reason: reason})
+			fmt.Fprintf(out, "slipway-ci: abort %s: no saved canary owns %q (%s): putting it back on its primary version %s\n",
+				s.function, s.production, traffic(*f.route), f.route.Primary())
+			res, err = w.RollbackWith(ctx, release.RollbackRequest{Function: s.function, Alias: s.production, To: f.route.Primary(),
+				ID: s.releaseID(), Actor: s.actor, Reason: reason})
 			return
 		case f.id == "" || f.state.Done():
 			return

@@ -45,16 +45,7 @@ const killedRelease = "checkout-gh7.1-promote"
 // run in CI run 8.
 func (p *pipeline) killedPromote(args ...string) {
 	p.t.Helper()
-	p.first()
-	p.must(exitOK, "publish", "-code", "v2", "-level", "minor")
-	p.env["GITHUB_RUN_ID"], p.env["GITHUB_RUN_ATTEMPT"] = "7", "1"
-	var died atomic.Bool
-	p.runCtx(context.Background(), dieOn{marker: "step 1 of 2 bakes", died: &died}, append([]string{"promote"}, args...)...)
-	if !died.Load() {
-		p.t.Fatal("the promote never reached its first bake")
-	}
-	p.env["GITHUB_RUN_ID"] = "8"
-
+	p.killedPromoteAt("step 1 of 2 bakes", args...)
 	r := p.route("production")
 	if r.Share("1") != 9000 || r.Share("2") != 1000 {
 		p.t.Fatalf("production after the killed promote: %s, want 1=90%% 2=10%%", traffic(r))
@@ -64,6 +55,20 @@ func (p *pipeline) killedPromote(args ...string) {
 			p.t.Fatalf("the killed promote journaled an outcome: %+v", e)
 		}
 	}
+}
+
+// killedPromoteAt is killedPromote dying when its log reaches marker.
+func (p *pipeline) killedPromoteAt(marker string, args ...string) {
+	p.t.Helper()
+	p.first()
+	p.must(exitOK, "publish", "-code", "v2", "-level", "minor")
+	p.env["GITHUB_RUN_ID"], p.env["GITHUB_RUN_ATTEMPT"] = "7", "1"
+	var died atomic.Bool
+	p.runCtx(context.Background(), dieOn{marker: marker, died: &died}, append([]string{"promote"}, args...)...)
+	if !died.Load() {
+		p.t.Fatalf("the promote never logged %q", marker)
+	}
+	p.env["GITHUB_RUN_ID"] = "8"
 }
 
 // releaseEntries returns the journal's entries of release id on
@@ -326,9 +331,34 @@ func TestResumeOrphanedSplit(t *testing.T) {
 	}
 	s = p.must(exitOK, "abort")
 	allOn(t, p.route("production"), "1")
-	if !strings.Contains(s.stdout, "rolled back: back on 1") {
+	if !strings.Contains(s.stdout, "putting it back on its primary version 1") || !strings.Contains(s.stdout, "rolled back: back on 1") {
 		t.Errorf("abort's log:\n%s", s.stdout)
 	}
+}
+
+// TestAbortOrphanedSplitWithoutItsJournal: the journal was lost with the
+// state (an older copy restored): it knows neither the split nor a
+// version before the one it last promoted. Abort still restores the
+// version the canary was moving away from.
+func TestAbortOrphanedSplitWithoutItsJournal(t *testing.T) {
+	p := newPipeline(t)
+	p.killedPromote()
+	if err := os.RemoveAll(filepath.Join(p.dir, "rollouts")); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(p.dir, "journal.jsonl")
+	var kept []string
+	for line := range strings.Lines(p.read(path)) {
+		if !strings.Contains(line, killedRelease) {
+			kept = append(kept, line)
+		}
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(kept, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.must(exitError, "rollback") // the journal has no version before 1
+	p.must(exitOK, "abort")
+	allOn(t, p.route("production"), "1")
 }
 
 func TestResumeAndAbortHelp(t *testing.T) {
@@ -346,5 +376,51 @@ func TestResumeAndAbortHelp(t *testing.T) {
 	}
 	if s := p.run(); !strings.Contains(s.stderr, "resume") || !strings.Contains(s.stderr, "abort") {
 		t.Errorf("usage lacks resume and abort:\n%s", s.stderr)
+	}
+}
+
+// TestResumeAfterTheLastWrite: the job died right after production's
+// final write, before its canary saved the write: the route already has
+// the traffic the saved state waits for, and resume takes it as written.
+func TestResumeAfterTheLastWrite(t *testing.T) {
+	p := newPipeline(t)
+	p.killedPromoteAt("weight set: 100% to 2")
+	allOn(t, p.route("production"), "2")
+
+	s := p.must(exitOK, "resume")
+	if !strings.Contains(s.stdout, "right after writing 2=100%") || !strings.Contains(s.stdout, "resume checkout: promoted 2 (v0.2.0) on production (stable 1)") {
+		t.Errorf("resume:\n%s", s.stdout)
+	}
+	allOn(t, p.route("production"), "2")
+	want := []string{"route", "promote", "decision promoted"}
+	if got := p.releaseEntries(killedRelease); !slices.Equal(got, want) {
+		t.Errorf("journal of %s: %q, want %q (the final write journaled once)", killedRelease, got, want)
+	}
+}
+
+// TestResumeFinishesAnEndedCanary: the job died after its canary promoted
+// and before the release's outcome was journaled (during retention):
+// resume only finishes the release, moving no traffic.
+func TestResumeFinishesAnEndedCanary(t *testing.T) {
+	p := newPipeline(t)
+	p.killedPromoteAt("prune    production  step started", "-keep-last", "1")
+	allOn(t, p.route("production"), "2")
+	if got, want := p.releaseEntries(killedRelease), []string{"route", "promote"}; !slices.Equal(got, want) {
+		t.Fatalf("journal of the killed promote: %q, want %q", got, want)
+	}
+
+	s := p.must(exitOK, "resume", "-keep-last", "1")
+	if !strings.Contains(s.stdout, "its canary ended (Succeeded) but the release's outcome was never journaled") ||
+		!strings.Contains(s.stdout, "resume checkout: promoted 2 (v0.2.0) on production (stable 1)") {
+		t.Errorf("resume:\n%s", s.stdout)
+	}
+	allOn(t, p.route("production"), "2")
+	want := []string{"route", "promote", "decision pruned", "decision promoted"}
+	if got := p.releaseEntries(killedRelease); !slices.Equal(got, want) {
+		t.Errorf("journal of %s: %q, want %q", killedRelease, got, want)
+	}
+	// Abort has no canary to roll back: production stays promoted.
+	if s := p.must(exitOK, "abort"); !strings.Contains(s.stdout, "nothing to abort") {
+		t.Errorf("abort after resume:\n%s", s.stdout)
 	}
 }

@@ -145,17 +145,59 @@ func (e Entry) Validate() error {
 }
 
 // Clone returns a deep copy of e.
+//
+// Reading a journal is mostly cloning, so the copies of Before and After
+// and of their weights share one allocation when the routes hold at most
+// cloneWeights weights between them (a route change holds two or three);
+// each copied Weights slice has no spare capacity, so appending to one
+// never writes into the other.
 func (e Entry) Clone() Entry {
+	if e.Before == nil && e.After == nil {
+		return e
+	}
+	n := 0
+	for _, r := range []*provider.Route{e.Before, e.After} {
+		if r != nil {
+			n += len(r.Weights)
+		}
+	}
+	if n > cloneWeights {
+		if e.Before != nil {
+			b := e.Before.Clone()
+			e.Before = &b
+		}
+		if e.After != nil {
+			a := e.After.Clone()
+			e.After = &a
+		}
+		return e
+	}
+	blk := new(struct {
+		routes  [2]provider.Route
+		weights [cloneWeights]provider.Weight
+	})
+	k := 0
+	clone := func(r, dst *provider.Route) *provider.Route {
+		// As provider.Route.Clone: Weights is its only reference field.
+		*dst = *r
+		if r.Weights != nil {
+			dst.Weights = blk.weights[k : k+len(r.Weights) : k+len(r.Weights)]
+			k += copy(dst.Weights, r.Weights)
+		}
+		return dst
+	}
 	if e.Before != nil {
-		b := e.Before.Clone()
-		e.Before = &b
+		e.Before = clone(e.Before, &blk.routes[0])
 	}
 	if e.After != nil {
-		a := e.After.Clone()
-		e.After = &a
+		e.After = clone(e.After, &blk.routes[1])
 	}
 	return e
 }
+
+// cloneWeights is how many weights Entry.Clone copies with the routes in
+// one allocation.
+const cloneWeights = 4
 
 // Filter selects journal entries. Zero fields match everything.
 type Filter struct {

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -1076,4 +1077,87 @@ func TestJournalConcurrentIndexedReads(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestEntryCloneIsDeep(t *testing.T) {
+	split := provider.Split("prod", "1", "2", 1000)
+	wide := provider.Route{Alias: "prod", Revision: "r9", Weights: []provider.Weight{
+		{Version: "1", BasisPoints: 2500}, {Version: "2", BasisPoints: 2500}, {Version: "3", BasisPoints: 2500}, {Version: "4", BasisPoints: 2500}}}
+	to := provider.To("prod", "1")
+	tests := []struct {
+		name          string
+		before, after *provider.Route
+	}{
+		{"no routes", nil, nil},
+		{"created", nil, &split},
+		{"before only", &to, nil},
+		{"step", &to, &split},
+		{"more weights than share an allocation", &wide, &split},
+		{"nil and empty weights kept apart", &provider.Route{Alias: "prod"}, &provider.Route{Alias: "prod", Weights: []provider.Weight{}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			orig := release.Entry{Time: t0, Kind: release.EntryDecision, Function: "fn", Alias: "prod"}
+			if tt.before != nil {
+				b := tt.before.Clone()
+				orig.Before = &b
+			}
+			if tt.after != nil {
+				a := tt.after.Clone()
+				orig.After = &a
+			}
+			keep := release.Entry{Time: t0, Kind: release.EntryDecision, Function: "fn", Alias: "prod", Before: tt.before, After: tt.after}
+			c := orig.Clone()
+			if diff := cmp.Diff(keep, c); diff != "" {
+				t.Fatalf("Clone (-want +got):\n%s", diff)
+			}
+			// Growing the clone's Before leaves its After alone; changing
+			// or growing either leaves the original alone.
+			if c.Before != nil {
+				c.Before.Weights = append(c.Before.Weights, provider.Weight{Version: "appended"})
+				if diff := cmp.Diff(keep.After, c.After); diff != "" {
+					t.Errorf("clone's After after appending to its Before (-want +got):\n%s", diff)
+				}
+			}
+			c = orig.Clone()
+			for _, r := range []*provider.Route{c.Before, c.After} {
+				if r == nil {
+					continue
+				}
+				r.Revision = "changed"
+				for i := range r.Weights {
+					r.Weights[i].Version = "changed"
+				}
+				r.Weights = append(r.Weights, provider.Weight{Version: "appended"})
+			}
+			if diff := cmp.Diff(keep, orig); diff != "" {
+				t.Errorf("original after changing the clone (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// Entry.Clone copies routes field by field and deep-copies Weights only:
+// that is right while Weights is provider.Route's only field holding a
+// reference.
+func TestRouteHasNoOtherReferenceField(t *testing.T) {
+	rt := reflect.TypeFor[provider.Route]()
+	for i := range rt.NumField() {
+		f := rt.Field(i)
+		switch k := f.Type.Kind(); {
+		case f.Name == "Weights":
+			if f.Type.Elem() != reflect.TypeFor[provider.Weight]() {
+				t.Errorf("Route.Weights is %v", f.Type)
+			}
+		case k == reflect.String || k == reflect.Int || k == reflect.Bool:
+		default:
+			t.Errorf("provider.Route.%s is a %v: Entry.Clone must deep-copy it", f.Name, f.Type)
+		}
+	}
+	wt := reflect.TypeFor[provider.Weight]()
+	for i := range wt.NumField() {
+		if k := wt.Field(i).Type.Kind(); k != reflect.String && k != reflect.Int {
+			t.Errorf("provider.Weight.%s is a %v: Entry.Clone copies weights by assignment", wt.Field(i).Name, wt.Field(i).Type)
+		}
+	}
 }

@@ -267,7 +267,11 @@ func (s *settings) register(c *cli) {
 	default:
 		c.str(&s.id, "id", "", "release ID for the journal (default: the function and $GITHUB_RUN_ID.$GITHUB_RUN_ATTEMPT when set; the subcommand is appended)", "SLIPWAY_RELEASE_ID")
 	}
-	if s.cmd != "resume" {
+	switch s.cmd {
+	case "resume":
+	case "abort":
+		c.str(&s.reason, "reason", "", "why, recorded in the journal with the abort request", "SLIPWAY_REASON")
+	default:
 		c.str(&s.reason, "reason", "", "why, recorded in the journal (default: the first commit message)", "SLIPWAY_REASON")
 	}
 	if s.cmd == "release" || s.cmd == "promote" || s.cmd == "rollback" || s.cmd == "resume" || s.cmd == "abort" {

@@ -320,7 +320,9 @@ func (j *MemoryJournal) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, 
 // line is durable. Entries with Filter.Function reads and decodes only that
 // function's lines (and, with Filter.Alias too, only those of that alias),
 // so a fleet's journal costs a function its own history. Without
-// Filter.Function, Entries reads the whole file as before.
+// Filter.Function, Entries reads the whole file. Filter.Since is checked on
+// each entry read: Append does not require entries in time order, so the
+// journal cannot skip by time.
 type FileJournal struct {
 	path string
 	f    *os.File
@@ -504,11 +506,13 @@ func (j *FileJournal) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, er
 			j.indexed(ctx, f, spans, alias, yield)
 			return
 		}
+		// No function: every line may match.
 		for line, err := range readLines(j.f, end) {
-			if err == nil {
-				err = ctx.Err()
-			}
 			if err != nil {
+				yield(Entry{}, j.readErr(err))
+				return
+			}
+			if err := ctx.Err(); err != nil {
 				yield(Entry{}, fmt.Errorf("release: journal %s: %w", j.path, err))
 				return
 			}
@@ -543,7 +547,7 @@ func (j *FileJournal) indexed(ctx context.Context, f Filter, spans []span, alias
 		}
 		b := buf[:sp.n+1]
 		if _, err := j.f.ReadAt(b, sp.off); err != nil {
-			yield(Entry{}, fmt.Errorf("release: journal %s: read at offset %d: %w", j.path, sp.off, err))
+			yield(Entry{}, j.readErr(fmt.Errorf("read at offset %d: %w", sp.off, err)))
 			return
 		}
 		var e Entry
@@ -564,6 +568,18 @@ func (j *FileJournal) indexed(ctx context.Context, f Filter, spans []span, alias
 			return
 		}
 	}
+}
+
+// readErr wraps a failure to read the file; when Close caused it, it is
+// the ErrClosed that Close recorded.
+func (j *FileJournal) readErr(err error) error {
+	j.mu.Lock()
+	closed := j.err
+	j.mu.Unlock()
+	if errors.Is(err, os.ErrClosed) && errors.Is(closed, ErrClosed) {
+		return closed
+	}
+	return fmt.Errorf("release: journal %s: %w", j.path, err)
 }
 
 // lineAt returns the 1-based number of the line starting at off, or 0 when

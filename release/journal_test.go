@@ -1161,3 +1161,29 @@ func TestRouteHasNoOtherReferenceField(t *testing.T) {
 		}
 	}
 }
+
+// Closing the journal while an indexed read is under way ends the read
+// with ErrClosed.
+func TestFileJournalCloseDuringIndexedRead(t *testing.T) {
+	j, err := release.OpenFileJournal(filepath.Join(t.TempDir(), "j.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := j.Append(context.Background(), routeEntry(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []error
+	for _, err := range j.Entries(context.Background(), release.Filter{Function: "fn"}) {
+		got = append(got, err)
+		if len(got) == 1 {
+			if err := j.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(got) != 2 || got[0] != nil || !errors.Is(got[1], release.ErrClosed) {
+		t.Errorf("Entries closed after the first entry yielded %v, want an entry then release.ErrClosed", got)
+	}
+}

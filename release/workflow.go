@@ -46,6 +46,10 @@ const (
 // staging alias; staging was put back and production was not touched.
 var ErrTestsFailed = errors.New("integration tests failed")
 
+// ErrFinished: Resume was asked to continue a release whose outcome is in
+// the journal already.
+var ErrFinished = errors.New("release already finished")
+
 // Target is what the integration tests run against: the staging alias of
 // Function, which now sends all its traffic to Version.
 type Target struct {
@@ -487,11 +491,26 @@ func (w *Workflow) Promote(ctx context.Context, req PromoteRequest) (Result, err
 // was, then the release ends as Release would (journal, notification,
 // retention). id is the release's ID (Result.Release). Checks and hooks come
 // from Options. A release whose canary already ended is finished without
-// moving traffic.
+// moving traffic. A release whose outcome (promoted, rolled back or
+// unchanged) is in the journal already is not finished again: Resume
+// returns that outcome with an error wrapping ErrFinished, and writes,
+// notifies and prunes nothing. A release that failed (its process lost the
+// rollout store, say) can be resumed.
 func (w *Workflow) Resume(ctx context.Context, id string) (Result, error) {
 	st, _, err := w.store.Load(ctx, rolloutID(id, w.stages.Production))
 	if err != nil {
 		return Result{}, fmt.Errorf("release: resume %q: %w", id, err)
+	}
+	for e, err := range w.journal.Entries(ctx, Filter{Function: st.Function, Alias: st.Alias}) {
+		if err != nil {
+			return Result{}, fmt.Errorf("release: resume %q: read the journal: %w", id, err)
+		}
+		if e.Release == id && e.Kind == EntryDecision &&
+			(e.Outcome == OutcomePromoted || e.Outcome == OutcomeRolledBack || e.Outcome == OutcomeUnchanged) {
+			return Result{Release: id, Function: st.Function, Alias: st.Alias, Outcome: e.Outcome, Reason: e.Reason,
+					Candidate: st.Candidate, Stable: st.Stable, Semver: e.Semver},
+				fmt.Errorf("release: resume %q: %w: %s at %s", id, ErrFinished, e.Outcome, e.Time.Format(time.RFC3339))
+		}
 	}
 	r, err := w.newRun(id, "", st.Function, st.Alias, "", "")
 	if err != nil {

@@ -1225,3 +1225,41 @@ func TestDerivedIDLength(t *testing.T) {
 		t.Errorf("releaseID of a given ID: derived %v, %v", derived, err)
 	}
 }
+
+// Resume of a release whose outcome is journaled finishes nothing again:
+// ErrFinished with that outcome, and no entry, notification or deletion.
+func TestResumeOfAFinishedRelease(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	f.first()
+	res, err := f.release(ctx, Request{Function: fn, Publish: artifact("v2"), ID: "rel-2"})
+	if err != nil || res.Outcome != OutcomePromoted {
+		t.Fatalf("Release: %q, %v", res.Outcome, err)
+	}
+	entries, notes := len(f.entries()), len(f.notified())
+	versions := func() int {
+		n := 0
+		for _, err := range f.mem.Versions(ctx, fn) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		return n
+	}
+	before := versions()
+	var again Result
+	f.clock.Run(func() { again, err = f.w.Resume(ctx, "rel-2") })
+	if !errors.Is(err, ErrFinished) || again.Outcome != OutcomePromoted || again.Candidate != "2" {
+		t.Fatalf("Resume of a promoted release: %q candidate %q, %v; want ErrFinished and promoted", again.Outcome, again.Candidate, err)
+	}
+	if n := len(f.entries()); n != entries {
+		t.Errorf("Resume wrote %d journal entries, want none", n-entries)
+	}
+	if n := len(f.notified()); n != notes {
+		t.Errorf("Resume sent %d notifications, want none", n-notes)
+	}
+	if n := versions(); n != before {
+		t.Errorf("Resume changed the versions: %d, then %d", before, n)
+	}
+}

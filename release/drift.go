@@ -117,18 +117,17 @@ func percent(bp int) string {
 //
 // Errors are those of the provider's Routes (wrapped; a function that does
 // not exist is provider.ErrNotFound) and of the journal.
+//
+// With an IndexedJournal, Verify reads the journal's last route change of
+// each alias (LastRoutes) and no other entry; otherwise it reads all of
+// fn's entries.
 func Verify(ctx context.Context, p provider.Provider, j Journal, fn string) ([]Drift, error) {
 	if err := provider.CheckName("function", fn); err != nil {
 		return nil, err
 	}
-	last := make(map[string]Entry)
-	for e, err := range j.Entries(ctx, Filter{Function: fn}) {
-		if err != nil {
-			return nil, fmt.Errorf("release: verify %s: %w", fn, err)
-		}
-		if e.Kind.changesRoute() {
-			last[e.Alias] = e
-		}
+	last, err := lastRoutes(ctx, j, fn)
+	if err != nil {
+		return nil, fmt.Errorf("release: verify %s: %w", fn, err)
 	}
 	routes, err := p.Routes(ctx, fn)
 	if err != nil {
@@ -154,4 +153,22 @@ func Verify(ctx context.Context, p provider.Provider, j Journal, fn string) ([]D
 	}
 	slices.SortFunc(drifts, func(a, b Drift) int { return strings.Compare(a.Alias, b.Alias) })
 	return drifts, nil
+}
+
+// lastRoutes returns the newest route change of each alias of fn in j,
+// by alias.
+func lastRoutes(ctx context.Context, j Journal, fn string) (map[string]Entry, error) {
+	if ij, ok := j.(IndexedJournal); ok {
+		return ij.LastRoutes(ctx, fn)
+	}
+	last := make(map[string]Entry)
+	for e, err := range j.Entries(ctx, Filter{Function: fn}) {
+		if err != nil {
+			return nil, err
+		}
+		if e.Kind.changesRoute() {
+			last[e.Alias] = e
+		}
+	}
+	return last, nil
 }

@@ -11,6 +11,7 @@ import (
 	"iter"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -214,20 +215,67 @@ func (f Filter) Match(e Entry) bool {
 		(f.Since.IsZero() || !e.Time.Before(f.Since))
 }
 
+// IndexedJournal is a Journal that answers the questions a release asks of
+// a function's history without reading all of it: the newest entries
+// first, the last route change of each alias, whether a release ID is
+// taken. It is optional, as fs.ReadFileFS is to fs.FS: LastRoute,
+// PreviousGood, RollbackPoints, Verify and the workflow use it when the
+// journal has it (found by type assertion) and read Entries otherwise, with
+// the same answers. MemoryJournal and FileJournal implement it, so with
+// them a release costs the same whatever the length of its function's
+// history. A wrapper around a Journal should implement IndexedJournal
+// only when what it wraps does, and forward to it.
+//
+// The methods see the entries appended before the call, like Entries, and
+// what they yield or return are copies.
+type IndexedJournal interface {
+	Journal
+
+	// Latest yields the entries that match f, newest first: what Entries
+	// yields, in reverse order. Iteration stops at the first error, which
+	// is yielded with a zero Entry.
+	Latest(ctx context.Context, f Filter) iter.Seq2[Entry, error]
+
+	// LastRoutes returns, for each alias of fn whose route the journal
+	// recorded a change of (kinds route, promote, rollback), the newest
+	// such entry, by alias: what LastRoute answers for each. It returns
+	// an empty map when there is none.
+	LastRoutes(ctx context.Context, fn string) (map[string]Entry, error)
+
+	// HasRelease reports whether an entry of fn has Release id.
+	HasRelease(ctx context.Context, fn, id string) (bool, error)
+}
+
 // MemoryJournal is a Journal kept in memory, for tests and for processes
 // that persist nothing. The zero value is empty and ready to use; it must
 // not be copied after first use.
 //
-// It keeps, per function, the positions of that function's entries, so
-// Entries with Filter.Function visits only that function's entries: a
-// fleet's journal costs each function its own history, not everyone's.
+// It keeps, per function, the positions of that function's entries (all
+// of them, and those of each alias), the position of each alias's last
+// route change and the set of its release IDs, so Entries and Latest with
+// Filter.Function visit only that function's entries (with Filter.Alias,
+// only that alias's), and LastRoutes and HasRelease read no history at
+// all: a fleet's journal costs each function its own history, not
+// everyone's, and a release's questions cost the same at any length.
 type MemoryJournal struct {
 	mu      sync.RWMutex
 	entries []Entry
-	byFunc  map[string][]int // positions in entries, per function, in append order
+	byFunc  map[string]*memIndex
 }
 
-var _ Journal = (*MemoryJournal)(nil)
+// memIndex is what a MemoryJournal knows of one function's entries. The
+// position slices only grow and their elements are never written again.
+type memIndex struct {
+	pos       []int               // positions in entries, in append order
+	byAlias   map[string][]int    // pos, per alias (the entries without one under "")
+	lastRoute map[string]int      // per alias, the position of its newest route change
+	releases  map[string]struct{} // the Release of every entry
+}
+
+var (
+	_ Journal        = (*MemoryJournal)(nil)
+	_ IndexedJournal = (*MemoryJournal)(nil)
+)
 
 // Append records a copy of e.
 func (j *MemoryJournal) Append(ctx context.Context, e Entry) error {
@@ -241,25 +289,53 @@ func (j *MemoryJournal) Append(ctx context.Context, e Entry) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.byFunc == nil {
-		j.byFunc = make(map[string][]int)
+		j.byFunc = make(map[string]*memIndex)
 	}
-	j.byFunc[e.Function] = append(j.byFunc[e.Function], len(j.entries))
+	ix := j.byFunc[e.Function]
+	if ix == nil {
+		ix = &memIndex{byAlias: map[string][]int{}, lastRoute: map[string]int{}, releases: map[string]struct{}{}}
+		j.byFunc[e.Function] = ix
+	}
+	p := len(j.entries)
+	ix.pos = append(ix.pos, p)
+	ix.byAlias[e.Alias] = append(ix.byAlias[e.Alias], p)
+	if e.Kind.changesRoute() {
+		ix.lastRoute[e.Alias] = p
+	}
+	ix.releases[e.Release] = struct{}{}
 	j.entries = append(j.entries, e)
 	return nil
 }
 
 // Entries yields copies of the matching entries appended before the call.
-// With f.Function set it visits that function's entries only.
+// With f.Function set it visits that function's entries only (with
+// f.Alias too, only those of that alias).
 func (j *MemoryJournal) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
+	return j.read(ctx, f, false)
+}
+
+// Latest yields copies of the matching entries appended before the call,
+// newest first; it visits what Entries visits.
+func (j *MemoryJournal) Latest(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
+	return j.read(ctx, f, true)
+}
+
+func (j *MemoryJournal) read(ctx context.Context, f Filter, newestFirst bool) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
-		// Both slices only grow and their elements are never written
-		// again, so the prefixes taken under the lock can be read without
-		// it while Append goes on.
+		// The entries and the position slices only grow and their
+		// elements are never written again, so the prefixes taken under
+		// the lock can be read without it while Append goes on.
 		j.mu.RLock()
 		snap := j.entries[:len(j.entries):len(j.entries)]
 		var pos []int
 		if f.Function != "" {
-			p := j.byFunc[f.Function]
+			var p []int
+			if ix := j.byFunc[f.Function]; ix != nil {
+				p = ix.pos
+				if f.Alias != "" {
+					p = ix.byAlias[f.Alias]
+				}
+			}
 			pos = p[:len(p):len(p)]
 		}
 		j.mu.RUnlock()
@@ -272,15 +348,51 @@ func (j *MemoryJournal) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, 
 				yield(Entry{}, fmt.Errorf("release: journal entries: %w", err))
 				return
 			}
-			e := &snap[i]
-			if f.Function != "" {
-				e = &snap[pos[i]]
+			k := i
+			if newestFirst {
+				k = n - 1 - i
 			}
+			if f.Function != "" {
+				k = pos[k]
+			}
+			e := &snap[k]
 			if f.Match(*e) && !yield(e.Clone(), nil) {
 				return
 			}
 		}
 	}
+}
+
+// LastRoutes returns copies of the newest route change of each alias of
+// fn, from the index: it reads no other entry.
+func (j *MemoryJournal) LastRoutes(ctx context.Context, fn string) (map[string]Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("release: journal last routes: %w", err)
+	}
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	out := map[string]Entry{}
+	if ix := j.byFunc[fn]; ix != nil {
+		for alias, p := range ix.lastRoute {
+			out[alias] = j.entries[p].Clone()
+		}
+	}
+	return out, nil
+}
+
+// HasRelease reports whether an entry of fn has Release id, from the index.
+func (j *MemoryJournal) HasRelease(ctx context.Context, fn, id string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("release: journal has release: %w", err)
+	}
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	ix := j.byFunc[fn]
+	if ix == nil {
+		return false, nil
+	}
+	_, ok := ix.releases[id]
+	return ok, nil
 }
 
 // FileJournal is a Journal stored as JSON lines, one Entry per line, in a
@@ -314,15 +426,20 @@ func (j *MemoryJournal) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, 
 // # Index
 //
 // The journal keeps in memory, per function, where each of its entries'
-// lines lies in the file (offset and length, 24 bytes an entry, and the
-// function's alias names once): OpenFileJournal builds it from the entries
-// it decodes (a torn tail is not indexed) and Append adds to it once the
-// line is durable. Entries with Filter.Function reads and decodes only that
-// function's lines (and, with Filter.Alias too, only those of that alias),
-// so a fleet's journal costs a function its own history. Without
-// Filter.Function, Entries reads the whole file. Filter.Since is checked on
-// each entry read: Append does not require entries in time order, so the
-// journal cannot skip by time.
+// lines lies in the file (offset and length, 16 bytes an entry, and 8 more
+// for its place in its alias's list; the function's alias names once),
+// where the last route change of each alias lies, and the set of the
+// function's release IDs: OpenFileJournal builds it from the entries it
+// decodes (a torn tail is not indexed) and Append adds to it once the line
+// is durable. Entries and Latest with Filter.Function read and decode only
+// that function's lines (and, with Filter.Alias too, only those of that
+// alias), so a fleet's journal costs a function its own history;
+// LastRoutes reads one line per alias and HasRelease none, so a release's
+// questions cost the same at any length of history. Without
+// Filter.Function, Entries reads the whole file, and Latest too (keeping
+// the matching entries in memory to yield them in reverse). Filter.Since is
+// checked on each entry read: Append does not require entries in time
+// order, so the journal cannot skip by time.
 type FileJournal struct {
 	path string
 	f    *os.File
@@ -336,38 +453,54 @@ type FileJournal struct {
 }
 
 // fileIndex locates the lines of one function's entries in a journal file.
+// It is read under the journal's lock, except the prefixes of spans and of
+// the lists in byAlias taken under it: those lists only grow and their
+// elements are never written again.
 type fileIndex struct {
-	spans   []span   // in append order; only grows, elements never rewritten
-	aliases []string // the function's aliases (and ""), each once; span.alias indexes it
+	spans     []span              // in append order
+	aliases   []string            // the function's aliases (and ""), each once
+	byAlias   [][]int             // per alias (as in aliases), the positions of its spans in spans
+	lastRoute []int               // per alias, the position in spans of its newest route change, or -1
+	releases  map[string]struct{} // the Release of every entry
 }
 
 // span is where one entry's line lies: text [off, off+n), then a newline.
 type span struct {
-	off   int64
-	n     int64
-	alias int32
+	off int64
+	n   int64
 }
 
-// add indexes the entry of fn on alias whose line (without its newline)
-// is [off, off+n). The caller holds j.mu or owns j.
-func (j *FileJournal) add(fn, alias string, off, n int64) {
+// add indexes e, whose line (without its newline) is [off, off+n). The
+// caller holds j.mu or owns j.
+func (j *FileJournal) add(e *Entry, off, n int64) {
 	if j.index == nil {
 		j.index = make(map[string]*fileIndex)
 	}
-	fi := j.index[fn]
+	fi := j.index[e.Function]
 	if fi == nil {
-		fi = &fileIndex{}
-		j.index[fn] = fi
+		fi = &fileIndex{releases: map[string]struct{}{}}
+		j.index[e.Function] = fi
 	}
-	a := slices.Index(fi.aliases, alias)
+	a := slices.Index(fi.aliases, e.Alias)
 	if a < 0 {
 		a = len(fi.aliases)
-		fi.aliases = append(fi.aliases, alias)
+		fi.aliases = append(fi.aliases, e.Alias)
+		fi.byAlias = append(fi.byAlias, nil)
+		fi.lastRoute = append(fi.lastRoute, -1)
 	}
-	fi.spans = append(fi.spans, span{off: off, n: n, alias: int32(a)})
+	p := len(fi.spans)
+	fi.spans = append(fi.spans, span{off: off, n: n})
+	fi.byAlias[a] = append(fi.byAlias[a], p)
+	if e.Kind.changesRoute() {
+		fi.lastRoute[a] = p
+	}
+	fi.releases[e.Release] = struct{}{}
 }
 
-var _ Journal = (*FileJournal)(nil)
+var (
+	_ Journal        = (*FileJournal)(nil)
+	_ IndexedJournal = (*FileJournal)(nil)
+)
 
 // OpenFileJournal opens (creating it if needed, mode 0600) the journal file
 // at path and checks its content. It fails with a *CorruptError when a line
@@ -401,7 +534,7 @@ func OpenFileJournal(path string) (*FileJournal, error) {
 			f.Close()
 			return nil, &CorruptError{Path: path, Line: line.number, Offset: line.offset, Err: derr}
 		default:
-			j.add(e.Function, e.Alias, line.offset, int64(len(line.text)))
+			j.add(&e, line.offset, int64(len(line.text)))
 		}
 	}
 	j.size = end
@@ -467,7 +600,7 @@ func (j *FileJournal) Append(ctx context.Context, e Entry) error {
 	if err := j.f.Sync(); err != nil {
 		return j.fail("sync", err)
 	}
-	j.add(e.Function, e.Alias, j.size, int64(n)-1)
+	j.add(&e, j.size, int64(n)-1)
 	j.size += int64(n)
 	return nil
 }
@@ -479,22 +612,33 @@ func (j *FileJournal) fail(op string, err error) error {
 
 // Entries yields the matching entries appended before the call. With
 // f.Function set it reads and decodes only the lines the index holds for
-// that function (see FileJournal); otherwise it reads the file from the
-// start up to the end of the last entry appended before the call. It holds
-// no lock while yielding, so the loop body may Append.
+// that function, or with f.Alias too for that alias (see FileJournal);
+// otherwise it reads the file from the start up to the end of the last
+// entry appended before the call. It holds no lock while yielding, so the
+// loop body may Append.
 func (j *FileJournal) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
+	return j.read(ctx, f, false)
+}
+
+// Latest yields the matching entries appended before the call, newest
+// first. With f.Function set it reads what Entries reads, from the end, and
+// stops reading when the loop stops; otherwise it reads the whole file and
+// keeps the matching entries to yield them in reverse. It holds no lock
+// while yielding, so the loop body may Append.
+func (j *FileJournal) Latest(ctx context.Context, f Filter) iter.Seq2[Entry, error] {
+	return j.read(ctx, f, true)
+}
+
+func (j *FileJournal) read(ctx context.Context, f Filter, newestFirst bool) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
 		j.mu.Lock()
 		end, err := j.size, j.err
 		var spans []span
-		alias := int32(-1) // any
+		var pos []int // with f.Alias: the positions in spans to visit
 		if fi := j.index[f.Function]; f.Function != "" && fi != nil {
 			spans = fi.spans[:len(fi.spans):len(fi.spans)]
-			if f.Alias != "" {
-				alias = int32(slices.Index(fi.aliases, f.Alias))
-				if alias < 0 {
-					spans = nil
-				}
+			if a := slices.Index(fi.aliases, f.Alias); f.Alias != "" && a >= 0 {
+				pos = fi.byAlias[a][:len(fi.byAlias[a]):len(fi.byAlias[a])]
 			}
 		}
 		j.mu.Unlock()
@@ -503,71 +647,178 @@ func (j *FileJournal) Entries(ctx context.Context, f Filter) iter.Seq2[Entry, er
 			return
 		}
 		if f.Function != "" {
-			j.indexed(ctx, f, spans, alias, yield)
+			j.indexed(ctx, f, spans, pos, newestFirst, yield)
 			return
 		}
 		// No function: every line may match.
-		for line, err := range readLines(j.f, end) {
+		if !newestFirst {
+			j.scan(ctx, f, end, yield)
+			return
+		}
+		var all []Entry
+		failed := false
+		j.scan(ctx, f, end, func(e Entry, err error) bool {
 			if err != nil {
-				yield(Entry{}, j.readErr(err))
-				return
+				failed = true
+				yield(Entry{}, err)
+				return false
 			}
+			all = append(all, e)
+			return true
+		})
+		for i := len(all) - 1; i >= 0 && !failed; i-- {
 			if err := ctx.Err(); err != nil {
 				yield(Entry{}, fmt.Errorf("release: journal %s: %w", j.path, err))
 				return
 			}
-			var e Entry
-			if err := decodeEntry(line.text, &e); err != nil {
-				yield(Entry{}, &CorruptError{Path: j.path, Line: line.number, Offset: line.offset, Err: err})
-				return
-			}
-			if f.Match(e) && !yield(e, nil) {
+			if !yield(all[i], nil) {
 				return
 			}
 		}
 	}
 }
 
-// indexed yields the entries at spans (those on the alias numbered alias
-// only, unless it is -1) that match f. A line that is no longer the entry
-// the index recorded means the file was changed behind the journal's back:
-// it is reported as a *CorruptError.
-func (j *FileJournal) indexed(ctx context.Context, f Filter, spans []span, alias int32, yield func(Entry, error) bool) {
-	var buf []byte
-	for _, sp := range spans {
+// scan yields the entries of the file's lines up to end that match f, in
+// order.
+func (j *FileJournal) scan(ctx context.Context, f Filter, end int64, yield func(Entry, error) bool) {
+	for line, err := range readLines(j.f, end) {
+		if err != nil {
+			yield(Entry{}, j.readErr(err))
+			return
+		}
 		if err := ctx.Err(); err != nil {
 			yield(Entry{}, fmt.Errorf("release: journal %s: %w", j.path, err))
 			return
 		}
-		if alias >= 0 && sp.alias != alias {
-			continue
-		}
-		if int64(cap(buf)) < sp.n+1 {
-			buf = make([]byte, sp.n+1)
-		}
-		b := buf[:sp.n+1]
-		if _, err := j.f.ReadAt(b, sp.off); err != nil {
-			yield(Entry{}, j.readErr(fmt.Errorf("read at offset %d: %w", sp.off, err)))
-			return
-		}
 		var e Entry
-		err := decodeEntry(b[:sp.n], &e)
-		switch {
-		case b[sp.n] != '\n':
-			err = errors.New("the line does not end where the index says")
-		case err == nil && e.Function != f.Function:
-			err = fmt.Errorf("entry of function %q where the index has one of %q", e.Function, f.Function)
-		case err == nil && f.Alias != "" && e.Alias != f.Alias:
-			err = fmt.Errorf("entry of alias %q where the index has one of %q", e.Alias, f.Alias)
-		}
-		if err != nil {
-			yield(Entry{}, &CorruptError{Path: j.path, Line: j.lineAt(sp.off), Offset: sp.off, Err: err})
+		if err := decodeEntry(line.text, &e); err != nil {
+			yield(Entry{}, &CorruptError{Path: j.path, Line: line.number, Offset: line.offset, Err: err})
 			return
 		}
 		if f.Match(e) && !yield(e, nil) {
 			return
 		}
 	}
+}
+
+// indexed yields the entries of f.Function at spans that match f, in
+// order or newest first. With f.Alias it visits only spans[p] for each p
+// of pos (those of that alias; none when pos is empty).
+func (j *FileJournal) indexed(ctx context.Context, f Filter, spans []span, pos []int, newestFirst bool, yield func(Entry, error) bool) {
+	n := len(spans)
+	if f.Alias != "" {
+		n = len(pos)
+	}
+	var buf []byte
+	for i := range n {
+		if err := ctx.Err(); err != nil {
+			yield(Entry{}, fmt.Errorf("release: journal %s: %w", j.path, err))
+			return
+		}
+		k := i
+		if newestFirst {
+			k = n - 1 - i
+		}
+		if f.Alias != "" {
+			k = pos[k]
+		}
+		e, err := j.readSpan(&buf, spans[k], f.Function, f.Alias)
+		if err != nil {
+			yield(Entry{}, err)
+			return
+		}
+		if f.Match(e) && !yield(e, nil) {
+			return
+		}
+	}
+}
+
+// readSpan reads and decodes the entry whose line is at sp, which the
+// index holds for an entry of fn (and of alias, unless alias is empty),
+// reusing *buf. A line that is no longer the entry the index recorded
+// means the file was changed behind the journal's back: it is reported as
+// a *CorruptError.
+func (j *FileJournal) readSpan(buf *[]byte, sp span, fn, alias string) (Entry, error) {
+	if int64(cap(*buf)) < sp.n+1 {
+		*buf = make([]byte, sp.n+1)
+	}
+	b := (*buf)[:sp.n+1]
+	if _, err := j.f.ReadAt(b, sp.off); err != nil {
+		return Entry{}, j.readErr(fmt.Errorf("read at offset %d: %w", sp.off, err))
+	}
+	var e Entry
+	err := decodeEntry(b[:sp.n], &e)
+	switch {
+	case b[sp.n] != '\n':
+		err = errors.New("the line does not end where the index says")
+	case err == nil && e.Function != fn:
+		err = fmt.Errorf("entry of function %q where the index has one of %q", e.Function, fn)
+	case err == nil && alias != "" && e.Alias != alias:
+		err = fmt.Errorf("entry of alias %q where the index has one of %q", e.Alias, alias)
+	}
+	if err != nil {
+		return Entry{}, &CorruptError{Path: j.path, Line: j.lineAt(sp.off), Offset: sp.off, Err: err}
+	}
+	return e, nil
+}
+
+// LastRoutes returns the newest route change of each alias of fn, reading
+// one line per alias where the index says it is.
+func (j *FileJournal) LastRoutes(ctx context.Context, fn string) (map[string]Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("release: journal %s: %w", j.path, err)
+	}
+	type last struct {
+		alias string
+		sp    span
+	}
+	var lasts []last
+	j.mu.Lock()
+	err := j.err
+	if fi := j.index[fn]; fi != nil {
+		for a, p := range fi.lastRoute {
+			if p >= 0 {
+				lasts = append(lasts, last{fi.aliases[a], fi.spans[p]})
+			}
+		}
+	}
+	j.mu.Unlock()
+	if errors.Is(err, ErrClosed) {
+		return nil, err
+	}
+	out := make(map[string]Entry, len(lasts))
+	var buf []byte
+	for _, l := range lasts {
+		e, err := j.readSpan(&buf, l.sp, fn, l.alias)
+		if err != nil {
+			return nil, err
+		}
+		if !e.Kind.changesRoute() {
+			return nil, &CorruptError{Path: j.path, Line: j.lineAt(l.sp.off), Offset: l.sp.off,
+				Err: fmt.Errorf("entry of kind %q where the index has a route change", e.Kind)}
+		}
+		out[l.alias] = e
+	}
+	return out, nil
+}
+
+// HasRelease reports whether an entry of fn has Release id, from the
+// index: it reads nothing.
+func (j *FileJournal) HasRelease(ctx context.Context, fn, id string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("release: journal %s: %w", j.path, err)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if errors.Is(j.err, ErrClosed) {
+		return false, j.err
+	}
+	fi := j.index[fn]
+	if fi == nil {
+		return false, nil
+	}
+	_, ok := fi.releases[id]
+	return ok, nil
 }
 
 // readErr wraps a failure to read the file; when Close caused it, it is
@@ -673,7 +924,20 @@ func decodeEntry(text []byte, e *Entry) error {
 // alias of fn (kinds route, promote, rollback); its After is the route as the
 // journal expects it to be now. It fails with an error wrapping
 // provider.ErrNotFound when the journal recorded no change of that route.
+//
+// With an IndexedJournal it asks LastRoutes, which reads no history;
+// otherwise it reads the alias's entries.
 func LastRoute(ctx context.Context, j Journal, fn, alias string) (Entry, error) {
+	if ij, ok := j.(IndexedJournal); ok {
+		last, err := ij.LastRoutes(ctx, fn)
+		if err != nil {
+			return Entry{}, err
+		}
+		if e, ok := last[alias]; ok {
+			return e, nil
+		}
+		return Entry{}, fmt.Errorf("release: journal has no route %q of %s: %w", alias, fn, provider.ErrNotFound)
+	}
 	var last Entry
 	found := false
 	for e, err := range j.Entries(ctx, Filter{Function: fn, Alias: alias}) {
@@ -704,16 +968,13 @@ func LastRoute(ctx context.Context, j Journal, fn, alias string) (Entry, error) 
 //
 // Because it reads the journal only, PreviousGood answers the same after a
 // process restart when the journal is a FileJournal.
+//
+// With an IndexedJournal it reads the alias's entries newest first, down
+// to its latest promotion; otherwise it reads all of them.
 func PreviousGood(ctx context.Context, j Journal, fn, alias string) (string, Entry, error) {
-	var promo Entry
-	found := false
-	for e, err := range j.Entries(ctx, Filter{Function: fn, Alias: alias}) {
-		if err != nil {
-			return "", Entry{}, err
-		}
-		if e.Kind == EntryPromote {
-			promo, found = e, true
-		}
+	promo, found, err := lastPromotion(ctx, j, fn, alias)
+	if err != nil {
+		return "", Entry{}, err
 	}
 	if !found {
 		return "", Entry{}, fmt.Errorf("release: journal has no promotion of %s alias %q: %w", fn, alias, provider.ErrNotFound)
@@ -738,4 +999,52 @@ func PreviousGood(ctx context.Context, j Journal, fn, alias string) (string, Ent
 			fn, alias, promo.Time.UTC().Format(time.RFC3339), provider.ErrNotFound)
 	}
 	return best, promo, nil
+}
+
+// lastPromotion returns the newest EntryPromote of alias of fn, and false
+// when there is none.
+func lastPromotion(ctx context.Context, j Journal, fn, alias string) (Entry, bool, error) {
+	f := Filter{Function: fn, Alias: alias}
+	if ij, ok := j.(IndexedJournal); ok {
+		for e, err := range ij.Latest(ctx, f) {
+			if err != nil {
+				return Entry{}, false, err
+			}
+			if e.Kind == EntryPromote {
+				return e, true, nil
+			}
+		}
+		return Entry{}, false, nil
+	}
+	var promo Entry
+	found := false
+	for e, err := range j.Entries(ctx, f) {
+		if err != nil {
+			return Entry{}, false, err
+		}
+		if e.Kind == EntryPromote {
+			promo, found = e, true
+		}
+	}
+	return promo, found, nil
+}
+
+// releaseIDs returns a function reporting whether an entry of fn in j
+// has a release ID, for IDs that start with prefix. With an
+// IndexedJournal it asks HasRelease, which reads no history; otherwise it
+// reads fn's entries once, now.
+func releaseIDs(ctx context.Context, j Journal, fn, prefix string) (func(id string) (bool, error), error) {
+	if ij, ok := j.(IndexedJournal); ok {
+		return func(id string) (bool, error) { return ij.HasRelease(ctx, fn, id) }, nil
+	}
+	taken := map[string]bool{}
+	for e, err := range j.Entries(ctx, Filter{Function: fn}) {
+		if err != nil {
+			return nil, err
+		}
+		if strings.HasPrefix(e.Release, prefix) {
+			taken[e.Release] = true
+		}
+	}
+	return func(id string) (bool, error) { return taken[id], nil }, nil
 }

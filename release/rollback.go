@@ -170,7 +170,7 @@ func (w *Workflow) prune(ctx context.Context, fn string, dryRun bool) (retention
 	if w.opts.Retention == nil {
 		return retention.Plan{}, retention.Report{}, provider.Invalid("release options", "retention", "is nil: no policy to prune by")
 	}
-	points, err := RollbackPoints(ctx, w.journal, fn)
+	points, err := rollbackPoints(ctx, w.journal, fn, w.opts.RollbackPoints)
 	if err != nil {
 		return retention.Plan{}, retention.Report{}, err
 	}
@@ -179,13 +179,7 @@ func (w *Workflow) prune(ctx context.Context, fn string, dryRun bool) (retention
 	for k, v := range pol.RollbackPoints {
 		merged[k] = v
 	}
-	hist := retention.RouteHistory{}
-	for alias, vs := range points {
-		if n := w.opts.RollbackPoints; n > 0 && len(vs) > n {
-			vs = vs[:n]
-		}
-		hist[alias] = vs
-	}
+	hist := points
 	for alias, vs := range pol.RollbackPoints[fn] {
 		// The caller's points come first; the journal's follow.
 		hist[alias] = append(slices.Clone(vs), hist[alias]...)
@@ -206,7 +200,76 @@ func (w *Workflow) prune(ctx context.Context, fn string, dryRun bool) (retention
 // change it journaled), most recent first and each once: the history
 // retention.Policy.RollbackPoints keeps. A version that only ever had a
 // canary's share is not a rollback point.
+//
+// With an IndexedJournal it reads each alias's entries newest first;
+// otherwise it reads fn's entries in order.
 func RollbackPoints(ctx context.Context, j Journal, fn string) (retention.RouteHistory, error) {
+	return rollbackPoints(ctx, j, fn, 0)
+}
+
+// rollbackPoints is RollbackPoints keeping the first limit versions of
+// each alias (all when limit <= 0). With an IndexedJournal it stops
+// reading an alias's entries once it has them, so the workflow's prune
+// (which keeps Options.RollbackPoints of them) costs the same at any
+// length of history.
+func rollbackPoints(ctx context.Context, j Journal, fn string, limit int) (retention.RouteHistory, error) {
+	ij, ok := j.(IndexedJournal)
+	if !ok {
+		out, err := scanRollbackPoints(ctx, j, fn)
+		for alias, vs := range out {
+			if limit > 0 && len(vs) > limit {
+				out[alias] = vs[:limit]
+			}
+		}
+		return out, err
+	}
+	last, err := ij.LastRoutes(ctx, fn)
+	if err != nil {
+		return nil, err
+	}
+	out := retention.RouteHistory{}
+	for alias := range last {
+		// The versions in the order scanRollbackPoints lists them,
+		// reversed: each entry's After, then its Before. The first is the
+		// version the alias serves now.
+		var hist []string
+		seen := map[string]bool{}
+	entries:
+		for e, err := range ij.Latest(ctx, Filter{Function: fn, Alias: alias}) {
+			if err != nil {
+				return nil, err
+			}
+			if !e.Kind.changesRoute() || e.After == nil || len(e.After.Weights) == 0 {
+				continue
+			}
+			vs := [2]string{e.After.Primary()}
+			n := 1
+			if e.Before != nil && len(e.Before.Weights) > 0 {
+				vs[1], n = e.Before.Primary(), 2
+			}
+			for _, v := range vs[:n] {
+				if seen[v] {
+					continue
+				}
+				if len(seen) > 0 {
+					hist = append(hist, v)
+				}
+				seen[v] = true
+				if limit > 0 && len(hist) == limit {
+					break entries
+				}
+			}
+		}
+		if len(hist) > 0 {
+			out[alias] = hist
+		}
+	}
+	return out, nil
+}
+
+// scanRollbackPoints is RollbackPoints over Entries, in order: the
+// implementation for a journal without IndexedJournal.
+func scanRollbackPoints(ctx context.Context, j Journal, fn string) (retention.RouteHistory, error) {
 	seq := map[string][]string{}
 	for e, err := range j.Entries(ctx, Filter{Function: fn}) {
 		if err != nil {

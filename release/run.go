@@ -73,14 +73,9 @@ func (r *run) claimID(ctx context.Context) error {
 		return nil
 	}
 	base := r.id
-	taken := map[string]bool{}
-	for e, err := range r.w.journal.Entries(ctx, Filter{Function: r.fn}) {
-		if err != nil {
-			return fmt.Errorf("release %s: read the journal: %w", base, err)
-		}
-		if strings.HasPrefix(e.Release, base) {
-			taken[e.Release] = true
-		}
+	taken, err := releaseIDs(ctx, r.w.journal, r.fn, base)
+	if err != nil {
+		return fmt.Errorf("release %s: read the journal: %w", base, err)
 	}
 	aliases := []string{r.alias}
 	for _, a := range []string{r.w.stages.Development, r.w.stages.Staging, r.w.stages.Production} {
@@ -93,7 +88,10 @@ func (r *run) claimID(ctx context.Context) error {
 		if n > 1 {
 			id = fmt.Sprintf("%s-%d", base, n)
 		}
-		used := taken[id]
+		used, err := taken(id)
+		if err != nil {
+			return fmt.Errorf("release %s: read the journal: %w", base, err)
+		}
 		for _, a := range aliases {
 			if used {
 				break

@@ -12,26 +12,41 @@ import (
 // a 10%-for-5-minutes canary judged every minute, promotion) on the
 // memory provider in virtual time, then retention keeping the last five
 // versions: the workflow's own CPU cost, with the journal of a real run.
+//
+// Each sub-benchmark first releases the function history times (not
+// timed), so a release's cost can be compared at two lengths of the
+// function's journal: it should not grow with it.
 func BenchmarkRelease(b *testing.B) {
+	for _, history := range []int{200, 1000} {
+		b.Run(fmt.Sprintf("history=%d", history), func(b *testing.B) {
+			benchmarkRelease(b, history)
+		})
+	}
+}
+
+func benchmarkRelease(b *testing.B, history int) {
 	f := newFixture(b, func(o *Options) {
 		o.OnEvent, o.Notifier = nil, nil
 		o.Retention = &retention.Policy{KeepLast: 5}
 	})
 	ctx := context.Background()
-	f.clock.Run(func() {
-		if _, err := f.w.Release(ctx, Request{Function: fn, Publish: artifact("v0")}); err != nil {
-			b.Fatal(err)
-		}
-	})
-	b.ReportAllocs()
 	n := 0
-	for b.Loop() {
-		n++
+	release := func() error {
 		var err error
 		f.clock.Run(func() {
 			_, err = f.w.Release(ctx, Request{Function: fn, Publish: artifact(fmt.Sprint("v", n))})
 		})
-		if err != nil {
+		n++
+		return err
+	}
+	for range history + 1 {
+		if err := release(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := release(); err != nil {
 			b.Fatal(err)
 		}
 	}

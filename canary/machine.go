@@ -203,12 +203,17 @@ type Action struct {
 //   - after a Wait, send EventTick at or after Until;
 //   - after a crash, State.InFlight says which action to redo.
 //
-// Terminal states accept no event. Every phase change is appended to
-// State.History with its reason; Next panics only if its own transition
-// table is violated, which no input can cause.
+// Terminal states accept no event. A state that does not pass
+// State.Validate (damaged: a file edited by hand; the stores refuse to load
+// one) ends in PhaseFailed on any event, with the damage as its reason and
+// traffic left as it is, since its routes cannot be trusted to restore.
+// Every phase change is appended to State.History with its reason.
 func Next(s State, ev Event, now time.Time) (State, []Action) {
 	if s.Phase.Terminal() {
 		return s, nil
+	}
+	if err := s.Validate(); err != nil {
+		return damaged(s, ev, now, err)
 	}
 	m := machine{s: s, now: now, ev: ev.Kind}
 	if !m.handle(ev) {
@@ -216,6 +221,20 @@ func Next(s State, ev Event, now time.Time) (State, []Action) {
 	}
 	m.settle()
 	return m.s, m.acts
+}
+
+// damaged ends a state that does not pass Validate in PhaseFailed, outside
+// the transition table (which assumes valid states).
+func damaged(s State, ev Event, now time.Time, err error) (State, []Action) {
+	reason := "damaged state, traffic left as it is: " + err.Error()
+	h := make([]Transition, len(s.History)+1)
+	copy(h, s.History)
+	h[len(s.History)] = Transition{At: now, From: s.Phase, To: PhaseFailed, Step: s.Step, Event: ev.Kind, Reason: reason}
+	s.History = h
+	s.Phase, s.Reason = PhaseFailed, reason
+	s.Awaiting, s.Want, s.Deadline = AwaitNothing, provider.Route{}, time.Time{}
+	s.NextAnalysis, s.RetryAt = time.Time{}, time.Time{}
+	return s, []Action{{Kind: ActionDone, Phase: PhaseFailed, Reason: reason}}
 }
 
 // InFlight returns the action the state awaits the result of (a SetRoute,

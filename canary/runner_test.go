@@ -55,7 +55,7 @@ func (r *recorder) Writes() []routeWrite {
 // routed by "prod") and "2" (candidate), 100 requests per second on prod,
 // both versions healthy (1% errors), on a virtual clock.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	clk    *VirtualClock
 	mem    *memory.Provider
 	rec    *recorder
@@ -64,7 +64,7 @@ type harness struct {
 	events []ProgressEvent
 }
 
-func newHarness(t *testing.T, seed int64) *harness {
+func newHarness(t testing.TB, seed int64) *harness {
 	t.Helper()
 	h := &harness{t: t, clk: NewVirtualClock(runEpoch), store: &MemoryStore{}}
 	mem, err := memory.New(memory.Options{Now: h.clk.Now, Sleep: h.clk.Sleep, Seed: seed})

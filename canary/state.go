@@ -593,3 +593,105 @@ func (s *State) window() Window {
 		End:       s.NextAnalysis,
 	}
 }
+
+// Validate checks the invariants every state the machine produces holds,
+// so that a state read back from a store (a file edited by hand, damaged on
+// disk) is refused before anything acts on it: function, alias and
+// candidate named; Pending only before the start; the stable route valid,
+// of the rollout's alias, its primary the stable version and not naming the
+// candidate; a plan of at least one step, each of weight 1..10000
+// and a bake not negative, the last of all traffic; the current step within
+// the plan; no negative durations or limits; every route the state holds
+// (as last seen, before the rollout, wanted, the test alias's) well formed
+// where it has weights; every check named. Errors wrap provider.ErrInvalid
+// and name the field.
+func (s State) Validate() error {
+	switch {
+	case s.Function == "":
+		return stateInvalid("function", "is empty")
+	case s.Alias == "":
+		return stateInvalid("alias", "is empty")
+	case s.Candidate == "":
+		return stateInvalid("candidate", "is empty")
+	case s.Phase == PhasePending && (!s.Started.IsZero() || s.Awaiting != AwaitNothing):
+		// Start moves a rollout out of Pending at once.
+		return stateInvalid("phase", "is Pending, but the rollout has started")
+	}
+	p := s.Plan
+	if len(p.Steps) == 0 {
+		return stateInvalid("plan.steps", "is empty")
+	}
+	for i, st := range p.Steps {
+		if st.Weight < 1 || st.Weight > provider.AllTraffic {
+			return stateInvalid(fmt.Sprintf("plan.steps[%d].weight", i), fmt.Sprintf("is %d, outside 1..%d", st.Weight, provider.AllTraffic))
+		}
+		if st.Bake < 0 {
+			return stateInvalid(fmt.Sprintf("plan.steps[%d].bake", i), "is negative")
+		}
+	}
+	if w := p.Steps[len(p.Steps)-1].Weight; w != provider.AllTraffic {
+		return stateInvalid("plan.steps", fmt.Sprintf("end at %d basis points, not all traffic", w))
+	}
+	if s.Step < 0 || s.Step >= len(p.Steps) {
+		return stateInvalid("step", fmt.Sprintf("is %d, outside the plan's %d steps", s.Step, len(p.Steps)))
+	}
+	switch {
+	case p.Interval < 0:
+		return stateInvalid("plan.interval", "is negative")
+	case p.WarmUp < 0:
+		return stateInvalid("plan.warmUp", "is negative")
+	case p.RetryDelay < 0:
+		return stateInvalid("plan.retryDelay", "is negative")
+	case p.FailureLimit < 0:
+		return stateInvalid("plan.failureLimit", "is negative")
+	case p.InconclusiveLimit < 0:
+		return stateInvalid("plan.inconclusiveLimit", "is negative")
+	case p.ConsecutiveErrorLimit < 0:
+		return stateInvalid("plan.consecutiveErrorLimit", "is negative")
+	}
+	if err := s.StableRoute.Validate(); err != nil {
+		return stateInvalid("stableRoute", err.Error())
+	}
+	switch {
+	case s.StableRoute.Alias != s.Alias:
+		return stateInvalid("stableRoute.alias", fmt.Sprintf("is %q, not the rollout's alias %q", s.StableRoute.Alias, s.Alias))
+	case s.Stable != s.StableRoute.Primary():
+		return stateInvalid("stable", fmt.Sprintf("is %q, not the stable route's primary %q", s.Stable, s.StableRoute.Primary()))
+	case s.StableRoute.References(s.Candidate):
+		return stateInvalid("candidate", fmt.Sprintf("%q is named by the stable route", s.Candidate))
+	case p.TestAlias == s.Alias:
+		return stateInvalid("plan.testAlias", fmt.Sprintf("is %q, the rollout's own alias", s.Alias))
+	}
+	// With the stable version named, the candidate not, and every step's
+	// weight in 1..10000, every step's route is valid.
+	if err := validRoute("route", s.Route); err != nil {
+		return err
+	}
+	if err := validRoute("want", s.Want); err != nil {
+		return err
+	}
+	if err := validRoute("testRoute", s.TestRoute); err != nil {
+		return err
+	}
+	for i := range s.Checks {
+		if s.Checks[i].Name == "" {
+			return stateInvalid(fmt.Sprintf("checks[%d].name", i), "is empty")
+		}
+	}
+	return nil
+}
+
+// validRoute validates a route of a state where it has weights.
+func validRoute(field string, r provider.Route) error {
+	if len(r.Weights) == 0 {
+		return nil
+	}
+	if err := r.Validate(); err != nil {
+		return stateInvalid(field, err.Error())
+	}
+	return nil
+}
+
+func stateInvalid(field, msg string) error {
+	return fmt.Errorf("canary: %w", provider.Invalid("rollout state", field, msg))
+}

@@ -26,7 +26,8 @@ import (
 type Store interface {
 	// Load returns the state saved for id and its revision. Errors: a
 	// *StoreError wrapping provider.ErrNotFound when nothing is saved for
-	// id, provider.ErrInvalid for a malformed id.
+	// id, provider.ErrInvalid for a malformed id or a saved state that does
+	// not pass State.Validate (damaged: nothing may act on it).
 	Load(ctx context.Context, id string) (s State, rev string, err error)
 
 	// Save stores s for id if the stored revision is still expectedRev and
@@ -130,6 +131,9 @@ func storeLoad(id string, doc []byte, rev string, err error) (State, string, err
 	var s State
 	if err := json.Unmarshal(doc, &s); err != nil {
 		return State{}, "", &StoreError{Op: "load", ID: id, Err: fmt.Errorf("decode state: %w", err)}
+	}
+	if err := s.Validate(); err != nil {
+		return State{}, "", &StoreError{Op: "load", ID: id, Err: fmt.Errorf("damaged state: %w", err)}
 	}
 	return s, rev, nil
 }

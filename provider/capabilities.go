@@ -92,16 +92,18 @@ func (r Route) Validate() error {
 	}
 	sum := 0
 	for i, w := range r.Weights {
-		field := fmt.Sprintf("weights[%d]", i)
+		// The field's name is made only for an error: Validate runs on
+		// every route write and every state the canary machine takes.
+		field := func(sub string) string { return fmt.Sprintf("weights[%d].%s", i, sub) }
 		if w.Version == "" {
-			return invalid("route "+quote(r.Alias), field+".version", "is empty")
+			return invalid("route "+quote(r.Alias), field("version"), "is empty")
 		}
 		if w.BasisPoints < 0 || w.BasisPoints > AllTraffic {
-			return invalid("route "+quote(r.Alias), field+".basisPoints", fmt.Sprintf("is %d, outside 0..%d", w.BasisPoints, AllTraffic))
+			return invalid("route "+quote(r.Alias), field("basisPoints"), fmt.Sprintf("is %d, outside 0..%d", w.BasisPoints, AllTraffic))
 		}
 		for _, o := range r.Weights[:i] {
 			if o.Version == w.Version {
-				return invalid("route "+quote(r.Alias), field+".version", fmt.Sprintf("%q appears twice", w.Version))
+				return invalid("route "+quote(r.Alias), field("version"), fmt.Sprintf("%q appears twice", w.Version))
 			}
 		}
 		sum += w.BasisPoints

@@ -1186,8 +1186,8 @@ func TestDerivedIDsOfOneSecondDiffer(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := fn + "-promote-" + f.clock.Now().UTC().Format("20060102T150405Z")
-	if _, err := f.store.Save(ctx, rolloutID(base, "production"), canary.State{Function: fn, Alias: "production", Candidate: "1",
-		Plan: canary.Plan{Steps: []canary.Step{{Weight: provider.AllTraffic}}}}, ""); err != nil {
+	if _, err := f.store.Save(ctx, rolloutID(base, "production"), canary.State{Function: fn, Alias: "production", Stable: "1", Candidate: "2",
+		StableRoute: provider.To("production", "1"), Plan: canary.Plan{Steps: []canary.Step{{Weight: provider.AllTraffic}}}}, ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.journal.Append(ctx, Entry{Time: f.clock.Now(), Release: base + "-2", Kind: EntryDecision, Function: fn, Outcome: "passed"}); err != nil {

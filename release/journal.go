@@ -925,10 +925,15 @@ func decodeEntry(text []byte, e *Entry) error {
 // journal expects it to be now. It fails with an error wrapping
 // provider.ErrNotFound when the journal recorded no change of that route.
 //
-// With an IndexedJournal it asks LastRoutes, which reads no history;
-// otherwise it reads the alias's entries.
+// An empty alias matches every alias, as in Filter: the newest change of
+// any route of fn.
+//
+// With an IndexedJournal it asks LastRoutes, which reads no history (for
+// an empty alias it reads fn's entries newest first, down to the first
+// route change); otherwise it reads the alias's entries.
 func LastRoute(ctx context.Context, j Journal, fn, alias string) (Entry, error) {
-	if ij, ok := j.(IndexedJournal); ok {
+	notFound := fmt.Errorf("release: journal has no route %q of %s: %w", alias, fn, provider.ErrNotFound)
+	if ij, ok := j.(IndexedJournal); ok && alias != "" {
 		last, err := ij.LastRoutes(ctx, fn)
 		if err != nil {
 			return Entry{}, err
@@ -936,7 +941,17 @@ func LastRoute(ctx context.Context, j Journal, fn, alias string) (Entry, error) 
 		if e, ok := last[alias]; ok {
 			return e, nil
 		}
-		return Entry{}, fmt.Errorf("release: journal has no route %q of %s: %w", alias, fn, provider.ErrNotFound)
+		return Entry{}, notFound
+	} else if ok {
+		for e, err := range ij.Latest(ctx, Filter{Function: fn}) {
+			if err != nil {
+				return Entry{}, err
+			}
+			if e.Kind.changesRoute() {
+				return e, nil
+			}
+		}
+		return Entry{}, notFound
 	}
 	var last Entry
 	found := false
@@ -949,7 +964,7 @@ func LastRoute(ctx context.Context, j Journal, fn, alias string) (Entry, error) 
 		}
 	}
 	if !found {
-		return Entry{}, fmt.Errorf("release: journal has no route %q of %s: %w", alias, fn, provider.ErrNotFound)
+		return Entry{}, notFound
 	}
 	return last, nil
 }

@@ -107,3 +107,73 @@ func BenchmarkJournalEntries(b *testing.B) {
 		run(b, j)
 	})
 }
+
+// plainJournal hides a journal's IndexedJournal methods, so that the
+// package's readers take their forward scan.
+type plainJournal struct{ release.Journal }
+
+// BenchmarkJournalLastRoute asks what a rollback and a resume ask of one
+// function's journal (LastRoute and PreviousGood of its production alias)
+// at two lengths of its history, through IndexedJournal and through the
+// forward scan a journal without it gets: the indexed answers should cost
+// the same at both lengths.
+func BenchmarkJournalLastRoute(b *testing.B) {
+	ctx := context.Background()
+	for _, history := range []int{200, 2000} {
+		build := map[string]func(b *testing.B) release.Journal{
+			"memory": func(b *testing.B) release.Journal {
+				var j release.MemoryJournal
+				for i := range history {
+					if err := j.Append(ctx, fleetEntry(i, 1)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				return &j
+			},
+			"file": func(b *testing.B) release.Journal {
+				var buf bytes.Buffer
+				for i := range history {
+					line, err := json.Marshal(fleetEntry(i, 1))
+					if err != nil {
+						b.Fatal(err)
+					}
+					buf.Write(append(line, '\n'))
+				}
+				path := filepath.Join(b.TempDir(), "j.jsonl")
+				if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+					b.Fatal(err)
+				}
+				j, err := release.OpenFileJournal(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { j.Close() })
+				return j
+			},
+		}
+		for _, kind := range []string{"memory", "file"} {
+			for _, plain := range []bool{false, true} {
+				name := fmt.Sprintf("%s/indexed/history=%d", kind, history)
+				if plain {
+					name = fmt.Sprintf("%s/scan/history=%d", kind, history)
+				}
+				b.Run(name, func(b *testing.B) {
+					j := build[kind](b)
+					if plain {
+						j = plainJournal{j}
+					}
+					b.ReportAllocs()
+					for b.Loop() {
+						last, err := release.LastRoute(ctx, j, "fn-000", "prod")
+						if err != nil || last.Kind != release.EntryPromote {
+							b.Fatalf("LastRoute: %s, %v", last.Kind, err)
+						}
+						if _, _, err := release.PreviousGood(ctx, j, "fn-000", "prod"); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
+	}
+}

@@ -29,7 +29,9 @@ import (
 // its target from it.
 //
 // Implementations are safe for concurrent use. Entries are returned in the
-// order they were appended.
+// order they were appended. An implementation may also implement
+// IndexedJournal, so that those readers need not read a function's whole
+// history.
 type Journal interface {
 	// Append records e. It fails with an error wrapping
 	// provider.ErrInvalid when e does not pass Entry.Validate (nothing is

@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/slipway-dev/slipway/retention"
@@ -19,15 +20,36 @@ import (
 func BenchmarkRelease(b *testing.B) {
 	for _, history := range []int{200, 1000} {
 		b.Run(fmt.Sprintf("history=%d", history), func(b *testing.B) {
-			benchmarkRelease(b, history)
+			benchmarkRelease(b, history, nil)
 		})
 	}
 }
 
-func benchmarkRelease(b *testing.B, history int) {
+// BenchmarkReleaseFileJournal is BenchmarkRelease with a FileJournal: each
+// release also writes and fsyncs its journal lines, and reads back the
+// lines LastRoutes and Latest point at.
+func BenchmarkReleaseFileJournal(b *testing.B) {
+	for _, history := range []int{200, 1000} {
+		b.Run(fmt.Sprintf("history=%d", history), func(b *testing.B) {
+			j, err := OpenFileJournal(filepath.Join(b.TempDir(), "journal.jsonl"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { j.Close() })
+			benchmarkRelease(b, history, j)
+		})
+	}
+}
+
+// benchmarkRelease releases the fixture's function history times, then
+// once per iteration; j, when not nil, is the workflow's journal.
+func benchmarkRelease(b *testing.B, history int, j Journal) {
 	f := newFixture(b, func(o *Options) {
 		o.OnEvent, o.Notifier = nil, nil
 		o.Retention = &retention.Policy{KeepLast: 5}
+		if j != nil {
+			o.Journal = j
+		}
 	})
 	ctx := context.Background()
 	n := 0

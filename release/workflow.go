@@ -535,9 +535,54 @@ func (w *Workflow) Resume(ctx context.Context, id string) (Result, error) {
 	return r.canaryDone(ctx, st, err)
 }
 
+// AbortRequest asks the canary of release ID to roll back, saying who asks
+// and why (recorded in the journal).
+type AbortRequest struct {
+	ID     string `json:"id"`
+	Actor  string `json:"actor,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// OutcomeAbortRequested is the outcome of the journal decision AbortWith
+// records.
+const OutcomeAbortRequested = "abort requested"
+
+// AbortWith is Abort that first records the request in the journal — a
+// decision "abort requested" of the release, with the actor (empty means
+// Options.Actor), the reason, the candidate and the stable version — so
+// that the journal says who stopped the release and why, as it does for
+// every other change. Nothing is journaled when the release has no saved
+// canary or its canary has ended (an error wrapping canary.ErrIgnored).
+func (w *Workflow) AbortWith(ctx context.Context, req AbortRequest) (canary.State, error) {
+	if req.ID == "" {
+		return canary.State{}, provider.Invalid("abort request", "id", "is empty")
+	}
+	st, _, err := w.store.Load(ctx, rolloutID(req.ID, w.stages.Production))
+	if err != nil {
+		return canary.State{}, fmt.Errorf("release: abort %q: %w", req.ID, err)
+	}
+	if st.Done() {
+		return st, fmt.Errorf("release: abort %q: the canary ended %s: %w", req.ID, st.Phase, canary.ErrIgnored)
+	}
+	actor := req.Actor
+	if actor == "" {
+		actor = w.opts.Actor
+	}
+	e := Entry{Time: w.clock.Now(), Release: req.ID, Kind: EntryDecision, Function: st.Function, Alias: st.Alias,
+		Actor: actor, Reason: req.Reason, Candidate: st.Candidate, Stable: st.Stable, Outcome: OutcomeAbortRequested}
+	if v, err := w.p.Version(ctx, st.Function, st.Candidate); err == nil {
+		e.Semver = v.Labels[provider.LabelSemver]
+	}
+	if err := w.journal.Append(ctx, e); err != nil {
+		return st, fmt.Errorf("release: abort %q: journal the request: %w", req.ID, err)
+	}
+	return w.Abort(ctx, req.ID)
+}
+
 // Abort asks the running canary of release id (in this process or another
 // sharing Options.Store) to roll back. It returns the rollout's state as
 // saved; the release's own Release or Resume call reports the outcome.
+// AbortWith also journals who asked and why.
 func (w *Workflow) Abort(ctx context.Context, id string) (canary.State, error) {
 	runner, err := canary.NewRunner(canary.RunnerOptions{Provider: w.opts.Provider, Store: w.store, Clock: w.clock})
 	if err != nil {

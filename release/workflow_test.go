@@ -1264,3 +1264,47 @@ func TestResumeOfAFinishedRelease(t *testing.T) {
 		t.Errorf("Resume changed the versions: %d, then %d", before, n)
 	}
 }
+
+// AbortWith journals who stopped the release and why, then the canary
+// rolls back; on an ended canary it journals nothing.
+func TestAbortWithJournalsWhoAndWhy(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	f.first()
+	var once sync.Once
+	f.w.opts.OnEvent = func(e Event) {
+		if e.Kind == EventVerdict {
+			once.Do(func() {
+				if _, err := f.w.AbortWith(ctx, AbortRequest{ID: "rel-2", Actor: "alice", Reason: "pager fired"}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+	if _, err := f.release(ctx, Request{Function: fn, Publish: artifact("v2"), ID: "rel-2"}); !errors.Is(err, canary.ErrRolledBack) {
+		t.Fatalf("aborted Release: %v", err)
+	}
+	var asked *Entry
+	for _, e := range f.entries() {
+		if e.Release == "rel-2" && e.Outcome == OutcomeAbortRequested {
+			asked = &e
+		}
+	}
+	if asked == nil || asked.Actor != "alice" || asked.Reason != "pager fired" || asked.Kind != EntryDecision ||
+		asked.Alias != "production" || asked.Candidate != "2" || asked.Stable != "1" || asked.Semver != "0.2.0" {
+		t.Fatalf("abort request in the journal: %+v", asked)
+	}
+	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
+		t.Errorf("production: %s", routeText(got))
+	}
+	n := len(f.entries())
+	if _, err := f.w.AbortWith(ctx, AbortRequest{ID: "rel-2", Actor: "bob"}); !errors.Is(err, canary.ErrIgnored) {
+		t.Errorf("AbortWith of an ended canary: %v, want ErrIgnored", err)
+	}
+	if _, err := f.w.AbortWith(ctx, AbortRequest{}); !errors.Is(err, provider.ErrInvalid) {
+		t.Errorf("AbortWith without an ID: %v, want ErrInvalid", err)
+	}
+	if got := len(f.entries()); got != n {
+		t.Errorf("refused aborts journaled %d entries", got-n)
+	}
+}

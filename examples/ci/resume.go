@@ -278,12 +278,11 @@ func (st *state) simulateResumed(ro canary.State) {
 // -release) back, so that production serves the stable version when it
 // exits:
 //
-//  1. it journals the request (a decision "abort requested", with the
-//     actor and -reason);
-//  2. it records the abort in the rollout store (release.Workflow.Abort),
-//     which is all a process still driving the canary needs: it rolls back
-//     at its next look at the store;
-//  3. unless -request-only, it drives the rollback itself
+//  1. release.Workflow.AbortWith journals the request (a decision "abort
+//     requested", with the actor and -reason) and records the abort in the
+//     rollout store, which is all a process still driving the canary
+//     needs: it rolls back at its next look at the store;
+//  2. unless -request-only, it drives the rollback itself
 //     (release.Workflow.Resume of the aborted rollout): in CI the process
 //     that started the canary is normally gone (killed with the job), and
 //     Abort alone would leave production split until someone resumes it.
@@ -333,16 +332,7 @@ func (st *state) abort(ctx context.Context, out io.Writer) error {
 			return
 		}
 		fmt.Fprintf(out, "slipway-ci: abort %s: release %s: %s\n", s.function, f.id, f.note)
-		e := release.Entry{Time: st.clock.Now(), Release: f.id, Kind: release.EntryDecision, Function: s.function, Alias: s.production,
-			Actor: s.actor, Reason: reason, Candidate: f.state.Candidate, Stable: f.state.Stable, Outcome: "abort requested"}
-		if v, verr := st.p.Version(ctx, s.function, f.state.Candidate); verr == nil {
-			e.Semver = v.Labels[provider.LabelSemver]
-		}
-		if err = st.journal.Append(ctx, e); err != nil {
-			err = fmt.Errorf("journal: %w", err)
-			return
-		}
-		if ro, err = w.Abort(ctx, f.id); err != nil || s.requestOnly {
+		if ro, err = w.AbortWith(ctx, release.AbortRequest{ID: f.id, Actor: s.actor, Reason: reason}); err != nil || s.requestOnly {
 			return
 		}
 		res, err = w.Resume(ctx, f.id)

@@ -129,8 +129,8 @@ func TestDamagedState(t *testing.T) {
 		if _, err := store.Save(context.Background(), "d", s, ""); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := store.Load(context.Background(), "d"); !errors.Is(err, provider.ErrInvalid) {
-			t.Errorf("%s: Load = %v, want ErrInvalid", name, err)
+		if _, _, err := store.Load(context.Background(), "d"); !errors.Is(err, provider.ErrInvalid) || !errors.Is(err, ErrDamaged) {
+			t.Errorf("%s: Load = %v, want ErrDamaged and ErrInvalid", name, err)
 		}
 	}
 }

@@ -41,6 +41,10 @@ var (
 	// current phase (Approve when no gate waits, any control on a finished
 	// rollout); nothing was changed.
 	ErrIgnored = errors.New("control ignored")
+	// ErrDamaged: a store holds a state for the rollout that does not pass
+	// State.Validate (edited by hand, damaged on disk); Load refuses it,
+	// with provider.ErrInvalid too. The rollout's ID is taken all the same.
+	ErrDamaged = errors.New("damaged rollout state")
 )
 
 // RolloutError reports a rollout that did not succeed. Err holds what

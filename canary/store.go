@@ -26,8 +26,9 @@ import (
 type Store interface {
 	// Load returns the state saved for id and its revision. Errors: a
 	// *StoreError wrapping provider.ErrNotFound when nothing is saved for
-	// id, provider.ErrInvalid for a malformed id or a saved state that does
-	// not pass State.Validate (damaged: nothing may act on it).
+	// id, provider.ErrInvalid for a malformed id, and ErrDamaged with
+	// provider.ErrInvalid for a saved state that does not pass
+	// State.Validate (nothing may act on it).
 	Load(ctx context.Context, id string) (s State, rev string, err error)
 
 	// Save stores s for id if the stored revision is still expectedRev and
@@ -133,7 +134,7 @@ func storeLoad(id string, doc []byte, rev string, err error) (State, string, err
 		return State{}, "", &StoreError{Op: "load", ID: id, Err: fmt.Errorf("decode state: %w", err)}
 	}
 	if err := s.Validate(); err != nil {
-		return State{}, "", &StoreError{Op: "load", ID: id, Err: fmt.Errorf("damaged state: %w", err)}
+		return State{}, "", &StoreError{Op: "load", ID: id, Err: fmt.Errorf("%w: %w", ErrDamaged, err)}
 	}
 	return s, rev, nil
 }

@@ -98,7 +98,7 @@ func (r *run) claimID(ctx context.Context) error {
 			}
 			_, _, err := r.w.store.Load(ctx, rolloutID(id, a))
 			switch {
-			case err == nil:
+			case err == nil, errors.Is(err, canary.ErrDamaged):
 				used = true
 			case !errors.Is(err, provider.ErrNotFound):
 				return fmt.Errorf("release %s: read the rollout store: %w", base, err)

@@ -1193,13 +1193,17 @@ func TestDerivedIDsOfOneSecondDiffer(t *testing.T) {
 	if err := f.journal.Append(ctx, Entry{Time: f.clock.Now(), Release: base + "-2", Kind: EntryDecision, Function: fn, Outcome: "passed"}); err != nil {
 		t.Fatal(err)
 	}
+	// A damaged state under -3 (it fails State.Validate) takes the name too.
+	if _, err := f.store.Save(ctx, rolloutID(base+"-3", "production"), canary.State{Function: fn}, ""); err != nil {
+		t.Fatal(err)
+	}
 	var res Result
 	f.clock.Run(func() { res, err = f.w.Promote(ctx, PromoteRequest{Function: fn}) })
 	if err != nil || res.Outcome != OutcomePromoted {
 		t.Fatalf("Promote: %q, %v", res.Outcome, err)
 	}
-	if want := base + "-3"; res.Release != want {
-		t.Errorf("release ID %q, want %q (the base and -2 are taken)", res.Release, want)
+	if want := base + "-4"; res.Release != want {
+		t.Errorf("release ID %q, want %q (the base, -2 and -3 are taken)", res.Release, want)
 	}
 
 	// A caller's own ID is kept as given, taken or not.

@@ -75,37 +75,43 @@ func BenchmarkJournalEntries(b *testing.B) {
 			}
 		}
 	}
-	b.Run("memory", func(b *testing.B) {
-		var j release.MemoryJournal
-		for i := range fns * each {
-			if err := j.Append(context.Background(), fleetEntry(i, fns)); err != nil {
-				b.Fatal(err)
-			}
-		}
-		run(b, &j)
-	})
-	b.Run("file", func(b *testing.B) {
-		// The lines Append would write, without an fsync each; then a
-		// process opens the fleet's journal.
-		var buf bytes.Buffer
-		for i := range fns * each {
-			line, err := json.Marshal(fleetEntry(i, fns))
-			if err != nil {
-				b.Fatal(err)
-			}
-			buf.Write(append(line, '\n'))
-		}
-		path := filepath.Join(b.TempDir(), "j.jsonl")
-		if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+	b.Run("memory", func(b *testing.B) { run(b, fleetMemoryJournal(b, fns*each, fns)) })
+	b.Run("file", func(b *testing.B) { run(b, fleetFileJournal(b, fns*each, fns)) })
+}
+
+// fleetMemoryJournal is a MemoryJournal of the first n fleetEntry entries.
+func fleetMemoryJournal(b *testing.B, n, fns int) *release.MemoryJournal {
+	var j release.MemoryJournal
+	for i := range n {
+		if err := j.Append(context.Background(), fleetEntry(i, fns)); err != nil {
 			b.Fatal(err)
 		}
-		j, err := release.OpenFileJournal(path)
+	}
+	return &j
+}
+
+// fleetFileJournal opens a FileJournal of the first n fleetEntry entries:
+// the lines Append would write, written without an fsync each, then opened
+// as a process opens the fleet's journal. It is closed with the benchmark.
+func fleetFileJournal(b *testing.B, n, fns int) *release.FileJournal {
+	var buf bytes.Buffer
+	for i := range n {
+		line, err := json.Marshal(fleetEntry(i, fns))
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer j.Close()
-		run(b, j)
-	})
+		buf.Write(append(line, '\n'))
+	}
+	path := filepath.Join(b.TempDir(), "j.jsonl")
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	j, err := release.OpenFileJournal(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { j.Close() })
+	return j
 }
 
 // plainJournal hides a journal's IndexedJournal methods, so that the
@@ -121,35 +127,8 @@ func BenchmarkJournalLastRoute(b *testing.B) {
 	ctx := context.Background()
 	for _, history := range []int{200, 2000} {
 		build := map[string]func(b *testing.B) release.Journal{
-			"memory": func(b *testing.B) release.Journal {
-				var j release.MemoryJournal
-				for i := range history {
-					if err := j.Append(ctx, fleetEntry(i, 1)); err != nil {
-						b.Fatal(err)
-					}
-				}
-				return &j
-			},
-			"file": func(b *testing.B) release.Journal {
-				var buf bytes.Buffer
-				for i := range history {
-					line, err := json.Marshal(fleetEntry(i, 1))
-					if err != nil {
-						b.Fatal(err)
-					}
-					buf.Write(append(line, '\n'))
-				}
-				path := filepath.Join(b.TempDir(), "j.jsonl")
-				if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
-					b.Fatal(err)
-				}
-				j, err := release.OpenFileJournal(path)
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.Cleanup(func() { j.Close() })
-				return j
-			},
+			"memory": func(b *testing.B) release.Journal { return fleetMemoryJournal(b, history, 1) },
+			"file":   func(b *testing.B) release.Journal { return fleetFileJournal(b, history, 1) },
 		}
 		for _, kind := range []string{"memory", "file"} {
 			for _, plain := range []bool{false, true} {

@@ -1,11 +1,9 @@
 package release_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -192,30 +190,7 @@ func TestFileJournalIndexedAfterClose(t *testing.T) {
 // the line that is no longer what the index says as corruption, at the
 // right line, instead of answering another function's entry.
 func TestFileJournalIndexedDetectsRewrite(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "j.jsonl")
-	j, err := release.OpenFileJournal(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-	for i := range 4 {
-		e := routeEntry(i)
-		e.Function = []string{"aa", "bb"}[i%2]
-		if err := j.Append(context.Background(), e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Line 3 (the last entry of aa) now says bb: same length.
-	lines := bytes.SplitAfter(b, []byte("\n"))
-	off := len(lines[0]) + len(lines[1])
-	lines[2] = bytes.Replace(lines[2], []byte(`"function":"aa"`), []byte(`"function":"bb"`), 1)
-	if err := os.WriteFile(path, bytes.Join(lines, nil), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	j, off := rewrittenJournal(t)
 	check := func(what string, err error) {
 		t.Helper()
 		var ce *release.CorruptError
@@ -226,7 +201,7 @@ func TestFileJournalIndexedDetectsRewrite(t *testing.T) {
 			t.Errorf("%s: CorruptError at line %d offset %d, want line 3 offset %d", what, ce.Line, ce.Offset, off)
 		}
 	}
-	_, err = j.LastRoutes(context.Background(), "aa")
+	_, err := j.LastRoutes(context.Background(), "aa")
 	check("LastRoutes(aa)", err)
 	var got []error
 	for _, err := range j.Latest(context.Background(), release.Filter{Function: "aa", Alias: "prod"}) {

@@ -985,16 +985,18 @@ func TestFileJournalIndexedReadAfterClose(t *testing.T) {
 	}
 }
 
-// A file changed behind the journal's back no longer holds what the index
-// says: the indexed read reports it as corruption at the right line
-// instead of yielding another function's entry.
-func TestFileJournalIndexDetectsRewrite(t *testing.T) {
+// rewrittenJournal opens a FileJournal of four route entries, of functions
+// aa and bb in turn, and then rewrites line 3 (the second and last entry of
+// aa) behind its back to say bb, keeping its length. off is the line's
+// offset. The journal is closed with the test.
+func rewrittenJournal(t *testing.T) (j *release.FileJournal, off int) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "j.jsonl")
 	j, err := release.OpenFileJournal(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer j.Close()
+	t.Cleanup(func() { j.Close() })
 	for i := range 4 {
 		e := routeEntry(i)
 		e.Function = []string{"aa", "bb"}[i%2]
@@ -1006,13 +1008,19 @@ func TestFileJournalIndexDetectsRewrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Line 3 (the second entry of aa) now says bb: same length.
 	lines := bytes.SplitAfter(b, []byte("\n"))
-	off := len(lines[0]) + len(lines[1])
 	lines[2] = bytes.Replace(lines[2], []byte(`"function":"aa"`), []byte(`"function":"bb"`), 1)
 	if err := os.WriteFile(path, bytes.Join(lines, nil), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return j, len(lines[0]) + len(lines[1])
+}
+
+// A file changed behind the journal's back no longer holds what the index
+// says: the indexed read reports it as corruption at the right line
+// instead of yielding another function's entry.
+func TestFileJournalIndexDetectsRewrite(t *testing.T) {
+	j, off := rewrittenJournal(t)
 	var got []error
 	for _, err := range j.Entries(context.Background(), release.Filter{Function: "aa"}) {
 		got = append(got, err)

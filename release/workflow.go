@@ -470,9 +470,7 @@ func (w *Workflow) Promote(ctx context.Context, req PromoteRequest) (Result, err
 		return r.finish(ctx, OutcomeFailed, err.Error(), err)
 	}
 	r.candidate = src.Primary()
-	if v, err := w.p.Version(ctx, req.Function, r.candidate); err == nil {
-		r.semver = v.Labels[provider.LabelSemver]
-	}
+	r.semver = w.semverOf(ctx, req.Function, r.candidate)
 	if r.reason == "" {
 		r.reason = fmt.Sprintf("promote %s from %q", plainVersion(r.candidate, r.semver), from)
 	}
@@ -517,9 +515,7 @@ func (w *Workflow) Resume(ctx context.Context, id string) (Result, error) {
 		return Result{}, err
 	}
 	r.candidate, r.stable = st.Candidate, st.Stable
-	if v, err := w.p.Version(ctx, st.Function, st.Candidate); err == nil {
-		r.semver = v.Labels[provider.LabelSemver]
-	}
+	r.semver = w.semverOf(ctx, st.Function, st.Candidate)
 	r.reason = "resumed"
 	if err := r.begin(ctx); err != nil {
 		return r.result(), err
@@ -569,10 +565,8 @@ func (w *Workflow) AbortWith(ctx context.Context, req AbortRequest) (canary.Stat
 		actor = w.opts.Actor
 	}
 	e := Entry{Time: w.clock.Now(), Release: req.ID, Kind: EntryDecision, Function: st.Function, Alias: st.Alias,
-		Actor: actor, Reason: req.Reason, Candidate: st.Candidate, Stable: st.Stable, Outcome: OutcomeAbortRequested}
-	if v, err := w.p.Version(ctx, st.Function, st.Candidate); err == nil {
-		e.Semver = v.Labels[provider.LabelSemver]
-	}
+		Actor: actor, Reason: req.Reason, Candidate: st.Candidate, Stable: st.Stable, Outcome: OutcomeAbortRequested,
+		Semver: w.semverOf(ctx, st.Function, st.Candidate)}
 	if err := w.journal.Append(ctx, e); err != nil {
 		return st, fmt.Errorf("release: abort %q: journal the request: %w", req.ID, err)
 	}
@@ -589,6 +583,16 @@ func (w *Workflow) Abort(ctx context.Context, id string) (canary.State, error) {
 		return canary.State{}, err
 	}
 	return runner.Abort(ctx, rolloutID(id, w.stages.Production))
+}
+
+// semverOf returns the semantic version label of version id of fn, or ""
+// when the version cannot be read or has none: it only annotates.
+func (w *Workflow) semverOf(ctx context.Context, fn, id string) string {
+	v, err := w.p.Version(ctx, fn, id)
+	if err != nil {
+		return ""
+	}
+	return v.Labels[provider.LabelSemver]
 }
 
 // rolloutID is the canary rollout ID of release id's shift of alias.

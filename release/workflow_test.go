@@ -113,6 +113,22 @@ func (f *fixture) first() Result {
 	return res
 }
 
+// stage publishes code and points staging at it, as a publish step of CI
+// does before a promotion.
+func (f *fixture) stage(code string) {
+	f.t.Helper()
+	ctx := context.Background()
+	pub, err := Publish(ctx, f.mem, fn, artifact(code))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	want := provider.To("staging", pub.Version.ID)
+	want.Revision = f.route("staging").Revision
+	if _, err := f.mem.SetRoute(ctx, fn, want); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
 func (f *fixture) route(alias string) provider.Route {
 	f.t.Helper()
 	r, err := f.mem.Route(context.Background(), fn, alias)
@@ -777,17 +793,11 @@ func TestPromoteBetweenStages(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, func(o *Options) { o.Stages = Stages{Staging: "staging", Production: "production"} })
 	f.first()
-	pub, err := Publish(ctx, f.mem, fn, artifact("v2"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cur := f.route("staging")
-	want := provider.To("staging", pub.Version.ID)
-	want.Revision = cur.Revision
-	if _, err := f.mem.SetRoute(ctx, fn, want); err != nil {
-		t.Fatal(err)
-	}
-	var res Result
+	f.stage("v2")
+	var (
+		res Result
+		err error
+	)
 	f.clock.Run(func() { res, err = f.w.Promote(ctx, PromoteRequest{Function: fn, Actor: "bob"}) })
 	if err != nil || res.Outcome != OutcomePromoted || res.Candidate != "2" || res.Semver != "0.2.0" {
 		t.Fatalf("Promote: %q candidate %q semver %q, %v", res.Outcome, res.Candidate, res.Semver, err)
@@ -1175,16 +1185,7 @@ func TestDerivedIDsOfOneSecondDiffer(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, func(o *Options) { o.Stages = Stages{Staging: "staging", Production: "production"} })
 	f.first()
-	pub, err := Publish(ctx, f.mem, fn, artifact("v2"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cur := f.route("staging")
-	want := provider.To("staging", pub.Version.ID)
-	want.Revision = cur.Revision
-	if _, err := f.mem.SetRoute(ctx, fn, want); err != nil {
-		t.Fatal(err)
-	}
+	f.stage("v2")
 	base := fn + "-promote-" + f.clock.Now().UTC().Format("20060102T150405Z")
 	if _, err := f.store.Save(ctx, rolloutID(base, "production"), canary.State{Function: fn, Alias: "production", Stable: "1", Candidate: "2",
 		StableRoute: provider.To("production", "1"), Plan: canary.Plan{Steps: []canary.Step{{Weight: provider.AllTraffic}}}}, ""); err != nil {
@@ -1197,7 +1198,10 @@ func TestDerivedIDsOfOneSecondDiffer(t *testing.T) {
 	if _, err := f.store.Save(ctx, rolloutID(base+"-3", "production"), canary.State{Function: fn}, ""); err != nil {
 		t.Fatal(err)
 	}
-	var res Result
+	var (
+		res Result
+		err error
+	)
 	f.clock.Run(func() { res, err = f.w.Promote(ctx, PromoteRequest{Function: fn}) })
 	if err != nil || res.Outcome != OutcomePromoted {
 		t.Fatalf("Promote: %q, %v", res.Outcome, err)

@@ -17,9 +17,9 @@ import (
 )
 
 // ApplyOptions tune Apply. The zero value is ready to use:
-// DefaultApplyConcurrency versions at once, DefaultRate calls per second, the zero
-// provider.RetryPolicy, a fresh reference check before every delete call,
-// DefaultGrace, no progress events, silent, the wall clock.
+// DefaultApplyConcurrency versions at once, DefaultRate calls per second,
+// the zero provider.RetryPolicy, a fresh reference check before every
+// delete call, DefaultGrace, no progress events, silent, the wall clock.
 type ApplyOptions struct {
 	// Concurrency is how many versions are being checked and deleted at
 	// once, and so how many deletes of a function can share one fresh
@@ -218,10 +218,10 @@ func (r Report) Totals() Totals {
 // version that a route or a usage references now is skipped and reported,
 // never deleted. Report.MaxCheckAge is the longest any delete call was sent
 // after the read that cleared it began. A positive RecheckInterval opts into
-// reusing a read for that long instead. A platform refusal because the version is in use
-// (provider.ErrInUse) is a skip too. Throttling and transient failures are
-// retried under Retry; any other refusal fails that version only, and the
-// run goes on.
+// reusing a read for that long instead. A platform refusal because the
+// version is in use (provider.ErrInUse) is a skip too. Throttling and
+// transient failures are retried under Retry; any other refusal fails that
+// version only, and the run goes on.
 //
 // When ctx ends, no new delete is sent; deletes already sent run on for at
 // most Grace so that the report is exact: a version is reported Deleted only
@@ -287,8 +287,8 @@ func Apply(ctx context.Context, p provider.Provider, plan Plan, opts ApplyOption
 	var g errgroup.Group
 	g.SetLimit(conc)
 	// With a reference cache (RecheckInterval > 0), the read of the next
-	// function's references (Usage, then Routes) is launched
-	// beside the current function's last 2·conc deletes: with conc calls in
+	// function's references (Usage, then Routes) is launched beside the
+	// current function's last 2·conc deletes: with conc calls in
 	// flight, that is about how long the read takes to get its tokens and
 	// answers. So the deletes do not all stop and wait for the read when
 	// they reach the next function, and the read is as fresh as it can be

@@ -137,18 +137,12 @@ func (b *budget) waitN(ctx context.Context, n int) error {
 // call runs op under the retry policy, taking n tokens (waitN) before every
 // attempt.
 func (b *budget) call(ctx context.Context, n int, op func(context.Context) error) error {
-	return b.retry.Do(ctx, func(ctx context.Context) error {
-		if err := b.waitN(ctx, n); err != nil {
-			return err
-		}
-		return op(ctx)
-	})
+	return b.callHolding(ctx, n, false, op)
 }
 
 // callHolding is call for a caller that has taken the first attempt's n
-// tokens already: later attempts take their own.
-func (b *budget) callHolding(ctx context.Context, n int, op func(context.Context) error) error {
-	held := true
+// tokens already when held is set: later attempts take their own.
+func (b *budget) callHolding(ctx context.Context, n int, held bool, op func(context.Context) error) error {
 	return b.retry.Do(ctx, func(ctx context.Context) error {
 		if !held {
 			if err := b.waitN(ctx, n); err != nil {

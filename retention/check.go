@@ -96,20 +96,17 @@ func (f *freshReads) run(ctx context.Context, begin func(context.Context) error,
 // recorded in st.usageUnknown) and then its routes, each call taking a token
 // of the budget (except the first, when held: its caller took its tokens),
 // and returns why each referenced version is referenced and when the read
-// began (its first call was sent). The
-// routes are read last, as close to the deletes as can be: they are what
-// moves at deploy speed. The calls are sent one after the other, so that
+// began (its first call was sent). The routes are read last, as close to
+// the deletes as can be: they are what moves at deploy speed. The calls are sent one after the other, so that
 // the calls in flight stay within the deletes waiting for them. The caller
 // serialises the reads of one function.
 func (a *applier) readReferences(ctx context.Context, st *fnState, held bool) (map[string]string, time.Time, error) {
 	// call sends the next call, which takes n tokens, on the held tokens
 	// first.
 	call := func(ctx context.Context, n int, op func(context.Context) error) error {
-		if held {
-			held = false
-			return a.b.callHolding(ctx, n, op)
-		}
-		return a.b.call(ctx, n, op)
+		h := held
+		held = false
+		return a.b.callHolding(ctx, n, h, op)
 	}
 	var (
 		began time.Time

@@ -15,23 +15,32 @@ import (
 // MODEL-L and the Lambda developer guide pages named there), "Sharp edges"
 // items 1–9.
 
-func (s *Server) getFunctionConfiguration(w http.ResponseWriter, r *http.Request, rt route) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// qualified resolves the function a read names and its qualifier, from
+// the name (a qualified ARN or name:qualifier) or the Qualifier parameter,
+// which must agree and match the qualifier pattern. The caller holds s.mu.
+func (s *Server) qualified(r *http.Request, rt route) (*function, string, *apiError) {
 	f, q, err := s.lookup(rt.fn, true)
 	if err != nil {
-		writeAPIError(w, err)
-		return
+		return nil, "", err
 	}
 	if qq := r.URL.Query().Get("Qualifier"); qq != "" {
 		if q != "" && q != qq {
-			writeAPIError(w, errInvalid("The derived qualifier from the function name does not match the specified qualifier."))
-			return
+			return nil, "", errInvalid("The derived qualifier from the function name does not match the specified qualifier.")
 		}
 		q = qq
 	}
 	if q != "" && !qualifierRe.MatchString(q) {
-		writeAPIError(w, errValidation("Value '%s' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9$_-]+", q))
+		return nil, "", errValidation("Value '%s' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9$_-]+", q)
+	}
+	return f, q, nil
+}
+
+func (s *Server) getFunctionConfiguration(w http.ResponseWriter, r *http.Request, rt route) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, q, err := s.qualified(r, rt)
+	if err != nil {
+		writeAPIError(w, err)
 		return
 	}
 	out, err := s.resolveConfig(f, q, true)
@@ -50,25 +59,14 @@ func (s *Server) getFunctionConfiguration(w http.ResponseWriter, r *http.Request
 func (s *Server) getFunction(w http.ResponseWriter, r *http.Request, rt route) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, q, err := s.lookup(rt.fn, true)
+	f, q, err := s.qualified(r, rt)
 	if err != nil {
 		writeAPIError(w, err)
 		return
 	}
-	if qq := r.URL.Query().Get("Qualifier"); qq != "" {
-		if q != "" && q != qq {
-			writeAPIError(w, errInvalid("The derived qualifier from the function name does not match the specified qualifier."))
-			return
-		}
-		q = qq
-	}
-	if q != "" && !qualifierRe.MatchString(q) {
-		writeAPIError(w, errValidation("Value '%s' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9$_-]+", q))
-		return
-	}
-	cfg, aerr := s.resolveConfig(f, q, false)
-	if aerr != nil {
-		writeAPIError(w, aerr)
+	cfg, err := s.resolveConfig(f, q, false)
+	if err != nil {
+		writeAPIError(w, err)
 		return
 	}
 	loc := map[string]string{"RepositoryType": "S3",

@@ -3,6 +3,7 @@ package release_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +31,13 @@ type platform struct {
 	mapping func(t *testing.T, qualifier, source string) string
 	// permissions lists a version's grants by statement ID.
 	permissions func(t *testing.T, version string) []string
+	// load sets the organic requests per second arriving at alias;
+	// errorRate a version's share of failing requests.
+	load      func(t *testing.T, alias string, rps float64)
+	errorRate func(t *testing.T, version string, rate float64)
+	// invocations counts the invocations the platform ran (nil for memory,
+	// which keeps no log: counted by wrapping the handlers).
+	invocations func() []string
 }
 
 const e2eFn = "orders"
@@ -49,12 +57,21 @@ func memoryPlatform(t *testing.T) *platform {
 		t.Fatal(err)
 	}
 	perms := map[string][]provider.Permission{}
+	memLog := &invocationLog{}
 	var sources []provider.EventSource
 	return &platform{
 		name: "memory", clock: clk, p: mem, m: mem,
-		handler: func(_ *testing.T, v string, h func(context.Context, []byte) ([]byte, error)) {
-			mem.SetHandler(e2eFn, v, memory.Handler(h))
+		load: func(_ *testing.T, alias string, rps float64) { mem.SetLoad(e2eFn, alias, rps) },
+		errorRate: func(_ *testing.T, v string, rate float64) {
+			mem.SetBehavior(e2eFn, v, memory.Behavior{ErrorRate: rate})
 		},
+		handler: func(_ *testing.T, v string, h func(context.Context, []byte) ([]byte, error)) {
+			mem.SetHandler(e2eFn, v, func(ctx context.Context, p []byte) ([]byte, error) {
+				memLog.add(v)
+				return h(ctx, p)
+			})
+		},
+		invocations: memLog.list,
 		grant: func(_ *testing.T, v, sid, principal string) {
 			perms[v] = append(perms[v], provider.Permission{ID: sid, Principal: principal, Action: "lambda:InvokeFunction", Public: principal == "*"})
 			mem.SetPermissions(e2eFn, v, perms[v])
@@ -87,11 +104,28 @@ func lambdaPlatform(t *testing.T) *platform {
 		Role: "arn:aws:iam::123456789012:role/orders"}); err != nil {
 		t.Fatal(err)
 	}
-	p := awslambda.NewFromClients(srv.LambdaClient(), srv.CloudWatchClient(), awslambda.Options{Now: clk.Now, Sleep: clk.Sleep})
+	p := awslambda.NewFromClients(srv.LambdaClient(), srv.CloudWatchClient(), awslambda.Options{Now: clk.Now, Sleep: clk.Sleep, MetricsDelay: time.Minute})
 	return &platform{
 		name: "lambda", clock: clk, p: p, m: p,
+		load: func(t *testing.T, alias string, rps float64) {
+			if err := srv.SetLoad(e2eFn, alias, rps); err != nil {
+				t.Fatal(err)
+			}
+		},
+		errorRate: func(t *testing.T, v string, rate float64) {
+			if err := srv.SetBehavior(e2eFn, v, lambdatest.Behavior{ErrorRate: rate, P50: 20 * time.Millisecond, P90: 40 * time.Millisecond, P99: 80 * time.Millisecond}); err != nil {
+				t.Fatal(err)
+			}
+		},
 		handler: func(_ *testing.T, v string, h func(context.Context, []byte) ([]byte, error)) {
 			srv.SetHandler(e2eFn, v, lambdatest.Handler(h))
+		},
+		invocations: func() []string {
+			var out []string
+			for _, iv := range srv.Invocations() {
+				out = append(out, iv.Version)
+			}
+			return out
 		},
 		grant: func(t *testing.T, v, sid, principal string) {
 			if err := srv.AddPermission(e2eFn, v, lambdatest.Permission{Sid: sid, Principal: principal}); err != nil {
@@ -144,4 +178,22 @@ func (pl *platform) route(t *testing.T, r provider.Route) {
 	if _, err := pl.p.SetRoute(context.Background(), e2eFn, r); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// invocationLog records the versions the memory provider's handlers ran.
+type invocationLog struct {
+	mu  sync.Mutex
+	log []string
+}
+
+func (l *invocationLog) add(v string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.log = append(l.log, v)
+}
+
+func (l *invocationLog) list() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.log...)
 }

@@ -36,6 +36,12 @@ type run struct {
 	step              Step // the step a run's outcome is reported under
 	drift             []Drift
 	safety            *Report
+	// steps.go
+	replayRep *ReplayReport
+	lockDown  *LockDownReport
+	remap     *RemapReport
+	revert    *RevertResult
+	synth     *syntheticMetrics
 
 	mu         sync.Mutex // guards the fields below: hooks may run on other goroutines
 	routes     map[string]provider.Route
@@ -427,8 +433,12 @@ func (r *run) progress(e canary.ProgressEvent) {
 // runner returns a canary runner that drives the run's provider.
 func (r *run) runner() (*canary.Runner, error) {
 	o := r.w.opts
+	var metrics provider.Metrics = o.Metrics
+	if r.synth != nil {
+		metrics = r.synth
+	}
 	return canary.NewRunner(canary.RunnerOptions{
-		Provider: &tracked{Provider: o.Provider, r: r}, Metrics: o.Metrics, Store: r.w.store, Clock: r.w.clock,
+		Provider: &tracked{Provider: o.Provider, r: r}, Metrics: metrics, Store: r.w.store, Clock: r.w.clock,
 		OnEvent: r.progress, Hooks: o.Hooks, Approve: o.Approve, Checks: o.Checks,
 		CancelPolicy: o.CancelPolicy, OnOutOfBand: o.OnOutOfBand, Retry: o.Retry,
 		PollInterval: o.PollInterval, RollbackTimeout: o.RollbackTimeout, MetricsLag: o.MetricsLag,
@@ -518,7 +528,7 @@ func (r *run) journalFailure() error {
 
 // stageAndTest points the staging alias at the candidate and runs the
 // integration tests against it; when they fail, staging is put back.
-func (r *run) stageAndTest(ctx context.Context, test TestFunc) error {
+func (r *run) stageAndTest(ctx context.Context, test TestFunc, contract *Contract, schema *InputSchema) error {
 	staging := r.w.stages.Staging
 	r.emit(Event{Kind: EventStepStarted, Step: StepStage, Alias: staging})
 	before, hadBefore := r.routeOf(staging)
@@ -528,6 +538,16 @@ func (r *run) stageAndTest(ctx context.Context, test TestFunc) error {
 	}
 	if !moved {
 		r.emit(Event{Kind: EventStepStarted, Step: StepStage, Alias: staging, Message: "already on the candidate"})
+	}
+	if contract != nil {
+		if cerr := r.replay(ctx, contract, schema, staging); cerr != nil {
+			if moved && hadBefore {
+				if rerr := r.restore(ctx, staging, before, cerr.Error()); rerr != nil {
+					return errors.Join(cerr, rerr)
+				}
+			}
+			return cerr
+		}
 	}
 	if test == nil {
 		return nil
@@ -597,6 +617,7 @@ func (r *run) canary(ctx context.Context, strategy canary.Strategy) (Result, err
 // canaryDone ends a run after its production rollout ended.
 func (r *run) canaryDone(ctx context.Context, st canary.State, err error) (Result, error) {
 	r.rollout = &st
+	r.journalSynthetic(ctx)
 	if st.Stable != "" {
 		r.stable = st.Stable
 	}
@@ -623,6 +644,7 @@ func (r *run) canaryDone(ctx context.Context, st canary.State, err error) (Resul
 		reason = err.Error()
 	}
 	if st.Phase == canary.PhaseRolledBack {
+		r.revertInfra(ctx, reason)
 		return r.finish(ctx, OutcomeRolledBack, reason, err)
 	}
 	return r.finish(ctx, OutcomeFailed, reason, err)
@@ -632,6 +654,9 @@ func (r *run) canaryDone(ctx context.Context, st canary.State, err error) (Resul
 func (r *run) promoted(ctx context.Context, reason string) (Result, error) {
 	if r.alias == r.w.stages.Production && r.w.opts.Retention != nil {
 		r.prune(ctx)
+	}
+	if r.alias == r.w.stages.Production {
+		r.afterPromotion(ctx)
 	}
 	return r.finish(ctx, OutcomePromoted, reason, nil)
 }
@@ -712,6 +737,7 @@ func (r *run) finish(ctx context.Context, outcome, reason string, err error) (Re
 		}
 	}
 	res.Summary = r.summary(ctx, outcome, reason)
+	r.fillSteps(&res)
 	return res, err
 }
 

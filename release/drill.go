@@ -122,6 +122,9 @@ func (w *Workflow) Drill(ctx context.Context, req DrillRequest) (DrillResult, er
 	if len(req.Probe) > 0 && !json.Valid(req.Probe) {
 		return DrillResult{}, provider.Invalid("drill request", "probe", "is not JSON")
 	}
+	if _, ok := w.opts.Provider.(provider.Invoker); len(req.Probe) > 0 && !ok {
+		return DrillResult{}, fmt.Errorf("release: drill: a probe needs a provider that can invoke: %w", provider.ErrUnsupported)
+	}
 	for _, name := range req.Checks {
 		if _, ok := w.opts.Checks[name]; !ok {
 			return DrillResult{}, provider.Invalid("drill request", "checks", fmt.Sprintf("names %q, which Options.Checks lacks", name))

@@ -23,18 +23,18 @@ type platform struct {
 	p     provider.Provider
 	m     provider.Metrics
 	// handler sets the code version runs when invoked.
-	handler func(t *testing.T, version string, h func(ctx context.Context, payload []byte) ([]byte, error))
+	handler func(t testing.TB, version string, h func(ctx context.Context, payload []byte) ([]byte, error))
 	// grant adds an invoke grant to a version: principal "*" is public, a
 	// 12-digit account another account.
-	grant func(t *testing.T, version, sid, principal string)
+	grant func(t testing.TB, version, sid, principal string)
 	// mapping adds an event-source mapping pinned to qualifier.
-	mapping func(t *testing.T, qualifier, source string) string
+	mapping func(t testing.TB, qualifier, source string) string
 	// permissions lists a version's grants by statement ID.
-	permissions func(t *testing.T, version string) []string
+	permissions func(t testing.TB, version string) []string
 	// load sets the organic requests per second arriving at alias;
 	// errorRate a version's share of failing requests.
-	load      func(t *testing.T, alias string, rps float64)
-	errorRate func(t *testing.T, version string, rate float64)
+	load      func(t testing.TB, alias string, rps float64)
+	errorRate func(t testing.TB, version string, rate float64)
 	// invocations counts the invocations the platform ran (nil for memory,
 	// which keeps no log: counted by wrapping the handlers).
 	invocations func() []string
@@ -46,11 +46,11 @@ var e2eStart = time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
 
 // platforms returns a fresh memory and emulator platform, each with e2eFn
 // created (the emulator needs it before the first publish).
-func platforms(t *testing.T) []*platform {
+func platforms(t testing.TB) []*platform {
 	return []*platform{memoryPlatform(t), lambdaPlatform(t)}
 }
 
-func memoryPlatform(t *testing.T) *platform {
+func memoryPlatform(t testing.TB) *platform {
 	clk := canary.NewVirtualClock(e2eStart)
 	mem, err := memory.New(memory.Options{Now: clk.Now, Sleep: clk.Sleep, Seed: 3})
 	if err != nil {
@@ -61,28 +61,28 @@ func memoryPlatform(t *testing.T) *platform {
 	var sources []provider.EventSource
 	return &platform{
 		name: "memory", clock: clk, p: mem, m: mem,
-		load: func(_ *testing.T, alias string, rps float64) { mem.SetLoad(e2eFn, alias, rps) },
-		errorRate: func(_ *testing.T, v string, rate float64) {
+		load: func(_ testing.TB, alias string, rps float64) { mem.SetLoad(e2eFn, alias, rps) },
+		errorRate: func(_ testing.TB, v string, rate float64) {
 			mem.SetBehavior(e2eFn, v, memory.Behavior{ErrorRate: rate})
 		},
-		handler: func(_ *testing.T, v string, h func(context.Context, []byte) ([]byte, error)) {
+		handler: func(_ testing.TB, v string, h func(context.Context, []byte) ([]byte, error)) {
 			mem.SetHandler(e2eFn, v, func(ctx context.Context, p []byte) ([]byte, error) {
 				memLog.add(v)
 				return h(ctx, p)
 			})
 		},
 		invocations: memLog.list,
-		grant: func(_ *testing.T, v, sid, principal string) {
+		grant: func(_ testing.TB, v, sid, principal string) {
 			perms[v] = append(perms[v], provider.Permission{ID: sid, Principal: principal, Action: "lambda:InvokeFunction", Public: principal == "*"})
 			mem.SetPermissions(e2eFn, v, perms[v])
 		},
-		mapping: func(_ *testing.T, q, src string) string {
+		mapping: func(_ testing.TB, q, src string) string {
 			id := fmt.Sprintf("m%d", len(sources)+1)
 			sources = append(sources, provider.EventSource{ID: id, Source: src, Qualifier: q, State: "Enabled"})
 			mem.SetEventSources(e2eFn, sources)
 			return id
 		},
-		permissions: func(t *testing.T, v string) []string {
+		permissions: func(t testing.TB, v string) []string {
 			ps, err := mem.Permissions(context.Background(), e2eFn, v)
 			if err != nil {
 				t.Fatal(err)
@@ -96,7 +96,7 @@ func memoryPlatform(t *testing.T) *platform {
 	}
 }
 
-func lambdaPlatform(t *testing.T) *platform {
+func lambdaPlatform(t testing.TB) *platform {
 	clk := canary.NewVirtualClock(e2eStart)
 	srv := lambdatest.NewServer(lambdatest.Options{Now: clk.Now, SettlePolls: -1})
 	t.Cleanup(srv.Close)
@@ -107,17 +107,17 @@ func lambdaPlatform(t *testing.T) *platform {
 	p := awslambda.NewFromClients(srv.LambdaClient(), srv.CloudWatchClient(), awslambda.Options{Now: clk.Now, Sleep: clk.Sleep, MetricsDelay: time.Minute})
 	return &platform{
 		name: "lambda", clock: clk, p: p, m: p,
-		load: func(t *testing.T, alias string, rps float64) {
+		load: func(t testing.TB, alias string, rps float64) {
 			if err := srv.SetLoad(e2eFn, alias, rps); err != nil {
 				t.Fatal(err)
 			}
 		},
-		errorRate: func(t *testing.T, v string, rate float64) {
+		errorRate: func(t testing.TB, v string, rate float64) {
 			if err := srv.SetBehavior(e2eFn, v, lambdatest.Behavior{ErrorRate: rate, P50: 20 * time.Millisecond, P90: 40 * time.Millisecond, P99: 80 * time.Millisecond}); err != nil {
 				t.Fatal(err)
 			}
 		},
-		handler: func(_ *testing.T, v string, h func(context.Context, []byte) ([]byte, error)) {
+		handler: func(_ testing.TB, v string, h func(context.Context, []byte) ([]byte, error)) {
 			srv.SetHandler(e2eFn, v, lambdatest.Handler(h))
 		},
 		invocations: func() []string {
@@ -127,19 +127,19 @@ func lambdaPlatform(t *testing.T) *platform {
 			}
 			return out
 		},
-		grant: func(t *testing.T, v, sid, principal string) {
+		grant: func(t testing.TB, v, sid, principal string) {
 			if err := srv.AddPermission(e2eFn, v, lambdatest.Permission{Sid: sid, Principal: principal}); err != nil {
 				t.Fatal(err)
 			}
 		},
-		mapping: func(t *testing.T, q, src string) string {
+		mapping: func(t testing.TB, q, src string) string {
 			id, err := srv.AddEventSourceMapping(e2eFn, q, src)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return id
 		},
-		permissions: func(t *testing.T, v string) []string {
+		permissions: func(t testing.TB, v string) []string {
 			ps, err := p.Permissions(context.Background(), e2eFn, v)
 			if err != nil {
 				t.Fatal(err)
@@ -154,7 +154,7 @@ func lambdaPlatform(t *testing.T) *platform {
 }
 
 // publish publishes n versions with distinct code and returns their IDs.
-func (pl *platform) publish(t *testing.T, n int) []string {
+func (pl *platform) publish(t testing.TB, n int) []string {
 	t.Helper()
 	var ids []string
 	for range n {
@@ -169,7 +169,7 @@ func (pl *platform) publish(t *testing.T, n int) []string {
 	return ids
 }
 
-func (pl *platform) route(t *testing.T, r provider.Route) {
+func (pl *platform) route(t testing.TB, r provider.Route) {
 	t.Helper()
 	cur, err := pl.p.Route(context.Background(), e2eFn, r.Alias)
 	if err == nil {

@@ -3,8 +3,8 @@ package release_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"errors"
+	"io"
 	"os/exec"
 	"path/filepath"
 	"strings"

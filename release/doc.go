@@ -36,15 +36,16 @@
 // provider it drives checks the deploy Policy before every increase of the
 // candidate's traffic (holding up to Options.MaxHold for a window to open,
 // else refusing, which rolls the canary back; a decrease is never blocked)
-// and appends an Entry after every write. A journal that cannot record a
+// and appends a journal.Entry after every write. A journal that cannot record a
 // write cancels the canary, which rolls back. Each step is reported as a
 // typed Event (Options.OnEvent), and each run returns a Result with its
 // Summary.
 //
-// Every route change and decision is appended to a Journal (MemoryJournal,
-// or FileJournal: JSON lines, fsynced, torn-tail recovery), which is the
-// audit trail and the memory of the workflow: PreviousGood answers the
-// rollback target after a process restart, and Verify reports routes
+// Every route change and decision is appended to a journal.Journal
+// (package journal: MemoryJournal, or FileJournal: JSON lines, fsynced,
+// torn-tail recovery), which is the audit trail and the memory of the
+// workflow: journal.PreviousGood answers the rollback target after a
+// process restart, and Verify reports routes
 // changed behind the journal's back (Drift). A Summary renders a run as
 // Markdown for a CI job summary.
 //
@@ -64,12 +65,12 @@
 // # Conventions
 //
 // Every function that does I/O takes a context first. Time comes from the
-// caller (Entry.Time, Policy.Check's argument), never from time.Now, so a
+// caller (journal.Entry.Time, Policy.Check's argument), never from time.Now, so a
 // release runs in virtual time in tests. Errors wrap the sentinels of
 // package provider (provider.ErrNotFound, ErrConflict, ErrInvalid, …) or
-// this package's own (ErrBlocked, ErrCorrupt, ErrClosed), with typed
-// errors (*BlockedError, *VersionExistsError, *HTTPError, *TornError,
-// *CorruptError) where callers need the fields. Values are plain data:
+// this package's own (ErrBlocked) or the journal's (journal.ErrCorrupt,
+// journal.ErrClosed), with typed errors (*BlockedError,
+// *VersionExistsError, *HTTPError) where callers need the fields. Values are plain data:
 // policies, reports, summaries and journal entries serialise to JSON and
 // compare under cmp.Diff.
 package release

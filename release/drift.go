@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 )
 
@@ -39,7 +40,7 @@ type Drift struct {
 	After *provider.Route `json:"after,omitempty"`
 	// Last is the journal entry Before comes from (when, who, why); nil
 	// for DriftUnknown.
-	Last *Entry `json:"last,omitempty"`
+	Last *journal.Entry `json:"last,omitempty"`
 }
 
 // String describes d in one line, such as
@@ -121,7 +122,7 @@ func percent(bp int) string {
 // With an IndexedJournal, Verify reads the journal's last route change of
 // each alias (LastRoutes) and no other entry; otherwise it reads all of
 // fn's entries.
-func Verify(ctx context.Context, p provider.Provider, j Journal, fn string) ([]Drift, error) {
+func Verify(ctx context.Context, p provider.Provider, j journal.Journal, fn string) ([]Drift, error) {
 	if err := provider.CheckName("function", fn); err != nil {
 		return nil, err
 	}
@@ -157,16 +158,16 @@ func Verify(ctx context.Context, p provider.Provider, j Journal, fn string) ([]D
 
 // lastRoutes returns the newest route change of each alias of fn in j,
 // by alias.
-func lastRoutes(ctx context.Context, j Journal, fn string) (map[string]Entry, error) {
-	if ij, ok := j.(IndexedJournal); ok {
+func lastRoutes(ctx context.Context, j journal.Journal, fn string) (map[string]journal.Entry, error) {
+	if ij, ok := j.(journal.IndexedJournal); ok {
 		return ij.LastRoutes(ctx, fn)
 	}
-	last := make(map[string]Entry)
-	for e, err := range j.Entries(ctx, Filter{Function: fn}) {
+	last := make(map[string]journal.Entry)
+	for e, err := range j.Entries(ctx, journal.Filter{Function: fn}) {
 		if err != nil {
 			return nil, err
 		}
-		if e.Kind.changesRoute() {
+		if e.Kind.ChangesRoute() {
 			last[e.Alias] = e
 		}
 	}

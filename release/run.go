@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/retention"
 )
@@ -41,7 +42,7 @@ type run struct {
 	routes     map[string]provider.Route
 	why        string // the canary's latest reason
 	phase      canary.Phase
-	entries    []Entry
+	entries    []journal.Entry
 	verdicts   []Verdict
 	journalErr error
 	cancel     context.CancelCauseFunc
@@ -157,7 +158,7 @@ func (r *run) checkDrift(ctx context.Context) error {
 		if d.Kind == DriftUnknown {
 			continue
 		}
-		if err := r.record(ctx, Entry{Kind: EntryDecision, Alias: d.Alias, Outcome: "out of band", Reason: d.String()}); err != nil {
+		if err := r.record(ctx, journal.Entry{Kind: journal.EntryDecision, Alias: d.Alias, Outcome: "out of band", Reason: d.String()}); err != nil {
 			return err
 		}
 	}
@@ -183,7 +184,7 @@ func (r *run) compareStages(ctx context.Context) {
 
 // record appends e to the journal with the run's identity filled in, and
 // keeps it for the summary.
-func (r *run) record(ctx context.Context, e Entry) error {
+func (r *run) record(ctx context.Context, e journal.Entry) error {
 	e.Time = r.w.clock.Now()
 	e.Release, e.Function = r.id, r.fn
 	if e.Actor == "" {
@@ -195,7 +196,7 @@ func (r *run) record(ctx context.Context, e Entry) error {
 	if e.Candidate == "" {
 		e.Candidate = r.candidate
 	}
-	if e.Stable == "" && e.Kind != EntryPromote {
+	if e.Stable == "" && e.Kind != journal.EntryPromote {
 		e.Stable = r.stable
 	}
 	if e.Semver == "" && e.Candidate == r.candidate {
@@ -260,7 +261,7 @@ func (r *run) admitShift(ctx context.Context, alias string, from, to int) error 
 		var be *BlockedError
 		if !errors.As(err, &be) || be.Until.IsZero() || be.Until.Sub(now) > r.w.opts.MaxHold {
 			reason := fmt.Sprintf("%s → %s to %s refused: %v", percent(from), percent(to), r.candidate, err)
-			if jerr := r.record(ctx, Entry{Kind: EntryDecision, Alias: alias, Outcome: OutcomeBlocked, Reason: reason}); jerr != nil {
+			if jerr := r.record(ctx, journal.Entry{Kind: journal.EntryDecision, Alias: alias, Outcome: OutcomeBlocked, Reason: reason}); jerr != nil {
 				return errors.Join(err, jerr)
 			}
 			ev := Event{Kind: EventBlocked, Step: StepCanary, Alias: alias, Weight: from, Message: reason}
@@ -271,7 +272,7 @@ func (r *run) admitShift(ctx context.Context, alias string, from, to int) error 
 			return err
 		}
 		reason := fmt.Sprintf("holding at %s: %s", percent(from), be.Reason)
-		if jerr := r.record(ctx, Entry{Kind: EntryDecision, Alias: alias, Outcome: "held", Reason: reason + " until " + be.Until.UTC().Format(time.RFC3339)}); jerr != nil {
+		if jerr := r.record(ctx, journal.Entry{Kind: journal.EntryDecision, Alias: alias, Outcome: "held", Reason: reason + " until " + be.Until.UTC().Format(time.RFC3339)}); jerr != nil {
 			return jerr
 		}
 		r.emit(Event{Kind: EventWaiting, Step: StepCanary, Alias: alias, Weight: from, Until: be.Until, Message: reason})
@@ -333,14 +334,14 @@ func (r *run) routeChanged(ctx context.Context, before *provider.Route, got prov
 	r.mu.Lock()
 	why, phase := r.why, r.phase
 	r.mu.Unlock()
-	kind := EntryRoute
+	kind := journal.EntryRoute
 	switch {
 	case share == provider.AllTraffic:
-		kind = EntryPromote
+		kind = journal.EntryPromote
 	case phase == canary.PhaseRollingBack, share == 0 && before != nil && before.Share(r.candidate) > 0:
-		kind = EntryRollback
+		kind = journal.EntryRollback
 	}
-	e := Entry{Kind: kind, Alias: got.Alias, After: &got, Reason: why, Stable: previousOf(before, r.candidate)}
+	e := journal.Entry{Kind: kind, Alias: got.Alias, After: &got, Reason: why, Stable: previousOf(before, r.candidate)}
 	if before != nil {
 		b := before.Clone()
 		e.Before = &b
@@ -493,7 +494,7 @@ func (r *run) journalLanded(ctx context.Context, st canary.State) error {
 		return nil // not written: the runner writes it, and it is journaled then
 	}
 	var before *provider.Route
-	last, err := LastRoute(ctx, r.w.journal, r.fn, st.Want.Alias)
+	last, err := journal.LastRoute(ctx, r.w.journal, r.fn, st.Want.Alias)
 	switch {
 	case err == nil && last.After != nil && last.After.Revision == cur.Revision:
 		return nil // journaled already
@@ -570,7 +571,7 @@ func (r *run) restore(ctx context.Context, alias string, prev provider.Route, re
 		return fmt.Errorf("release %s: put %q back: %w", r.id, alias, err)
 	}
 	r.remember(got)
-	if err := r.record(ctx, Entry{Kind: EntryRollback, Alias: alias, Before: &cur, After: &got, Stable: prev.Primary(), Reason: reason}); err != nil {
+	if err := r.record(ctx, journal.Entry{Kind: journal.EntryRollback, Alias: alias, Before: &cur, After: &got, Stable: prev.Primary(), Reason: reason}); err != nil {
 		return err
 	}
 	r.emit(Event{Kind: EventWeightSet, Step: r.stepOf(alias), Alias: alias, Weight: got.Share(r.candidate), Message: "put back"})
@@ -607,7 +608,7 @@ func (r *run) canaryDone(ctx context.Context, st canary.State, err error) (Resul
 	if errors.As(err, &ce) {
 		fctx, cancel := finishContext(ctx)
 		defer cancel()
-		if jerr := r.record(fctx, Entry{Kind: EntryDecision, Alias: r.alias, Outcome: "out of band", Reason: ce.Error()}); jerr != nil {
+		if jerr := r.record(fctx, journal.Entry{Kind: journal.EntryDecision, Alias: r.alias, Outcome: "out of band", Reason: ce.Error()}); jerr != nil {
 			err = errors.Join(err, jerr)
 		}
 	}
@@ -655,7 +656,7 @@ func (r *run) prune(ctx context.Context) {
 	} else {
 		msg = "retention failed: " + err.Error()
 	}
-	if jerr := r.record(ctx, Entry{Kind: EntryDecision, Alias: r.alias, Outcome: "pruned", Reason: msg}); jerr != nil {
+	if jerr := r.record(ctx, journal.Entry{Kind: journal.EntryDecision, Alias: r.alias, Outcome: "pruned", Reason: msg}); jerr != nil {
 		msg += "; " + jerr.Error()
 	}
 	r.emit(Event{Kind: EventPruned, Step: StepPrune, Message: msg})
@@ -679,7 +680,7 @@ func finishContext(ctx context.Context) (context.Context, context.CancelFunc) {
 func (r *run) finish(ctx context.Context, outcome, reason string, err error) (Result, error) {
 	ctx, cancel := finishContext(ctx)
 	defer cancel()
-	if jerr := r.record(ctx, Entry{Kind: EntryDecision, Alias: r.alias, Outcome: outcome, Reason: reason}); jerr != nil {
+	if jerr := r.record(ctx, journal.Entry{Kind: journal.EntryDecision, Alias: r.alias, Outcome: outcome, Reason: reason}); jerr != nil {
 		err = errors.Join(err, jerr)
 	}
 	ev := Event{Kind: EventFailed, Step: r.step, Message: reason}
@@ -738,7 +739,7 @@ func (r *run) summary(ctx context.Context, outcome, reason string) Summary {
 		s.Versions = append(s.Versions, v)
 	}
 	r.mu.Lock()
-	s.Entries = append([]Entry(nil), r.entries...)
+	s.Entries = append([]journal.Entry(nil), r.entries...)
 	s.Verdicts = append([]Verdict(nil), r.verdicts...)
 	r.mu.Unlock()
 	s.Pruned = prunedOf(r.prunePlan, r.pruned)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 )
 
@@ -40,7 +41,7 @@ type Summary struct {
 	RoutesBefore []provider.Route `json:"routesBefore,omitempty"`
 	RoutesAfter  []provider.Route `json:"routesAfter,omitempty"`
 	// Entries are the journal entries of the run, oldest first.
-	Entries []Entry `json:"entries,omitempty"`
+	Entries []journal.Entry `json:"entries,omitempty"`
 	// Verdicts are the checks' judgements, in the order they were made.
 	Verdicts []Verdict `json:"verdicts,omitempty"`
 	// Versions are the function's versions after the run; the table shows

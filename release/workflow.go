@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/retention"
 )
@@ -73,7 +74,7 @@ type Options struct {
 	Metrics  provider.Metrics
 	// Journal is the audit trail; nil means a new MemoryJournal (nothing
 	// survives the process: use a FileJournal in CI).
-	Journal Journal
+	Journal journal.Journal
 	// Store holds the canary rollouts' states; nil means a new
 	// canary.MemoryStore. A canary.FileStore lets another process Abort a
 	// release or Resume it after a crash.
@@ -154,7 +155,7 @@ type Options struct {
 type Workflow struct {
 	opts    Options
 	p       provider.Provider // opts.Provider with retries
-	journal Journal
+	journal journal.Journal
 	store   canary.Store
 	clock   canary.Clock
 	stages  Stages
@@ -177,7 +178,7 @@ func New(opts Options) (*Workflow, error) {
 	}
 	w := &Workflow{opts: opts, journal: opts.Journal, store: opts.Store, clock: opts.Clock, stages: opts.Stages}
 	if w.journal == nil {
-		w.journal = &MemoryJournal{}
+		w.journal = &journal.MemoryJournal{}
 	}
 	if w.store == nil {
 		w.store = &canary.MemoryStore{}
@@ -384,7 +385,7 @@ func (w *Workflow) Release(ctx context.Context, req Request) (Result, error) {
 	if pub.Existing {
 		outcome, msg = "existing", "already published: same artifact and configuration"
 	}
-	if err := r.record(ctx, Entry{Kind: EntryPublish, Outcome: outcome}); err != nil {
+	if err := r.record(ctx, journal.Entry{Kind: journal.EntryPublish, Outcome: outcome}); err != nil {
 		return r.finish(ctx, OutcomeFailed, err.Error(), err)
 	}
 	r.emit(Event{Kind: EventPublished, Step: StepPublish, Message: msg})
@@ -499,11 +500,11 @@ func (w *Workflow) Resume(ctx context.Context, id string) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("release: resume %q: %w", id, err)
 	}
-	for e, err := range w.journal.Entries(ctx, Filter{Function: st.Function, Alias: st.Alias}) {
+	for e, err := range w.journal.Entries(ctx, journal.Filter{Function: st.Function, Alias: st.Alias}) {
 		if err != nil {
 			return Result{}, fmt.Errorf("release: resume %q: read the journal: %w", id, err)
 		}
-		if e.Release == id && e.Kind == EntryDecision &&
+		if e.Release == id && e.Kind == journal.EntryDecision &&
 			(e.Outcome == OutcomePromoted || e.Outcome == OutcomeRolledBack || e.Outcome == OutcomeUnchanged) {
 			return Result{Release: id, Function: st.Function, Alias: st.Alias, Outcome: e.Outcome, Reason: e.Reason,
 					Candidate: st.Candidate, Stable: st.Stable, Semver: e.Semver},
@@ -564,7 +565,7 @@ func (w *Workflow) AbortWith(ctx context.Context, req AbortRequest) (canary.Stat
 	if actor == "" {
 		actor = w.opts.Actor
 	}
-	e := Entry{Time: w.clock.Now(), Release: req.ID, Kind: EntryDecision, Function: st.Function, Alias: st.Alias,
+	e := journal.Entry{Time: w.clock.Now(), Release: req.ID, Kind: journal.EntryDecision, Function: st.Function, Alias: st.Alias,
 		Actor: actor, Reason: req.Reason, Candidate: st.Candidate, Stable: st.Stable, Outcome: OutcomeAbortRequested,
 		Semver: w.semverOf(ctx, st.Function, st.Candidate)}
 	if err := w.journal.Append(ctx, e); err != nil {

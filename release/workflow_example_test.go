@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
@@ -89,7 +90,7 @@ func ExampleWorkflow_Rollback() {
 	if err != nil {
 		panic(err)
 	}
-	journal := &release.MemoryJournal{}
+	journal := &journal.MemoryJournal{}
 	all := canary.AllAtOnce()
 	opts := release.Options{Provider: mem, Journal: journal, Clock: clock, Strategy: all, Actor: "ci"}
 	w, err := release.New(opts)

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/retention"
@@ -30,7 +31,7 @@ type fixture struct {
 	t       testing.TB
 	clock   *canary.VirtualClock
 	mem     *memory.Provider
-	journal Journal
+	journal journal.Journal
 	store   canary.Store
 	w       *Workflow
 
@@ -46,7 +47,7 @@ func newFixture(t testing.TB, edit func(*Options)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, clock: clock, mem: mem, journal: &MemoryJournal{}, store: &canary.MemoryStore{}}
+	f := &fixture{t: t, clock: clock, mem: mem, journal: &journal.MemoryJournal{}, store: &canary.MemoryStore{}}
 	mem.SetLoad(fn, "production", 50)
 	f.w = f.workflow(edit)
 	return f
@@ -138,10 +139,10 @@ func (f *fixture) route(alias string) provider.Route {
 	return r
 }
 
-func (f *fixture) entries() []Entry {
+func (f *fixture) entries() []journal.Entry {
 	f.t.Helper()
-	var out []Entry
-	for e, err := range f.journal.Entries(context.Background(), Filter{Function: fn}) {
+	var out []journal.Entry
+	for e, err := range f.journal.Entries(context.Background(), journal.Filter{Function: fn}) {
 		if err != nil {
 			f.t.Fatal(err)
 		}
@@ -152,13 +153,13 @@ func (f *fixture) entries() []Entry {
 
 // brief is an entry reduced to what the tests compare.
 type brief struct {
-	Kind    EntryKind
+	Kind    journal.EntryKind
 	Alias   string
 	Traffic string
 	Outcome string
 }
 
-func briefs(es []Entry, release string) []brief {
+func briefs(es []journal.Entry, release string) []brief {
 	var out []brief
 	for _, e := range es {
 		if release != "" && e.Release != release {
@@ -207,15 +208,15 @@ func TestReleaseFirstCreatesAliases(t *testing.T) {
 		}
 	}
 	want := []brief{
-		{Kind: EntryPublish, Outcome: "published"},
-		{Kind: EntryPromote, Alias: "staging", Traffic: "1: 100%"},
-		{Kind: EntryPromote, Alias: "production", Traffic: "1: 100%"},
-		{Kind: EntryDecision, Alias: "production", Outcome: OutcomePromoted},
+		{Kind: journal.EntryPublish, Outcome: "published"},
+		{Kind: journal.EntryPromote, Alias: "staging", Traffic: "1: 100%"},
+		{Kind: journal.EntryPromote, Alias: "production", Traffic: "1: 100%"},
+		{Kind: journal.EntryDecision, Alias: "production", Outcome: OutcomePromoted},
 	}
 	if d := cmp.Diff(want, briefs(f.entries(), res.Release)); d != "" {
 		t.Errorf("journal (-want +got):\n%s", d)
 	}
-	if _, _, err := PreviousGood(context.Background(), f.journal, fn, "production"); !errors.Is(err, provider.ErrNotFound) {
+	if _, _, err := journal.PreviousGood(context.Background(), f.journal, fn, "production"); !errors.Is(err, provider.ErrNotFound) {
 		t.Errorf("PreviousGood after a first release: %v, want ErrNotFound (nothing to roll back to)", err)
 	}
 }
@@ -250,11 +251,11 @@ func TestReleaseHealthyPromotes(t *testing.T) {
 		t.Errorf("production: %s", routeText(got))
 	}
 	want := []brief{
-		{Kind: EntryPublish, Outcome: "published"},
-		{Kind: EntryPromote, Alias: "staging", Traffic: "2: 100%"},
-		{Kind: EntryRoute, Alias: "production", Traffic: "1: 90% · 2: 10%"},
-		{Kind: EntryPromote, Alias: "production", Traffic: "2: 100%"},
-		{Kind: EntryDecision, Alias: "production", Outcome: OutcomePromoted},
+		{Kind: journal.EntryPublish, Outcome: "published"},
+		{Kind: journal.EntryPromote, Alias: "staging", Traffic: "2: 100%"},
+		{Kind: journal.EntryRoute, Alias: "production", Traffic: "1: 90% · 2: 10%"},
+		{Kind: journal.EntryPromote, Alias: "production", Traffic: "2: 100%"},
+		{Kind: journal.EntryDecision, Alias: "production", Outcome: OutcomePromoted},
 	}
 	es := f.entries()
 	if d := cmp.Diff(want, briefs(es, res.Release)); d != "" {
@@ -267,7 +268,7 @@ func TestReleaseHealthyPromotes(t *testing.T) {
 		if e.Actor != "alice" || e.Candidate != "2" || e.Semver != "0.2.0" {
 			t.Errorf("entry %s %s: actor %q candidate %q semver %q", e.Kind, e.Alias, e.Actor, e.Candidate, e.Semver)
 		}
-		if e.Kind == EntryPromote && e.Alias == "production" {
+		if e.Kind == journal.EntryPromote && e.Alias == "production" {
 			if e.Stable != "1" || e.Before == nil || e.Before.Share("2") != 1000 || e.After.Revision == e.Before.Revision {
 				t.Errorf("promotion entry: stable %q before %v after %v", e.Stable, e.Before, e.After)
 			}
@@ -276,7 +277,7 @@ func TestReleaseHealthyPromotes(t *testing.T) {
 			}
 		}
 	}
-	if prev, _, err := PreviousGood(context.Background(), f.journal, fn, "production"); err != nil || prev != "1" {
+	if prev, _, err := journal.PreviousGood(context.Background(), f.journal, fn, "production"); err != nil || prev != "1" {
 		t.Errorf("PreviousGood = %q, %v; want 1", prev, err)
 	}
 	wantKinds := []EventKind{EventPublished, EventStepStarted, EventWeightSet, EventStepStarted, EventTestsPassed,
@@ -316,11 +317,11 @@ func TestReleaseFaultyRollsBack(t *testing.T) {
 		t.Errorf("production after the rollback: %s", routeText(got))
 	}
 	want := []brief{
-		{Kind: EntryPublish, Outcome: "published"},
-		{Kind: EntryPromote, Alias: "staging", Traffic: "2: 100%"},
-		{Kind: EntryRoute, Alias: "production", Traffic: "1: 90% · 2: 10%"},
-		{Kind: EntryRollback, Alias: "production", Traffic: "1: 100%"},
-		{Kind: EntryDecision, Alias: "production", Outcome: OutcomeRolledBack},
+		{Kind: journal.EntryPublish, Outcome: "published"},
+		{Kind: journal.EntryPromote, Alias: "staging", Traffic: "2: 100%"},
+		{Kind: journal.EntryRoute, Alias: "production", Traffic: "1: 90% · 2: 10%"},
+		{Kind: journal.EntryRollback, Alias: "production", Traffic: "1: 100%"},
+		{Kind: journal.EntryDecision, Alias: "production", Outcome: OutcomeRolledBack},
 	}
 	if d := cmp.Diff(want, briefs(f.entries(), res.Release)); d != "" {
 		t.Errorf("journal (-want +got):\n%s", d)
@@ -328,7 +329,7 @@ func TestReleaseFaultyRollsBack(t *testing.T) {
 	// The window that failed was the first: rolled back at 10:01 plus
 	// the metrics lag, not after the whole bake.
 	for _, e := range f.entries() {
-		if e.Release == res.Release && e.Kind == EntryRollback && !e.Time.Before(start.Add(5*time.Minute)) {
+		if e.Release == res.Release && e.Kind == journal.EntryRollback && !e.Time.Before(start.Add(5*time.Minute)) {
 			t.Errorf("rolled back at %s, after the bake", e.Time)
 		}
 	}
@@ -360,7 +361,7 @@ func TestReleaseSameArtifactAgainIsUnchanged(t *testing.T) {
 		t.Fatalf("result: %q published %+v", res.Outcome, res.Published)
 	}
 	for _, e := range f.entries() {
-		if e.Release == "retry" && e.Kind.changesRoute() {
+		if e.Release == "retry" && e.Kind.ChangesRoute() {
 			t.Errorf("a retried release changed a route: %+v", e)
 		}
 	}
@@ -379,7 +380,7 @@ func TestReleaseSameArtifactAgainIsUnchanged(t *testing.T) {
 func TestRollbackAfterRestart(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "journal.jsonl")
-	j, err := OpenFileJournal(path)
+	j, err := journal.OpenFileJournal(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +397,7 @@ func TestRollbackAfterRestart(t *testing.T) {
 
 	// A new process: a new journal value over the same file, a new
 	// workflow; only the file remembers the releases.
-	j2, err := OpenFileJournal(path)
+	j2, err := journal.OpenFileJournal(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,8 +414,8 @@ func TestRollbackAfterRestart(t *testing.T) {
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
 		t.Errorf("production after Rollback: %s", routeText(got))
 	}
-	last, err := LastRoute(ctx, j2, fn, "production")
-	if err != nil || last.Kind != EntryRollback || last.Stable != "1" || last.Before.Share("2") != provider.AllTraffic || last.Actor != "ci" {
+	last, err := journal.LastRoute(ctx, j2, fn, "production")
+	if err != nil || last.Kind != journal.EntryRollback || last.Stable != "1" || last.Before.Share("2") != provider.AllTraffic || last.Actor != "ci" {
 		t.Errorf("journal's last production change: %+v, %v", last, err)
 	}
 	if drift, err := Verify(ctx, f.mem, j2, fn); err != nil || len(drift) != 0 {
@@ -548,12 +549,12 @@ func TestReleaseHookFailureRollsBack(t *testing.T) {
 		t.Errorf("production: %s", routeText(got))
 	}
 	want := []brief{
-		{Kind: EntryPublish, Outcome: "published"},
-		{Kind: EntryPromote, Alias: "staging", Traffic: "2: 100%"},
-		{Kind: EntryRoute, Alias: "production", Traffic: "1: 90% · 2: 10%"},
-		{Kind: EntryPromote, Alias: "production", Traffic: "2: 100%"},
-		{Kind: EntryRollback, Alias: "production", Traffic: "1: 100%"},
-		{Kind: EntryDecision, Alias: "production", Outcome: OutcomeRolledBack},
+		{Kind: journal.EntryPublish, Outcome: "published"},
+		{Kind: journal.EntryPromote, Alias: "staging", Traffic: "2: 100%"},
+		{Kind: journal.EntryRoute, Alias: "production", Traffic: "1: 90% · 2: 10%"},
+		{Kind: journal.EntryPromote, Alias: "production", Traffic: "2: 100%"},
+		{Kind: journal.EntryRollback, Alias: "production", Traffic: "1: 100%"},
+		{Kind: journal.EntryDecision, Alias: "production", Outcome: OutcomeRolledBack},
 	}
 	if d := cmp.Diff(want, briefs(f.entries(), res.Release)); d != "" {
 		t.Errorf("journal (-want +got):\n%s", d)
@@ -581,7 +582,7 @@ func TestReleaseCancellationRollsBack(t *testing.T) {
 		t.Errorf("production: %s", routeText(got))
 	}
 	kinds := briefs(f.entries(), res.Release)
-	if n := len(kinds); n < 2 || kinds[n-2].Kind != EntryRollback || kinds[n-1].Outcome != OutcomeRolledBack {
+	if n := len(kinds); n < 2 || kinds[n-2].Kind != journal.EntryRollback || kinds[n-1].Outcome != OutcomeRolledBack {
 		t.Errorf("journal after cancellation: %+v", kinds)
 	}
 	if d := cmp.Diff([]NotificationKind{NotifyPromoted, NotifyRolledBack}, f.notified()); d != "" {
@@ -607,10 +608,10 @@ func TestReleaseIntegrationTestsFail(t *testing.T) {
 		}
 	}
 	want := []brief{
-		{Kind: EntryPublish, Outcome: "published"},
-		{Kind: EntryPromote, Alias: "staging", Traffic: "2: 100%"},
-		{Kind: EntryRollback, Alias: "staging", Traffic: "1: 100%"},
-		{Kind: EntryDecision, Alias: "production", Outcome: OutcomeFailed},
+		{Kind: journal.EntryPublish, Outcome: "published"},
+		{Kind: journal.EntryPromote, Alias: "staging", Traffic: "2: 100%"},
+		{Kind: journal.EntryRollback, Alias: "staging", Traffic: "1: 100%"},
+		{Kind: journal.EntryDecision, Alias: "production", Outcome: OutcomeFailed},
 	}
 	if d := cmp.Diff(want, briefs(f.entries(), res.Release)); d != "" {
 		t.Errorf("journal (-want +got):\n%s", d)
@@ -694,7 +695,7 @@ func TestReleaseWindowClosesDuringCanary(t *testing.T) {
 				continue
 			}
 			blocked = blocked || e.Outcome == OutcomeBlocked
-			rolled = rolled || e.Kind == EntryRollback && e.Time.After(start.Add(3*time.Minute))
+			rolled = rolled || e.Kind == journal.EntryRollback && e.Time.After(start.Add(3*time.Minute))
 		}
 		if !blocked || !rolled {
 			t.Errorf("journal: blocked %v, rolled back outside the window %v", blocked, rolled)
@@ -708,8 +709,8 @@ func TestReleaseWindowClosesDuringCanary(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Release: %v", err)
 		}
-		last, err := LastRoute(context.Background(), f.journal, fn, "production")
-		if err != nil || last.Kind != EntryPromote || !last.Time.Equal(start.Add(24*time.Hour)) {
+		last, err := journal.LastRoute(context.Background(), f.journal, fn, "production")
+		if err != nil || last.Kind != journal.EntryPromote || !last.Time.Equal(start.Add(24*time.Hour)) {
 			t.Errorf("promotion %+v, %v; want the next morning at 10:00", last, err)
 		}
 		held := false
@@ -851,8 +852,8 @@ func TestResumeAfterCrash(t *testing.T) {
 	if got := f.route("production"); got.Share("2") != provider.AllTraffic {
 		t.Errorf("production after Resume: %s", routeText(got))
 	}
-	last, err := LastRoute(ctx, f.journal, fn, "production")
-	if err != nil || last.Kind != EntryPromote || last.Release != "rel-2" || last.Stable != "1" {
+	last, err := journal.LastRoute(ctx, f.journal, fn, "production")
+	if err != nil || last.Kind != journal.EntryPromote || last.Release != "rel-2" || last.Stable != "1" {
 		t.Errorf("last production entry: %+v, %v", last, err)
 	}
 	if _, err := f.w.Resume(ctx, "nope"); !errors.Is(err, provider.ErrNotFound) {
@@ -908,7 +909,7 @@ func TestAbortFromAnotherGoroutine(t *testing.T) {
 func TestReleaseJournalFailureRollsBack(t *testing.T) {
 	f := newFixture(t, nil)
 	f.first()
-	fj := &failingJournal{Journal: f.journal, failKind: EntryRoute}
+	fj := &failingJournal{Journal: f.journal, failKind: journal.EntryRoute}
 	f.journal = fj
 	f.w = f.workflow(nil)
 	_, err := f.release(context.Background(), Request{Function: fn, Publish: artifact("v2")})
@@ -923,11 +924,11 @@ func TestReleaseJournalFailureRollsBack(t *testing.T) {
 var errJournal = errors.New("journal disk full")
 
 type failingJournal struct {
-	Journal
-	failKind EntryKind
+	journal.Journal
+	failKind journal.EntryKind
 }
 
-func (j *failingJournal) Append(ctx context.Context, e Entry) error {
+func (j *failingJournal) Append(ctx context.Context, e journal.Entry) error {
 	if e.Kind == j.failKind {
 		return errJournal
 	}
@@ -1139,7 +1140,7 @@ func TestResumeJournalsAWriteThatLandedBeforeTheCrash(t *testing.T) {
 	f.first()
 	good := f.journal
 	f.store = &crashStore{Store: fs, after: 2} // saves the start and the shift, not the step in place
-	f.journal = &failingJournal{Journal: good, failKind: EntryRoute}
+	f.journal = &failingJournal{Journal: good, failKind: journal.EntryRoute}
 	f.w = f.workflow(nil)
 	if _, err := f.release(ctx, Request{Function: fn, Publish: artifact("v2"), ID: "rel-2"}); !errors.Is(err, errCrash) {
 		t.Fatalf("Release: %v", err)
@@ -1147,7 +1148,7 @@ func TestResumeJournalsAWriteThatLandedBeforeTheCrash(t *testing.T) {
 	if got := f.route("production"); got.Share("2") != 1000 {
 		t.Fatalf("production after the crash: %s", routeText(got))
 	}
-	if last, _ := LastRoute(ctx, good, fn, "production"); last.After.Share("2") != 0 {
+	if last, _ := journal.LastRoute(ctx, good, fn, "production"); last.After.Share("2") != 0 {
 		t.Fatalf("the 10%% write was journaled before the resume: %+v", last)
 	}
 	if drift, _ := Verify(ctx, f.mem, good, fn); len(drift) != 1 {
@@ -1165,7 +1166,7 @@ func TestResumeJournalsAWriteThatLandedBeforeTheCrash(t *testing.T) {
 	}
 	var steps []string
 	for _, e := range f.entries() {
-		if e.Release == "rel-2" && e.Alias == "production" && e.Kind.changesRoute() {
+		if e.Release == "rel-2" && e.Alias == "production" && e.Kind.ChangesRoute() {
 			steps = append(steps, string(e.Kind)+" "+traffic(e.After))
 		}
 	}
@@ -1191,7 +1192,7 @@ func TestDerivedIDsOfOneSecondDiffer(t *testing.T) {
 		StableRoute: provider.To("production", "1"), Plan: canary.Plan{Steps: []canary.Step{{Weight: provider.AllTraffic}}}}, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.journal.Append(ctx, Entry{Time: f.clock.Now(), Release: base + "-2", Kind: EntryDecision, Function: fn, Outcome: "passed"}); err != nil {
+	if err := f.journal.Append(ctx, journal.Entry{Time: f.clock.Now(), Release: base + "-2", Kind: journal.EntryDecision, Function: fn, Outcome: "passed"}); err != nil {
 		t.Fatal(err)
 	}
 	// A damaged state under -3 (it fails State.Validate) takes the name too.
@@ -1292,13 +1293,13 @@ func TestAbortWithJournalsWhoAndWhy(t *testing.T) {
 	if _, err := f.release(ctx, Request{Function: fn, Publish: artifact("v2"), ID: "rel-2"}); !errors.Is(err, canary.ErrRolledBack) {
 		t.Fatalf("aborted Release: %v", err)
 	}
-	var asked *Entry
+	var asked *journal.Entry
 	for _, e := range f.entries() {
 		if e.Release == "rel-2" && e.Outcome == OutcomeAbortRequested {
 			asked = &e
 		}
 	}
-	if asked == nil || asked.Actor != "alice" || asked.Reason != "pager fired" || asked.Kind != EntryDecision ||
+	if asked == nil || asked.Actor != "alice" || asked.Reason != "pager fired" || asked.Kind != journal.EntryDecision ||
 		asked.Alias != "production" || asked.Candidate != "2" || asked.Stable != "1" || asked.Semver != "0.2.0" {
 		t.Fatalf("abort request in the journal: %+v", asked)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
@@ -259,7 +260,7 @@ func (st *state) status(ctx context.Context, out io.Writer) error {
 		routes   []provider.Route
 		versions []provider.Version
 		drift    []release.Drift
-		entries  []release.Entry
+		entries  []journal.Entry
 		err      error
 	)
 	runIn(st.clock, func() {
@@ -276,7 +277,7 @@ func (st *state) status(ctx context.Context, out io.Writer) error {
 		if drift, err = release.Verify(ctx, st.p, st.journal, s.function); err != nil {
 			return
 		}
-		for e, jerr := range st.journal.Entries(ctx, release.Filter{Function: s.function}) {
+		for e, jerr := range st.journal.Entries(ctx, journal.Filter{Function: s.function}) {
 			if jerr != nil {
 				err = jerr
 				return

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
@@ -163,12 +164,12 @@ func unfinishedWhy(ro canary.State, cur *provider.Route, outcome string, last bo
 func (st *state) journalOutcomes(ctx context.Context) (map[string]string, string, error) {
 	s := st.s
 	outcomes, last := map[string]string{}, ""
-	for e, err := range st.journal.Entries(ctx, release.Filter{Function: s.function, Alias: s.production}) {
+	for e, err := range st.journal.Entries(ctx, journal.Filter{Function: s.function, Alias: s.production}) {
 		if err != nil {
 			return nil, "", fmt.Errorf("journal: %w", err)
 		}
 		switch {
-		case e.Kind == release.EntryDecision && slices.Contains(finalOutcomes, e.Outcome):
+		case e.Kind == journal.EntryDecision && slices.Contains(finalOutcomes, e.Outcome):
 			outcomes[e.Release] = e.Outcome
 		case e.After != nil:
 			last = e.Release

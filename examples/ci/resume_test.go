@@ -14,8 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
-	"github.com/slipway-dev/slipway/release"
 )
 
 // dieOn is a writer that ends the goroutine writing a line containing
@@ -51,7 +51,7 @@ func (p *pipeline) killedPromote(args ...string) {
 		p.t.Fatalf("production after the killed promote: %s, want 1=90%% 2=10%%", traffic(r))
 	}
 	for _, e := range p.journal() {
-		if e.Release == killedRelease && e.Kind == release.EntryDecision && slices.Contains(finalOutcomes, e.Outcome) {
+		if e.Release == killedRelease && e.Kind == journal.EntryDecision && slices.Contains(finalOutcomes, e.Outcome) {
 			p.t.Fatalf("the killed promote journaled an outcome: %+v", e)
 		}
 	}
@@ -204,7 +204,7 @@ func TestAbortAfterAJobDiedMidCanary(t *testing.T) {
 		case e.Release != killedRelease:
 		case e.Outcome == "abort requested" && (e.Actor != "oncall" || e.Reason != "checkout errors in eu-west"):
 			t.Errorf("abort request entry: actor %q reason %q", e.Actor, e.Reason)
-		case e.Kind == release.EntryRollback && (e.After == nil || e.After.Share("1") != provider.AllTraffic):
+		case e.Kind == journal.EntryRollback && (e.After == nil || e.After.Share("1") != provider.AllTraffic):
 			t.Errorf("rollback entry's route: %+v", e.After)
 		}
 	}

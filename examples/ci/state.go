@@ -12,6 +12,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
 	"github.com/slipway-dev/slipway/provider/memory"
@@ -38,7 +39,7 @@ type state struct {
 	p       provider.Provider
 	metrics provider.Metrics
 	mem     *memory.Provider // nil for a cloud provider
-	journal release.Journal
+	journal journal.Journal
 	store   canary.Store // nil for status
 	closers []func() error
 }
@@ -128,13 +129,13 @@ func lastJournalTime(path string) (time.Time, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return time.Time{}, nil
 	}
-	j, err := release.OpenFileJournal(path)
+	j, err := journal.OpenFileJournal(path)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("journal: %w", err)
 	}
 	defer j.Close()
 	var last time.Time
-	for e, err := range j.Entries(context.Background(), release.Filter{}) {
+	for e, err := range j.Entries(context.Background(), journal.Filter{}) {
 		if err != nil {
 			return time.Time{}, fmt.Errorf("journal: %w", err)
 		}
@@ -185,11 +186,11 @@ func (st *state) openJournal(stderr io.Writer) error {
 	s := st.s
 	if !s.writes() {
 		if _, err := os.Stat(s.journalPath()); errors.Is(err, fs.ErrNotExist) {
-			st.journal = &release.MemoryJournal{}
+			st.journal = &journal.MemoryJournal{}
 			return nil
 		}
 	}
-	j, err := release.OpenFileJournal(s.journalPath())
+	j, err := journal.OpenFileJournal(s.journalPath())
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}

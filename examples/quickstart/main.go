@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
@@ -91,7 +92,7 @@ type outcome struct {
 	results    []release.Result
 	production provider.Route
 	versions   []provider.Version
-	journal    []release.Entry
+	journal    []journal.Entry
 }
 
 // clock is the time source: a virtual clock runs the releases as its
@@ -142,10 +143,10 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 		fmt.Fprintln(out, "note: all at once has no canary: nothing compares a candidate with the stable version before everyone gets it")
 	}
 
-	journal := &release.MemoryJournal{}
+	jr := &journal.MemoryJournal{}
 	var md strings.Builder
 	w, err := release.New(release.Options{
-		Provider: mem, Metrics: mem, Journal: journal, Clock: clk.Clock, Actor: "quickstart",
+		Provider: mem, Metrics: mem, Journal: jr, Clock: clk.Clock, Actor: "quickstart",
 		Strategy:  strategy,
 		Retention: &retention.Policy{KeepLast: 2},
 		Notifier: release.NotifierFunc(func(_ context.Context, n release.Notification) error {
@@ -223,7 +224,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 		}
 		o.versions = append(o.versions, v)
 	}
-	for e, err := range journal.Entries(ctx, release.Filter{Function: function}) {
+	for e, err := range jr.Entries(ctx, journal.Filter{Function: function}) {
 		if err != nil {
 			return o, err
 		}

@@ -23,7 +23,7 @@
 //     the release starts, CheckShift before each increase; a rollback is
 //     never blocked).
 //  4. Promote, or roll back to the previous good version, and notify
-//     (Notifier: Webhook, Slack, Multi).
+//     (a notify.Notifier: Webhook, Slack, Multi).
 //  5. Prune old versions by the caller's retention policy.
 //
 // Workflow runs these steps: Release does all of them for one function,

@@ -59,22 +59,3 @@ func (e *VersionExistsError) Error() string {
 
 // Is makes errors.Is(err, provider.ErrConflict) true.
 func (e *VersionExistsError) Is(target error) bool { return target == provider.ErrConflict }
-
-// HTTPError is a notification endpoint's answer outside 2xx.
-type HTTPError struct {
-	// Endpoint is the scheme and host of the URL; the path is left out
-	// because webhook URLs (Slack's among them) carry their secret there.
-	Endpoint   string `json:"endpoint"`
-	StatusCode int    `json:"statusCode"`
-	Status     string `json:"status"`
-	// Body is the first bytes of the response body (at most 512).
-	Body string `json:"body,omitempty"`
-}
-
-func (e *HTTPError) Error() string {
-	msg := "release: notify " + e.Endpoint + ": " + e.Status
-	if e.Body != "" {
-		msg += ": " + e.Body
-	}
-	return msg
-}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/journal"
+	"github.com/slipway-dev/slipway/notify"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/retention"
 )
@@ -684,14 +685,14 @@ func (r *run) finish(ctx context.Context, outcome, reason string, err error) (Re
 		err = errors.Join(err, jerr)
 	}
 	ev := Event{Kind: EventFailed, Step: r.step, Message: reason}
-	kind := NotifyFailed
+	kind := notify.Failed
 	switch outcome {
 	case OutcomePromoted:
-		ev.Kind, kind = EventPromoted, NotifyPromoted
+		ev.Kind, kind = EventPromoted, notify.Promoted
 	case OutcomeUnchanged:
 		ev.Kind, kind = EventPromoted, ""
 	case OutcomeRolledBack:
-		ev.Kind, kind = EventRolledBack, NotifyRolledBack
+		ev.Kind, kind = EventRolledBack, notify.RolledBack
 	case OutcomeBlocked:
 		ev.Kind = EventBlocked
 		var be *BlockedError
@@ -703,7 +704,7 @@ func (r *run) finish(ctx context.Context, outcome, reason string, err error) (Re
 	res := r.result()
 	res.Outcome, res.Reason = outcome, reason
 	if kind != "" && r.w.opts.Notifier != nil {
-		n := Notification{Kind: kind, Time: r.w.clock.Now(), Function: r.fn, Alias: r.alias, Release: r.id,
+		n := notify.Notification{Kind: kind, Time: r.w.clock.Now(), Function: r.fn, Alias: r.alias, Release: r.id,
 			Candidate: r.candidate, Stable: r.stable, Semver: r.semver, Actor: r.actor, Reason: reason, URL: r.w.opts.URL}
 		if nerr := r.w.opts.Notifier.Notify(ctx, n); nerr != nil {
 			res.NotifyErr = nerr

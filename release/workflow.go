@@ -10,6 +10,7 @@ import (
 
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/journal"
+	"github.com/slipway-dev/slipway/notify"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/retention"
 )
@@ -120,7 +121,7 @@ type Options struct {
 	// Notifier is told of promotions, rollbacks and failures; nil is
 	// silent. A failed notification is logged and reported in
 	// Result.NotifyErr; it never changes the release.
-	Notifier Notifier
+	Notifier notify.Notifier
 	// Actor is who releases when a request names no one (a CI job's
 	// identity).
 	Actor string

@@ -14,6 +14,7 @@ import (
 
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/journal"
+	"github.com/slipway-dev/slipway/notify"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/retention"
@@ -37,7 +38,7 @@ type fixture struct {
 
 	mu     sync.Mutex
 	events []Event
-	notes  []Notification
+	notes  []notify.Notification
 }
 
 func newFixture(t testing.TB, edit func(*Options)) *fixture {
@@ -60,7 +61,7 @@ func (f *fixture) workflow(edit func(*Options)) *Workflow {
 	opts := Options{
 		Provider: f.mem, Metrics: f.mem, Journal: f.journal, Store: f.store, Clock: f.clock,
 		Strategy: healthyStrategy(), Actor: "ci",
-		Notifier: NotifierFunc(func(_ context.Context, n Notification) error {
+		Notifier: notify.NotifierFunc(func(_ context.Context, n notify.Notification) error {
 			f.mu.Lock()
 			f.notes = append(f.notes, n)
 			f.mu.Unlock()
@@ -186,10 +187,10 @@ func (f *fixture) kinds(release string) []EventKind {
 	return out
 }
 
-func (f *fixture) notified() []NotificationKind {
+func (f *fixture) notified() []notify.Kind {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []NotificationKind
+	var out []notify.Kind
 	for _, n := range f.notes {
 		out = append(out, n.Kind)
 	}
@@ -285,7 +286,7 @@ func TestReleaseHealthyPromotes(t *testing.T) {
 	if d := cmp.Diff(wantKinds, f.kinds(res.Release)); d != "" {
 		t.Errorf("events (-want +got):\n%s", d)
 	}
-	if d := cmp.Diff([]NotificationKind{NotifyPromoted, NotifyPromoted}, f.notified()); d != "" {
+	if d := cmp.Diff([]notify.Kind{notify.Promoted, notify.Promoted}, f.notified()); d != "" {
 		t.Errorf("notifications (-want +got):\n%s", d)
 	}
 	if len(res.Summary.Verdicts) != 5 || res.Summary.Verdicts[0].Verdict != "pass" {
@@ -333,7 +334,7 @@ func TestReleaseFaultyRollsBack(t *testing.T) {
 			t.Errorf("rolled back at %s, after the bake", e.Time)
 		}
 	}
-	if d := cmp.Diff([]NotificationKind{NotifyPromoted, NotifyRolledBack}, f.notified()); d != "" {
+	if d := cmp.Diff([]notify.Kind{notify.Promoted, notify.RolledBack}, f.notified()); d != "" {
 		t.Errorf("notifications (-want +got):\n%s", d)
 	}
 	fails := 0
@@ -426,7 +427,7 @@ func TestRollbackAfterRestart(t *testing.T) {
 	if err != nil || again.Outcome != OutcomeUnchanged {
 		t.Errorf("second Rollback: %q, %v; want unchanged", again.Outcome, err)
 	}
-	if d := cmp.Diff([]NotificationKind{NotifyPromoted, NotifyPromoted, NotifyRolledBack}, f.notified()); d != "" {
+	if d := cmp.Diff([]notify.Kind{notify.Promoted, notify.Promoted, notify.RolledBack}, f.notified()); d != "" {
 		t.Errorf("notifications (-want +got):\n%s", d)
 	}
 }
@@ -524,7 +525,7 @@ func TestReleaseOutOfBandChangeDetected(t *testing.T) {
 	if err != nil || len(drift) != 1 || drift[0].Kind != DriftOutOfBand || drift[0].Alias != "production" {
 		t.Errorf("Verify: %v, %v; want production out of band", drift, err)
 	}
-	if d := cmp.Diff([]NotificationKind{NotifyPromoted, NotifyFailed}, f.notified()); d != "" {
+	if d := cmp.Diff([]notify.Kind{notify.Promoted, notify.Failed}, f.notified()); d != "" {
 		t.Errorf("notifications (-want +got):\n%s", d)
 	}
 }
@@ -585,7 +586,7 @@ func TestReleaseCancellationRollsBack(t *testing.T) {
 	if n := len(kinds); n < 2 || kinds[n-2].Kind != journal.EntryRollback || kinds[n-1].Outcome != OutcomeRolledBack {
 		t.Errorf("journal after cancellation: %+v", kinds)
 	}
-	if d := cmp.Diff([]NotificationKind{NotifyPromoted, NotifyRolledBack}, f.notified()); d != "" {
+	if d := cmp.Diff([]notify.Kind{notify.Promoted, notify.RolledBack}, f.notified()); d != "" {
 		t.Errorf("notifications (-want +got):\n%s", d)
 	}
 }

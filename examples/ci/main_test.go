@@ -20,9 +20,9 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/journal"
+	"github.com/slipway-dev/slipway/notify"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
-	"github.com/slipway-dev/slipway/release"
 )
 
 const fn = "checkout"
@@ -163,9 +163,9 @@ func TestPublishPromoteHealthy(t *testing.T) {
 	allOn(t, p.route("production"), "1")
 
 	var mu sync.Mutex
-	var notes []release.Notification
+	var notes []notify.Notification
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var n release.Notification
+		var n notify.Notification
 		if err := json.NewDecoder(r.Body).Decode(&n); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -236,7 +236,7 @@ func TestPublishPromoteHealthy(t *testing.T) {
 
 	mu.Lock()
 	defer mu.Unlock()
-	if len(notes) != 1 || notes[0].Kind != release.NotifyPromoted || notes[0].Candidate != "2" ||
+	if len(notes) != 1 || notes[0].Kind != notify.Promoted || notes[0].Candidate != "2" ||
 		notes[0].URL != "https://github.example/acme/checkout/actions/runs/4242" || notes[0].Actor != "octocat" {
 		t.Errorf("notifications: %+v, want one promotion of 2 linking the run", notes)
 	}

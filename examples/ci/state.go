@@ -13,6 +13,7 @@ import (
 
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/journal"
+	"github.com/slipway-dev/slipway/notify"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
 	"github.com/slipway-dev/slipway/provider/memory"
@@ -233,12 +234,12 @@ func (st *state) workflow(out io.Writer, stages release.Stages, onEvent func(rel
 	if s.cmd == "resume" || s.cmd == "abort" {
 		opts.Checks = s.checks()
 	}
-	var ns release.Multi
+	var ns notify.Multi
 	if s.webhook != "" {
-		ns = append(ns, &release.Webhook{URL: s.webhook})
+		ns = append(ns, &notify.Webhook{URL: s.webhook})
 	}
 	if s.slackWebhook != "" {
-		ns = append(ns, &release.Slack{WebhookURL: s.slackWebhook})
+		ns = append(ns, &notify.Slack{WebhookURL: s.slackWebhook})
 	}
 	if len(ns) > 0 {
 		opts.Notifier = ns

@@ -34,6 +34,7 @@ import (
 
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/journal"
+	"github.com/slipway-dev/slipway/notify"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
@@ -149,7 +150,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 		Provider: mem, Metrics: mem, Journal: jr, Clock: clk.Clock, Actor: "quickstart",
 		Strategy:  strategy,
 		Retention: &retention.Policy{KeepLast: 2},
-		Notifier: release.NotifierFunc(func(_ context.Context, n release.Notification) error {
+		Notifier: notify.NotifierFunc(func(_ context.Context, n notify.Notification) error {
 			fmt.Fprintf(out, "         notify   %s\n", n.Text())
 			return nil
 		}),

@@ -60,7 +60,7 @@ func (d Drift) String() string {
 		fmt.Fprintf(&b, "%s: ", d.Kind)
 	}
 	if d.Before != nil {
-		fmt.Fprintf(&b, "journal has %s", routeText(*d.Before))
+		fmt.Fprintf(&b, "journal has %s", d.Before.String())
 		if d.Last != nil {
 			fmt.Fprintf(&b, " from %s", d.Last.Time.UTC().Format("2006-01-02T15:04:05Z"))
 			if d.Last.Actor != "" {
@@ -72,35 +72,11 @@ func (d Drift) String() string {
 		b.WriteString(", ")
 	}
 	if d.After != nil {
-		fmt.Fprintf(&b, "now %s", routeText(*d.After))
+		fmt.Fprintf(&b, "now %s", d.After.String())
 	} else {
 		b.WriteString(", now absent")
 	}
 	return b.String()
-}
-
-// routeText renders a route's weights in percent and its revision, as
-// "1=90% 2=10% (rev 7)".
-func routeText(r provider.Route) string {
-	parts := make([]string, 0, len(r.Weights)+1)
-	for _, w := range r.Weights {
-		parts = append(parts, w.Version+"="+percent(w.BasisPoints))
-	}
-	s := strings.Join(parts, " ")
-	if r.Revision != "" {
-		s += " (rev " + r.Revision + ")"
-	}
-	return s
-}
-
-// percent renders basis points as a percentage: 1000 is "10%", 125 is
-// "1.25%".
-func percent(bp int) string {
-	s := fmt.Sprintf("%d", bp/100)
-	if f := bp % 100; f != 0 {
-		s += strings.TrimRight(fmt.Sprintf(".%02d", f), "0")
-	}
-	return s + "%"
 }
 
 // Verify compares the routes of fn with the journal and reports every route

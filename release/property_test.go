@@ -72,10 +72,10 @@ func workflowProperty(t *testing.T, seed uint64) {
 			switch {
 			case faulty:
 				if !errors.Is(err, canary.ErrRolledBack) || !after.SameTraffic(before) {
-					t.Fatalf("op %d: faulty release: %v; production %s, was %s", op, err, routeText(after), routeText(before))
+					t.Fatalf("op %d: faulty release: %v; production %s, was %s", op, err, after.String(), before.String())
 				}
 			case err != nil || after.Share(res.Candidate) != provider.AllTraffic:
-				t.Fatalf("op %d: healthy release: %v; production %s", op, err, routeText(after))
+				t.Fatalf("op %d: healthy release: %v; production %s", op, err, after.String())
 			}
 		case k < 8: // an explicit rollback
 			target, _, perr := journal.PreviousGood(ctx, f.journal, fn, "production")
@@ -91,7 +91,7 @@ func workflowProperty(t *testing.T, seed uint64) {
 				}
 			default:
 				if got := f.route("production"); got.Share(target) != provider.AllTraffic || res.Stable != target {
-					t.Fatalf("op %d: rollback to %s: production %s", op, target, routeText(got))
+					t.Fatalf("op %d: rollback to %s: production %s", op, target, got.String())
 				}
 			}
 		default: // someone re-saves production by hand

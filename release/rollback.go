@@ -94,7 +94,7 @@ func (w *Workflow) RollbackWith(ctx context.Context, req RollbackRequest) (Resul
 		r.reason = "rollback to " + why
 	}
 	if last, err := journal.LastRoute(ctx, w.journal, req.Function, alias); err == nil && last.After != nil && last.After.Revision != cur.Revision {
-		r.reason += fmt.Sprintf("; the alias had changed out of band (journal %s, now %s)", routeText(*last.After), routeText(cur))
+		r.reason += fmt.Sprintf("; the alias had changed out of band (journal %s, now %s)", last.After.String(), cur.String())
 		if err := r.checkDrift(ctx); err != nil {
 			return r.finish(ctx, OutcomeFailed, err.Error(), err)
 		}

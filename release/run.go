@@ -261,7 +261,7 @@ func (r *run) admitShift(ctx context.Context, alias string, from, to int) error 
 		}
 		var be *BlockedError
 		if !errors.As(err, &be) || be.Until.IsZero() || be.Until.Sub(now) > r.w.opts.MaxHold {
-			reason := fmt.Sprintf("%s → %s to %s refused: %v", percent(from), percent(to), r.candidate, err)
+			reason := fmt.Sprintf("%s → %s to %s refused: %v", provider.Percent(from), provider.Percent(to), r.candidate, err)
 			if jerr := r.record(ctx, journal.Entry{Kind: journal.EntryDecision, Alias: alias, Outcome: OutcomeBlocked, Reason: reason}); jerr != nil {
 				return errors.Join(err, jerr)
 			}
@@ -272,7 +272,7 @@ func (r *run) admitShift(ctx context.Context, alias string, from, to int) error 
 			r.emit(ev)
 			return err
 		}
-		reason := fmt.Sprintf("holding at %s: %s", percent(from), be.Reason)
+		reason := fmt.Sprintf("holding at %s: %s", provider.Percent(from), be.Reason)
 		if jerr := r.record(ctx, journal.Entry{Kind: journal.EntryDecision, Alias: alias, Outcome: "held", Reason: reason + " until " + be.Until.UTC().Format(time.RFC3339)}); jerr != nil {
 			return jerr
 		}
@@ -788,7 +788,7 @@ func strategyText(s canary.Strategy) string {
 	}
 	parts := make([]string, 0, len(p.Steps))
 	for _, st := range p.Steps {
-		t := percent(st.Weight)
+		t := provider.Percent(st.Weight)
 		if st.Bake > 0 {
 			t += " for " + st.Bake.String()
 		}

@@ -234,7 +234,7 @@ func traffic(r *provider.Route) string {
 	}
 	parts := make([]string, 0, len(r.Weights))
 	for _, w := range r.Weights {
-		parts = append(parts, md(w.Version)+": "+percent(w.BasisPoints))
+		parts = append(parts, md(w.Version)+": "+provider.Percent(w.BasisPoints))
 	}
 	return strings.Join(parts, " · ")
 }
@@ -291,7 +291,7 @@ func (s Summary) verdicts(b *bytes.Buffer) {
 	b.WriteString("### Checks\n\n| Time | Step | Canary | Check | Verdict | Detail |\n|---|---:|---:|---|---|---|\n")
 	for _, v := range s.Verdicts {
 		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s |\n",
-			s.clock(v.Time), v.Step, percent(v.Weight), md(v.Check), verdictMark(v.Verdict), md(v.Detail))
+			s.clock(v.Time), v.Step, provider.Percent(v.Weight), md(v.Check), verdictMark(v.Verdict), md(v.Detail))
 	}
 	b.WriteString("\n")
 }
@@ -305,7 +305,7 @@ func (s Summary) versions(b *bytes.Buffer) {
 		var routed []string
 		for _, r := range s.RoutesAfter {
 			if sh := r.Share(v.ID); sh > 0 {
-				routed = append(routed, "`"+code(r.Alias)+"` "+percent(sh))
+				routed = append(routed, "`"+code(r.Alias)+"` "+provider.Percent(sh))
 			}
 		}
 		commit := v.Labels[provider.LabelCommit]

@@ -468,7 +468,7 @@ func (w *Workflow) Promote(ctx context.Context, req PromoteRequest) (Result, err
 	}
 	if len(src.Weights) != 1 {
 		err := fmt.Errorf("release: alias %q of %s splits its traffic (%s): promote a version that has all of it: %w",
-			from, req.Function, routeText(src), provider.ErrConflict)
+			from, req.Function, src.String(), provider.ErrConflict)
 		return r.finish(ctx, OutcomeFailed, err.Error(), err)
 	}
 	r.candidate = src.Primary()

@@ -205,7 +205,7 @@ func TestReleaseFirstCreatesAliases(t *testing.T) {
 	}
 	for _, alias := range []string{"staging", "production"} {
 		if r := f.route(alias); r.Share("1") != provider.AllTraffic {
-			t.Errorf("%s: %s, want all on 1", alias, routeText(r))
+			t.Errorf("%s: %s, want all on 1", alias, r.String())
 		}
 	}
 	want := []brief{
@@ -249,7 +249,7 @@ func TestReleaseHealthyPromotes(t *testing.T) {
 		t.Errorf("rollout: %+v", res.Rollout)
 	}
 	if got := f.route("production"); got.Share("2") != provider.AllTraffic {
-		t.Errorf("production: %s", routeText(got))
+		t.Errorf("production: %s", got.String())
 	}
 	want := []brief{
 		{Kind: journal.EntryPublish, Outcome: "published"},
@@ -315,7 +315,7 @@ func TestReleaseFaultyRollsBack(t *testing.T) {
 		t.Fatalf("result: %q rollout %+v", res.Outcome, res.Rollout)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("production after the rollback: %s", routeText(got))
+		t.Errorf("production after the rollback: %s", got.String())
 	}
 	want := []brief{
 		{Kind: journal.EntryPublish, Outcome: "published"},
@@ -413,7 +413,7 @@ func TestRollbackAfterRestart(t *testing.T) {
 		t.Errorf("result: %q stable %q candidate %q", res.Outcome, res.Stable, res.Candidate)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("production after Rollback: %s", routeText(got))
+		t.Errorf("production after Rollback: %s", got.String())
 	}
 	last, err := journal.LastRoute(ctx, j2, fn, "production")
 	if err != nil || last.Kind != journal.EntryRollback || last.Stable != "1" || last.Before.Share("2") != provider.AllTraffic || last.Actor != "ci" {
@@ -443,7 +443,7 @@ func TestRollbackErrors(t *testing.T) {
 		t.Errorf("rollback with no previous version: %v, want ErrNotFound", err)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("a refused rollback changed production: %s", routeText(got))
+		t.Errorf("a refused rollback changed production: %s", got.String())
 	}
 	if _, err := f.w.RollbackWith(ctx, RollbackRequest{Function: fn, To: "9"}); !errors.Is(err, provider.ErrNotFound) {
 		t.Errorf("rollback to a version that does not exist: %v", err)
@@ -471,14 +471,14 @@ func TestRollbackOfAnUnfinishedCanary(t *testing.T) {
 		t.Fatalf("cancelled release with LeaveOnCancel: %v", err)
 	}
 	if got := f.route("production"); got.Share("3") != 1000 {
-		t.Fatalf("production: %s, want left at 10%% on 3", routeText(got))
+		t.Fatalf("production: %s, want left at 10%% on 3", got.String())
 	}
 	res, err := f.w.Rollback(ctx, fn, "production")
 	if err != nil || res.Stable != "2" {
 		t.Fatalf("Rollback: stable %q, %v; want 2", res.Stable, err)
 	}
 	if got := f.route("production"); got.Share("2") != provider.AllTraffic {
-		t.Errorf("production: %s", routeText(got))
+		t.Errorf("production: %s", got.String())
 	}
 }
 
@@ -510,7 +510,7 @@ func TestReleaseOutOfBandChangeDetected(t *testing.T) {
 		t.Errorf("outcome %q", res.Outcome)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("the person's change was overwritten: %s", routeText(got))
+		t.Errorf("the person's change was overwritten: %s", got.String())
 	}
 	outcomes := map[string]bool{}
 	for _, e := range f.entries() {
@@ -547,7 +547,7 @@ func TestReleaseHookFailureRollsBack(t *testing.T) {
 		t.Fatalf("Release with a failing post-traffic hook: %v", err)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("production: %s", routeText(got))
+		t.Errorf("production: %s", got.String())
 	}
 	want := []brief{
 		{Kind: journal.EntryPublish, Outcome: "published"},
@@ -580,7 +580,7 @@ func TestReleaseCancellationRollsBack(t *testing.T) {
 		t.Fatalf("cancelled Release: %v", err)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("production: %s", routeText(got))
+		t.Errorf("production: %s", got.String())
 	}
 	kinds := briefs(f.entries(), res.Release)
 	if n := len(kinds); n < 2 || kinds[n-2].Kind != journal.EntryRollback || kinds[n-1].Outcome != OutcomeRolledBack {
@@ -605,7 +605,7 @@ func TestReleaseIntegrationTestsFail(t *testing.T) {
 	}
 	for _, alias := range []string{"staging", "production"} {
 		if got := f.route(alias); got.Share("1") != provider.AllTraffic {
-			t.Errorf("%s: %s, want put back on 1", alias, routeText(got))
+			t.Errorf("%s: %s, want put back on 1", alias, got.String())
 		}
 	}
 	want := []brief{
@@ -669,7 +669,7 @@ func TestReleaseBlockedBeforeStart(t *testing.T) {
 		t.Errorf("Promote to production outside the window: %q, %v", promoted.Outcome, perr)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("production: %s", routeText(got))
+		t.Errorf("production: %s", got.String())
 	}
 	rb, err := f.w.RollbackWith(ctx, RollbackRequest{Function: fn, Alias: "staging"})
 	if err != nil || rb.Outcome != OutcomeRolledBack || f.route("staging").Share("1") != provider.AllTraffic {
@@ -687,7 +687,7 @@ func TestReleaseWindowClosesDuringCanary(t *testing.T) {
 			t.Fatalf("Release whose window closes at 10:03 before the 10:05 step: %v", err)
 		}
 		if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-			t.Errorf("production: %s", routeText(got))
+			t.Errorf("production: %s", got.String())
 		}
 		// The rollback itself happened outside the window: never blocked.
 		var rolled, blocked bool
@@ -805,7 +805,7 @@ func TestPromoteBetweenStages(t *testing.T) {
 		t.Fatalf("Promote: %q candidate %q semver %q, %v", res.Outcome, res.Candidate, res.Semver, err)
 	}
 	if got := f.route("production"); got.Share("2") != provider.AllTraffic {
-		t.Errorf("production: %s", routeText(got))
+		t.Errorf("production: %s", got.String())
 	}
 	var saw10 bool
 	for _, e := range f.entries() {
@@ -840,7 +840,7 @@ func TestResumeAfterCrash(t *testing.T) {
 		t.Fatalf("Release with a crashing store: %v", err)
 	}
 	if got := f.route("production"); got.Share("2") != 1000 {
-		t.Fatalf("production after the crash: %s, want 10%% on 2", routeText(got))
+		t.Fatalf("production after the crash: %s, want 10%% on 2", got.String())
 	}
 	f.store = fs
 	f.w = f.workflow(func(o *Options) {
@@ -851,7 +851,7 @@ func TestResumeAfterCrash(t *testing.T) {
 		t.Fatalf("Resume: %q candidate %q semver %q, %v", res.Outcome, res.Candidate, res.Semver, err)
 	}
 	if got := f.route("production"); got.Share("2") != provider.AllTraffic {
-		t.Errorf("production after Resume: %s", routeText(got))
+		t.Errorf("production after Resume: %s", got.String())
 	}
 	last, err := journal.LastRoute(ctx, f.journal, fn, "production")
 	if err != nil || last.Kind != journal.EntryPromote || last.Release != "rel-2" || last.Stable != "1" {
@@ -901,7 +901,7 @@ func TestAbortFromAnotherGoroutine(t *testing.T) {
 		t.Fatalf("aborted Release: %v", err)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("production: %s", routeText(got))
+		t.Errorf("production: %s", got.String())
 	}
 }
 
@@ -918,7 +918,7 @@ func TestReleaseJournalFailureRollsBack(t *testing.T) {
 		t.Fatalf("Release with a failing journal: %v", err)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("production: %s", routeText(got))
+		t.Errorf("production: %s", got.String())
 	}
 }
 
@@ -1081,7 +1081,7 @@ func TestReleaseBlueGreen(t *testing.T) {
 		}
 	}
 	if got := f.route("preview"); got.Share("2") != provider.AllTraffic {
-		t.Errorf("preview: %s", routeText(got))
+		t.Errorf("preview: %s", got.String())
 	}
 	// The previous version is still there: a rollback is one write.
 	rb, err := f.w.Rollback(ctx, fn, "production")
@@ -1089,7 +1089,7 @@ func TestReleaseBlueGreen(t *testing.T) {
 		t.Fatalf("Rollback after blue/green: %q, %v", rb.Stable, err)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("production: %s", routeText(got))
+		t.Errorf("production: %s", got.String())
 	}
 }
 
@@ -1121,7 +1121,7 @@ func TestReleaseApprovalGate(t *testing.T) {
 				}
 			}
 			if got := f.route("production"); got.Share(want) != provider.AllTraffic {
-				t.Errorf("production: %s, want all on %s", routeText(got), want)
+				t.Errorf("production: %s, want all on %s", got.String(), want)
 			}
 		})
 	}
@@ -1147,7 +1147,7 @@ func TestResumeJournalsAWriteThatLandedBeforeTheCrash(t *testing.T) {
 		t.Fatalf("Release: %v", err)
 	}
 	if got := f.route("production"); got.Share("2") != 1000 {
-		t.Fatalf("production after the crash: %s", routeText(got))
+		t.Fatalf("production after the crash: %s", got.String())
 	}
 	if last, _ := journal.LastRoute(ctx, good, fn, "production"); last.After.Share("2") != 0 {
 		t.Fatalf("the 10%% write was journaled before the resume: %+v", last)
@@ -1305,7 +1305,7 @@ func TestAbortWithJournalsWhoAndWhy(t *testing.T) {
 		t.Fatalf("abort request in the journal: %+v", asked)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("production: %s", routeText(got))
+		t.Errorf("production: %s", got.String())
 	}
 	n := len(f.entries())
 	if _, err := f.w.AbortWith(ctx, AbortRequest{ID: "rel-2", Actor: "bob"}); !errors.Is(err, canary.ErrIgnored) {

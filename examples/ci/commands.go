@@ -293,14 +293,14 @@ func (st *state) status(ctx context.Context, out io.Writer) error {
 
 	fmt.Fprintf(out, "== %s\n\naliases:\n", s.function)
 	for _, r := range routes {
-		fmt.Fprintf(out, "  %-12s %s\n", r.Alias, traffic(r))
+		fmt.Fprintf(out, "  %-12s %s\n", r.Alias, r.Traffic())
 	}
 	fmt.Fprintln(out, "\nversions:")
 	for _, v := range versions {
 		var serves []string
 		for _, r := range routes {
 			if sh := r.Share(v.ID); sh > 0 {
-				serves = append(serves, fmt.Sprintf("%s %s", r.Alias, percent(sh)))
+				serves = append(serves, fmt.Sprintf("%s %s", r.Alias, provider.Percent(sh)))
 			}
 		}
 		sv := v.Labels[provider.LabelSemver]
@@ -326,7 +326,7 @@ func (st *state) status(ctx context.Context, out io.Writer) error {
 	for _, e := range entries {
 		after, what := "", ""
 		if e.After != nil {
-			after = traffic(*e.After)
+			after = e.After.Traffic()
 		}
 		if e.Candidate != "" {
 			what = versionText(e.Candidate, e.Semver)
@@ -357,23 +357,6 @@ func (st *state) appendFile(path, text string) error {
 	}
 	_, err = f.WriteString(text)
 	return errors.Join(err, f.Close())
-}
-
-// traffic renders a route's weights: "1=90% 2=10%".
-func traffic(r provider.Route) string {
-	parts := make([]string, 0, len(r.Weights))
-	for _, w := range r.Weights {
-		parts = append(parts, w.Version+"="+percent(w.BasisPoints))
-	}
-	return strings.Join(parts, " ")
-}
-
-// percent renders basis points: "10%", "12.5%".
-func percent(bp int) string {
-	if bp%100 == 0 {
-		return fmt.Sprintf("%d%%", bp/100)
-	}
-	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", float64(bp)/100), "0"), ".") + "%"
 }
 
 // versionText is "7 (v1.1.0)" or "7".

@@ -146,7 +146,7 @@ func (p *pipeline) read(path string) string {
 func allOn(t *testing.T, r provider.Route, version string) {
 	t.Helper()
 	if r.Share(version) != provider.AllTraffic {
-		t.Errorf("%s: %s, want all on %s", r.Alias, traffic(r), version)
+		t.Errorf("%s: %s, want all on %s", r.Alias, r.Traffic(), version)
 	}
 }
 

@@ -277,28 +277,20 @@ func printState(out io.Writer, o outcome, routes []provider.Route) {
 		var serves []string
 		for _, r := range routes {
 			if s := r.Share(v.ID); s > 0 {
-				serves = append(serves, fmt.Sprintf("%s %d%%", r.Alias, s/100))
+				serves = append(serves, r.Alias+" "+provider.Percent(s))
 			}
 		}
 		fmt.Fprintf(out, "  %-3s v%-7s %s %s\n", v.ID, v.Labels[provider.LabelSemver], v.Created.UTC().Format("15:04:05"), strings.Join(serves, ", "))
 	}
 	fmt.Fprintln(out, "\naliases:")
 	for _, r := range routes {
-		var parts []string
-		for _, w := range r.Weights {
-			parts = append(parts, fmt.Sprintf("%s=%d%%", w.Version, w.BasisPoints/100))
-		}
-		fmt.Fprintf(out, "  %-11s %s\n", r.Alias, strings.Join(parts, " "))
+		fmt.Fprintf(out, "  %-11s %s\n", r.Alias, r.Traffic())
 	}
 	fmt.Fprintln(out, "\njournal:")
 	for _, e := range o.journal {
 		after := ""
 		if e.After != nil {
-			var parts []string
-			for _, w := range e.After.Weights {
-				parts = append(parts, fmt.Sprintf("%s=%d%%", w.Version, w.BasisPoints/100))
-			}
-			after = strings.Join(parts, " ")
+			after = e.After.Traffic()
 		}
 		what := ""
 		if e.Candidate != "" {

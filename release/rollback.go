@@ -187,12 +187,12 @@ func (w *Workflow) prune(ctx context.Context, fn string, dryRun bool) (retention
 	}
 	merged[fn] = hist
 	pol.RollbackPoints = merged
-	planner := retention.Planner{Retry: w.opts.Retry, Clock: w.clock, Logger: w.opts.Logger}
-	plan, err := planner.Plan(ctx, w.opts.Provider, []string{fn}, pol, w.clock.Now())
+	planner := retention.Planner{Retry: w.opts.Runner.Retry, Clock: w.clock, Logger: w.opts.Logger}
+	plan, err := planner.Plan(ctx, w.opts.Runner.Provider, []string{fn}, pol, w.clock.Now())
 	if err != nil || dryRun {
 		return plan, retention.Report{}, err
 	}
-	rep, err := retention.Apply(ctx, w.opts.Provider, plan, w.opts.Prune)
+	rep, err := retention.Apply(ctx, w.opts.Runner.Provider, plan, w.opts.Prune)
 	return plan, rep, err
 }
 

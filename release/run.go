@@ -284,10 +284,47 @@ func (r *run) admitShift(ctx context.Context, alias string, from, to int) error 
 }
 
 // tracked is the provider the canary runner drives: every route write is
-// admitted by the deploy policy first and journaled after.
+// admitted by the deploy policy first and journaled after. As provider/doc.go
+// asks of a wrapper, it keeps the optional powers (UsageReporter,
+// EventSourceLister, PermissionReader): it forwards them to the provider it
+// wraps, and answers provider.ErrUnsupported where that one lacks them.
 type tracked struct {
 	provider.Provider
 	r *run
+}
+
+var (
+	_ provider.UsageReporter     = (*tracked)(nil)
+	_ provider.EventSourceLister = (*tracked)(nil)
+	_ provider.PermissionReader  = (*tracked)(nil)
+)
+
+// Usage forwards to the wrapped provider's provider.UsageReporter.
+func (t *tracked) Usage(ctx context.Context, fn string) ([]provider.Usage, error) {
+	u, ok := t.Provider.(provider.UsageReporter)
+	if !ok {
+		return nil, &provider.Error{Op: "usage", Function: fn, Err: provider.ErrUnsupported}
+	}
+	return u.Usage(ctx, fn)
+}
+
+// EventSources forwards to the wrapped provider's
+// provider.EventSourceLister.
+func (t *tracked) EventSources(ctx context.Context, fn string) ([]provider.EventSource, error) {
+	l, ok := t.Provider.(provider.EventSourceLister)
+	if !ok {
+		return nil, &provider.Error{Op: "event sources", Function: fn, Err: provider.ErrUnsupported}
+	}
+	return l.EventSources(ctx, fn)
+}
+
+// Permissions forwards to the wrapped provider's provider.PermissionReader.
+func (t *tracked) Permissions(ctx context.Context, fn, qualifier string) ([]provider.Permission, error) {
+	pr, ok := t.Provider.(provider.PermissionReader)
+	if !ok {
+		return nil, &provider.Error{Op: "permissions", Function: fn, Err: provider.ErrUnsupported}
+	}
+	return pr.Permissions(ctx, fn, qualifier)
 }
 
 func (t *tracked) Route(ctx context.Context, fn, alias string) (provider.Route, error) {
@@ -426,15 +463,19 @@ func (r *run) progress(e canary.ProgressEvent) {
 	}
 }
 
-// runner returns a canary runner that drives the run's provider.
+// runner returns a canary runner that drives the run's provider: the
+// options' runner, with the provider tracked and the progress reported to
+// the run (and to the options' own OnEvent, when set).
 func (r *run) runner() (*canary.Runner, error) {
-	o := r.w.opts
-	return canary.NewRunner(canary.RunnerOptions{
-		Provider: &tracked{Provider: o.Provider, r: r}, Metrics: o.Metrics, Store: r.w.store, Clock: r.w.clock,
-		OnEvent: r.progress, Hooks: o.Hooks, Approve: o.Approve, Checks: o.Checks,
-		CancelPolicy: o.CancelPolicy, OnOutOfBand: o.OnOutOfBand, Retry: o.Retry,
-		PollInterval: o.PollInterval, RollbackTimeout: o.RollbackTimeout, MetricsLag: o.MetricsLag,
-	})
+	o := r.w.opts.Runner
+	o.Provider = &tracked{Provider: o.Provider, r: r}
+	o.Store, o.Clock = r.w.store, r.w.clock
+	if sink := o.OnEvent; sink != nil {
+		o.OnEvent = func(e canary.ProgressEvent) { r.progress(e); sink(e) }
+	} else {
+		o.OnEvent = r.progress
+	}
+	return canary.NewRunner(o)
 }
 
 // shift moves alias to the candidate with strategy. A missing alias is

@@ -32,7 +32,8 @@ func ExampleWorkflow_Release() {
 		Check: canary.Relative{Metric: canary.ErrorRate, Factor: 1.5, Slack: 0.01},
 	}}
 	w, err := release.New(release.Options{
-		Provider: mem, Metrics: mem, Clock: clock, Actor: "ci", Strategy: strategy,
+		Runner: canary.RunnerOptions{Provider: mem, Metrics: mem, Clock: clock},
+		Actor:  "ci", Strategy: strategy,
 		OnEvent: func(e release.Event) {
 			switch e.Kind {
 			case release.EventWeightSet, release.EventTestsPassed, release.EventPromoted:
@@ -92,7 +93,7 @@ func ExampleWorkflow_Rollback() {
 	}
 	journal := &journal.MemoryJournal{}
 	all := canary.AllAtOnce()
-	opts := release.Options{Provider: mem, Journal: journal, Clock: clock, Strategy: all, Actor: "ci"}
+	opts := release.Options{Runner: canary.RunnerOptions{Provider: mem, Clock: clock}, Journal: journal, Strategy: all, Actor: "ci"}
 	w, err := release.New(opts)
 	if err != nil {
 		panic(err)

@@ -59,8 +59,8 @@ func newFixture(t testing.TB, edit func(*Options)) *fixture {
 func (f *fixture) workflow(edit func(*Options)) *Workflow {
 	f.t.Helper()
 	opts := Options{
-		Provider: f.mem, Metrics: f.mem, Journal: f.journal, Store: f.store, Clock: f.clock,
-		Strategy: healthyStrategy(), Actor: "ci",
+		Runner:  canary.RunnerOptions{Provider: f.mem, Metrics: f.mem, Store: f.store, Clock: f.clock},
+		Journal: f.journal, Strategy: healthyStrategy(), Actor: "ci",
 		Notifier: notify.NotifierFunc(func(_ context.Context, n notify.Notification) error {
 			f.mu.Lock()
 			f.notes = append(f.notes, n)
@@ -454,7 +454,7 @@ func TestRollbackErrors(t *testing.T) {
 // version the release was moving away from, not to the one before.
 func TestRollbackOfAnUnfinishedCanary(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, func(o *Options) { o.CancelPolicy = canary.LeaveOnCancel })
+	f := newFixture(t, func(o *Options) { o.Runner.CancelPolicy = canary.LeaveOnCancel })
 	f.first()
 	if _, err := f.release(ctx, Request{Function: fn, Publish: artifact("v2")}); err != nil {
 		t.Fatal(err)
@@ -532,7 +532,7 @@ func TestReleaseOutOfBandChangeDetected(t *testing.T) {
 
 func TestReleaseHookFailureRollsBack(t *testing.T) {
 	f := newFixture(t, func(o *Options) {
-		o.Hooks = map[string]canary.HookFunc{"smoke": func(_ context.Context, in canary.HookInput) error {
+		o.Runner.Hooks = map[string]canary.HookFunc{"smoke": func(_ context.Context, in canary.HookInput) error {
 			if in.Stage == canary.StagePostTraffic && in.Candidate == "2" {
 				return errors.New("checkout returns 500")
 			}
@@ -844,7 +844,7 @@ func TestResumeAfterCrash(t *testing.T) {
 	}
 	f.store = fs
 	f.w = f.workflow(func(o *Options) {
-		o.Checks = map[string]canary.Check{"error rate": healthyStrategy().Analysis.Checks[0].Check}
+		o.Runner.Checks = map[string]canary.Check{"error rate": healthyStrategy().Analysis.Checks[0].Check}
 	})
 	f.clock.Run(func() { res, err = f.w.Resume(ctx, "rel-2") })
 	if err != nil || res.Outcome != OutcomePromoted || res.Candidate != "2" || res.Semver != "0.2.0" {
@@ -943,13 +943,13 @@ func TestNewAndReleaseValidate(t *testing.T) {
 	}
 	for name, o := range map[string]Options{
 		"no provider":        {},
-		"negative hold":      {Provider: mem, MaxHold: -time.Second},
-		"no production":      {Provider: mem, Stages: Stages{Staging: "staging"}},
-		"stages share alias": {Provider: mem, Stages: Stages{Staging: "live", Production: "live"}},
-		"checks no metrics":  {Provider: mem, Strategy: healthyStrategy()},
-		"missing hook":       {Provider: mem, Strategy: canary.Strategy{Steps: []canary.Step{{Weight: 10000}}, PreTraffic: &canary.HookSpec{Name: "x"}}},
-		"bad retention":      {Provider: mem, Retention: &retention.Policy{}},
-		"bad policy":         {Provider: mem, Policy: &Policy{Windows: []Window{{TimeZone: "Mars/Olympus"}}}},
+		"negative hold":      {Runner: canary.RunnerOptions{Provider: mem}, MaxHold: -time.Second},
+		"no production":      {Runner: canary.RunnerOptions{Provider: mem}, Stages: Stages{Staging: "staging"}},
+		"stages share alias": {Runner: canary.RunnerOptions{Provider: mem}, Stages: Stages{Staging: "live", Production: "live"}},
+		"checks no metrics":  {Runner: canary.RunnerOptions{Provider: mem}, Strategy: healthyStrategy()},
+		"missing hook":       {Runner: canary.RunnerOptions{Provider: mem}, Strategy: canary.Strategy{Steps: []canary.Step{{Weight: 10000}}, PreTraffic: &canary.HookSpec{Name: "x"}}},
+		"bad retention":      {Runner: canary.RunnerOptions{Provider: mem}, Retention: &retention.Policy{}},
+		"bad policy":         {Runner: canary.RunnerOptions{Provider: mem}, Policy: &Policy{Windows: []Window{{TimeZone: "Mars/Olympus"}}}},
 	} {
 		if _, err := New(o); !errors.Is(err, provider.ErrInvalid) {
 			t.Errorf("%s: New = %v, want ErrInvalid", name, err)
@@ -1099,7 +1099,7 @@ func TestReleaseApprovalGate(t *testing.T) {
 			var asked []canary.Approval
 			f := newFixture(t, func(o *Options) {
 				o.Strategy.Approval = &canary.ApprovalSpec{Timeout: time.Hour}
-				o.Approve = func(_ context.Context, a canary.Approval) (bool, error) {
+				o.Runner.Approve = func(_ context.Context, a canary.Approval) (bool, error) {
 					asked = append(asked, a)
 					return approve, nil
 				}
@@ -1158,7 +1158,7 @@ func TestResumeJournalsAWriteThatLandedBeforeTheCrash(t *testing.T) {
 
 	f.store, f.journal = fs, good
 	f.w = f.workflow(func(o *Options) {
-		o.Checks = map[string]canary.Check{"error rate": healthyStrategy().Analysis.Checks[0].Check}
+		o.Runner.Checks = map[string]canary.Check{"error rate": healthyStrategy().Analysis.Checks[0].Check}
 	})
 	var res Result
 	f.clock.Run(func() { res, err = f.w.Resume(ctx, "rel-2") })

@@ -218,9 +218,11 @@ func (st *state) close(stderr io.Writer) {
 func (st *state) workflow(out io.Writer, stages release.Stages, onEvent func(release.Event)) (*release.Workflow, error) {
 	s := st.s
 	opts := release.Options{
-		Provider: st.p, Metrics: st.metrics, Journal: st.journal, Store: st.store, Clock: st.clock,
-		Stages: stages, Actor: s.actor, URL: s.runURL, Retention: s.retention,
-		Retry: provider.RetryPolicy{Sleep: st.clock.Sleep},
+		Runner: canary.RunnerOptions{
+			Provider: st.p, Metrics: st.metrics, Store: st.store, Clock: st.clock,
+			Retry: provider.RetryPolicy{Sleep: st.clock.Sleep},
+		},
+		Journal: st.journal, Stages: stages, Actor: s.actor, URL: s.runURL, Retention: s.retention,
 		OnEvent: func(e release.Event) {
 			if onEvent != nil {
 				onEvent(e)
@@ -232,7 +234,7 @@ func (st *state) workflow(out io.Writer, stages release.Stages, onEvent func(rel
 		opts.Strategy = s.strategy
 	}
 	if s.cmd == "resume" || s.cmd == "abort" {
-		opts.Checks = s.checks()
+		opts.Runner.Checks = s.checks()
 	}
 	var ns notify.Multi
 	if s.webhook != "" {

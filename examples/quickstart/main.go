@@ -147,7 +147,8 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 	jr := &journal.MemoryJournal{}
 	var md strings.Builder
 	w, err := release.New(release.Options{
-		Provider: mem, Metrics: mem, Journal: jr, Clock: clk.Clock, Actor: "quickstart",
+		Runner:  canary.RunnerOptions{Provider: mem, Metrics: mem, Clock: clk.Clock},
+		Journal: jr, Actor: "quickstart",
 		Strategy:  strategy,
 		Retention: &retention.Policy{KeepLast: 2},
 		Notifier: notify.NotifierFunc(func(_ context.Context, n notify.Notification) error {

@@ -19,7 +19,7 @@
 //  2. Stage: the staging alias is pointed at the version and the caller's
 //     integration tests run against it.
 //  3. Canary: production traffic moves to the candidate in steps while
-//     checks judge it, within the deploy windows of a Policy (Check before
+//     checks judge it, within the deploy windows of a DeployPolicy (Check before
 //     the release starts, CheckShift before each increase; a rollback is
 //     never blocked).
 //  4. Promote, or roll back to the previous good version, and notify
@@ -33,7 +33,7 @@
 // process died mid-canary, Abort rolls a running canary back from another
 // goroutine or process, and Prune applies retention. The canary runner
 // never writes a route the workflow has not admitted and journaled: the
-// provider it drives checks the deploy Policy before every increase of the
+// provider it drives checks the DeployPolicy before every increase of the
 // candidate's traffic (holding up to Options.MaxHold for a window to open,
 // else refusing, which rolls the canary back; a decrease is never blocked)
 // and appends a journal.Entry after every write. A journal that cannot record a
@@ -65,7 +65,7 @@
 // # Conventions
 //
 // Every function that does I/O takes a context first. Time comes from the
-// caller (journal.Entry.Time, Policy.Check's argument), never from time.Now, so a
+// caller (journal.Entry.Time, DeployPolicy.Check's argument), never from time.Now, so a
 // release runs in virtual time in tests. Errors wrap the sentinels of
 // package provider (provider.ErrNotFound, ErrConflict, ErrInvalid, …) or
 // this package's own (ErrBlocked) or the journal's (journal.ErrCorrupt,

@@ -18,7 +18,7 @@ var (
 	ErrBlocked = errors.New("blocked by deploy policy")
 )
 
-// BlockedError is the refusal of a deploy Policy. It matches ErrBlocked
+// BlockedError is the refusal of a DeployPolicy. It matches ErrBlocked
 // under errors.Is.
 type BlockedError struct {
 	// Reason says what blocks: outside every deploy window, or the name

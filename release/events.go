@@ -77,7 +77,7 @@ type Event struct {
 	// EventWeightSet and EventVerdict.
 	Weight int `json:"weight,omitempty"`
 	// Verdicts are the checks' judgements of one window (EventVerdict).
-	Verdicts []Verdict `json:"verdicts,omitempty"`
+	Verdicts []CheckVerdict `json:"verdicts,omitempty"`
 	// Until is the end of a wait (EventWaiting) or when a block lifts
 	// (EventBlocked, zero when unknown).
 	Until   time.Time `json:"until,omitzero"`

@@ -37,14 +37,14 @@ type run struct {
 	routesBefore      []provider.Route
 	step              Step // the step a run's outcome is reported under
 	drift             []Drift
-	safety            *Report
+	safety            *ConfigReport
 
 	mu         sync.Mutex // guards the fields below: hooks may run on other goroutines
 	routes     map[string]provider.Route
 	why        string // the canary's latest reason
 	phase      canary.Phase
 	entries    []journal.Entry
-	verdicts   []Verdict
+	verdicts   []CheckVerdict
 	journalErr error
 	cancel     context.CancelCauseFunc
 }
@@ -431,9 +431,9 @@ func (r *run) progress(e canary.ProgressEvent) {
 	r.mu.Unlock()
 	step := r.stepOf(e.Alias)
 	if e.Results != nil {
-		vs := make([]Verdict, 0, len(e.Results))
+		vs := make([]CheckVerdict, 0, len(e.Results))
 		for _, res := range e.Results {
-			v := Verdict{Time: e.Time, Step: e.Step + 1, Weight: e.Weight, Check: res.Name,
+			v := CheckVerdict{Time: e.Time, Step: e.Step + 1, Weight: e.Weight, Check: res.Name,
 				Verdict: strings.ToLower(res.Measurement.Verdict.String()), Detail: res.Measurement.Reason}
 			if res.Err != nil {
 				v.Verdict, v.Detail = "error", res.Err.Error()
@@ -782,7 +782,7 @@ func (r *run) summary(ctx context.Context, outcome, reason string) Summary {
 	}
 	r.mu.Lock()
 	s.Entries = append([]journal.Entry(nil), r.entries...)
-	s.Verdicts = append([]Verdict(nil), r.verdicts...)
+	s.Verdicts = append([]CheckVerdict(nil), r.verdicts...)
 	r.mu.Unlock()
 	s.Pruned = prunedOf(r.prunePlan, r.pruned)
 	s.Drift, s.Safety = r.drift, r.safety

@@ -43,7 +43,7 @@ type Summary struct {
 	// Entries are the journal entries of the run, oldest first.
 	Entries []journal.Entry `json:"entries,omitempty"`
 	// Verdicts are the checks' judgements, in the order they were made.
-	Verdicts []Verdict `json:"verdicts,omitempty"`
+	Verdicts []CheckVerdict `json:"verdicts,omitempty"`
 	// Versions are the function's versions after the run; the table shows
 	// their semantic versions and commits (from their labels) and which
 	// routes of RoutesAfter send them traffic.
@@ -52,12 +52,12 @@ type Summary struct {
 	// after the release.
 	Pruned []Pruned `json:"pruned,omitempty"`
 	// Drift and Safety are reported when set.
-	Drift  []Drift `json:"drift,omitempty"`
-	Safety *Report `json:"safety,omitempty"`
+	Drift  []Drift       `json:"drift,omitempty"`
+	Safety *ConfigReport `json:"safety,omitempty"`
 }
 
-// Verdict is one check's judgement of one analysis window.
-type Verdict struct {
+// CheckVerdict is one check's judgement of one analysis window.
+type CheckVerdict struct {
 	Time time.Time `json:"time"`
 	// Step is the 1-based step of the strategy; Weight the candidate's
 	// share during the window, in basis points.

@@ -77,7 +77,7 @@ func rolledBackSummary() release.Summary {
 		RoutesBefore: []provider.Route{prodBefore, route("staging", "s3", w("7", 10000))},
 		RoutesAfter:  []provider.Route{back, route("staging", "s4", w("8", 10000)), route("dev", "d1", w("8", 10000))},
 		Entries:      entries,
-		Verdicts: []release.Verdict{
+		Verdicts: []release.CheckVerdict{
 			{Time: at(3, 0), Step: 1, Weight: 1000, Check: "error-rate", Verdict: "pass", Detail: "0.2% ≤ 1% (n=612)"},
 			{Time: at(3, 0), Step: 1, Weight: 1000, Check: "p99-latency", Verdict: "inconclusive", Detail: "n=12 < 50 samples"},
 			{Time: at(6, 0), Step: 1, Weight: 1000, Check: "error-rate", Verdict: "fail", Detail: "4.1% > 1% (n=598)"},

@@ -97,13 +97,13 @@ type Options struct {
 	// PromoteRequest names none; the zero value means
 	// canary.Canary(1000, 10*time.Minute) with no checks (a bake only).
 	Strategy canary.Strategy
-	// Policy restricts releases to deploy windows and blocks them during
+	// Policy (a DeployPolicy) restricts releases to deploy windows and blocks them during
 	// freezes. It guards the production stage: it is checked before a
 	// Release (or a Promote to production) starts and before every increase
 	// of the candidate's share of production; staging and other aliases
 	// are not restricted, and a rollback is never blocked. Nil allows
 	// every time.
-	Policy *Policy
+	Policy *DeployPolicy
 	// MaxHold is how long a traffic increase that the Policy blocks in the
 	// middle of a canary waits for the window to open again, holding the
 	// traffic where it is. A block that lasts longer rolls the canary
@@ -302,7 +302,7 @@ type Result struct {
 
 // Release runs the whole workflow for one function:
 //
-//  1. check the deploy Policy (a block returns a *BlockedError at once);
+//  1. check the DeployPolicy (a block returns a *BlockedError at once);
 //  2. publish the artifact as the next semantic version (Publish), and
 //     report routes changed behind the journal's back (Verify: an event,
 //     a journaled decision and Summary.Drift; the release goes on from the
@@ -408,7 +408,7 @@ type PromoteRequest struct {
 }
 
 // Promote moves the version From serves to To through the canary runner
-// (never by editing To's route directly), with the deploy Policy,
+// (never by editing To's route directly), with the DeployPolicy,
 // journal, events, notification and, when To is the production stage,
 // retention as in Release. The result and errors are as for Release. An
 // alias that already sends all its traffic to the version is left alone

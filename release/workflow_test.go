@@ -620,8 +620,8 @@ func TestReleaseIntegrationTestsFail(t *testing.T) {
 }
 
 // weekdayMornings allows releases 10:00–10:03 UTC on weekdays.
-func weekdayMornings() *Policy {
-	return &Policy{Windows: []Window{{
+func weekdayMornings() *DeployPolicy {
+	return &DeployPolicy{Windows: []DeployWindow{{
 		Days:  []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday},
 		Start: TimeOfDay{Hour: 10}, End: TimeOfDay{Hour: 10, Minute: 3}, TimeZone: "UTC",
 	}}}
@@ -949,7 +949,7 @@ func TestNewAndReleaseValidate(t *testing.T) {
 		"checks no metrics":  {Runner: canary.RunnerOptions{Provider: mem}, Strategy: healthyStrategy()},
 		"missing hook":       {Runner: canary.RunnerOptions{Provider: mem}, Strategy: canary.Strategy{Steps: []canary.Step{{Weight: 10000}}, PreTraffic: &canary.HookSpec{Name: "x"}}},
 		"bad retention":      {Runner: canary.RunnerOptions{Provider: mem}, Retention: &retention.Policy{}},
-		"bad policy":         {Runner: canary.RunnerOptions{Provider: mem}, Policy: &Policy{Windows: []Window{{TimeZone: "Mars/Olympus"}}}},
+		"bad policy":         {Runner: canary.RunnerOptions{Provider: mem}, Policy: &DeployPolicy{Windows: []DeployWindow{{TimeZone: "Mars/Olympus"}}}},
 	} {
 		if _, err := New(o); !errors.Is(err, provider.ErrInvalid) {
 			t.Errorf("%s: New = %v, want ErrInvalid", name, err)
@@ -987,7 +987,7 @@ func TestEventString(t *testing.T) {
 		{Event{Time: at, Kind: EventWeightSet, Step: StepCanary, Alias: "production", Candidate: "7", Semver: "1.1.0", Weight: 1000},
 			"10:01:30 canary   production  weight set: 10% to 7 (v1.1.0)"},
 		{Event{Time: at, Kind: EventVerdict, Step: StepCanary, Alias: "production", Weight: 250,
-			Verdicts: []Verdict{{Check: "error rate", Verdict: "pass", Detail: "0.1% ≤ 1%"}}},
+			Verdicts: []CheckVerdict{{Check: "error rate", Verdict: "pass", Detail: "0.1% ≤ 1%"}}},
 			"10:01:30 canary   production  verdict at 2.5%: error rate pass (0.1% ≤ 1%)"},
 		{Event{Time: at, Kind: EventWaiting, Step: StepCanary, Alias: "production", Until: start.Add(5 * time.Minute), Message: "step 1 of 2 bakes"},
 			"10:01:30 canary   production  waiting until 10:05:00: step 1 of 2 bakes"},

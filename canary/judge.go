@@ -124,7 +124,7 @@ func (j Judge) Validate() error {
 }
 
 // Judge compares the candidate with the stable version in w.
-func (j Judge) Judge(ctx context.Context, w Window) (Measurement, error) {
+func (j Judge) Judge(ctx context.Context, w MetricWindow) (Measurement, error) {
 	if err := ctx.Err(); err != nil {
 		return Measurement{}, fmt.Errorf("canary: judge: %w", err)
 	}
@@ -137,7 +137,7 @@ func (j Judge) Judge(ctx context.Context, w Window) (Measurement, error) {
 	return j.judgeLatency(w)
 }
 
-func (j Judge) judgeRate(w Window) (Measurement, error) {
+func (j Judge) judgeRate(w MetricWindow) (Measurement, error) {
 	cand, stable, m, done, err := judgePair(w, j.Metric, "judge", cmp.Or(j.MinSamples, DefaultMinInvocations))
 	if done || err != nil {
 		return m, err
@@ -181,7 +181,7 @@ func (j Judge) judgeRate(w Window) (Measurement, error) {
 	return m, nil
 }
 
-func (j Judge) judgeLatency(w Window) (Measurement, error) {
+func (j Judge) judgeLatency(w MetricWindow) (Measurement, error) {
 	cand, stable, m, done, err := judgePair(w, j.Metric, "judge", cmp.Or(j.MinSamples, DefaultMinInvocations))
 	if done || err != nil {
 		return m, err

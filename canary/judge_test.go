@@ -168,7 +168,7 @@ func simulate(r *rand.Rand, version string, minutes, perMinute int, errRate, slo
 // naiveMean is the alarm a statistical judge replaces: the candidate's
 // mean latency within 10% of the stable version's.
 func naiveMean(cand, stable simulated) canary.Check {
-	return canary.CheckFunc(func(ctx context.Context, w canary.Window) (canary.Measurement, error) {
+	return canary.CheckFunc(func(ctx context.Context, w canary.MetricWindow) (canary.Measurement, error) {
 		ratio := cand.mean / stable.mean
 		m := canary.Measurement{Verdict: canary.Pass, Value: cand.mean, Unit: "s",
 			Reason: fmt.Sprintf("mean latency %.1fms against stable %.1fms (ratio %.3f, limit 1.1)", 1000*cand.mean, 1000*stable.mean, ratio)}
@@ -379,7 +379,7 @@ func ExampleJudge() {
 		stable.Points = append(stable.Points, provider.Point{Start: at, Invocations: 2700, Errors: 14, P99: 240*time.Millisecond + jitter})
 		cand.Points = append(cand.Points, provider.Point{Start: at, Invocations: 300, Errors: 1, P99: 360*time.Millisecond + jitter})
 	}
-	w := canary.Window{Function: "checkout", Alias: "live", Candidate: "8", Stable: "7", Weight: 1000,
+	w := canary.MetricWindow{Function: "checkout", Alias: "live", Candidate: "8", Stable: "7", Weight: 1000,
 		Start: start, End: start.Add(10 * time.Minute), Metrics: provider.Observation{Series: []provider.Series{cand, stable}}}
 
 	for _, j := range []canary.Judge{
@@ -417,7 +417,7 @@ func ExampleClassify() {
 
 // benchWindow is a typical analysis window: ten one-minute periods of a
 // 10% canary.
-func benchWindow() canary.Window {
+func benchWindow() canary.MetricWindow {
 	r := rand.New(rand.NewPCG(2026, 4))
 	stable := simulate(r, "1", 10, 2700, 0.005, 0, 0)
 	cand := simulate(r, "2", 10, 300, 0.005, 0.03, 250*time.Millisecond)

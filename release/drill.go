@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 )
 
@@ -28,7 +29,7 @@ import (
 // serve, or a check did not pass); the alias was put back.
 var ErrDrillFailed = errors.New("rollback drill failed")
 
-// Journal outcomes of a drill's decision entries.
+// journal.Journal outcomes of a drill's decision entries.
 const (
 	drillStarted  = "drill started"
 	drillVerified = "drill verified"
@@ -122,22 +123,22 @@ func (w *Workflow) Drill(ctx context.Context, req DrillRequest) (DrillResult, er
 	if len(req.Probe) > 0 && !json.Valid(req.Probe) {
 		return DrillResult{}, provider.Invalid("drill request", "probe", "is not JSON")
 	}
-	if _, ok := w.opts.Provider.(provider.Invoker); len(req.Probe) > 0 && !ok {
+	if _, ok := w.opts.Runner.Provider.(provider.Invoker); len(req.Probe) > 0 && !ok {
 		return DrillResult{}, fmt.Errorf("release: drill: a probe needs a provider that can invoke: %w", provider.ErrUnsupported)
 	}
 	for _, name := range req.Checks {
-		if _, ok := w.opts.Checks[name]; !ok {
+		if _, ok := w.opts.Runner.Checks[name]; !ok {
 			return DrillResult{}, provider.Invalid("drill request", "checks", fmt.Sprintf("names %q, which Options.Checks lacks", name))
 		}
 	}
-	if len(req.Checks) > 0 && w.opts.Metrics == nil {
+	if len(req.Checks) > 0 && w.opts.Runner.Metrics == nil {
 		return DrillResult{}, provider.Invalid("release options", "metrics", "is nil, and the drill has checks")
 	}
 	if req.Window < 0 {
 		return DrillResult{}, provider.Invalid("drill request", "window", "is negative")
 	}
 	if len(req.Checks) > 0 && req.Window > 0 {
-		if res := w.opts.Metrics.Resolution(); res > 0 && req.Window%res != 0 {
+		if res := w.opts.Runner.Metrics.Resolution(); res > 0 && req.Window%res != 0 {
 			return DrillResult{}, provider.Invalid("drill request", "window", fmt.Sprintf("%s is not a multiple of the metrics resolution %s", req.Window, res))
 		}
 	}
@@ -179,11 +180,11 @@ func (w *Workflow) Drill(ctx context.Context, req DrillRequest) (DrillResult, er
 		d.actor = w.opts.Actor
 	}
 	found := cur.Clone()
-	reason := fmt.Sprintf("fire drill of %q: roll back to %s, verify, restore %s", req.Alias, why, routeText(cur))
+	reason := fmt.Sprintf("fire drill of %q: roll back to %s, verify, restore %s", req.Alias, why, cur.Traffic())
 	if req.Reason != "" {
 		reason = req.Reason + "; " + reason
 	}
-	if err := d.record(ctx, Entry{Kind: EntryDecision, Outcome: drillStarted, Before: &found, Stable: target, Candidate: res.From, Reason: reason}); err != nil {
+	if err := d.record(ctx, journal.Entry{Kind: journal.EntryDecision, Outcome: drillStarted, Before: &found, Stable: target, Candidate: res.From, Reason: reason}); err != nil {
 		return res, err
 	}
 	return d.run(ctx, cur)
@@ -197,7 +198,7 @@ type drill struct {
 	actor string
 }
 
-func (d *drill) record(ctx context.Context, e Entry) error {
+func (d *drill) record(ctx context.Context, e journal.Entry) error {
 	e.Time, e.Release, e.Function, e.Alias = d.w.clock.Now(), d.res.ID, d.res.Function, d.res.Alias
 	if e.Actor == "" {
 		e.Actor = d.actor
@@ -218,7 +219,7 @@ func (d *drill) run(ctx context.Context, found provider.Route) (DrillResult, err
 		d.res.Outcome, d.res.Detail = OutcomeFailed, "roll back: "+err.Error()
 		return d.res, fmt.Errorf("release: drill %s: roll back %q to %s: %w", d.res.ID, alias, target, err)
 	}
-	if err := d.record(ctx, Entry{Kind: EntryRollback, Before: &found, After: &moved, Stable: target, Candidate: d.res.From,
+	if err := d.record(ctx, journal.Entry{Kind: journal.EntryRollback, Before: &found, After: &moved, Stable: target, Candidate: d.res.From,
 		Reason: "fire drill: roll back to " + target}); err != nil {
 		return d.res, err
 	}
@@ -228,7 +229,7 @@ func (d *drill) run(ctx context.Context, found provider.Route) (DrillResult, err
 	if verr != nil {
 		outcome, detail = drillFailed, verr.Error()
 	}
-	if err := d.record(ctx, Entry{Kind: EntryDecision, Outcome: outcome, Stable: target, Reason: detail}); err != nil {
+	if err := d.record(ctx, journal.Entry{Kind: journal.EntryDecision, Outcome: outcome, Stable: target, Reason: detail}); err != nil {
 		return d.res, err
 	}
 	if err := d.restore(ctx, found, moved); err != nil {
@@ -256,11 +257,11 @@ func (d *drill) restore(ctx context.Context, found, cur provider.Route) error {
 	got, err := d.w.p.SetRoute(ctx, d.res.Function, back)
 	if err != nil {
 		return fmt.Errorf("release: drill %s: put %q back on %s (run the drill again with this ID to restore it): %w",
-			d.res.ID, d.res.Alias, routeText(found), err)
+			d.res.ID, d.res.Alias, found.Traffic(), err)
 	}
 	d.res.TimeToRestore = d.w.clock.Now().Sub(t0)
-	return d.record(ctx, Entry{Kind: EntryRoute, Before: &cur, After: &got, Candidate: found.Primary(),
-		Reason: "fire drill: restore " + routeText(found)})
+	return d.record(ctx, journal.Entry{Kind: journal.EntryRoute, Before: &cur, After: &got, Candidate: found.Primary(),
+		Reason: "fire drill: restore " + found.Traffic()})
 }
 
 func (d *drill) finish(ctx context.Context) error {
@@ -273,7 +274,7 @@ func (d *drill) finish(ctx context.Context) error {
 	if d.res.Detail != "" {
 		text += " (" + d.res.Detail + ")"
 	}
-	return d.record(ctx, Entry{Kind: EntryDecision, Outcome: drillFinished, Stable: d.res.To, Candidate: d.res.From, Reason: text})
+	return d.record(ctx, journal.Entry{Kind: journal.EntryDecision, Outcome: drillFinished, Stable: d.res.To, Candidate: d.res.From, Reason: text})
 }
 
 // verify checks that the rollback point serves: the probe first, then one
@@ -305,7 +306,7 @@ func (d *drill) verify(ctx context.Context) (string, error) {
 		// source, so it holds only the rollback point's traffic.
 		now := d.w.clock.Now()
 		start, period := now, win
-		if res := d.w.opts.Metrics.Resolution(); res > 0 {
+		if res := d.w.opts.Runner.Metrics.Resolution(); res > 0 {
 			if start = now.Truncate(res); start.Before(now) {
 				start = start.Add(res)
 			}
@@ -313,18 +314,18 @@ func (d *drill) verify(ctx context.Context) (string, error) {
 				period = res
 			}
 		}
-		if err := d.w.clock.Sleep(ctx, start.Add(win).Add(d.w.opts.MetricsLag).Sub(now)); err != nil {
+		if err := d.w.clock.Sleep(ctx, start.Add(win).Add(d.w.opts.Runner.MetricsLag).Sub(now)); err != nil {
 			return "", err
 		}
 		q := provider.Query{Function: d.res.Function, Alias: d.res.Alias, Versions: []string{d.res.To}, Start: start, End: start.Add(win), Period: period}
-		obs, err := d.w.opts.Metrics.Observe(ctx, q)
+		obs, err := d.w.opts.Runner.Metrics.Observe(ctx, q)
 		if err != nil {
 			return "", fmt.Errorf("metrics: %w", err)
 		}
-		cw := canary.Window{Function: d.res.Function, Alias: d.res.Alias, Candidate: d.res.To, Weight: provider.AllTraffic,
+		cw := canary.MetricWindow{Function: d.res.Function, Alias: d.res.Alias, Candidate: d.res.To, Weight: provider.AllTraffic,
 			Start: q.Start, End: q.End, Metrics: obs}
 		for _, name := range d.req.Checks {
-			m, err := d.w.opts.Checks[name].Judge(ctx, cw)
+			m, err := d.w.opts.Runner.Checks[name].Judge(ctx, cw)
 			if err != nil {
 				return "", fmt.Errorf("check %s: %w", name, err)
 			}
@@ -350,7 +351,7 @@ type drillState struct {
 func (w *Workflow) drillState(ctx context.Context, fn, id string) (drillState, bool, error) {
 	var st drillState
 	started := false
-	for e, err := range w.journal.Entries(ctx, Filter{Function: fn}) {
+	for e, err := range w.journal.Entries(ctx, journal.Filter{Function: fn}) {
 		if err != nil {
 			return st, false, err
 		}
@@ -358,10 +359,10 @@ func (w *Workflow) drillState(ctx context.Context, fn, id string) (drillState, b
 			continue
 		}
 		switch {
-		case e.Kind == EntryDecision && e.Outcome == drillStarted && e.Before != nil:
+		case e.Kind == journal.EntryDecision && e.Outcome == drillStarted && e.Before != nil:
 			started = true
 			st = drillState{id: id, fn: fn, alias: e.Alias, actor: e.Actor, found: e.Before.Clone(), from: e.Candidate, to: e.Stable}
-		case e.Kind == EntryDecision && e.Outcome == drillFinished:
+		case e.Kind == journal.EntryDecision && e.Outcome == drillFinished:
 			return st, false, fmt.Errorf("release: drill %s: %w", id, ErrFinished)
 		}
 	}
@@ -399,7 +400,7 @@ func (w *Workflow) resumeDrill(ctx context.Context, st drillState) (DrillResult,
 		d.res.Detail = "put back from the rollback point"
 	default:
 		return d.res, fmt.Errorf("release: drill %s: alias %q now serves %s, neither what the drill found (%s) nor its rollback point: changed by someone else, left alone: %w",
-			st.id, st.alias, routeText(cur), routeText(st.found), provider.ErrConflict)
+			st.id, st.alias, cur.Traffic(), st.found.Traffic(), provider.ErrConflict)
 	}
 	d.res.Outcome = "restored after a restart"
 	return d.res, d.finish(ctx)

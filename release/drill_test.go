@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/release"
 )
 
 // drillSetup gives staging a promotion history (v1 then v2, journaled as
 // the workflow journals a promotion) and handlers for both versions.
-func drillSetup(t *testing.T, pl *platform, failOld bool) (vs []string, j *release.MemoryJournal) {
+func drillSetup(t *testing.T, pl *platform, failOld bool) (vs []string, j *journal.MemoryJournal) {
 	t.Helper()
 	ctx := context.Background()
 	vs = pl.publish(t, 2)
@@ -29,8 +30,8 @@ func drillSetup(t *testing.T, pl *platform, failOld bool) (vs []string, j *relea
 	if err != nil {
 		t.Fatal(err)
 	}
-	j = &release.MemoryJournal{}
-	if err := j.Append(ctx, release.Entry{Time: pl.clock.Now(), Release: "r1", Kind: release.EntryPromote, Function: e2eFn, Alias: "staging",
+	j = &journal.MemoryJournal{}
+	if err := j.Append(ctx, journal.Entry{Time: pl.clock.Now(), Release: "r1", Kind: journal.EntryPromote, Function: e2eFn, Alias: "staging",
 		Before: &before, After: &after, Candidate: vs[1], Stable: vs[0]}); err != nil {
 		t.Fatal(err)
 	}
@@ -45,10 +46,10 @@ func drillSetup(t *testing.T, pl *platform, failOld bool) (vs []string, j *relea
 	return vs, j
 }
 
-func drillEntries(t *testing.T, j release.Journal, id string) []string {
+func drillEntries(t *testing.T, j journal.Journal, id string) []string {
 	t.Helper()
 	var out []string
-	for e, err := range j.Entries(context.Background(), release.Filter{}) {
+	for e, err := range j.Entries(context.Background(), journal.Filter{}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,10 +110,10 @@ func TestDrill_JournalsTimesAndRestores(t *testing.T) {
 	}
 }
 
-func lastEntry(t *testing.T, j release.Journal) release.Entry {
+func lastEntry(t *testing.T, j journal.Journal) journal.Entry {
 	t.Helper()
-	var last release.Entry
-	for e, err := range j.Entries(context.Background(), release.Filter{}) {
+	var last journal.Entry
+	for e, err := range j.Entries(context.Background(), journal.Filter{}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,7 +149,7 @@ func TestDrill_NeverInAFreeze(t *testing.T) {
 	_, j := drillSetup(t, pl, false)
 	now := pl.clock.Now()
 	w := newE2EWorkflow(t, pl, j, func(o *release.Options) {
-		o.Policy = &release.Policy{Freezes: []release.Freeze{{Name: "black friday", Start: now.Add(-time.Hour), End: now.Add(time.Hour)}}}
+		o.Policy = &release.DeployPolicy{Freezes: []release.Freeze{{Name: "black friday", Start: now.Add(-time.Hour), End: now.Add(time.Hour)}}}
 	})
 	_, err := w.Drill(context.Background(), release.DrillRequest{Function: e2eFn, ID: "drill-z", Probe: []byte(`{}`)})
 	var be *release.BlockedError
@@ -189,8 +190,8 @@ func TestDrill_KilledMidDrillIsResumed(t *testing.T) {
 		t.Run(pl.name, func(t *testing.T) {
 			vs, j := drillSetup(t, pl, false)
 			killed := newE2EWorkflow(t, pl, j, func(o *release.Options) {
-				o.Provider = &dying{Provider: pl.p, inv: pl.p.(provider.Invoker), n: 1}
-				o.Retry = provider.RetryPolicy{MaxAttempts: 1}
+				o.Runner.Provider = &dying{Provider: pl.p, inv: pl.p.(provider.Invoker), n: 1}
+				o.Runner.Retry = provider.RetryPolicy{MaxAttempts: 1}
 			})
 			_, err := killed.Drill(context.Background(), release.DrillRequest{Function: e2eFn, ID: "drill-k", Probe: []byte(`{}`)})
 			if err == nil || !strings.Contains(err.Error(), "process killed") {
@@ -231,7 +232,7 @@ func TestDrill_OneWindowOfChecks(t *testing.T) {
 		SetLoad(fn, alias string, rps float64)
 	})
 	mem.SetLoad(e2eFn, "staging", 5)
-	served := canary.CheckFunc(func(_ context.Context, w canary.Window) (canary.Measurement, error) {
+	served := canary.CheckFunc(func(_ context.Context, w canary.MetricWindow) (canary.Measurement, error) {
 		c, _ := w.Series()
 		tot := c.Total()
 		if tot.Invocations == 0 {
@@ -239,7 +240,7 @@ func TestDrill_OneWindowOfChecks(t *testing.T) {
 		}
 		return canary.Measurement{Verdict: canary.Pass, Reason: fmt.Sprintf("%d invocations, %d errors", tot.Invocations, tot.Errors)}, nil
 	})
-	w := newE2EWorkflow(t, pl, j, func(o *release.Options) { o.Checks = map[string]canary.Check{"served": served} })
+	w := newE2EWorkflow(t, pl, j, func(o *release.Options) { o.Runner.Checks = map[string]canary.Check{"served": served} })
 	res, err := w.Drill(context.Background(), release.DrillRequest{Function: e2eFn, ID: "drill-c", Checks: []string{"served"}, Window: 2 * time.Minute})
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 )
 
@@ -152,7 +153,7 @@ func PlanLockDown(ctx context.Context, p provider.Provider, fn string, opts Lock
 // lockDown plans and (unless a dry run) removes, re-reading the routes
 // right before removing so a version routed since the plan keeps its
 // grants. Each removal, and a dry run's plan, is journaled through record.
-func lockDown(ctx context.Context, p provider.Provider, fn string, opts LockDownOptions, record func(context.Context, Entry) error) (LockDownReport, error) {
+func lockDown(ctx context.Context, p provider.Provider, fn string, opts LockDownOptions, record func(context.Context, journal.Entry) error) (LockDownReport, error) {
 	rep := LockDownReport{Function: fn, DryRun: opts.DryRun}
 	grants, err := PlanLockDown(ctx, p, fn, opts)
 	if err != nil {
@@ -164,7 +165,7 @@ func lockDown(ctx context.Context, p provider.Provider, fn string, opts LockDown
 		if !opts.DryRun {
 			outcome = "lock-down"
 		}
-		return rep, record(ctx, Entry{Kind: EntryDecision, Outcome: outcome, Reason: rep.Text()})
+		return rep, record(ctx, journal.Entry{Kind: journal.EntryDecision, Outcome: outcome, Reason: rep.Text()})
 	}
 	pr, ok := p.(provider.PermissionRemover)
 	if !ok {
@@ -188,7 +189,7 @@ func lockDown(ctx context.Context, p provider.Provider, fn string, opts LockDown
 		}
 		g.Removed = true
 		reason := fmt.Sprintf("removed %s invoke grant %q (principal %s) from version %s, which no route sends traffic to", g.Why, g.Statement, g.Principal, g.Version)
-		if err := record(ctx, Entry{Kind: EntryDecision, Outcome: "lock-down", Candidate: g.Version, Reason: reason}); err != nil {
+		if err := record(ctx, journal.Entry{Kind: journal.EntryDecision, Outcome: "lock-down", Candidate: g.Version, Reason: reason}); err != nil {
 			return rep, err
 		}
 	}
@@ -265,7 +266,7 @@ func (r RemapReport) Text() string {
 
 // remap points every event-source mapping of fn pinned to a version at
 // opts.Alias.
-func remap(ctx context.Context, p provider.Provider, fn string, opts RemapOptions, record func(context.Context, Entry) error) (RemapReport, error) {
+func remap(ctx context.Context, p provider.Provider, fn string, opts RemapOptions, record func(context.Context, journal.Entry) error) (RemapReport, error) {
 	rep := RemapReport{Function: fn, DryRun: opts.DryRun}
 	el, ok := p.(provider.EventSourceLister)
 	if !ok {
@@ -293,7 +294,7 @@ func remap(ctx context.Context, p provider.Provider, fn string, opts RemapOption
 		if !opts.DryRun {
 			outcome = "remap"
 		}
-		return rep, record(ctx, Entry{Kind: EntryDecision, Alias: opts.Alias, Outcome: outcome, Reason: rep.Text()})
+		return rep, record(ctx, journal.Entry{Kind: journal.EntryDecision, Alias: opts.Alias, Outcome: outcome, Reason: rep.Text()})
 	}
 	up, ok := p.(provider.EventSourceUpdater)
 	if !ok {
@@ -309,7 +310,7 @@ func remap(ctx context.Context, p provider.Provider, fn string, opts RemapOption
 		}
 		m.Done = true
 		reason := fmt.Sprintf("repointed event-source mapping %s (%s) from version %s to alias %q", m.ID, m.Source, m.From, m.To)
-		if err := record(ctx, Entry{Kind: EntryDecision, Alias: m.To, Outcome: "remap", Candidate: m.From, Reason: reason}); err != nil {
+		if err := record(ctx, journal.Entry{Kind: journal.EntryDecision, Alias: m.To, Outcome: "remap", Candidate: m.From, Reason: reason}); err != nil {
 			return rep, err
 		}
 	}
@@ -338,7 +339,7 @@ func (w *Workflow) Remap(ctx context.Context, fn string, opts RemapOptions) (Rem
 // standaloneRecord journals the entries of an operation run outside a
 // release (lock-down, remap), under a release ID derived from fn, what and
 // the time.
-func (w *Workflow) standaloneRecord(fn, what string) (func(context.Context, Entry) error, error) {
+func (w *Workflow) standaloneRecord(fn, what string) (func(context.Context, journal.Entry) error, error) {
 	if err := provider.CheckName("function", fn); err != nil {
 		return nil, err
 	}
@@ -347,7 +348,7 @@ func (w *Workflow) standaloneRecord(fn, what string) (func(context.Context, Entr
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context, e Entry) error {
+	return func(ctx context.Context, e journal.Entry) error {
 		e.Time, e.Release, e.Function = w.clock.Now(), id, fn
 		if e.Actor == "" {
 			e.Actor = w.opts.Actor

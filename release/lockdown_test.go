@@ -8,13 +8,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/release"
 )
 
-func newE2EWorkflow(t *testing.T, pl *platform, j release.Journal, edit func(*release.Options)) *release.Workflow {
+func newE2EWorkflow(t *testing.T, pl *platform, j journal.Journal, edit func(*release.Options)) *release.Workflow {
 	t.Helper()
-	opts := release.Options{Provider: pl.p, Metrics: pl.m, Journal: j, Clock: pl.clock, Actor: "ci"}
+	opts := release.Options{Runner: canary.RunnerOptions{Provider: pl.p, Metrics: pl.m, Clock: pl.clock}, Journal: j, Actor: "ci"}
 	if edit != nil {
 		edit(&opts)
 	}
@@ -25,14 +27,14 @@ func newE2EWorkflow(t *testing.T, pl *platform, j release.Journal, edit func(*re
 	return w
 }
 
-func decisions(t *testing.T, j release.Journal, outcome string) []release.Entry {
+func decisions(t *testing.T, j journal.Journal, outcome string) []journal.Entry {
 	t.Helper()
-	var out []release.Entry
-	for e, err := range j.Entries(context.Background(), release.Filter{}) {
+	var out []journal.Entry
+	for e, err := range j.Entries(context.Background(), journal.Filter{}) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.Kind == release.EntryDecision && e.Outcome == outcome {
+		if e.Kind == journal.EntryDecision && e.Outcome == outcome {
 			out = append(out, e)
 		}
 	}
@@ -54,7 +56,7 @@ func TestLockDown_RemovesPublicGrantsOnlyFromUnroutedVersions(t *testing.T) {
 			pl.grant(t, vs[1], "s3", "s3.amazonaws.com")
 			pl.grant(t, vs[2], "public", "*") // routed: kept
 			pl.grant(t, vs[3], "public", "*") // routed: kept
-			j := &release.MemoryJournal{}
+			j := &journal.MemoryJournal{}
 			w := newE2EWorkflow(t, pl, j, nil)
 			opts := release.LockDownOptions{DryRun: true, OwnAccounts: []string{"123456789012"}}
 
@@ -127,7 +129,7 @@ func TestRemap_MovesPinnedMappingToAlias(t *testing.T) {
 			pinned := pl.mapping(t, vs[0], "arn:aws:sqs:us-east-1:123456789012:orders")
 			pl.mapping(t, "production", "arn:aws:sqs:us-east-1:123456789012:refunds")
 			pl.mapping(t, "", "arn:aws:sqs:us-east-1:123456789012:audit")
-			j := &release.MemoryJournal{}
+			j := &journal.MemoryJournal{}
 			w := newE2EWorkflow(t, pl, j, nil)
 
 			dry, err := w.Remap(ctx, e2eFn, release.RemapOptions{DryRun: true})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 )
 
@@ -25,7 +26,7 @@ func (o Options) checkSteps() error {
 		if err := o.Synthetic.Validate(); err != nil {
 			return err
 		}
-		if _, ok := o.Provider.(provider.Invoker); !ok {
+		if _, ok := o.Runner.Provider.(provider.Invoker); !ok {
 			return fmt.Errorf("release options: synthetic traffic needs a provider that can invoke: %w", provider.ErrUnsupported)
 		}
 	}
@@ -58,7 +59,7 @@ func (r *run) replay(ctx context.Context, c *Contract, schema *InputSchema, qual
 	if len(rep.Results) == 0 && err != nil {
 		text = err.Error()
 	}
-	if jerr := r.record(ctx, Entry{Kind: EntryDecision, Alias: qualifier, Outcome: outcome, Reason: text}); jerr != nil {
+	if jerr := r.record(ctx, journal.Entry{Kind: journal.EntryDecision, Alias: qualifier, Outcome: outcome, Reason: text}); jerr != nil {
 		return errors.Join(err, jerr)
 	}
 	if err != nil {
@@ -71,7 +72,7 @@ func (r *run) replay(ctx context.Context, c *Contract, schema *InputSchema, qual
 // afterPromotion applies lock-down and remap after a promotion to
 // production. Their failures are reported and never undo the promotion.
 func (r *run) afterPromotion(ctx context.Context) {
-	record := func(ctx context.Context, e Entry) error { return r.record(ctx, e) }
+	record := func(ctx context.Context, e journal.Entry) error { return r.record(ctx, e) }
 	if o := r.w.opts.LockDown; o != nil {
 		r.emit(Event{Kind: EventStepStarted, Step: StepLockDown})
 		rep, err := lockDown(ctx, r.w.p, r.fn, *o, record)
@@ -79,7 +80,7 @@ func (r *run) afterPromotion(ctx context.Context) {
 		msg := rep.Text()
 		if err != nil {
 			msg = "lock-down failed: " + err.Error()
-			_ = r.record(ctx, Entry{Kind: EntryDecision, Outcome: "lock-down failed", Reason: msg})
+			_ = r.record(ctx, journal.Entry{Kind: journal.EntryDecision, Outcome: "lock-down failed", Reason: msg})
 		}
 		r.emit(Event{Kind: EventLockedDown, Step: StepLockDown, Message: msg})
 	}
@@ -94,7 +95,7 @@ func (r *run) afterPromotion(ctx context.Context) {
 		msg := rep.Text()
 		if err != nil {
 			msg = "remap failed: " + err.Error()
-			_ = r.record(ctx, Entry{Kind: EntryDecision, Alias: opts.Alias, Outcome: "remap failed", Reason: msg})
+			_ = r.record(ctx, journal.Entry{Kind: journal.EntryDecision, Alias: opts.Alias, Outcome: "remap failed", Reason: msg})
 		}
 		r.emit(Event{Kind: EventRemapped, Step: StepRemap, Message: msg})
 	}
@@ -122,7 +123,7 @@ func (r *run) revertInfra(ctx context.Context, reason string) {
 	}
 	fctx, cancel := finishContext(ctx)
 	defer cancel()
-	_ = r.record(fctx, Entry{Kind: EntryDecision, Outcome: outcome, Reason: res.revertText()})
+	_ = r.record(fctx, journal.Entry{Kind: journal.EntryDecision, Outcome: outcome, Reason: res.revertText()})
 	r.emit(Event{Kind: EventReverted, Step: StepRevert, Message: res.revertText()})
 }
 
@@ -191,7 +192,7 @@ func (w *Workflow) checkRequestSteps(req Request) error {
 		if err := req.Contract.Validate(); err != nil {
 			return err
 		}
-		if _, ok := w.opts.Provider.(provider.Invoker); !ok {
+		if _, ok := w.opts.Runner.Provider.(provider.Invoker); !ok {
 			return fmt.Errorf("release request: a contract replay needs a provider that can invoke: %w", provider.ErrUnsupported)
 		}
 	}
@@ -199,11 +200,11 @@ func (w *Workflow) checkRequestSteps(req Request) error {
 		if err := req.Synthetic.Validate(); err != nil {
 			return err
 		}
-		if _, ok := w.opts.Provider.(provider.Invoker); !ok {
+		if _, ok := w.opts.Runner.Provider.(provider.Invoker); !ok {
 			return fmt.Errorf("release request: synthetic traffic needs a provider that can invoke: %w", provider.ErrUnsupported)
 		}
 	}
-	if (req.Synthetic != nil || w.opts.Synthetic != nil) && w.opts.Metrics == nil {
+	if (req.Synthetic != nil || w.opts.Synthetic != nil) && w.opts.Runner.Metrics == nil {
 		return provider.Invalid("release options", "metrics", "is nil, and synthetic traffic is set")
 	}
 	return nil
@@ -221,5 +222,5 @@ func (r *run) journalSynthetic(ctx context.Context) {
 	}
 	fctx, cancel := finishContext(ctx)
 	defer cancel()
-	_ = r.record(fctx, Entry{Kind: EntryDecision, Alias: r.alias, Outcome: "synthetic traffic", Reason: syntheticText(ts)})
+	_ = r.record(fctx, journal.Entry{Kind: journal.EntryDecision, Alias: r.alias, Outcome: "synthetic traffic", Reason: syntheticText(ts)})
 }

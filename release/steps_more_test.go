@@ -11,6 +11,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/release"
 	"github.com/slipway-dev/slipway/semver"
@@ -87,7 +89,7 @@ func TestRevertHook_CommandAfterExplicitRollback(t *testing.T) {
 	}
 	for _, pl := range platforms(t) {
 		t.Run(pl.name, func(t *testing.T) {
-			j := &release.MemoryJournal{}
+			j := &journal.MemoryJournal{}
 			w := newE2EWorkflow(t, pl, j, func(o *release.Options) {
 				o.OnRollback = &release.RevertHook{Command: []string{sh, "-c", `echo "reverting $SLIPWAY_FUNCTION $SLIPWAY_ALIAS from $SLIPWAY_CANDIDATE to $SLIPWAY_STABLE"; echo oops >&2; exit 3`}}
 			})
@@ -121,7 +123,7 @@ func TestRevertHook_Validate(t *testing.T) {
 		}
 	}
 	pl := memoryPlatform(t)
-	if _, err := release.New(release.Options{Provider: pl.p, OnRollback: &release.RevertHook{}}); !errors.Is(err, provider.ErrInvalid) {
+	if _, err := release.New(release.Options{Runner: canary.RunnerOptions{Provider: pl.p}, OnRollback: &release.RevertHook{}}); !errors.Is(err, provider.ErrInvalid) {
 		t.Errorf("New with an empty hook: %v", err)
 	}
 	res, err := release.RevertHook{Func: func(context.Context, release.RevertContext, io.Writer) error { panic("boom") }}.Run(context.Background(), release.RevertContext{})
@@ -136,11 +138,11 @@ func TestDrill_ResumedFromAFileJournal(t *testing.T) {
 	pl := memoryPlatform(t)
 	vs, mj := drillSetup(t, pl, false)
 	path := filepath.Join(t.TempDir(), "journal.jsonl")
-	fj, err := release.OpenFileJournal(path)
+	fj, err := journal.OpenFileJournal(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for e, err := range mj.Entries(context.Background(), release.Filter{}) {
+	for e, err := range mj.Entries(context.Background(), journal.Filter{}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,8 +151,8 @@ func TestDrill_ResumedFromAFileJournal(t *testing.T) {
 		}
 	}
 	killed := newE2EWorkflow(t, pl, fj, func(o *release.Options) {
-		o.Provider = &dying{Provider: pl.p, inv: pl.p.(provider.Invoker), n: 1}
-		o.Retry = provider.RetryPolicy{MaxAttempts: 1}
+		o.Runner.Provider = &dying{Provider: pl.p, inv: pl.p.(provider.Invoker), n: 1}
+		o.Runner.Retry = provider.RetryPolicy{MaxAttempts: 1}
 	})
 	if _, err := killed.Drill(context.Background(), release.DrillRequest{Function: e2eFn, ID: "d", Probe: []byte(`{}`)}); err == nil {
 		t.Fatal("the killed drill succeeded")
@@ -158,7 +160,7 @@ func TestDrill_ResumedFromAFileJournal(t *testing.T) {
 	if err := fj.Close(); err != nil {
 		t.Fatal(err)
 	}
-	reopened, err := release.OpenFileJournal(path)
+	reopened, err := journal.OpenFileJournal(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/release"
 	"github.com/slipway-dev/slipway/semver"
@@ -61,10 +62,10 @@ func serves(t *testing.T, pl *platform, alias string) string {
 	return r.Primary()
 }
 
-func journalOf(t *testing.T, j release.Journal, id string) []release.Entry {
+func journalOf(t *testing.T, j journal.Journal, id string) []journal.Entry {
 	t.Helper()
-	var out []release.Entry
-	for e, err := range j.Entries(context.Background(), release.Filter{}) {
+	var out []journal.Entry
+	for e, err := range j.Entries(context.Background(), journal.Filter{}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,13 +76,13 @@ func journalOf(t *testing.T, j release.Journal, id string) []release.Entry {
 	return out
 }
 
-func findEntry(es []release.Entry, outcome string) (release.Entry, bool) {
+func findEntry(es []journal.Entry, outcome string) (journal.Entry, bool) {
 	for _, e := range es {
 		if e.Outcome == outcome {
 			return e, true
 		}
 	}
-	return release.Entry{}, false
+	return journal.Entry{}, false
 }
 
 var oldShape = release.RecordedEvent{Name: "order-v1.json", Payload: json.RawMessage(`{"orderId":"o-1"}`)}
@@ -91,7 +92,7 @@ var oldShape = release.RecordedEvent{Name: "order-v1.json", Payload: json.RawMes
 func TestReleaseContract_OldEventShapeStopsBeforeProduction(t *testing.T) {
 	for _, pl := range platforms(t) {
 		t.Run(pl.name, func(t *testing.T) {
-			j := &release.MemoryJournal{}
+			j := &journal.MemoryJournal{}
 			w := newE2EWorkflow(t, pl, j, nil)
 			pl.handler(t, "1", orderHandler(false))
 			pl.handler(t, "2", orderHandler(true)) // the candidate needs customerId
@@ -121,7 +122,7 @@ func TestReleaseContract_OldEventShapeStopsBeforeProduction(t *testing.T) {
 				t.Errorf("summary:\n%s", res.Summary.Markdown())
 			}
 			for _, e := range journalOf(t, j, "r2") {
-				if e.Alias == "production" && e.Kind != release.EntryDecision {
+				if e.Alias == "production" && e.Kind != journal.EntryDecision {
 					t.Errorf("production was touched: %+v", e)
 				}
 			}
@@ -142,7 +143,7 @@ const (
 func TestReleaseSchemaBump_RemovedRequiredFieldIsMajorAndJournaled(t *testing.T) {
 	for _, pl := range platforms(t) {
 		t.Run(pl.name, func(t *testing.T) {
-			j := &release.MemoryJournal{}
+			j := &journal.MemoryJournal{}
 			w := newE2EWorkflow(t, pl, j, nil)
 			for _, v := range []string{"1", "2", "3"} {
 				pl.handler(t, v, orderHandler(false))
@@ -162,9 +163,9 @@ func TestReleaseSchemaBump_RemovedRequiredFieldIsMajorAndJournaled(t *testing.T)
 				t.Errorf("semver %s after 0.1.0 with a removed required field, want 1.0.0", res.Semver)
 			}
 			const why = "major: the input schema breaks callers (property removed at customerId); the commits call for patch"
-			var pub release.Entry
+			var pub journal.Entry
 			for _, e := range journalOf(t, j, "r2") {
-				if e.Kind == release.EntryPublish {
+				if e.Kind == journal.EntryPublish {
 					pub = e
 				}
 			}
@@ -214,8 +215,8 @@ func TestReleaseSynthetic_QuietFunctionReachesVerdict(t *testing.T) {
 	for _, withSynthetic := range []bool{false, true} {
 		for _, pl := range platforms(t) {
 			t.Run(fmt.Sprintf("%s/synthetic=%v", pl.name, withSynthetic), func(t *testing.T) {
-				j := &release.MemoryJournal{}
-				w := newE2EWorkflow(t, pl, j, func(o *release.Options) { o.MetricsLag = 2 * time.Minute })
+				j := &journal.MemoryJournal{}
+				w := newE2EWorkflow(t, pl, j, func(o *release.Options) { o.Runner.MetricsLag = 2 * time.Minute })
 				pl.handler(t, "1", orderHandler(false))
 				pl.handler(t, "2", orderHandler(false))
 				pl.load(t, "production", 1.0/60)
@@ -266,10 +267,10 @@ func TestReleaseSynthetic_QuietFunctionReachesVerdict(t *testing.T) {
 func TestReleaseRevertHook_FailureReportedRollbackStillHappens(t *testing.T) {
 	for _, pl := range platforms(t) {
 		t.Run(pl.name, func(t *testing.T) {
-			j := &release.MemoryJournal{}
+			j := &journal.MemoryJournal{}
 			var got release.RevertContext
 			w := newE2EWorkflow(t, pl, j, func(o *release.Options) {
-				o.MetricsLag = 2 * time.Minute
+				o.Runner.MetricsLag = 2 * time.Minute
 				o.OnRollback = &release.RevertHook{Func: func(_ context.Context, rc release.RevertContext, out io.Writer) error {
 					got = rc
 					fmt.Fprintln(out, "terraform: applying previous.tfplan")
@@ -316,7 +317,7 @@ func TestReleaseRevertHook_FailureReportedRollbackStillHappens(t *testing.T) {
 func TestRelease_LockDownAndRemapAfterPromotion(t *testing.T) {
 	for _, pl := range platforms(t) {
 		t.Run(pl.name, func(t *testing.T) {
-			j := &release.MemoryJournal{}
+			j := &journal.MemoryJournal{}
 			for _, dry := range []bool{true, false} {
 				w := newE2EWorkflow(t, pl, j, func(o *release.Options) {
 					o.LockDown = &release.LockDownOptions{DryRun: dry}

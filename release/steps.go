@@ -224,3 +224,40 @@ func (r *run) journalSynthetic(ctx context.Context) {
 	defer cancel()
 	_ = r.record(fctx, journal.Entry{Kind: journal.EntryDecision, Alias: r.alias, Outcome: "synthetic traffic", Reason: syntheticText(ts)})
 }
+
+// The canary runner's provider forwards the invoke and fix powers too, as
+// every wrapper must (a hook or a check may invoke the candidate).
+var (
+	_ provider.Invoker            = (*tracked)(nil)
+	_ provider.PermissionRemover  = (*tracked)(nil)
+	_ provider.EventSourceUpdater = (*tracked)(nil)
+)
+
+// Invoke forwards to the wrapped provider's provider.Invoker.
+func (t *tracked) Invoke(ctx context.Context, fn string, in provider.InvokeInput) (provider.InvokeOutput, error) {
+	iv, ok := t.Provider.(provider.Invoker)
+	if !ok {
+		return provider.InvokeOutput{}, &provider.Error{Op: "invoke", Function: fn, Err: provider.ErrUnsupported}
+	}
+	return iv.Invoke(ctx, fn, in)
+}
+
+// RemovePermission forwards to the wrapped provider's
+// provider.PermissionRemover.
+func (t *tracked) RemovePermission(ctx context.Context, fn, qualifier, id string) error {
+	pr, ok := t.Provider.(provider.PermissionRemover)
+	if !ok {
+		return &provider.Error{Op: "remove permission", Function: fn, Err: provider.ErrUnsupported}
+	}
+	return pr.RemovePermission(ctx, fn, qualifier, id)
+}
+
+// UpdateEventSource forwards to the wrapped provider's
+// provider.EventSourceUpdater.
+func (t *tracked) UpdateEventSource(ctx context.Context, fn, id, qualifier string) (provider.EventSource, error) {
+	u, ok := t.Provider.(provider.EventSourceUpdater)
+	if !ok {
+		return provider.EventSource{}, &provider.Error{Op: "update event source", Function: fn, Err: provider.ErrUnsupported}
+	}
+	return u.UpdateEventSource(ctx, fn, id, qualifier)
+}

@@ -151,7 +151,7 @@ type Options struct {
 	// Synthetic, when set, invokes the candidate and the stable version
 	// during each analysis window of a production canary, so a quiet
 	// function reaches a verdict (SyntheticTraffic). Request.Synthetic
-	// overrides it.
+	// overrides it for a Release; a Resume uses this one.
 	Synthetic *SyntheticTraffic
 }
 
@@ -564,6 +564,12 @@ func (w *Workflow) Resume(ctx context.Context, id string) (Result, error) {
 		return r.result(), err
 	}
 	r.plan = st.Plan
+	if w.opts.Synthetic != nil {
+		// A stored state does not carry the request's synthetic traffic:
+		// a resumed canary has the options' (the periods the dead process
+		// judged are not invoked again, the rest are).
+		r.synth = newSyntheticMetrics(w.opts.Runner.Metrics, w.p.(provider.Invoker), st.Function, *w.opts.Synthetic)
+	}
 	r.emit(Event{Kind: EventStepStarted, Step: StepCanary, Message: fmt.Sprintf("resuming from %s, step %d", st.Phase, st.Step+1)})
 	if err := r.journalLanded(ctx, st); err != nil {
 		return r.finish(ctx, OutcomeFailed, err.Error(), err)

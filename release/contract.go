@@ -259,3 +259,34 @@ func clip(b []byte) string {
 	}
 	return string(b)
 }
+
+// ContractSource is how a configuration file names a contract: a
+// LoadEvents pattern and an optional schema file, both relative to fsys
+// (the configuration file's directory, say os.DirFS(dir)).
+//
+//	contract:
+//	  events: "contract/*.json"
+//	  schema: "schema/input.json"
+type ContractSource struct {
+	Events string `json:"events"`
+	Schema string `json:"schema,omitempty"`
+}
+
+// Load reads the events and the schema and returns the contract, checked
+// by Contract.Validate.
+func (s ContractSource) Load(fsys fs.FS) (Contract, error) {
+	if s.Events == "" {
+		return Contract{}, provider.Invalid("contract", "events", "is empty")
+	}
+	evs, err := LoadEvents(fsys, s.Events)
+	if err != nil {
+		return Contract{}, err
+	}
+	c := Contract{Events: evs}
+	if s.Schema != "" {
+		if c.Schema, err = fs.ReadFile(fsys, s.Schema); err != nil {
+			return Contract{}, fmt.Errorf("release: contract schema: %w", err)
+		}
+	}
+	return c, c.Validate()
+}

@@ -173,3 +173,21 @@ func TestDrill_ResumedFromAFileJournal(t *testing.T) {
 		t.Errorf("staging serves %s", got)
 	}
 }
+
+func TestContractSourceLoad(t *testing.T) {
+	fsys := fstest.MapFS{
+		"contract/a.json":   {Data: []byte(`{"orderId":"o-1"}`)},
+		"schema/input.json": {Data: []byte(inputV2)},
+		"schema/bad.json":   {Data: []byte(`{"type":1}`)},
+	}
+	c, err := release.ContractSource{Events: "contract/*.json", Schema: "schema/input.json"}.Load(fsys)
+	if err != nil || len(c.Events) != 1 || string(c.Schema) != inputV2 {
+		t.Fatalf("Load: %+v %v", c, err)
+	}
+	if _, err := (release.ContractSource{Events: "contract/*.json", Schema: "schema/bad.json"}).Load(fsys); !errors.Is(err, provider.ErrInvalid) {
+		t.Errorf("bad schema: %v", err)
+	}
+	if _, err := (release.ContractSource{Events: "contract/*.json", Schema: "schema/none.json"}).Load(fsys); err == nil {
+		t.Error("missing schema file loaded")
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/release"
+	"github.com/slipway-dev/slipway/semver"
 )
 
 // drillSetup gives staging a promotion history (v1 then v2, journaled as
@@ -250,5 +251,34 @@ func TestDrill_OneWindowOfChecks(t *testing.T) {
 	}
 	if got := stagingServes(t, pl); got != vs[1] {
 		t.Errorf("staging serves %s", got)
+	}
+}
+
+// A drill after two real releases: the journal's rollback point of staging
+// is the first release's version.
+func TestDrill_AfterRealReleases(t *testing.T) {
+	for _, pl := range platforms(t) {
+		t.Run(pl.name, func(t *testing.T) {
+			j := &journal.MemoryJournal{}
+			w := newE2EWorkflow(t, pl, j, nil)
+			for _, code := range []string{"v1", "v2"} {
+				if _, err := releaseOn(pl, w, release.Request{Function: e2eFn, Publish: pubReq(code, semver.Minor), Strategy: allAtOnce()}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pl.handler(t, "1", orderHandler(false))
+			res, err := w.Drill(context.Background(), release.DrillRequest{Function: e2eFn, Probe: []byte(`{"orderId":"drill"}`)})
+			if err != nil || res.From != "2" || res.To != "1" {
+				t.Fatalf("Drill: %+v %v", res, err)
+			}
+			if got := stagingServes(t, pl); got != "2" {
+				t.Errorf("staging serves %s", got)
+			}
+			// Production's rollback answer is untouched by the drill of staging.
+			rb, err := w.RollbackWith(context.Background(), release.RollbackRequest{Function: e2eFn})
+			if err != nil || rb.Stable != "1" {
+				t.Errorf("production rollback after the drill: %+v %v", rb.Stable, err)
+			}
+		})
 	}
 }

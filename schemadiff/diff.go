@@ -450,6 +450,11 @@ func (d *differ) object(path string, o, n map[string]any) {
 		d.add(join(path, k), PropertyRequired, semver.Major, "")
 	}
 	for _, k := range oreq {
+		_, wasProp := op[k]
+		_, isProp := np[k]
+		if wasProp && !isProp {
+			continue // reported as PropertyRemoved
+		}
 		if !slices.Contains(nreq, k) {
 			d.add(join(path, k), RequirementDropped, semver.Patch, "")
 		}

@@ -59,7 +59,11 @@ func (r *run) replay(ctx context.Context, c *Contract, schema *InputSchema, qual
 	if len(rep.Results) == 0 && err != nil {
 		text = err.Error()
 	}
-	if jerr := r.record(ctx, journal.Entry{Kind: journal.EntryDecision, Alias: qualifier, Outcome: outcome, Reason: text}); jerr != nil {
+	alias := qualifier // the staging alias, or the candidate version (no alias)
+	if qualifier == r.candidate {
+		alias = ""
+	}
+	if jerr := r.record(ctx, journal.Entry{Kind: journal.EntryDecision, Alias: alias, Outcome: outcome, Reason: text}); jerr != nil {
 		return errors.Join(err, jerr)
 	}
 	if err != nil {

@@ -191,3 +191,27 @@ func TestContractSourceLoad(t *testing.T) {
 		t.Error("missing schema file loaded")
 	}
 }
+
+// Without a staging stage the contract is replayed on the candidate
+// version before the canary; a failure leaves production alone.
+func TestReleaseContract_NoStagingStage(t *testing.T) {
+	pl := memoryPlatform(t)
+	j := &journal.MemoryJournal{}
+	w := newE2EWorkflow(t, pl, j, func(o *release.Options) { o.Stages = release.Stages{Production: "production"} })
+	pl.handler(t, "1", orderHandler(false))
+	pl.handler(t, "2", orderHandler(true))
+	c := &release.Contract{Events: []release.RecordedEvent{oldShape}}
+	if _, err := releaseOn(pl, w, release.Request{Function: e2eFn, ID: "r1", Publish: pubReq("v1", semver.Minor), Strategy: allAtOnce(), Contract: c}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := releaseOn(pl, w, release.Request{Function: e2eFn, ID: "r2", Publish: pubReq("v2", semver.Minor), Strategy: allAtOnce(), Contract: c})
+	if !errors.Is(err, release.ErrContractBroken) || res.Replay.Qualifier != "2" {
+		t.Fatalf("Release: %v %+v", err, res.Replay)
+	}
+	if got := serves(t, pl, "production"); got != "1" {
+		t.Errorf("production serves %s", got)
+	}
+	if e, ok := findEntry(journalOf(t, j, "r2"), "contract failed"); !ok || e.Alias != "" {
+		t.Errorf("journal entry %+v", e)
+	}
+}

@@ -282,3 +282,25 @@ func TestDrill_AfterRealReleases(t *testing.T) {
 		})
 	}
 }
+
+// A resumed drill leaves alone an alias someone else changed meanwhile.
+func TestDrill_ResumeLeavesAnOutOfBandChangeAlone(t *testing.T) {
+	pl := memoryPlatform(t)
+	vs, j := drillSetup(t, pl, false)
+	v3 := pl.publish(t, 1)[0]
+	killed := newE2EWorkflow(t, pl, j, func(o *release.Options) {
+		o.Runner.Provider = &dying{Provider: pl.p, inv: pl.p.(provider.Invoker), n: 1}
+		o.Runner.Retry = provider.RetryPolicy{MaxAttempts: 1}
+	})
+	if _, err := killed.Drill(context.Background(), release.DrillRequest{Function: e2eFn, ID: "d", Probe: []byte(`{}`)}); err == nil {
+		t.Fatal("the killed drill succeeded")
+	}
+	pl.route(t, provider.To("staging", v3)) // an operator moved staging
+	_, err := newE2EWorkflow(t, pl, j, nil).ResumeDrill(context.Background(), e2eFn, "d")
+	if !errors.Is(err, provider.ErrConflict) {
+		t.Fatalf("ResumeDrill: %v", err)
+	}
+	if got := stagingServes(t, pl); got != v3 {
+		t.Errorf("staging serves %s, want the operator's %s (not the drill's %s)", got, v3, vs[1])
+	}
+}

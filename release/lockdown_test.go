@@ -11,6 +11,7 @@ import (
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
 )
 
@@ -175,5 +176,33 @@ func TestRemap_MovesPinnedMappingToAlias(t *testing.T) {
 				t.Errorf("remap to a missing alias: %v", err)
 			}
 		})
+	}
+}
+
+// A version routed between the plan and the removal keeps its grants.
+func TestLockDown_VersionRoutedSincePlanKeepsGrants(t *testing.T) {
+	pl := memoryPlatform(t)
+	mem := pl.p.(*memory.Provider)
+	vs := pl.publish(t, 2)
+	pl.route(t, provider.To("production", vs[1]))
+	pl.grant(t, vs[0], "public", "*")
+	calls := 0
+	mem.Inject(memory.Fault{Ops: []string{memory.OpRoutes}, Before: func(string) error {
+		if calls++; calls == 2 { // the re-read before removing
+			_, err := mem.SetRoute(context.Background(), e2eFn, provider.To("staging", vs[0]))
+			return err
+		}
+		return nil
+	}})
+	w := newE2EWorkflow(t, pl, &journal.MemoryJournal{}, nil)
+	rep, err := w.LockDown(context.Background(), e2eFn, release.LockDownOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Grants) != 1 || rep.Grants[0].Removed || !strings.Contains(rep.Grants[0].Err, "a route sends it traffic now") {
+		t.Errorf("report %+v", rep)
+	}
+	if got := pl.permissions(t, vs[0]); len(got) != 1 {
+		t.Errorf("grants %v", got)
 	}
 }

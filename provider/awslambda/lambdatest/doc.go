@@ -35,7 +35,7 @@
 //
 // # Documented behaviour it enforces
 //
-// Each rule names its source (PLATFORMS.md in the slipway repository, which
+// Each rule names its source (docs/platforms/aws-lambda.md in the slipway repository, which
 // cites the AWS API reference, the SDK model and developer-guide pages;
 // rules marked unverified there are marked so here):
 //   - RevisionId preconditions on UpdateFunctionCode,

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Each handler cites the rule it enforces: PLATFORMS.md §1 (sources SDK-L,
+// Each handler cites the rule it enforces: docs/platforms/aws-lambda.md §1 (sources SDK-L,
 // MODEL-L and the Lambda developer guide pages named there), "Sharp edges"
 // items 1–9.
 
@@ -414,7 +414,7 @@ func checkAliasName(name string) *apiError {
 }
 
 // checkRouting enforces the weighted-alias rules (sharp edge 5;
-// PLATFORMS.md §1 "Weighted aliases", from the API_AliasRoutingConfiguration
+// docs/platforms/aws-lambda.md §1 "Weighted aliases", from the API_AliasRoutingConfiguration
 // and lambda-traffic-shifting-using-aliases pages):
 //   - keys [0-9]+ and weights within 0.0–1.0 are model constraints
 //     (ValidationException);
@@ -531,7 +531,7 @@ func (s *Server) getAlias(w http.ResponseWriter, r *http.Request, rt route) {
 
 // updateAlias: omitted FunctionVersion, Description or RoutingConfig leave
 // the alias's values as they are; a RoutingConfig with an empty map clears
-// the routing (PLATFORMS.md §1 "Weighted aliases", promotion row). A stale
+// the routing (docs/platforms/aws-lambda.md §1 "Weighted aliases", promotion row). A stale
 // RevisionId → 412 (sharp edge 1; the alias token is its own, separate
 // from the function's).
 func (s *Server) updateAlias(w http.ResponseWriter, r *http.Request, rt route) {

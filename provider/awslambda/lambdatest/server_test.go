@@ -20,7 +20,7 @@ import (
 
 // These tests speak raw HTTP with hand-written JSON, independent of the
 // adapter and of the SDK, and check the documented rules one by one. Test
-// names say which rule; sources are in PLATFORMS.md §1–2 (sharp edges
+// names say which rule; sources are in docs/platforms/aws-lambda.md §1–2 (sharp edges
 // 1–10) as cited in the handlers.
 
 type clock struct {
@@ -381,7 +381,7 @@ func TestDeleteVersion_AliasedIs409(t *testing.T) {
 	if msg := r.str("message"); msg != "Unable to delete version because the following aliases reference it: [beta, live]" {
 		t.Errorf("message = %q", msg)
 	}
-	// As additional routing version (unverified in PLATFORMS.md).
+	// As additional routing version (unverified in docs/platforms/aws-lambda.md).
 	want(t, call(t, srv, "DELETE", fnPath+"?Qualifier=2", ""), 409, "ResourceConflictException")
 	want(t, call(t, srv, "DELETE", fnPath+"?Qualifier=3", ""), 204, "")
 	want(t, call(t, srv, "DELETE", fnPath+"?Qualifier=3", ""), 404, "ResourceNotFoundException")

@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/slipway-dev/slipway/provider"
-	"github.com/slipway-dev/slipway/provider/providertest"
 	"github.com/slipway-dev/slipway/provider/gcprun/runtest"
+	"github.com/slipway-dev/slipway/provider/providertest"
 )
 
 // TestConformance runs the provider contract's suite against the adapter

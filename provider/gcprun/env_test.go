@@ -1,6 +1,8 @@
 package gcprun_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"sync"
 	"testing"
@@ -68,4 +70,21 @@ func newEnv(t testing.TB, opts runtest.Options) *env {
 // config is a configuration Cloud Functions accepts.
 func config(i int) provider.Config {
 	return provider.Config{Runtime: "go125", Handler: "Handler", MemoryMB: 256, Timeout: 60 * time.Second, Role: "fn@slipway-test.iam.gserviceaccount.com"}
+}
+
+// zipOf returns a deterministic zip archive holding one file.
+func zipOf(contents string) provider.Artifact {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "main.go", Method: zip.Store})
+	if err == nil {
+		_, err = w.Write([]byte("package main // " + contents + "\n"))
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		panic(err)
+	}
+	return provider.Artifact{Zip: buf.Bytes()}
 }

@@ -358,16 +358,18 @@ func percentileOf(b Behavior, p float64) float64 {
 }
 
 // latencyDistribution spreads n requests so that the 50th, 90th and 99th
-// percentiles fall in the buckets of b.P50, b.P90 and b.P99: half the
-// requests at P50, up to the 90th at P90, the rest at P99.
+// percentiles fall in the buckets of b.P50, b.P90 and b.P99: ⌈n/2⌉
+// requests at P50, up to the ⌈0.9·n⌉-th at P90, the rest at P99.
 func latencyDistribution(b Behavior, n int64) *distribution.Distribution {
 	buckets := make([]int64, 202)
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	put := func(v float64, k int64) {
 		buckets[bucketOf(v)] += k
 	}
-	c50 := n / 2
-	c90 := int64(math.Floor(0.9*float64(n))) - c50
+	// Rounding up keeps the percentiles in place when distributions of
+	// several series are summed.
+	c50 := (n + 1) / 2
+	c90 := int64(math.Ceil(0.9*float64(n))) - c50
 	c99 := n - c50 - c90
 	put(ms(b.P50), c50)
 	put(ms(b.P90), c90)
@@ -438,7 +440,9 @@ func reduce(in []series, groupBy []string, mtype string) []series {
 	out := make([]series, 0, len(order))
 	for _, k := range order {
 		gr := groups[k]
-		slices.SortFunc(gr.points, func(a, b *monitoringpb.Point) int { return b.Interval.EndTime.AsTime().Compare(a.Interval.EndTime.AsTime()) })
+		slices.SortFunc(gr.points, func(a, b *monitoringpb.Point) int {
+			return b.Interval.EndTime.AsTime().Compare(a.Interval.EndTime.AsTime())
+		})
 		out = append(out, *gr)
 	}
 	return out

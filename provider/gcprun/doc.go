@@ -41,12 +41,14 @@
 // strategy that needs a finer weight (say 0.5%) is refused by
 // Capabilities.CheckRoute before any call.
 //
-// Until the split route is first written, a new function's traffic list
-// is empty — 100% to the latest revision — and follows each deploy, as Cloud
-// Run does by default. Once SetRoute has written it, the list names
-// revisions, and a deploy gives the new revision no traffic (Cloud Run's
-// "lifecycle of traffic splits"; Publish never sends
-// all_traffic_on_latest_revision=true to an existing function).
+// A new function's traffic list sends 100% to the latest revision and
+// follows each deploy, as Cloud Run does by default; while every untagged
+// target is LATEST the split route does not exist (Route answers
+// ErrNotFound), so no route ever moves on its own. SetRoute with an empty
+// revision creates it by naming revisions; from then on a deploy gives the
+// new revision no traffic (Cloud Run's "lifecycle of traffic splits";
+// Publish never sends all_traffic_on_latest_revision=true to an existing
+// function).
 //
 // # Concurrency
 //

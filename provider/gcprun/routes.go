@@ -23,9 +23,10 @@ const (
 
 // routesOf reads the routes of a service: the split route (Options.Route)
 // is every untagged target plus the percent of any tagged one, in the
-// order of the traffic list; each tag is a route pinning its revision. A
-// LATEST target stands for the latest ready revision; an empty traffic
-// list is 100% to it (RUNPB Service.traffic).
+// order of the traffic list, once an untagged target names a revision
+// (see pinnedSplit); each tag is a route pinning its revision. A LATEST
+// target stands for the latest ready revision; an empty traffic list is
+// 100% to it (RUNPB Service.traffic).
 //
 // A route's revision token is "<writes>.<digest>": the route's write
 // counter from AnnotationRoutes and a digest of its targets, so it changes
@@ -72,7 +73,7 @@ func (p *Provider) routesOf(svc *runpb.Service) map[string]provider.Route {
 		w := split.Weights[i]
 		split.Weights = slices.Insert(slices.Delete(split.Weights, i, i+1), 0, w)
 	}
-	if len(split.Weights) > 0 {
+	if len(split.Weights) > 0 && pinnedSplit(traffic) {
 		out[split.Alias] = split
 	}
 	for alias, r := range out {
@@ -80,6 +81,15 @@ func (p *Provider) routesOf(svc *runpb.Service) map[string]provider.Route {
 		out[alias] = r
 	}
 	return out
+}
+
+// pinnedSplit reports whether an untagged target names a revision. A
+// service whose untagged traffic is all LATEST (the state of a new
+// function, and of an empty traffic list) follows every deploy: it has no
+// split route yet, so Publish cannot move a route, and SetRoute creates it
+// by naming revisions.
+func pinnedSplit(traffic []*runpb.TrafficTarget) bool {
+	return slices.ContainsFunc(traffic, func(t *runpb.TrafficTarget) bool { return t.Tag == "" && t.Type == typeRevision })
 }
 
 func token(seq int64, r provider.Route) string {
@@ -106,7 +116,11 @@ func (p *Provider) Route(ctx context.Context, fn, alias string) (provider.Route,
 	}
 	r, ok := p.routesOf(svc)[alias]
 	if !ok {
-		return provider.Route{}, fail(op, fn, fmt.Errorf("%w: route %q (no traffic tag of that name)", provider.ErrNotFound, alias))
+		why := "no traffic tag of that name"
+		if alias == p.opts.Route {
+			why = "the service's traffic follows its latest revision: no split names revisions yet"
+		}
+		return provider.Route{}, fail(op, fn, fmt.Errorf("%w: route %q (%s)", provider.ErrNotFound, alias, why))
 	}
 	return r, nil
 }

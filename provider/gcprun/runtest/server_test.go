@@ -524,4 +524,3 @@ func TestListTimeSeries(t *testing.T) {
 	_, err = f.mon.ListTimeSeries(f.ctx, req(time.Minute, "garbage", 0))
 	wantCode(t, "a made-up page token", err, codes.InvalidArgument)
 }
-

@@ -214,8 +214,7 @@ func (x functionServer) CreateFunction(_ context.Context, req *functionspb.Creat
 		f.trigger = proto.Clone(in.EventTrigger).(*functionspb.EventTrigger)
 	}
 	s.functions[id] = f
-	var op *operation
-	op = s.startOp("functions", &functionspb.OperationMetadata{Target: s.functionName(id), Verb: "create", CreateTime: ts(now)}, func() (proto.Message, error) {
+	op := s.startOp("functions", &functionspb.OperationMetadata{Target: s.functionName(id), Verb: "create", CreateTime: ts(now)}, func() (proto.Message, error) {
 		s.deploy(f)
 		f.state, f.running = functionspb.Function_ACTIVE, nil
 		return s.functionProto(f), nil
@@ -272,8 +271,7 @@ func (x functionServer) UpdateFunction(_ context.Context, req *functionspb.Updat
 	f.trigger = next.EventTrigger
 	f.state = functionspb.Function_DEPLOYING
 	f.updated = s.now()
-	var op *operation
-	op = s.startOp("functions", &functionspb.OperationMetadata{Target: s.functionName(f.id), Verb: "update", CreateTime: ts(f.updated)}, func() (proto.Message, error) {
+	op := s.startOp("functions", &functionspb.OperationMetadata{Target: s.functionName(f.id), Verb: "update", CreateTime: ts(f.updated)}, func() (proto.Message, error) {
 		s.deploy(f)
 		f.state, f.running = functionspb.Function_ACTIVE, nil
 		return s.functionProto(f), nil

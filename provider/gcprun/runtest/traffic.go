@@ -126,8 +126,6 @@ type counts struct {
 	b                     Behavior // the behavior at the window's end
 }
 
-func (c counts) served() int64 { return c.ok + c.errors }
-
 // cumulative returns the expected number of attempts, throttled requests
 // and errors of revision r in [origin, t).
 func (m *model) cumulative(r string, t time.Time) (attempts, throttled, errs float64) {

@@ -115,11 +115,13 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	defer p.Close()
 
 	w, err := release.New(release.Options{
-		Provider: p, Metrics: provider.WithRetryMetrics(p, provider.RetryPolicy{Logger: log}),
+		Runner: canary.RunnerOptions{
+			Provider: p, Metrics: provider.WithRetryMetrics(p, provider.RetryPolicy{Logger: log}),
+			Retry: provider.RetryPolicy{Logger: log},
+		},
 		Actor:    "examples/gcprun",
 		Stages:   release.Stages{Staging: f.staging, Production: f.route},
 		Strategy: strategy,
-		Retry:    provider.RetryPolicy{Logger: log},
 		Logger:   log,
 		OnEvent:  func(e release.Event) { fmt.Println(e.String()) },
 	})

@@ -18,9 +18,7 @@ import (
 	"github.com/slipway-dev/slipway/semver"
 )
 
-const fn = "checkout"
-
-type world struct {
+type gcpWorld struct {
 	clk *canary.VirtualClock
 	srv *runtest.Server
 	p   *gcprun.Provider
@@ -32,7 +30,7 @@ type world struct {
 // release workflow with stages staging (a traffic tag) and production (the
 // service's split), Canary10Percent5Minutes with one-minute windows and an
 // error-rate check relative to the stable revision.
-func newWorld(t *testing.T) *world {
+func newGCPWorld(t *testing.T) *gcpWorld {
 	t.Helper()
 	clk := canary.NewVirtualClock(time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC))
 	srv := runtest.NewServer(runtest.Options{Now: clk.Now, Polls: 2, MetricsDelay: time.Minute})
@@ -51,11 +49,12 @@ func newWorld(t *testing.T) *world {
 	}
 	s.Interval = time.Minute
 	s.Analysis.Checks = []canary.CheckSpec{{Name: "error rate", Check: canary.Relative{Metric: canary.ErrorRate, Factor: 1.5, Slack: 0.01}}}
-	wd := &world{clk: clk, srv: srv, p: p}
+	wd := &gcpWorld{clk: clk, srv: srv, p: p}
 	wd.w, err = release.New(release.Options{
-		Provider: p, Metrics: p, Journal: &release.MemoryJournal{}, Clock: clk, Actor: "test",
+		Runner:   canary.RunnerOptions{Provider: p, Metrics: p, Clock: clk, MetricsLag: 2 * time.Minute},
+		Actor:    "test",
 		Stages:   release.Stages{Staging: "staging", Production: "production"},
-		Strategy: s, MetricsLag: 2 * time.Minute,
+		Strategy: s,
 		OnEvent: func(e release.Event) {
 			if e.Kind != release.EventPublished {
 				return
@@ -75,7 +74,7 @@ func newWorld(t *testing.T) *world {
 	return wd
 }
 
-func (wd *world) release(t *testing.T, sv string, s *canary.Strategy) (release.Result, error) {
+func (wd *gcpWorld) release(t *testing.T, sv string, s *canary.Strategy) (release.Result, error) {
 	t.Helper()
 	v := semver.MustParse(sv)
 	var (
@@ -85,13 +84,13 @@ func (wd *world) release(t *testing.T, sv string, s *canary.Strategy) (release.R
 	wd.clk.Run(func() {
 		res, err = wd.w.Release(context.Background(), release.Request{
 			Function: fn, Strategy: s,
-			Publish: release.PublishRequest{Artifact: zipOf("checkout " + sv), Config: config(), Semver: &v},
+			Publish: release.PublishRequest{Artifact: gcpZip("checkout " + sv), Config: gcpConfig(), Semver: &v},
 		})
 	})
 	return res, err
 }
 
-func config() provider.Config {
+func gcpConfig() provider.Config {
 	return provider.Config{Runtime: "go125", Handler: "Checkout", MemoryMB: 256, Timeout: 30 * time.Second,
 		Environment: map[string]string{"PAYMENTS_URL": "https://payments.internal"}}
 }
@@ -101,7 +100,7 @@ func config() provider.Config {
 // v1.2.0 (15% errors: rolled back on its first judged window) through
 // release.Workflow, the adapter, the Google Cloud clients and the emulator.
 func TestReleaseCanaryEndToEnd(t *testing.T) {
-	wd := newWorld(t)
+	wd := newGCPWorld(t)
 	all := canary.AllAtOnce()
 	if _, err := wd.release(t, "1.0.0", &all); err != nil {
 		t.Fatalf("release 1.0.0: %v", err)
@@ -201,7 +200,7 @@ func stepCalls(t *testing.T, reqs []runtest.Request) {
 // TestFinerThanAPercentRefused: a strategy with a 0.5% step cannot run on
 // Cloud Run (whole percents); the workflow refuses it before any call.
 func TestFinerThanAPercentRefused(t *testing.T) {
-	wd := newWorld(t)
+	wd := newGCPWorld(t)
 	s := canary.Strategy{Steps: []canary.Step{{Weight: 50, Bake: time.Minute}, {Weight: provider.AllTraffic}}, Interval: time.Minute}
 	_, err := wd.release(t, "1.0.0", &s)
 	if !errors.Is(err, provider.ErrUnsupported) {
@@ -215,7 +214,7 @@ func TestFinerThanAPercentRefused(t *testing.T) {
 	}
 }
 
-func zipOf(contents string) provider.Artifact {
+func gcpZip(contents string) provider.Artifact {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	w, err := zw.CreateHeader(&zip.FileHeader{Name: "main.go", Method: zip.Store})

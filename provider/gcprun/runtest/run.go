@@ -107,6 +107,28 @@ func (s *Server) createRevision(v *service) (*revision, error) {
 	return r, nil
 }
 
+// collect deletes the oldest revisions beyond Options.MaxRevisions that
+// nothing serves or tags, once a deploy is reconciled.
+func (s *Server) collect(v *service) {
+	limit := s.opts.MaxRevisions
+	if limit == 0 {
+		limit = 1000
+	}
+	if len(v.revisions) <= limit {
+		return
+	}
+	revs := slices.Collect(maps.Values(v.revisions))
+	slices.SortFunc(revs, func(a, b *revision) int { return a.seq - b.seq })
+	for _, r := range revs {
+		if len(v.revisions) <= limit {
+			return
+		}
+		if v.serving(r.id) == "" {
+			delete(v.revisions, r.id)
+		}
+	}
+}
+
 // resolve turns the service's traffic spec into statuses: an empty spec is
 // 100% to the latest ready revision (RUNPB Service.traffic), a LATEST
 // target resolves to the latest ready revision.
@@ -143,6 +165,7 @@ func (s *Server) reconcile(v *service) {
 		}
 	}
 	v.model.splitChanged(s.now(), split)
+	s.collect(v)
 }
 
 // serving reports why revision id may not be deleted: it is named by a

@@ -47,6 +47,13 @@ type Options struct {
 	// a negative value finishes every operation before it is returned.
 	Polls int `json:"polls,omitempty"`
 
+	// MaxRevisions is how many revisions a service keeps: creating one
+	// more deletes the oldest revisions that serve no traffic, carry no tag
+	// and are not the latest ("There is a maximum of 1000 revisions per
+	// service: If you exceed that limit, older revisions are automatically
+	// deleted", "Manage revisions" page). 0 means 1000.
+	MaxRevisions int `json:"maxRevisions,omitempty"`
+
 	// MaxPageSize caps the revisions of one ListRevisions page and the
 	// functions of one ListFunctions page; a request's own page_size applies
 	// when smaller. 0 means 100.
@@ -82,6 +89,8 @@ type Options struct {
 // Validate reports options that cannot work.
 func (o Options) Validate() error {
 	switch {
+	case o.MaxRevisions < 0:
+		return fmt.Errorf("runtest: MaxRevisions %d is negative", o.MaxRevisions)
 	case o.MaxPageSize < 0:
 		return fmt.Errorf("runtest: MaxPageSize %d is negative", o.MaxPageSize)
 	case o.MaxPointsPerPage < 0:

@@ -524,3 +524,21 @@ func TestListTimeSeries(t *testing.T) {
 	_, err = f.mon.ListTimeSeries(f.ctx, req(time.Minute, "garbage", 0))
 	wantCode(t, "a made-up page token", err, codes.InvalidArgument)
 }
+
+// "Manage revisions": "There is a maximum of 1000 revisions per service:
+// If you exceed that limit, older revisions are automatically deleted."
+// Revisions that serve or are tagged stay (here with the limit lowered to
+// 3).
+func TestRevisionLimit(t *testing.T) {
+	f := newFixture(t, runtest.Options{Polls: -1, MaxRevisions: 3})
+	r := f.deploys("svc", 3)
+	if _, err := f.setTraffic("svc", "", rev(r[0], 100), tagged(r[1], "blue")); err != nil {
+		t.Fatal(err)
+	}
+	f.update("svc", false)
+	f.update("svc", false)
+	got := f.revisions("svc")
+	if len(got) != 3 || got[0] != r[0] || got[1] != r[1] || slices.Contains(got, r[2]) {
+		t.Errorf("revisions after 5 deploys with a limit of 3: %v; want %s and %s kept (serving, tagged), %s collected", got, r[0], r[1], r[2])
+	}
+}

@@ -22,6 +22,8 @@
 //	                     service annotation slipway.dev/versions
 //	Publish              [CreateFunction |] GenerateUploadUrl + HTTP PUT of the zip → UpdateFunction
 //	                     (long-running operation, all_traffic_on_latest_revision false)
+//	Publish (Services)   UpdateService(template, annotations) of a container image, CreateService
+//	                     for a new service; the revision is named after image and configuration
 //	Version, Versions    GetRevision, ListRevisions (100 a page)
 //	Route "live"         the service's traffic split: the untagged traffic targets, whole percents
 //	Route "<tag>"        a traffic tag pinning one revision (its own URL https://TAG---SERVICE…)
@@ -34,6 +36,11 @@
 //	EventSources         Function.event_trigger (Eventarc)
 //	Permissions          Run GetIamPolicy: members of roles/run.invoker (and roles that include it)
 //	Usage                none: nothing but the traffic list pins a revision
+//
+// With Options.Services a function name is a Cloud Run service managed
+// directly with the Cloud Run Admin API (no Cloud Functions resource), and
+// Publish deploys container images (Artifact.Image) instead of building
+// source; everything else is the same.
 //
 // Capabilities: any number of revisions in the split route, weights in
 // whole percents (Granularity 100 basis points), deletable revisions, and

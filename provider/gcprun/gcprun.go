@@ -43,6 +43,13 @@ type Options struct {
 	Project string
 	// Location is the region of the functions, e.g. "us-central1".
 	Location string
+	// Services, when true, makes every function name a Cloud Run service
+	// managed directly through the Cloud Run Admin API (no Cloud Functions
+	// resource): Publish deploys a container image (Artifact.Image) with
+	// UpdateService, or CreateService for a new service, and the event
+	// sources are not known (ErrUnsupported). When false (the default) a
+	// function is a Cloud Functions function built from source.
+	Services bool
 	// Route names the route that is the service's traffic split (the one
 	// route that may split traffic); "" means DefaultRoute. Every other
 	// route is a traffic tag pinning one revision.

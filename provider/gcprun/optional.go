@@ -22,6 +22,9 @@ func (p *Provider) EventSources(ctx context.Context, fn string) ([]provider.Even
 	if err := checkFunction(ctx, op, fn); err != nil {
 		return nil, err
 	}
+	if p.opts.Services {
+		return nil, fail(op, fn, fmt.Errorf("%w: Eventarc triggers of a Cloud Run service are listed by the Eventarc API, which this adapter does not call", provider.ErrUnsupported))
+	}
 	f, err := p.c.Functions.GetFunction(ctx, &functionspb.GetFunctionRequest{Name: p.functionName(fn)})
 	if err != nil {
 		return nil, fail(op, fn, fmt.Errorf("get function: %w", translate(ctx, err, conflictIsConflict)))
@@ -94,6 +97,12 @@ func (p *Provider) Usage(ctx context.Context, fn string) ([]provider.Usage, erro
 	const op = "usage"
 	if err := checkFunction(ctx, op, fn); err != nil {
 		return nil, err
+	}
+	if p.opts.Services {
+		if _, err := p.service(ctx, fn); err != nil {
+			return nil, fail(op, fn, err)
+		}
+		return nil, nil
 	}
 	if _, err := p.c.Functions.GetFunction(ctx, &functionspb.GetFunctionRequest{Name: p.functionName(fn)}); err != nil {
 		return nil, fail(op, fn, fmt.Errorf("get function: %w", translate(ctx, err, conflictIsConflict)))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"google.golang.org/api/iterator"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/slipway-dev/slipway/provider"
@@ -133,6 +135,13 @@ func (p *Provider) Publish(ctx context.Context, fn string, in provider.PublishIn
 	}
 	if err := checkConfig(in.Config); err != nil {
 		return provider.Version{}, fail(op, fn, err)
+	}
+	if p.opts.Services {
+		v, err := p.publishImage(ctx, fn, in)
+		if err != nil {
+			return provider.Version{}, fail(op, fn, err)
+		}
+		return v, nil
 	}
 	src, err := sourceOf(in.Artifact)
 	if err != nil {
@@ -597,4 +606,137 @@ func (p *Provider) versions(ctx context.Context, fn string) ([]provider.Version,
 func cloneConfig(c provider.Config) provider.Config {
 	c.Environment = maps.Clone(c.Environment)
 	return c
+}
+
+// publishImage deploys a container image to the Cloud Run service fn
+// (Options.Services). The revision is named after the image and the
+// configuration (fn + "-s" + 10 hex digits of their SHA-256), so one
+// UpdateService (CreateService for a new service) with the service's etag
+// deploys it and records it in the same write, and a second publish of
+// the same image and configuration finds the revision by name: Cloud Run
+// refuses to create a revision whose name exists (ALREADY_EXISTS).
+//
+// API calls: GetService; when the record is there, GetRevision; otherwise
+// UpdateService(template, annotations) or CreateService, GetOperation
+// until done and GetService until reconciled, GetRevision.
+func (p *Provider) publishImage(ctx context.Context, fn string, in provider.PublishInput) (provider.Version, error) {
+	a := in.Artifact
+	if a.Image == "" {
+		return provider.Version{}, fmt.Errorf("%w: a Cloud Run service managed directly deploys container images (artifact.image); build zip sources with Cloud Functions (Options.Services false)", provider.ErrUnsupported)
+	}
+	sha := a.SHA256
+	if _, d, ok := strings.Cut(a.Image, "@sha256:"); ok {
+		if sha != "" && sha != d {
+			return provider.Version{}, provider.Invalid("publish", "artifact.sha256", fmt.Sprintf("%s does not match the image digest %s", sha, d))
+		}
+		sha = d
+	}
+	rec := Record{SHA256: sha, Config: cloneConfig(in.Config), Description: in.Description, Labels: maps.Clone(in.Labels)}
+	if len(rec.Config.Environment) == 0 {
+		rec.Config.Environment = nil
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00", a.Image, sha)
+	cfg, _ := json.Marshal(rec.Config)
+	h.Write(cfg)
+	id := fn + "-s" + hex.EncodeToString(h.Sum(nil))[:10]
+	if len(id) > 63 {
+		return provider.Version{}, provider.Invalid("publish", "function", fmt.Sprintf("%q is too long for revision names (%s)", fn, id))
+	}
+	tmpl := revisionTemplate(in.Config, a.Image, id)
+	name := p.locationName() + "/services/" + fn
+
+	svc, err := p.c.Services.GetService(ctx, &runpb.GetServiceRequest{Name: name})
+	if isCode(err, codes.NotFound) {
+		ann := map[string]string{}
+		setJSON(ann, AnnotationVersions, map[string]Record{id: rec})
+		op, err := p.c.Services.CreateService(ctx, &runpb.CreateServiceRequest{
+			Parent: p.locationName(), ServiceId: fn,
+			Service: &runpb.Service{Template: tmpl, Annotations: ann},
+		})
+		if err != nil {
+			return provider.Version{}, fmt.Errorf("create service: %w", translate(ctx, err, conflictIsConflict))
+		}
+		var out *runpb.Service
+		if err := p.poll(ctx, "the creation of "+fn, func(ctx context.Context) (bool, error) {
+			s, err := op.Poll(ctx)
+			out = s
+			return s != nil, err
+		}); err != nil {
+			return provider.Version{}, fmt.Errorf("create service: %w", translate(ctx, err, conflictIsConflict))
+		}
+		if _, err := p.reconciled(ctx, out); err != nil {
+			return provider.Version{}, err
+		}
+		return p.version(ctx, name, id, &rec)
+	}
+	if err != nil {
+		return provider.Version{}, fmt.Errorf("get service: %w", translate(ctx, err, conflictIsConflict))
+	}
+	for range maxWrites {
+		if _, ok := records(svc)[id]; ok {
+			v, err := p.version(ctx, name, id, nil)
+			if !errors.Is(err, provider.ErrNotFound) {
+				return v, err
+			}
+		}
+		next := proto.Clone(svc).(*runpb.Service)
+		next.Template = tmpl
+		next.Annotations = annotations(svc)
+		recs := records(svc)
+		recs[id] = rec
+		setJSON(next.Annotations, AnnotationVersions, recs)
+		p.debug(ctx, "publish: deploying image", "service", name, "revision", id)
+		op, err := p.c.Services.UpdateService(ctx, &runpb.UpdateServiceRequest{
+			Service:    &runpb.Service{Name: name, Etag: svc.Etag, Template: next.Template, Annotations: next.Annotations},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"template", "annotations"}},
+		})
+		if isCode(err, codes.AlreadyExists) {
+			// The revision exists: an earlier publish of this image and
+			// configuration whose record was lost, or a concurrent one.
+			return p.version(ctx, name, id, &rec)
+		}
+		if isCode(err, codes.Aborted) {
+			if svc, err = p.getService(ctx, name); err != nil {
+				return provider.Version{}, err
+			}
+			continue
+		}
+		if err != nil {
+			return provider.Version{}, fmt.Errorf("update service: %w", translate(ctx, err, conflictIsConflict))
+		}
+		var out *runpb.Service
+		if err := p.poll(ctx, "the deploy of "+id, func(ctx context.Context) (bool, error) {
+			s, err := op.Poll(ctx)
+			out = s
+			return s != nil, err
+		}); err != nil {
+			return provider.Version{}, fmt.Errorf("update service: %w", translate(ctx, err, conflictIsConflict))
+		}
+		if _, err := p.reconciled(ctx, out); err != nil {
+			return provider.Version{}, err
+		}
+		return p.version(ctx, name, id, &rec)
+	}
+	return provider.Version{}, fmt.Errorf("%w: the service changed on every one of %d attempts to deploy", provider.ErrConflict, maxWrites)
+}
+
+// revisionTemplate is the Cloud Run revision template for an image and a
+// configuration: MemoryMB as the container's memory limit ("256Mi"),
+// Timeout as the request timeout, Role as the service account,
+// Environment as plain variables sorted by name. Runtime and Handler have
+// no meaning for an image; they are recorded only.
+func revisionTemplate(c provider.Config, image, revision string) *runpb.RevisionTemplate {
+	ctr := &runpb.Container{Image: image}
+	for _, k := range slices.Sorted(maps.Keys(c.Environment)) {
+		ctr.Env = append(ctr.Env, &runpb.EnvVar{Name: k, Values: &runpb.EnvVar_Value{Value: c.Environment[k]}})
+	}
+	if c.MemoryMB > 0 {
+		ctr.Resources = &runpb.ResourceRequirements{Limits: map[string]string{"memory": strconv.Itoa(c.MemoryMB) + "Mi"}}
+	}
+	t := &runpb.RevisionTemplate{Revision: revision, ServiceAccount: c.Role, Containers: []*runpb.Container{ctr}}
+	if c.Timeout > 0 {
+		t.Timeout = durationpb.New(c.Timeout)
+	}
+	return t
 }

@@ -89,8 +89,12 @@ func newHolder() string {
 }
 
 // serviceOf returns the Cloud Run service backing fn (Function
-// service_config.service), reading it with GetFunction once per function.
+// service_config.service), reading it with GetFunction once per function;
+// with Options.Services, the service named fn.
 func (p *Provider) serviceOf(ctx context.Context, fn string) (string, error) {
+	if p.opts.Services {
+		return p.locationName() + "/services/" + fn, nil
+	}
 	if v, ok := p.services.Load(fn); ok {
 		return v.(string), nil
 	}

@@ -434,6 +434,11 @@ func (x servicesServer) UpdateService(_ context.Context, req *runpb.UpdateServic
 			}
 		}
 	}
+	if has("template") && in.Template != nil && !proto.Equal(in.Template, v.template) {
+		if err := checkTemplate(v, in.Template); err != nil {
+			return nil, err
+		}
+	}
 	if req.ValidateOnly {
 		return s.newOp("services", s.serviceProto(v), func() (proto.Message, error) { return s.serviceProto(v), nil }, true), nil
 	}
@@ -471,6 +476,83 @@ func (x servicesServer) UpdateService(_ context.Context, req *runpb.UpdateServic
 		return s.newOp("services", s.serviceProto(v), func() (proto.Message, error) { return s.serviceProto(v), nil }, true), nil
 	}
 	v.generation++
+	v.reconciling = true
+	var op *operation
+	op = s.startOp("services", s.serviceProto(v), func() (proto.Message, error) {
+		if v.pending == op {
+			v.pending = nil
+			s.reconcile(v)
+		}
+		return s.serviceProto(v), nil
+	})
+	v.pending = op
+	s.settleNow(op)
+	return op.proto(), nil
+}
+
+// checkTemplate refuses a template without a container image, and one
+// naming a revision that exists ("Revision named '…' with different
+// configuration already exists", 409 ALREADY_EXISTS as reported in
+// googleapis/google-cloud-python#14259); a custom name must start with the
+// service's name and a hyphen *(gcloud --revision-suffix rule)*.
+func checkTemplate(v *service, t *runpb.RevisionTemplate) error {
+	if len(t.Containers) == 0 || t.Containers[0].GetImage() == "" {
+		return status.Error(codes.InvalidArgument, "template.containers[0].image is required")
+	}
+	if id := t.Revision; id != "" {
+		if !strings.HasPrefix(id, v.id+"-") || !tagPattern.MatchString(id) {
+			return status.Errorf(codes.InvalidArgument, "template.revision %q must be %s-<suffix>, a lowercase DNS label", id, v.id)
+		}
+		if _, dup := v.revisions[id]; dup {
+			return status.Errorf(codes.AlreadyExists, "Revision named '%s' with different configuration already exists.", id)
+		}
+	}
+	return nil
+}
+
+// CreateService creates a Cloud Run service and its first revision from
+// the template (an existing ID is ALREADY_EXISTS; AIP-133).
+func (x servicesServer) CreateService(_ context.Context, req *runpb.CreateServiceRequest) (*longrunningpb.Operation, error) {
+	s := x.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if req.GetParent() != s.locationName() {
+		return nil, status.Errorf(codes.InvalidArgument, "parent %q is not %s", req.GetParent(), s.locationName())
+	}
+	id := req.GetServiceId()
+	if !functionID.MatchString(id) || len(id) > 49 {
+		return nil, status.Errorf(codes.InvalidArgument, "service_id %q must be a lowercase DNS label of at most 49 characters", id)
+	}
+	if _, ok := s.services[id]; ok {
+		return nil, status.Errorf(codes.AlreadyExists, "Resource '%s' already exists.", s.serviceName(id))
+	}
+	in := req.GetService()
+	if in.GetTemplate() == nil {
+		return nil, status.Error(codes.InvalidArgument, "service.template is required")
+	}
+	for _, m := range []map[string]string{in.Annotations, in.Labels, in.Template.Annotations, in.Template.Labels} {
+		for k := range m {
+			if reservedAnnotation(k) {
+				return nil, status.Errorf(codes.InvalidArgument, "annotation or label %q is in a namespace Cloud Run v2 reserves", k)
+			}
+		}
+	}
+	v := s.newService(id)
+	if err := checkTemplate(v, in.Template); err != nil {
+		delete(s.services, id)
+		return nil, err
+	}
+	if err := checkTraffic(v, in.Traffic); err != nil {
+		delete(s.services, id)
+		return nil, err
+	}
+	v.template = proto.Clone(in.Template).(*runpb.RevisionTemplate)
+	v.annotations, v.labels = maps.Clone(in.Annotations), maps.Clone(in.Labels)
+	if v.annotations == nil {
+		v.annotations = map[string]string{}
+	}
+	_, _ = s.createRevision(v) // a new service has no revision to collide with
+	v.traffic = cloneTraffic(in.Traffic)
 	v.reconciling = true
 	var op *operation
 	op = s.startOp("services", s.serviceProto(v), func() (proto.Message, error) {

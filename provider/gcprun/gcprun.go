@@ -114,10 +114,10 @@ type Clients struct {
 // provider.UsageReporter. It is safe for concurrent use; besides its
 // clients it caches only which Cloud Run service backs each function.
 type Provider struct {
-	c    Clients
-	opts Options
-	caps provider.Capabilities
-	own  bool // Close closes the clients
+	c       Clients
+	opts    Options
+	caps    provider.Capabilities
+	closers []func() error // the clients New made
 
 	services sync.Map // function ID → service name
 }
@@ -146,51 +146,40 @@ func New(ctx context.Context, opts Options, copts ...option.ClientOption) (*Prov
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	var c Clients
-	var err error
-	closeAll := func() {
-		for _, cl := range []interface{ Close() error }{c.Functions, c.Services, c.Revisions, c.Metrics} {
-			if cl != nil && !isNilClient(cl) {
-				_ = cl.Close()
-			}
+	var (
+		c       Clients
+		closers []func() error
+		err     error
+	)
+	abort := func(what string, err error) (*Provider, error) {
+		for _, f := range closers {
+			_ = f()
 		}
+		return nil, fmt.Errorf("gcprun: %s client: %w", what, err)
 	}
 	if c.Functions, err = functions.NewFunctionClient(ctx, copts...); err != nil {
-		return nil, fmt.Errorf("gcprun: functions client: %w", err)
+		return abort("functions", err)
 	}
 	c.Functions.CallOptions = &functions.FunctionCallOptions{}
+	closers = append(closers, c.Functions.Close)
 	if c.Services, err = run.NewServicesClient(ctx, copts...); err != nil {
-		closeAll()
-		return nil, fmt.Errorf("gcprun: run services client: %w", err)
+		return abort("run services", err)
 	}
 	c.Services.CallOptions = &run.ServicesCallOptions{}
+	closers = append(closers, c.Services.Close)
 	if c.Revisions, err = run.NewRevisionsClient(ctx, copts...); err != nil {
-		closeAll()
-		return nil, fmt.Errorf("gcprun: run revisions client: %w", err)
+		return abort("run revisions", err)
 	}
 	c.Revisions.CallOptions = &run.RevisionsCallOptions{}
+	closers = append(closers, c.Revisions.Close)
 	if c.Metrics, err = monitoring.NewMetricClient(ctx, copts...); err != nil {
-		closeAll()
-		return nil, fmt.Errorf("gcprun: monitoring client: %w", err)
+		return abort("monitoring", err)
 	}
 	c.Metrics.CallOptions = &monitoring.MetricCallOptions{}
+	closers = append(closers, c.Metrics.Close)
 	p := NewFromClients(c, opts)
-	p.own = true
+	p.closers = closers
 	return p, nil
-}
-
-func isNilClient(c interface{ Close() error }) bool {
-	switch x := c.(type) {
-	case *functions.FunctionClient:
-		return x == nil
-	case *run.ServicesClient:
-		return x == nil
-	case *run.RevisionsClient:
-		return x == nil
-	case *monitoring.MetricClient:
-		return x == nil
-	}
-	return false
 }
 
 // NewFromClients returns a Provider over the given clients, used as they
@@ -213,14 +202,9 @@ func NewFromClients(c Clients, opts Options) *Provider {
 
 // Close closes the clients New made; it does nothing for NewFromClients.
 func (p *Provider) Close() error {
-	if !p.own {
-		return nil
-	}
-	var errs []error
-	for _, cl := range []interface{ Close() error }{p.c.Functions, p.c.Services, p.c.Revisions, p.c.Metrics} {
-		if !isNilClient(cl) {
-			errs = append(errs, cl.Close())
-		}
+	errs := make([]error, 0, len(p.closers))
+	for _, f := range p.closers {
+		errs = append(errs, f())
 	}
 	return errors.Join(errs...)
 }

@@ -392,6 +392,7 @@ func (p *Provider) setProduction(ctx context.Context, fn string, r provider.Rout
 	}
 
 	exp := cur
+	var replaced []map[string]string // settings of slots a deploy replaced
 	// fresh re-reads the state right before a write and checks it is the
 	// one expected; the first write may use the first read when nothing
 	// came between.
@@ -435,6 +436,7 @@ func (p *Provider) setProduction(ctx context.Context, fn string, r provider.Rout
 		if err := p.deploy(ctx, fn, "", st.prod, recs[primary]); err != nil {
 			return provider.Route{}, err
 		}
+		replaced = append(replaced, st.prod)
 		exp.prod = primary
 	}
 	host := ""
@@ -453,6 +455,7 @@ func (p *Provider) setProduction(ctx context.Context, fn string, r provider.Rout
 		if err := p.deploy(ctx, fn, p.rampUp, settings, recs[cand]); err != nil {
 			return provider.Route{}, err
 		}
+		replaced = append(replaced, settings)
 		exp.ramp = cand
 	}
 	if exp.bp != bp {
@@ -472,7 +475,42 @@ func (p *Provider) setProduction(ctx context.Context, fn string, r provider.Rout
 		exp.bp = bp
 	}
 	out, _ := routeOf(r.Alias, exp)
+	for _, prev := range replaced {
+		p.release(ctx, fn, prev)
+	}
 	return out, nil
+}
+
+// release deletes the package a deploy took out of a slot when the adapter
+// stored it and its version was deleted while the slot ran it (DeleteVersion
+// keeps a running package), unless another version or slot still uses it.
+// Only then, a rare path, does it read: GetDeployment, ListDeployments,
+// the production reads, ListSlots and each slot's settings. It is best
+// effort: a failure is logged, the route stands.
+func (p *Provider) release(ctx context.Context, fn string, prev map[string]string) {
+	pkg, v := prev[settingPackage], prev[settingVersion]
+	if prev[settingOwned] != "true" || pkg == "" || v == "" || p.opts.Packages == nil {
+		return
+	}
+	if _, err := p.lookup(ctx, fn, v); !errIsNotFound(err) {
+		return // the version still exists (it owns the package) or the read failed
+	}
+	all, err := p.records(ctx, fn)
+	if err != nil || slices.ContainsFunc(all, func(s stored) bool { return s.rec.Package == pkg }) {
+		return
+	}
+	st, err := p.readProd(ctx, fn, true)
+	if err != nil || st.prod[settingPackage] == pkg || st.ramp[settingPackage] == pkg {
+		return
+	}
+	used := false
+	if _, err := p.slotRoutes(ctx, fn, func(_ string, s map[string]string) { used = used || s[settingPackage] == pkg }); err != nil || used {
+		return
+	}
+	p.debug(ctx, "set route: deleting the package of a deleted version", "function", fn, "version", v)
+	if err := p.opts.Packages.Delete(ctx, pkg); err != nil {
+		p.debug(ctx, "set route: deleting a package failed", "function", fn, "version", v, "err", err)
+	}
 }
 
 // writeRule replaces production's rule list (Web Apps - Update
@@ -514,6 +552,7 @@ func (p *Provider) deploy(ctx context.Context, fn, slot string, cur map[string]s
 	delete(next, settingPackage)
 	delete(next, settingVersion)
 	delete(next, settingManaged)
+	delete(next, settingOwned)
 	var managed []string
 	for k, v := range s.rec.Config.Environment {
 		next[k] = v
@@ -527,6 +566,9 @@ func (p *Provider) deploy(ctx context.Context, fn, slot string, cur map[string]s
 	next[settingPackage] = s.rec.Package
 	next[settingVersion] = s.id
 	next[settingManaged] = strings.Join(managed, ",")
+	if s.rec.Owned {
+		next[settingOwned] = "true"
+	}
 	props := make(map[string]*string, len(next))
 	for k, v := range next {
 		props[k] = to.Ptr(v)
@@ -677,6 +719,9 @@ func (p *Provider) setSlot(ctx context.Context, fn string, r provider.Route) (pr
 	}
 	if err := p.deploy(ctx, fn, r.Alias, settings, s); err != nil {
 		return provider.Route{}, err
+	}
+	if settings[settingPackage] != s.rec.Package {
+		p.release(ctx, fn, settings)
 	}
 	out, _ := slotRoute(r.Alias, map[string]string{settingVersion: want})
 	return out, nil

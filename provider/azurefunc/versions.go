@@ -31,6 +31,7 @@ const (
 	settingVersion = "SLIPWAY_VERSION"
 	settingManaged = "SLIPWAY_MANAGED_SETTINGS"
 	settingRuntime = "FUNCTIONS_WORKER_RUNTIME"
+	settingOwned   = "SLIPWAY_PACKAGE_OWNED"
 	deployer       = "slipway"
 )
 
@@ -112,7 +113,7 @@ var versionIDRE = regexp.MustCompile(`^[0-9a-f]{12}$`)
 // (on Azure Functions they live in the package's host.json and the plan).
 // Environment may not name the settings the adapter manages
 // (WEBSITE_RUN_FROM_PACKAGE, FUNCTIONS_WORKER_RUNTIME, SLIPWAY_VERSION,
-// SLIPWAY_MANAGED_SETTINGS).
+// SLIPWAY_MANAGED_SETTINGS, SLIPWAY_PACKAGE_OWNED).
 //
 // Idempotency: the version ID is derived from the code and configuration
 // (see versionID), so a second Publish finds the record and returns it
@@ -129,7 +130,7 @@ func (p *Provider) Publish(ctx context.Context, fn string, in provider.PublishIn
 		return provider.Version{}, fail(op, fn, err)
 	}
 	for k := range in.Config.Environment {
-		if k == settingPackage || k == settingVersion || k == settingManaged || k == settingRuntime {
+		if k == settingPackage || k == settingVersion || k == settingManaged || k == settingRuntime || k == settingOwned {
 			return provider.Version{}, fail(op, fn, provider.Invalid("publish", "config.environment", fmt.Sprintf("%q is managed by the adapter", k)))
 		}
 	}

@@ -80,7 +80,6 @@ type Server struct {
 	sites    map[string]*site
 	packages map[string][]byte // path under /packages/ → bytes
 	ops      []string
-	opSeq    int
 	history  map[string][]segment // app → traffic segments
 	load     map[string]float64   // app → requests per second at production
 	behavior map[string]map[string]Behavior

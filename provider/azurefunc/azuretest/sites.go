@@ -615,3 +615,25 @@ func (s *Server) listDeployments(r *http.Request, req request) (any, *armError) 
 	}
 	return out, nil
 }
+
+// PutSettings replaces a slot's app settings ("" is production), as
+// another client (the portal, a pipeline) would with Update Application
+// Settings.
+func (s *Server) PutSettings(app, slotName string, settings map[string]string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, aerr := s.site(app)
+	if aerr != nil {
+		return aerr
+	}
+	sl, aerr := s.slot(app, slotName)
+	if aerr != nil {
+		return aerr
+	}
+	sl.settings = maps.Clone(settings)
+	if sl.settings == nil {
+		sl.settings = map[string]string{}
+	}
+	s.record(st)
+	return nil
+}

@@ -251,3 +251,15 @@ func (s *Server) servePackage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/zip")
 	_, _ = w.Write(data)
 }
+
+// List returns the names of the stored packages, sorted.
+func (p Packages) List() []string {
+	p.s.mu.Lock()
+	defer p.s.mu.Unlock()
+	var names []string
+	for n := range p.s.packages {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}

@@ -64,7 +64,7 @@ func TestProductionRouteLifecycle(t *testing.T) {
 	r := e.set(t, rev(provider.Split("production", v[0], v[1], 1000), prod.Revision))
 	opsEqual(t, "first canary step", e.srv.Ops(),
 		"GetConfiguration", "ListApplicationSettings", "ListApplicationSettingsSlot", // read: no ramp-up slot yet (404)
-		"GetDeployment",                                                                // the candidate's record
+		"GetDeployment",                                                              // the candidate's record
 		"GetConfiguration", "ListApplicationSettings", "ListApplicationSettingsSlot", // re-read before the first write
 		"Get", "CreateOrUpdateSlot", "UpdateApplicationSettingsSlot", // create the slot, deploy
 		"GetConfiguration", "ListApplicationSettings", "ListApplicationSettingsSlot", "UpdateConfiguration") // re-read, rule

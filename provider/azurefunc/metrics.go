@@ -84,13 +84,17 @@ func (p *Provider) Observe(ctx context.Context, q provider.Query) (provider.Obse
 	slots := map[string]string{} // slot ("" production) → version
 	switch q.Alias {
 	case p.prod, "":
-		st, err := p.readProd(ctx, q.Function, true)
+		prod, err := p.slotSettings(ctx, q.Function, "")
 		if err != nil {
 			return provider.Observation{}, fail(op, q.Function, err)
 		}
-		slots[""] = st.prod[settingVersion]
-		if st.rampExists {
-			slots[p.rampUp] = st.ramp[settingVersion]
+		slots[""] = prod[settingVersion]
+		ramp, err := p.slotSettings(ctx, q.Function, p.rampUp)
+		switch {
+		case err == nil:
+			slots[p.rampUp] = ramp[settingVersion]
+		case !errIsNotFound(err):
+			return provider.Observation{}, fail(op, q.Function, err)
 		}
 		if q.Alias == "" {
 			if _, err := p.slotRoutes(ctx, q.Function, func(slot string, settings map[string]string) {

@@ -177,7 +177,15 @@ func (p *Provider) Route(ctx context.Context, fn, alias string) (provider.Route,
 	return r, nil
 }
 
+// slotSettings reads a slot's app settings ("" is production).
 func (p *Provider) slotSettings(ctx context.Context, fn, slot string) (map[string]string, error) {
+	if slot == "" {
+		out, err := p.web.ListApplicationSettings(ctx, p.resourceGroup, fn, nil)
+		if err != nil {
+			return nil, fmt.Errorf("list application settings: %w", translate(err))
+		}
+		return settingsOf(out.Properties), nil
+	}
 	out, err := p.web.ListApplicationSettingsSlot(ctx, p.resourceGroup, fn, slot, nil)
 	if err != nil {
 		return nil, fmt.Errorf("list application settings of slot %s: %w", slot, translate(err))

@@ -1,7 +1,9 @@
 // Package integration holds the tests that drive several of the module's
 // packages together through a platform adapter: the canary runner and
 // retention against AWS Lambda's adapter (provider/awslambda), its real
-// SDK clients and the in-process emulator (provider/awslambda/lambdatest).
+// SDK clients and the in-process emulator (provider/awslambda/lambdatest);
+// the release workflow against Azure Functions' adapter (provider/azurefunc)
+// and its emulator (provider/azurefunc/azuretest).
 //
 // They live here, not beside the adapter, so that the adapter's own tests
 // depend on the provider contract alone (go list -deps -test

@@ -1,4 +1,4 @@
-package e2e_test
+package integration_test
 
 import (
 	"context"
@@ -17,24 +17,17 @@ import (
 	"github.com/slipway-dev/slipway/semver"
 )
 
-const fn = "checkout"
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+const azureApp = "checkout"
 
 // calls counts the emulator's API calls between workflow events.
-type calls struct {
+type azureCalls struct {
 	mu    sync.Mutex
 	srv   *azuretest.Server
 	last  int
 	steps []string
 }
 
-func (c *calls) mark(what string) {
+func (c *azureCalls) mark(what string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ops := c.srv.Ops()
@@ -55,8 +48,8 @@ func TestReleaseWorkflowOnAzure(t *testing.T) {
 	vc := canary.NewVirtualClock(time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC))
 	srv := azuretest.NewServer(azuretest.Options{Now: vc.Now, MetricsDelay: 2 * time.Minute, SwapPolls: 2, SwapRetryAfter: 1})
 	t.Cleanup(srv.Close)
-	must(t, srv.CreateSite(fn, map[string]string{"FUNCTIONS_EXTENSION_VERSION": "~4", "AzureWebJobsStorage": "UseDevelopmentStorage=true"}))
-	must(t, srv.SetLoad(fn, 40))
+	must(t, srv.CreateSite(azureApp, map[string]string{"FUNCTIONS_EXTENSION_VERSION": "~4", "AzureWebJobsStorage": "UseDevelopmentStorage=true"}))
+	must(t, srv.SetLoad(azureApp, 40))
 	p, err := azurefunc.New(azuretest.Subscription, azuretest.ResourceGroup, srv.Credential(), azurefunc.Options{
 		Packages: srv.Packages(), Now: vc.Now, Sleep: vc.Sleep, PollInterval: time.Second, MetricsDelay: 2 * time.Minute,
 	}, srv.ClientOptions())
@@ -68,17 +61,17 @@ func TestReleaseWorkflowOnAzure(t *testing.T) {
 	strategy.Interval = time.Minute
 	check := canary.Relative{Metric: canary.ErrorRate, Factor: 1.5, Slack: 0.01}
 	strategy.Analysis.Checks = []canary.CheckSpec{{Name: "error rate", Check: check}}
-	c := &calls{srv: srv}
+	c := &azureCalls{srv: srv}
 	inCanary := false
 	w, err := release.New(release.Options{
-		Provider: p, Metrics: p, Clock: vc, Actor: "e2e", Strategy: strategy,
-		Checks: map[string]canary.Check{"error rate": check}, MetricsLag: 3 * time.Minute,
+		Runner: canary.RunnerOptions{Provider: p, Metrics: p, Clock: vc, Checks: map[string]canary.Check{"error rate": check}, MetricsLag: 3 * time.Minute},
+		Actor:  "e2e", Strategy: strategy,
 		OnEvent: func(e release.Event) {
 			t.Log(e.String())
 			if e.Kind == release.EventPublished && faulty[e.Semver] {
-				v, err := p.Version(ctx, fn, e.Candidate)
+				v, err := p.Version(ctx, azureApp, e.Candidate)
 				if err == nil {
-					err = srv.SetBehavior(fn, v.CodeSHA256, azuretest.Behavior{ErrorRate: 0.15, ResponseTime: 80 * time.Millisecond})
+					err = srv.SetBehavior(azureApp, v.CodeSHA256, azuretest.Behavior{ErrorRate: 0.15, ResponseTime: 80 * time.Millisecond})
 				}
 				if err != nil {
 					t.Error(err)
@@ -105,18 +98,18 @@ func TestReleaseWorkflowOnAzure(t *testing.T) {
 	all := canary.AllAtOnce()
 	var res release.Result
 	vc.Run(func() {
-		res, err = w.Release(ctx, release.Request{Function: fn, Publish: release.PublishRequest{Artifact: code("1.0.0"), Config: cfg, Semver: &first}, Strategy: &all})
+		res, err = w.Release(ctx, release.Request{Function: azureApp, Publish: release.PublishRequest{Artifact: code("1.0.0"), Config: cfg, Semver: &first}, Strategy: &all})
 	})
 	must(t, err)
 	stable := res.Candidate
 
 	rules := func() string {
-		r, err := srv.RampUpRules(fn)
+		r, err := srv.RampUpRules(azureApp)
 		must(t, err)
 		return string(r)
 	}
 	running := func(slot string) string {
-		s, err := srv.Settings(fn, slot)
+		s, err := srv.Settings(azureApp, slot)
 		must(t, err)
 		return s["SLIPWAY_VERSION"]
 	}
@@ -125,7 +118,7 @@ func TestReleaseWorkflowOnAzure(t *testing.T) {
 		c.steps = nil
 		start := vc.Now()
 		vc.Run(func() {
-			res, err = w.Release(ctx, release.Request{Function: fn, Publish: release.PublishRequest{Artifact: code("1.1.0"), Config: cfg, Commits: []string{"feat: one-click checkout"}}, Reason: "feat"})
+			res, err = w.Release(ctx, release.Request{Function: azureApp, Publish: release.PublishRequest{Artifact: code("1.1.0"), Config: cfg, Commits: []string{"feat: one-click checkout"}}, Reason: "feat"})
 		})
 		if err != nil {
 			t.Fatalf("Release: %v", err)
@@ -137,7 +130,7 @@ func TestReleaseWorkflowOnAzure(t *testing.T) {
 		if running("") != res.Candidate || running("canary") != stable || rules() != "[]" {
 			t.Fatalf("after promotion production runs %s, canary %s, rules %s; want %s, %s, none", running(""), running("canary"), rules(), res.Candidate, stable)
 		}
-		r, err := p.Route(ctx, fn, "production")
+		r, err := p.Route(ctx, azureApp, "production")
 		must(t, err)
 		if !r.SameTraffic(provider.To("production", res.Candidate)) {
 			t.Fatalf("production route %+v", r)
@@ -160,7 +153,7 @@ func TestReleaseWorkflowOnAzure(t *testing.T) {
 		c.steps = nil
 		start := vc.Now()
 		vc.Run(func() {
-			res, err = w.Release(ctx, release.Request{Function: fn, Publish: release.PublishRequest{Artifact: code("1.2.0"), Config: cfg, Commits: []string{"feat: new payment provider"}}, Reason: "feat"})
+			res, err = w.Release(ctx, release.Request{Function: azureApp, Publish: release.PublishRequest{Artifact: code("1.2.0"), Config: cfg, Commits: []string{"feat: new payment provider"}}, Reason: "feat"})
 		})
 		if !errors.Is(err, canary.ErrRolledBack) {
 			t.Fatalf("Release: %v, want ErrRolledBack", err)

@@ -18,6 +18,7 @@
 //	go run ./examples/quickstart -strategy Linear10PercentEvery1Minute
 //	go run ./examples/quickstart -real-time -strategy Canary10Percent5Minutes
 //	go run ./examples/quickstart -summary release.md   # Markdown summaries, as a CI job would publish them
+//	go run ./examples/quickstart -provider azurefunc   # on Azure Functions' adapter and its emulator (platform.go)
 package main
 
 import (
@@ -66,6 +67,7 @@ type config struct {
 	strategy string
 	realTime bool
 	summary  string // path of the Markdown summaries; "" writes none
+	provider string // "memory" or "azurefunc" (see platform.go)
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -76,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		"how production traffic shifts: one of "+strings.Join(canary.Presets(), ", "))
 	fs.BoolVar(&c.realTime, "real-time", false, "wait in real time (a canary takes its minutes) instead of virtual time")
 	fs.StringVar(&c.summary, "summary", "", "write each release's Markdown summary to this file")
+	fs.StringVar(&c.provider, "provider", "memory", "the platform: "+strings.Join(platforms(), ", "))
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -83,6 +86,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if _, err := canary.Preset(c.strategy); err != nil {
+		return config{}, err
+	}
+	if err := checkPlatform(c.provider); err != nil {
 		return config{}, err
 	}
 	return c, nil
@@ -112,14 +118,14 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 	if cfg.realTime {
 		clk = clock{Clock: canary.RealClock(), run: func(f func()) { f() }}
 	}
-	mem, err := memory.New(memory.Options{Now: clk.Clock.Now, Sleep: clk.Clock.Sleep, Seed: 42})
+	// Production gets 40 requests a second, staging a trickle. The stable
+	// code fails 0.2% of its invocations.
+	plat, err := newPlatform(cfg.provider, clk.Clock)
 	if err != nil {
 		return outcome{}, err
 	}
-	// Production gets 40 requests a second, staging a trickle. The stable
-	// code fails 0.2% of its invocations.
-	mem.SetLoad(function, "production", 40)
-	mem.SetLoad(function, "staging", 1)
+	defer plat.close()
+	mem := plat.p // the platform's provider (the in-memory one by default)
 
 	// The faults the simulated platform gives each version's code, by
 	// semantic version: set as each version is published.
@@ -147,7 +153,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 	jr := &journal.MemoryJournal{}
 	var md strings.Builder
 	w, err := release.New(release.Options{
-		Runner:  canary.RunnerOptions{Provider: mem, Metrics: mem, Clock: clk.Clock},
+		Runner:  canary.RunnerOptions{Provider: mem, Metrics: plat.m, Clock: clk.Clock},
 		Journal: jr, Actor: "quickstart",
 		Strategy:  strategy,
 		Retention: &retention.Policy{KeepLast: 2},
@@ -161,7 +167,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 				if !bad {
 					b = healthy
 				}
-				mem.SetBehavior(function, e.Candidate, b)
+				if err := plat.setBehavior(ctx, e.Candidate, b); err != nil {
+					fmt.Fprintln(out, "quickstart:", err)
+				}
 			}
 			fmt.Fprintln(out, e.String())
 		},
@@ -249,7 +257,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 // smokeTest is the integration test run against staging: a few requests
 // to the staged version must succeed. On the simulated platform it reads
 // the staged version's behaviour from its metrics after a minute.
-func smokeTest(mem *memory.Provider, clk clock) release.TestFunc {
+func smokeTest(mem provider.Provider, clk clock) release.TestFunc {
 	return func(ctx context.Context, t release.Target) error {
 		r, err := mem.Route(ctx, t.Function, t.Alias)
 		if err != nil {

@@ -65,6 +65,11 @@ func newEnv(t *testing.T, opts azuretest.Options) *env {
 
 func newProvider(t *testing.T, srv *azuretest.Server, c *clock) *azurefunc.Provider {
 	t.Helper()
+	return newProviderB(t, srv, c)
+}
+
+func newProviderB(t testing.TB, srv *azuretest.Server, c *clock) *azurefunc.Provider {
+	t.Helper()
 	p, err := azurefunc.New(azuretest.Subscription, azuretest.ResourceGroup, srv.Credential(),
 		azurefunc.Options{Packages: srv.Packages(), Now: c.Now, Sleep: c.Sleep, PollInterval: time.Second, MetricsDelay: 2 * time.Minute},
 		srv.ClientOptions())

@@ -600,10 +600,8 @@ func (p *Provider) deploy(ctx context.Context, fn, slot string, cur map[string]s
 }
 
 // swap swaps the ramp-up slot into production and polls the operation
-// until it is done: Web Apps - Swap Slot answers 202 with Location and
-// Retry-After; the SDK's poller follows Location. The wait between polls
-// is the response's Retry-After when positive, else PollInterval, on the
-// Provider's Sleep, so a virtual clock runs it.
+// until it is done (see pollDone): Web Apps - Swap Slot answers 202 with
+// Location and Retry-After; the SDK's poller follows Location.
 func (p *Provider) swap(ctx context.Context, fn string) error {
 	p.debug(ctx, "set route: swapping", "function", fn, "slot", p.rampUp)
 	poller, err := p.web.BeginSwapSlot(ctx, p.resourceGroup, fn, p.rampUp,
@@ -617,22 +615,26 @@ func (p *Provider) swap(ctx context.Context, fn string) error {
 	return nil
 }
 
-// pollDone polls a long-running operation to its end.
+// pollDone polls a long-running operation to its end, as the SDK's own
+// PollUntilDone does: a first poll at once, then one per wait, the wait
+// being the last response's Retry-After when positive, else PollInterval,
+// slept on Options.Sleep (so a virtual clock runs it).
 func pollDone[T any](ctx context.Context, p *Provider, poller *runtime.Poller[T]) (T, error) {
-	wait := p.pollInterval()
+	var zero T
 	for !poller.Done() {
-		if err := p.sleep(ctx, wait); err != nil {
-			var zero T
-			return zero, err
-		}
 		resp, err := poller.Poll(ctx)
 		if err != nil {
-			var zero T
 			return zero, translate(err)
 		}
-		wait = p.pollInterval()
+		if poller.Done() {
+			break
+		}
+		wait := p.pollInterval()
 		if d := retryAfter(resp); d > 0 {
 			wait = d
+		}
+		if err := p.sleep(ctx, wait); err != nil {
+			return zero, err
 		}
 	}
 	out, err := poller.Result(ctx)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/slipway-dev/slipway/canary"
@@ -16,6 +17,7 @@ import (
 	"github.com/slipway-dev/slipway/notify"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
+	"github.com/slipway-dev/slipway/provider/azurefunc"
 	"github.com/slipway-dev/slipway/provider/gcprun"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
@@ -94,6 +96,11 @@ func open(ctx context.Context, s *settings, stderr io.Writer) (*state, error) {
 		}
 	case "gcprun":
 		if err := st.openGCP(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if s.providerKey == "azure" {
+		if err := st.openAzure(); err != nil {
 			return nil, err
 		}
 	}
@@ -207,6 +214,23 @@ func (st *state) openGCP(ctx context.Context) error {
 	st.p = p
 	st.metrics = provider.WithRetryMetrics(p, provider.RetryPolicy{Sleep: st.clock.Sleep})
 	st.closers = append(st.closers, p.Close)
+	return nil
+}
+
+// openAzure builds the Azure Functions adapter with DefaultAzureCredential
+// (environment, workload identity, managed identity, Azure CLI). Versions
+// are published from -package-url: the adapter has no package store here.
+func (st *state) openAzure() error {
+	cred, err := azidentity.NewDefaultAzureCredential(nil)
+	if err != nil {
+		return fmt.Errorf("%w: azure credentials: %v", errUsage, err)
+	}
+	az, err := azurefunc.New(st.s.subscription, st.s.resourceGroup, cred, azurefunc.Options{Now: st.clock.Now, Sleep: st.clock.Sleep}, nil)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	st.p = az
+	st.metrics = provider.WithRetryMetrics(az, provider.RetryPolicy{Sleep: st.clock.Sleep})
 	return nil
 }
 

@@ -201,3 +201,22 @@ func TestQuickstartProviderFlag(t *testing.T) {
 		t.Errorf("unknown provider: %v", err)
 	}
 }
+
+// The same job on Azure Functions' adapter and its emulator: the canary is
+// a ramp-up rule to the ramp-up slot, promotion a slot swap.
+func TestQuickstartAzureFunctions(t *testing.T) {
+	var out strings.Builder
+	o, err := run(context.Background(), config{strategy: "Canary10Percent5Minutes", provider: "azurefunc"}, &out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	if len(o.results) != 3 || o.results[1].Outcome != release.OutcomePromoted || o.results[2].Outcome != release.OutcomeRolledBack {
+		t.Fatalf("outcomes %+v\n%s", o.results, out.String())
+	}
+	if got := productionSemver(t, o); got != "1.1.0" {
+		t.Errorf("production ends on v%s, want v1.1.0", got)
+	}
+	if _, err := parseFlags([]string{"-provider", "nimbus"}, io.Discard); !errors.Is(err, provider.ErrInvalid) {
+		t.Errorf("unknown provider: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package gcprun_test
 
 import (
 	"context"
+	"net/http"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -23,6 +24,7 @@ func newServicesEnv(t testing.TB, opts runtest.Options) *env {
 	t.Cleanup(srv.Close)
 	p, err := gcprun.New(context.Background(), gcprun.Options{
 		Project: srv.Project(), Location: srv.Location(), Services: true, Now: c.Now, Sleep: c.Sleep,
+		InvokeClient: &http.Client{Transport: srv.InvokeTransport()},
 	}, srv.ClientOptions()...)
 	if err != nil {
 		t.Fatal(err)

@@ -1,13 +1,15 @@
 package providertest
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/slipway-dev/slipway/provider"
 )
 
 // The Invoker clauses run when the provider implements provider.Invoker
-// (skipped otherwise). They use no handler of the caller's: whatever the
+// (skipped otherwise; a qualifier the platform cannot reach directly, such
+// as an untagged Cloud Run revision, skips with ErrUnsupported). They use no handler of the caller's: whatever the
 // version's code answers, the invocation must reach the version or alias
 // named, and the errors are the contract's.
 func invokeClauses() []clause {
@@ -33,6 +35,9 @@ func (e *env) invoker() provider.Invoker {
 func (e *env) invoked(iv provider.Invoker, q, want string) {
 	e.t.Helper()
 	out, err := iv.Invoke(e.ctx, e.fn, provider.InvokeInput{Qualifier: q, Payload: []byte(`{}`)})
+	if errors.Is(err, provider.ErrUnsupported) {
+		e.t.Skipf("Invoke(%q, %q): the platform cannot reach it: %v", e.fn, q, err)
+	}
 	if err != nil {
 		e.t.Fatalf("Invoke(%q, %q): %v", e.fn, q, err)
 	}

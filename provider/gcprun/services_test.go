@@ -2,11 +2,11 @@ package gcprun_test
 
 import (
 	"context"
-	"net/http"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"testing"
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"sync"
 	"time"
@@ -70,6 +71,14 @@ type Options struct {
 	// MetricsDelay is how long after a minute ends Azure Monitor data is
 	// taken as complete; 0 means DefaultMetricsDelay.
 	MetricsDelay time.Duration
+	// InvokePath is the path Invoke POSTs to on a slot's host: the HTTP
+	// function's route, such as "/api/orders". Empty makes Invoke
+	// ErrUnsupported.
+	InvokePath string
+	// InvokeClient sends Invoke's requests; a function whose authLevel is
+	// not anonymous needs a client that adds its key (x-functions-key).
+	// Nil means http.DefaultClient.
+	InvokeClient *http.Client
 }
 
 var slotNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)

@@ -18,7 +18,7 @@ var _ provider.Invoker = (*Provider)(nil)
 
 // MaxInvokeRequest is the largest request body Invoke sends: the Functions
 // host's default HTTP request limit is 100 MB (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT,
-// "Azure Functions HTTP trigger", limits).
+// "Azure Functions HTTP trigger", limits; unverified, see docs/release-steps.md).
 const MaxInvokeRequest = 100 << 20
 
 // Invoke POSTs in.Payload (Content-Type application/json) to

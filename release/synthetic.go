@@ -87,17 +87,18 @@ type syntheticMetrics struct {
 	inv   provider.Invoker
 	fn    string
 	cfg   SyntheticTraffic
+	now   func() time.Time // the workflow's clock: latencies of synthetic calls
 
 	mu     sync.Mutex
 	points map[synthKey]*synthPoint
 	carry  map[string]float64 // per version: the fraction of an invocation owed
 }
 
-func newSyntheticMetrics(inner provider.Metrics, inv provider.Invoker, fn string, cfg SyntheticTraffic) *syntheticMetrics {
+func newSyntheticMetrics(inner provider.Metrics, inv provider.Invoker, fn string, cfg SyntheticTraffic, now func() time.Time) *syntheticMetrics {
 	if len(cfg.Payload) == 0 {
 		cfg.Payload = json.RawMessage("{}")
 	}
-	return &syntheticMetrics{inner: inner, inv: inv, fn: fn, cfg: cfg, points: map[synthKey]*synthPoint{}, carry: map[string]float64{}}
+	return &syntheticMetrics{inner: inner, inv: inv, fn: fn, cfg: cfg, now: now, points: map[synthKey]*synthPoint{}, carry: map[string]float64{}}
 }
 
 func (s *syntheticMetrics) Resolution() time.Duration { return s.inner.Resolution() }
@@ -163,9 +164,9 @@ func (s *syntheticMetrics) period(ctx context.Context, v string, start time.Time
 		if err := ctx.Err(); err != nil {
 			return synthPoint{}, err
 		}
-		began := time.Now()
+		began := s.now()
 		out, err := s.inv.Invoke(ctx, s.fn, provider.InvokeInput{Qualifier: v, Payload: s.cfg.Payload})
-		sp.latencies = append(sp.latencies, time.Since(began))
+		sp.latencies = append(sp.latencies, s.now().Sub(began))
 		sp.n++
 		if err != nil || out.Failed() {
 			sp.errors++

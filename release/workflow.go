@@ -439,7 +439,7 @@ func (w *Workflow) Release(ctx context.Context, req Request) (Result, error) {
 		}
 	}
 	if syn := cmp.Or(req.Synthetic, w.opts.Synthetic); syn != nil {
-		r.synth = newSyntheticMetrics(w.opts.Runner.Metrics, w.p.(provider.Invoker), req.Function, *syn)
+		r.synth = newSyntheticMetrics(w.opts.Runner.Metrics, w.p.(provider.Invoker), req.Function, *syn, w.clock.Now)
 	}
 	return r.canary(ctx, strategy)
 }
@@ -568,7 +568,7 @@ func (w *Workflow) Resume(ctx context.Context, id string) (Result, error) {
 		// A stored state does not carry the request's synthetic traffic:
 		// a resumed canary has the options' (the periods the dead process
 		// judged are not invoked again, the rest are).
-		r.synth = newSyntheticMetrics(w.opts.Runner.Metrics, w.p.(provider.Invoker), st.Function, *w.opts.Synthetic)
+		r.synth = newSyntheticMetrics(w.opts.Runner.Metrics, w.p.(provider.Invoker), st.Function, *w.opts.Synthetic, w.clock.Now)
 	}
 	r.emit(Event{Kind: EventStepStarted, Step: StepCanary, Message: fmt.Sprintf("resuming from %s, step %d", st.Phase, st.Step+1)})
 	if err := r.journalLanded(ctx, st); err != nil {

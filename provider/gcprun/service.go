@@ -27,6 +27,11 @@ import (
 const (
 	// AnnotationVersions holds a JSON object: revision ID → Record.
 	AnnotationVersions = "slipway.dev/versions"
+	// AnnotationVersion is the revision annotation holding the revision's
+	// own Record (JSON), set when Publish deploys with Options.Services:
+	// there the revision template is slipway's to write, so the record is
+	// immutable with the revision too.
+	AnnotationVersion = "slipway.dev/version"
 	// AnnotationRoutes holds a JSON object: route → write counter, which
 	// makes each route's revision token change on every write of it.
 	AnnotationRoutes = "slipway.dev/routes"

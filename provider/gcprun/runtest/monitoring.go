@@ -496,4 +496,3 @@ func (x series) proto(mtype string, pct float64, aligner monitoringpb.Aggregatio
 		MetricKind: kind, ValueType: vt, Points: x.points, Unit: unitOf(mtype),
 	}
 }
-

@@ -183,10 +183,19 @@ func settled(svc *runpb.Service) bool {
 	if len(svc.Traffic) != len(svc.TrafficStatuses) {
 		return false
 	}
-	for i, t := range svc.Traffic {
-		st := svc.TrafficStatuses[i]
-		if t.Type != st.Type || t.Percent != st.Percent || t.Tag != st.Tag ||
-			(t.Type == runpb.TrafficTargetAllocationType_TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION && t.Revision != st.Revision) {
+	// Every target has its status (in any order: the reference says they
+	// match, not that they are listed alike).
+	used := make([]bool, len(svc.TrafficStatuses))
+	for _, t := range svc.Traffic {
+		found := false
+		for i, st := range svc.TrafficStatuses {
+			if !used[i] && t.Type == st.Type && t.Percent == st.Percent && t.Tag == st.Tag &&
+				(t.Type != runpb.TrafficTargetAllocationType_TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION || t.Revision == st.Revision) {
+				used[i], found = true, true
+				break
+			}
+		}
+		if !found {
 			return false
 		}
 	}

@@ -176,15 +176,16 @@ func NewFromClients(web *armappservice.WebAppsClient, mon *armmonitor.MetricsCli
 // rule's reroutePercentage is a double, so bp/100 is sent and read back
 // exactly to two decimals; the portal offers whole percents only);
 // versions are deletable (their records; see DeleteVersion). DeleteVersion
-// sends at least four requests (ListDeployments, ListSlots, production's
-// ListApplicationSettings, DeleteDeployment) plus one per slot.
+// sends at least six requests (ListDeployments, GetConfiguration,
+// production's and the ramp-up slot's settings, ListSlots,
+// DeleteDeployment) plus one per slot.
 func (p *Provider) Capabilities() provider.Capabilities {
-	return provider.Capabilities{MaxRouteVersions: 2, Granularity: 1, DeleteVersions: true, SplitRoutes: []string{p.prod}, DeleteRequests: 4}
+	return provider.Capabilities{MaxRouteVersions: 2, Granularity: 1, DeleteVersions: true, SplitRoutes: []string{p.prod}, DeleteRequests: 6}
 }
 
 // Capabilities returns the limits of a Provider with default Options.
 func Capabilities() provider.Capabilities {
-	return provider.Capabilities{MaxRouteVersions: 2, Granularity: 1, DeleteVersions: true, SplitRoutes: []string{DefaultProductionAlias}, DeleteRequests: 4}
+	return provider.Capabilities{MaxRouteVersions: 2, Granularity: 1, DeleteVersions: true, SplitRoutes: []string{DefaultProductionAlias}, DeleteRequests: 6}
 }
 
 // lock returns the lock that serialises this adapter's writes to app fn.

@@ -72,3 +72,15 @@ func TestPublishInputs(t *testing.T) {
 		t.Fatal("the emulator's package host deleted a foreign URL: the check above proves nothing")
 	}
 }
+
+// DeleteVersion's cost is what Capabilities.DeleteRequests states, for an
+// app with no slot besides production.
+func TestDeleteRequests(t *testing.T) {
+	e := newEnv(t, azuretest.Options{})
+	v := e.publish(t, "v1", "v2")
+	e.srv.ResetOps()
+	must(t, e.p.DeleteVersion(context.Background(), fn, v[0]))
+	if got, want := len(e.srv.Ops()), e.p.Capabilities().DeleteRequests; got != want {
+		t.Errorf("DeleteVersion sent %d requests %v, Capabilities().DeleteRequests = %d", got, e.srv.Ops(), want)
+	}
+}

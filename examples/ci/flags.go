@@ -35,7 +35,8 @@ type settings struct {
 
 	// Every subcommand.
 	function    string
-	providerKey string // "memory", "aws" or "azure"
+	providerKey string // "memory", "aws", "gcprun" or "azure"
+	project     string // Google Cloud project (gcprun)
 	region      string
 	stateDir    string
 	seed        int64
@@ -250,10 +251,11 @@ func parseArgs(args []string, env func(string) string, stderr io.Writer) (*setti
 // register defines the flags of s.cmd.
 func (s *settings) register(c *cli) {
 	c.str(&s.function, "function", "", "name of the function (required)", "SLIPWAY_FUNCTION")
-	c.str(&s.providerKey, "provider", "memory", "platform: memory (a simulated one, state in -state-dir), aws (Lambda, standard AWS configuration) or azure (Functions, DefaultAzureCredential)", "SLIPWAY_PROVIDER")
+	c.str(&s.providerKey, "provider", "memory", "platform: memory (a simulated one, state in -state-dir), aws (Lambda, standard AWS configuration), gcprun (Cloud Run functions, Application Default Credentials) or azure (Functions, DefaultAzureCredential)", "SLIPWAY_PROVIDER")
+	c.str(&s.region, "region", "", "AWS region (aws; else the AWS configuration's) or Cloud Run location (gcprun, required)", "SLIPWAY_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
+	c.str(&s.project, "project", "", "Google Cloud project (gcprun only, required)", "SLIPWAY_PROJECT", "GOOGLE_CLOUD_PROJECT")
 	c.str(&s.subscription, "subscription", "", "Azure subscription ID (azure only)", "SLIPWAY_AZURE_SUBSCRIPTION", "AZURE_SUBSCRIPTION_ID")
 	c.str(&s.resourceGroup, "resource-group", "", "Azure resource group of the function app (azure only)", "SLIPWAY_AZURE_RESOURCE_GROUP")
-	c.str(&s.region, "region", "", "AWS region (aws only; else the AWS configuration's)", "SLIPWAY_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
 	c.str(&s.stateDir, "state-dir", ".slipway", "directory of the state shared by the steps of a job: state.json (memory provider), journal.jsonl, rollouts/", "SLIPWAY_STATE_DIR")
 	c.int64(&s.seed, "seed", 1, "seed of the memory provider's simulated traffic (keep it the same across steps)", "SLIPWAY_SEED")
 	c.boolean(&s.realTime, "real-time", "wait in real time; the memory provider runs in virtual time by default (the aws provider always runs in real time)", "SLIPWAY_REAL_TIME")
@@ -412,7 +414,7 @@ func (s *settings) validate() error {
 		if strings.ContainsAny(s.function, "/\\") {
 			return usageError("-function %q: the memory provider wants a plain name", s.function)
 		}
-	case "aws", "azure":
+	case "aws", "gcprun", "azure":
 		if s.providerKey == "azure" && (s.subscription == "" || s.resourceGroup == "") {
 			return usageError("-provider azure needs -subscription (or AZURE_SUBSCRIPTION_ID) and -resource-group")
 		}
@@ -424,7 +426,7 @@ func (s *settings) validate() error {
 		}
 		s.realTime = true
 	default:
-		return usageError("-provider %q: want memory, aws or azure", s.providerKey)
+		return usageError("-provider %q: want memory, aws, gcprun or azure", s.providerKey)
 	}
 	if s.stateDir == "" {
 		return usageError("-state-dir is empty")

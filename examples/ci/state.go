@@ -18,6 +18,7 @@ import (
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
 	"github.com/slipway-dev/slipway/provider/azurefunc"
+	"github.com/slipway-dev/slipway/provider/gcprun"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
 )
@@ -88,12 +89,16 @@ func open(ctx context.Context, s *settings, stderr io.Writer) (*state, error) {
 		st.clock = canary.RealClock()
 	}
 
-	if s.providerKey == "aws" {
+	switch s.providerKey {
+	case "aws":
 		if err := st.openAWS(ctx); err != nil {
 			return nil, err
 		}
-	}
-	if s.providerKey == "azure" {
+	case "gcprun":
+		if err := st.openGCP(ctx); err != nil {
+			return nil, err
+		}
+	case "azure":
 		if err := st.openAzure(); err != nil {
 			return nil, err
 		}
@@ -204,6 +209,27 @@ func (st *state) openAzure() error {
 	}
 	st.p = az
 	st.metrics = provider.WithRetryMetrics(az, provider.RetryPolicy{Sleep: st.clock.Sleep})
+	return nil
+}
+
+// openGCP builds the Cloud Run functions adapter with Application Default
+// Credentials; the production alias is the service's traffic split and
+// every other alias a traffic tag.
+func (st *state) openGCP(ctx context.Context) error {
+	s := st.s
+	if s.project == "" {
+		return usageError("-provider gcprun needs a project: -project, SLIPWAY_PROJECT or GOOGLE_CLOUD_PROJECT")
+	}
+	if s.region == "" {
+		return usageError("-provider gcprun needs a location: -region or SLIPWAY_REGION (e.g. us-central1)")
+	}
+	p, err := gcprun.New(ctx, gcprun.Options{Project: s.project, Location: s.region, Route: s.production, Now: st.clock.Now, Sleep: st.clock.Sleep})
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	st.p = p
+	st.metrics = provider.WithRetryMetrics(p, provider.RetryPolicy{Sleep: st.clock.Sleep})
+	st.closers = append(st.closers, p.Close)
 	return nil
 }
 

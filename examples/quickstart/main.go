@@ -18,10 +18,19 @@
 //	go run ./examples/quickstart -strategy Linear10PercentEvery1Minute
 //	go run ./examples/quickstart -real-time -strategy Canary10Percent5Minutes
 //	go run ./examples/quickstart -summary release.md   # Markdown summaries, as a CI job would publish them
-//	go run ./examples/quickstart -provider azurefunc   # on Azure Functions' adapter and its emulator (platform.go)
+//	go run ./examples/quickstart -provider gcprun     # the Cloud Run functions adapter on its in-process emulator
+//	go run ./examples/quickstart -provider azurefunc  # the Azure Functions adapter on its in-process emulator (azure.go)
+//
+// With -provider gcprun the same job runs through provider/gcprun and the
+// Google Cloud client libraries against provider/gcprun/runtest (gRPC on a
+// loopback port): "production" is the Cloud Run service's traffic split,
+// "staging" a traffic tag, versions are revisions, metrics come from the
+// emulated Cloud Monitoring.
 package main
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -37,6 +46,8 @@ import (
 	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/notify"
 	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/provider/gcprun"
+	"github.com/slipway-dev/slipway/provider/gcprun/runtest"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
 	"github.com/slipway-dev/slipway/retention"
@@ -64,21 +75,21 @@ func main() {
 
 // config is what the flags choose.
 type config struct {
+	provider string // "memory" (default), "gcprun" or "azurefunc"
 	strategy string
 	realTime bool
 	summary  string // path of the Markdown summaries; "" writes none
-	provider string // "memory" or "azurefunc" (see platform.go)
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.StringVar(&c.provider, "provider", "memory", "the platform: memory (the in-memory provider), gcprun (Cloud Run functions on its in-process emulator) or azurefunc (Azure Functions on its in-process emulator)")
 	fs.StringVar(&c.strategy, "strategy", "Canary10Percent5Minutes",
 		"how production traffic shifts: one of "+strings.Join(canary.Presets(), ", "))
 	fs.BoolVar(&c.realTime, "real-time", false, "wait in real time (a canary takes its minutes) instead of virtual time")
 	fs.StringVar(&c.summary, "summary", "", "write each release's Markdown summary to this file")
-	fs.StringVar(&c.provider, "provider", "memory", "the platform: "+strings.Join(platforms(), ", "))
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -88,8 +99,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if _, err := canary.Preset(c.strategy); err != nil {
 		return config{}, err
 	}
-	if err := checkPlatform(c.provider); err != nil {
-		return config{}, err
+	if c.provider != "memory" && c.provider != "gcprun" && c.provider != "azurefunc" {
+		return config{}, provider.Invalid("quickstart flags", "provider", fmt.Sprintf("%q is not memory, gcprun or azurefunc", c.provider))
 	}
 	return c, nil
 }
@@ -118,14 +129,11 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 	if cfg.realTime {
 		clk = clock{Clock: canary.RealClock(), run: func(f func()) { f() }}
 	}
-	// Production gets 40 requests a second, staging a trickle. The stable
-	// code fails 0.2% of its invocations.
-	plat, err := newPlatform(cfg.provider, clk.Clock)
+	pf, err := newPlatform(ctx, cfg.provider, clk.Clock)
 	if err != nil {
 		return outcome{}, err
 	}
-	defer plat.close()
-	mem := plat.p // the platform's provider (the in-memory one by default)
+	defer pf.close()
 
 	// The faults the simulated platform gives each version's code, by
 	// semantic version: set as each version is published.
@@ -153,7 +161,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 	jr := &journal.MemoryJournal{}
 	var md strings.Builder
 	w, err := release.New(release.Options{
-		Runner:  canary.RunnerOptions{Provider: mem, Metrics: plat.m, Clock: clk.Clock},
+		Runner:  canary.RunnerOptions{Provider: pf.p, Metrics: pf.m, Clock: clk.Clock},
 		Journal: jr, Actor: "quickstart",
 		Strategy:  strategy,
 		Retention: &retention.Policy{KeepLast: 2},
@@ -167,9 +175,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 				if !bad {
 					b = healthy
 				}
-				if err := plat.setBehavior(ctx, e.Candidate, b); err != nil {
-					fmt.Fprintln(out, "quickstart:", err)
-				}
+				pf.behave(e.Candidate, b)
 			}
 			fmt.Fprintln(out, e.String())
 		},
@@ -182,7 +188,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 	fmt.Fprintf(out, "== setting the scene: %s has v0.9.0 … v1.0.0, v1.0.0 in production\n", function)
 	for _, v := range []string{"0.9.0", "0.9.1", "0.9.2"} {
 		sv := semver.MustParse(v)
-		if _, err := release.Publish(ctx, mem, function, release.PublishRequest{Artifact: code(v), Config: config0(), Semver: &sv}); err != nil {
+		if _, err := release.Publish(ctx, pf.p, function, release.PublishRequest{Artifact: pf.code(v), Config: pf.config, Semver: &sv}); err != nil {
 			return outcome{}, err
 		}
 	}
@@ -190,10 +196,13 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 	var res release.Result
 	clk.run(func() {
 		all := canary.AllAtOnce()
-		res, err = w.Release(ctx, release.Request{Function: function, Publish: release.PublishRequest{Artifact: code("1.0.0"), Config: config0(), Semver: &first}, Strategy: &all})
+		res, err = w.Release(ctx, release.Request{Function: function, Publish: release.PublishRequest{Artifact: pf.code("1.0.0"), Config: pf.config, Semver: &first}, Strategy: &all})
 	})
 	if err != nil {
 		return outcome{}, fmt.Errorf("setting the scene: %w", err)
+	}
+	if err := pf.afterScene(); err != nil {
+		return outcome{}, err
 	}
 	o := outcome{results: []release.Result{res}}
 	for i, step := range []struct{ name, commit, sha string }{
@@ -204,9 +213,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 		clk.run(func() {
 			res, err = w.Release(ctx, release.Request{
 				Function: function,
-				Publish:  release.PublishRequest{Artifact: code(step.sha), Config: config0(), Commits: []string{step.commit}, Commit: fmt.Sprintf("c0ffee%d", i+1)},
+				Publish:  release.PublishRequest{Artifact: pf.code(step.sha), Config: pf.config, Commits: []string{step.commit}, Commit: fmt.Sprintf("c0ffee%d", i+1)},
 				Reason:   step.commit,
-				Test:     smokeTest(mem, clk),
+				Test:     smokeTest(pf.p, clk),
 			})
 		})
 		o.results = append(o.results, res)
@@ -225,10 +234,10 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 		}
 	}
 
-	if o.production, err = mem.Route(ctx, function, "production"); err != nil {
+	if o.production, err = pf.p.Route(ctx, function, "production"); err != nil {
 		return o, err
 	}
-	for v, err := range mem.Versions(ctx, function) {
+	for v, err := range pf.p.Versions(ctx, function) {
 		if err != nil {
 			return o, err
 		}
@@ -240,7 +249,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 		}
 		o.journal = append(o.journal, e)
 	}
-	routes, err := mem.Routes(ctx, function)
+	routes, err := pf.p.Routes(ctx, function)
 	if err != nil {
 		return o, err
 	}
@@ -257,9 +266,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 // smokeTest is the integration test run against staging: a few requests
 // to the staged version must succeed. On the simulated platform it reads
 // the staged version's behaviour from its metrics after a minute.
-func smokeTest(mem provider.Provider, clk clock) release.TestFunc {
+func smokeTest(p provider.Provider, clk clock) release.TestFunc {
 	return func(ctx context.Context, t release.Target) error {
-		r, err := mem.Route(ctx, t.Function, t.Alias)
+		r, err := p.Route(ctx, t.Function, t.Alias)
 		if err != nil {
 			return err
 		}
@@ -268,6 +277,90 @@ func smokeTest(mem provider.Provider, clk clock) release.TestFunc {
 		}
 		return clk.Sleep(ctx, time.Second) // the requests take a moment
 	}
+}
+
+// platform is where the quickstart runs: a provider, its metrics, and the
+// simulation's knobs.
+type platform struct {
+	p      provider.Provider
+	m      provider.Metrics
+	config provider.Config
+	code   func(v string) provider.Artifact
+	// behave sets how a version's code behaves from now on.
+	behave func(version string, b memory.Behavior)
+	// afterScene runs once the function exists (the emulated Cloud Run
+	// service takes its load then).
+	afterScene func() error
+	close      func()
+}
+
+func newPlatform(ctx context.Context, name string, clk canary.Clock) (*platform, error) {
+	if name == "gcprun" {
+		return newGCPPlatform(ctx, clk)
+	}
+	if name == "azurefunc" {
+		return newAzurePlatform(ctx, clk)
+	}
+	mem, err := memory.New(memory.Options{Now: clk.Now, Sleep: clk.Sleep, Seed: 42})
+	if err != nil {
+		return nil, err
+	}
+	// Production gets 40 requests a second, staging a trickle. The stable
+	// code fails 0.2% of its invocations.
+	mem.SetLoad(function, "production", 40)
+	mem.SetLoad(function, "staging", 1)
+	return &platform{
+		p: mem, m: mem, config: config0(), code: code,
+		behave:     func(v string, b memory.Behavior) { mem.SetBehavior(function, v, b) },
+		afterScene: func() error { return nil },
+		close:      func() {},
+	}, nil
+}
+
+// newGCPPlatform starts the Cloud Run functions emulator and points the
+// gcprun adapter at it by client options only. Production (the service's
+// split) gets 40 requests a second once the function exists; metrics are
+// a minute late.
+func newGCPPlatform(ctx context.Context, clk canary.Clock) (*platform, error) {
+	srv := runtest.NewServer(runtest.Options{Now: clk.Now, MetricsDelay: time.Minute})
+	p, err := gcprun.New(ctx, gcprun.Options{
+		Project: srv.Project(), Location: srv.Location(), Route: "production",
+		Now: clk.Now, Sleep: clk.Sleep, MetricsDelay: time.Minute,
+	}, srv.ClientOptions()...)
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	return &platform{
+		p: p, m: p, code: zipCode,
+		config: provider.Config{Runtime: "go125", Handler: "Checkout", MemoryMB: 256, Timeout: 10 * time.Second,
+			Environment: map[string]string{"PAYMENTS_URL": "https://payments.internal"}},
+		behave: func(v string, b memory.Behavior) {
+			_ = srv.SetBehavior(function, v, runtest.Behavior{ErrorRate: b.ErrorRate, P50: b.Latency.Median, P90: b.Latency.Median, P99: b.Latency.P99})
+		},
+		afterScene: func() error { return srv.SetLoad(function, 40) },
+		close: func() {
+			_ = p.Close()
+			srv.Close()
+		},
+	}, nil
+}
+
+// zipCode is a version's source as the zip archive Cloud Functions builds.
+func zipCode(v string) provider.Artifact {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "checkout.go", Method: zip.Store})
+	if err == nil {
+		_, err = fmt.Fprintf(w, "package checkout // %s\n", v)
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		panic(err) // writing to a bytes.Buffer cannot fail
+	}
+	return provider.Artifact{Zip: buf.Bytes()}
 }
 
 func code(v string) provider.Artifact {

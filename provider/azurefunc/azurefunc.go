@@ -70,6 +70,11 @@ type Options struct {
 	// MetricsDelay is how long after a minute ends Azure Monitor data is
 	// taken as complete; 0 means DefaultMetricsDelay.
 	MetricsDelay time.Duration
+	// InvocationsMetric is the Azure Monitor metric Observe counts as
+	// invocations: "Requests" (the default; HTTP-triggered functions) or
+	// "FunctionExecutionCount" (every trigger; published for Consumption
+	// and Premium plans). Errors are Http5xx either way.
+	InvocationsMetric string
 }
 
 var slotNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
@@ -84,6 +89,11 @@ func (o Options) Validate() error {
 	}
 	if o.RampUpSlot != "" && !slotNameRE.MatchString(o.RampUpSlot) {
 		return provider.Invalid("azurefunc options", "RampUpSlot", fmt.Sprintf("%q is not a slot name (lowercase letters, digits, hyphens)", o.RampUpSlot))
+	}
+	switch o.InvocationsMetric {
+	case "", "Requests", "FunctionExecutionCount":
+	default:
+		return provider.Invalid("azurefunc options", "InvocationsMetric", fmt.Sprintf("%q is not Requests or FunctionExecutionCount", o.InvocationsMetric))
 	}
 	if o.ProductionAlias != "" && o.ProductionAlias == o.RampUpSlot {
 		return provider.Invalid("azurefunc options", "RampUpSlot", "equals ProductionAlias")

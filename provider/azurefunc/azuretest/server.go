@@ -80,6 +80,7 @@ type Server struct {
 	sites    map[string]*site
 	packages map[string][]byte // path under /packages/ → bytes
 	ops      []string
+	queries  []string // Metrics - List query strings, in order
 	history  map[string][]segment // app → traffic segments
 	load     map[string]float64   // app → requests per second at production
 	behavior map[string]map[string]Behavior
@@ -161,6 +162,14 @@ func (s *Server) Ops() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.ops)
+}
+
+// MetricsQueries returns the decoded query strings of the Metrics - List
+// requests served so far, in order (timespan, interval, metricnames, …).
+func (s *Server) MetricsQueries() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.queries)
 }
 
 // ResetOps forgets the operations recorded so far.

@@ -80,7 +80,7 @@ type Server struct {
 	sites    map[string]*site
 	packages map[string][]byte // path under /packages/ → bytes
 	ops      []string
-	queries  []string // Metrics - List query strings, in order
+	queries  []string             // Metrics - List query strings, in order
 	history  map[string][]segment // app → traffic segments
 	load     map[string]float64   // app → requests per second at production
 	behavior map[string]map[string]Behavior

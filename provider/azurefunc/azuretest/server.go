@@ -47,6 +47,10 @@ type Options struct {
 	// 200). 0 means 1; negative completes a swap at once (the first poll
 	// answers 200).
 	SwapPolls int
+	// SwapDuration, when positive, also completes a swap once that much
+	// emulator time has passed since it started, polled or not, as a swap
+	// on Azure runs to its end whether anyone polls it.
+	SwapDuration time.Duration
 	// SwapRetryAfter is the Retry-After, in whole seconds, of a swap's 202
 	// answers (the REST reference lists the header). 0 sends "0".
 	SwapRetryAfter int

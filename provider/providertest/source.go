@@ -361,7 +361,9 @@ func sourceSeparation(t tester, sx *sourceEnv) {
 	}
 }
 
-func pointEqual(a, b provider.Point) bool { return a.Start.Equal(b.Start) && a == withStart(b, a.Start) }
+func pointEqual(a, b provider.Point) bool {
+	return a.Start.Equal(b.Start) && a == withStart(b, a.Start)
+}
 
 func withStart(p provider.Point, s time.Time) provider.Point { p.Start = s; return p }
 

@@ -591,6 +591,7 @@ func (s *State) window() Window {
 		Weight:    weight,
 		Start:     s.NextAnalysis.Add(-s.Plan.Interval),
 		End:       s.NextAnalysis,
+		Started:   s.Started,
 	}
 }
 

@@ -56,7 +56,7 @@ func (a Alarms) Validate() error {
 }
 
 // Judge reads the alarms and applies the rule above to w.
-func (a Alarms) Judge(ctx context.Context, w Window) (Measurement, error) {
+func (a Alarms) Judge(ctx context.Context, w MetricWindow) (Measurement, error) {
 	if err := a.Validate(); err != nil {
 		return Measurement{}, err
 	}

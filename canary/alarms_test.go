@@ -67,7 +67,7 @@ func TestAlarms(t *testing.T) {
 		{"entered exactly at the rollout's start", provider.Alarm{State: fire, Since: m(0), Changes: []provider.AlarmChange{ch(0, ok, fire)}}, canary.Fail},
 		{"change before the rollout is no evidence", provider.Alarm{State: ok, Since: m(-1), Changes: []provider.AlarmChange{ch(-2, ok, fire), ch(-1, fire, ok)}}, canary.Pass},
 	}
-	w := canary.Window{Function: "f", Alias: "live", Candidate: "2", Stable: "1", Start: m(10), End: m(11), Started: m(0)}
+	w := canary.MetricWindow{Function: "f", Alias: "live", Candidate: "2", Stable: "1", Start: m(10), End: m(11), Started: m(0)}
 	for _, c := range cases {
 		c.alarm.Name = "errors"
 		check := canary.Alarms{Reader: alarmBook{"errors": c.alarm, "latency": {Name: "latency", State: ok}}, Names: []string{"latency", "errors"}}
@@ -86,7 +86,7 @@ func TestAlarms(t *testing.T) {
 }
 
 func TestAlarmsErrors(t *testing.T) {
-	w := canary.Window{Start: time.Unix(600, 0), End: time.Unix(660, 0)}
+	w := canary.MetricWindow{Start: time.Unix(600, 0), End: time.Unix(660, 0)}
 	if _, err := (canary.Alarms{Names: []string{"a"}}).Judge(context.Background(), w); !errors.Is(err, provider.ErrInvalid) {
 		t.Errorf("no reader: %v, want ErrInvalid", err)
 	}

@@ -1,4 +1,4 @@
-package e2e_test
+package integration_test
 
 import (
 	"context"
@@ -15,10 +15,15 @@ import (
 	"github.com/slipway-dev/slipway/provider/memory"
 )
 
+// The canary judged on Prometheus data: the in-memory provider carries the
+// routes, a real Prometheus server (metrics/prometheus/promtest, skipped
+// only where the binary is absent) holds the traffic the rollout's
+// schedule sends to each version, and the runner reads it through
+// metrics/prometheus.
+
 const (
-	fn    = "checkout"
-	alias = "prod"
-	rpm   = 3000.0 // requests per minute arriving at prod
+	promAlias = "prod"
+	rpm       = 3000.0 // requests per minute arriving at prod
 )
 
 var t0 = time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
@@ -39,9 +44,9 @@ func schedule(stable, candidate version) []promtest.Series {
 		return promtest.Segment{From: from, To: to, PerMinute: rpm * share, ErrorsPerMinute: rpm * share * v.errorRate, Latency: v.latency}
 	}
 	return []promtest.Series{
-		{Function: fn, Version: "1", Alias: alias, Until: end, Segments: []promtest.Segment{
+		{Function: fn, Version: "1", Alias: promAlias, Until: end, Segments: []promtest.Segment{
 			seg(t0.Add(-time.Hour), t0, 1, stable), seg(t0, shift, 0.9, stable), seg(shift, end, 0, stable)}},
-		{Function: fn, Version: "2", Alias: alias, Until: end, Segments: []promtest.Segment{
+		{Function: fn, Version: "2", Alias: promAlias, Until: end, Segments: []promtest.Segment{
 			seg(t0, shift, 0.1, candidate), seg(shift, end, 1, candidate)}},
 	}
 }
@@ -91,7 +96,7 @@ func TestCanaryOnPrometheus(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if _, err := mem.SetRoute(ctx, name, provider.To(alias, "1")); err != nil {
+			if _, err := mem.SetRoute(ctx, name, provider.To(promAlias, "1")); err != nil {
 				t.Fatal(err)
 			}
 			src, err := prometheus.New(client, prometheus.Config{
@@ -121,14 +126,14 @@ func TestCanaryOnPrometheus(t *testing.T) {
 				{Name: "error rate", Check: canary.Relative{Metric: canary.ErrorRate, Factor: 1.5, Slack: 0.01}},
 				{Name: "p99", Check: canary.Threshold{Metric: canary.LatencyP99, Max: 0.2}},
 			}
-			st, err := runner.Start(ctx, canary.Rollout{ID: name + "-2", Function: name, Alias: alias, Candidate: "2", Strategy: strategy})
+			st, err := runner.Start(ctx, canary.Rollout{ID: name + "-2", Function: name, Alias: promAlias, Candidate: "2", Strategy: strategy})
 			if err != nil && c.phase == canary.PhaseSucceeded {
 				t.Fatalf("Start: %v", err)
 			}
 			if st.Phase != c.phase {
 				t.Fatalf("rollout ended %s, want %s (windows: %+v)", st.Phase, c.phase, windows)
 			}
-			route, err := mem.Route(ctx, name, alias)
+			route, err := mem.Route(ctx, name, promAlias)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -46,7 +46,7 @@ func config(clk func() time.Time, maxPoints int) prometheus.Config {
 	}
 }
 
-func newSource(t *testing.T, addr string, cfg prometheus.Config) *prometheus.Source {
+func newSource(t testing.TB, addr string, cfg prometheus.Config) *prometheus.Source {
 	t.Helper()
 	c, err := api.NewClient(api.Config{Address: addr})
 	if err != nil {

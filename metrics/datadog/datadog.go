@@ -55,7 +55,7 @@
 // provider.ErrNotFound.
 //
 // API calls: one per version, per non-empty template and per MaxPoints
-// periods of the window.
+// periods of the window, at most Concurrency (4) at a time.
 package datadog
 
 import (
@@ -70,10 +70,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	dd "github.com/DataDog/datadog-api-client-go/v2/api/datadog"
 	"github.com/DataDog/datadog-api-client-go/v2/api/datadogV1"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/slipway-dev/slipway/provider"
 )
@@ -114,6 +116,10 @@ type Config struct {
 	LatencyUnit time.Duration `json:"latencyUnit,omitempty" yaml:"latencyUnit,omitempty"`
 	// HTTPClient sends the requests; nil means the client library's default.
 	HTTPClient *http.Client `json:"-" yaml:"-"`
+	// Concurrency is how many queries one Observe has in flight at most;
+	// 0 means 4, and 1 sends them one after another in a fixed order
+	// (versions, then templates, then the window's chunks).
+	Concurrency int `json:"concurrency,omitempty" yaml:"concurrency,omitempty"`
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time `json:"-" yaml:"-"`
 }
@@ -158,6 +164,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxPoints < 0 {
 		return provider.Invalid(what, "maxPoints", "is negative")
+	}
+	if c.Concurrency < 0 {
+		return provider.Invalid(what, "concurrency", "is negative")
 	}
 	if c.LatencyUnit < 0 {
 		return provider.Invalid(what, "latencyUnit", "is negative")
@@ -252,6 +261,9 @@ func New(cfg Config, creds Credentials) (*Source, error) {
 	if cfg.Delay == 0 {
 		cfg.Delay = 2 * time.Minute
 	}
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = 4
+	}
 	if cfg.MaxPoints == 0 {
 		cfg.MaxPoints = 1500
 	}
@@ -324,20 +336,41 @@ func (s *Source) Observe(ctx context.Context, q provider.Query) (provider.Observ
 				series.Points[k].ColdStarts = -1
 			}
 		}
+		obs.Series = append(obs.Series, series)
+	}
+	// One query per version, template and chunk of MaxPoints periods, at
+	// most Concurrency in flight; results are added under mu.
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(rctx)
+	g.SetLimit(s.cfg.Concurrency)
+	for i, v := range q.Versions {
 		for _, m := range s.cfg.measures() {
 			expr := expand(m.template, q, v)
 			for lo := 0; lo < n; lo += s.cfg.MaxPoints {
 				hi := min(lo+s.cfg.MaxPoints, n)
 				from, to := q.Start.Add(time.Duration(lo)*q.Period), q.Start.Add(time.Duration(hi)*q.Period)
-				resp, httpResp, err := s.api.QueryMetrics(rctx, from.Unix(), to.Unix(), expr)
-				if err != nil {
-					return provider.Observation{}, fail(q.Function, fmt.Errorf("%s query of version %q: %w", m.name, v, translate(ctx, httpResp, err)))
-				}
-				if err := collect(resp, q, m, series.Points); err != nil {
-					return provider.Observation{}, fail(q.Function, fmt.Errorf("%s query of version %q: %w", m.name, v, err))
-				}
+				g.Go(func() error {
+					resp, httpResp, err := s.api.QueryMetrics(gctx, from.Unix(), to.Unix(), expr)
+					if err != nil {
+						return fmt.Errorf("%s query of version %q: %w", m.name, v, translate(gctx, httpResp, err))
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					if err := collect(resp, q, m, obs.Series[i].Points); err != nil {
+						return fmt.Errorf("%s query of version %q: %w", m.name, v, err)
+					}
+					return nil
+				})
 			}
 		}
+	}
+	if err := g.Wait(); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			err = ctxErr
+		}
+		return provider.Observation{}, fail(q.Function, err)
+	}
+	for _, series := range obs.Series {
 		for k := range series.Points {
 			if p := &series.Points[k]; p.Invocations == 0 {
 				p.P50, p.P90, p.P99 = 0, 0, 0
@@ -346,7 +379,6 @@ func (s *Source) Observe(ctx context.Context, q provider.Query) (provider.Observ
 				}
 			}
 		}
-		obs.Series = append(obs.Series, series)
 	}
 	return obs, nil
 }

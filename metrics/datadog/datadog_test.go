@@ -94,7 +94,7 @@ func TestRequests(t *testing.T) {
 	src := newSource(t, srv, datadog.Config{Queries: datadog.Queries{
 		Invocations: "sum:r{fn:{{function}},v:{{version}},a:{{alias}}}.rollup(sum,{{period}})",
 		Errors:      "sum:e{fn:{{function}}}.rollup(sum,{{period}})",
-	}, MaxPoints: 15, Now: func() time.Time { return now }})
+	}, MaxPoints: 15, Concurrency: 1, Now: func() time.Time { return now }})
 	q := query()
 	q.Versions = []string{"7"}
 	if _, err := src.Observe(context.Background(), q); err != nil {

@@ -21,11 +21,14 @@ func BenchmarkObserve(b *testing.B) {
 	}
 	srv := promtest.Start(b, promtest.OpenMetrics(series))
 	now := start.Add(2 * time.Hour)
-	src := newSource(b, srv.URL, config(func() time.Time { return now }, 0))
 	for _, w := range []struct {
-		name string
-		span time.Duration
-	}{{"1m", time.Minute}, {"1h", time.Hour}} {
+		name        string
+		span        time.Duration
+		concurrency int
+	}{{"1m/serial", time.Minute, 1}, {"1m/4", time.Minute, 4}, {"1h/serial", time.Hour, 1}, {"1h/4", time.Hour, 4}} {
+		cfg := config(func() time.Time { return now }, 0)
+		cfg.Concurrency = w.concurrency
+		src := newSource(b, srv.URL, cfg)
 		b.Run(w.name, func(b *testing.B) {
 			q := provider.Query{Function: "checkout", Alias: "live", Versions: []string{"1", "2"}, Start: now.Add(-10*time.Minute - w.span), End: now.Add(-10 * time.Minute), Period: time.Minute}
 			b.ReportAllocs()

@@ -54,7 +54,7 @@
 // provider.ErrNotFound.
 //
 // API calls: one range query per version, per non-empty template and per
-// MaxPoints periods of the window.
+// MaxPoints periods of the window, at most Concurrency (4) at a time.
 package prometheus
 
 import (
@@ -66,11 +66,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/slipway-dev/slipway/provider"
 )
@@ -103,6 +105,10 @@ type Config struct {
 	// MaxPoints is the most points one range query may return per series;
 	// 0 means 11000 (Prometheus's own limit).
 	MaxPoints int `json:"maxPoints,omitempty" yaml:"maxPoints,omitempty"`
+	// Concurrency is how many queries one Observe has in flight at most;
+	// 0 means 4, and 1 sends them one after another in a fixed order
+	// (versions, then templates, then the window's chunks).
+	Concurrency int `json:"concurrency,omitempty" yaml:"concurrency,omitempty"`
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time `json:"-" yaml:"-"`
 }
@@ -146,6 +152,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxPoints < 0 {
 		return provider.Invalid(what, "maxPoints", "is negative")
+	}
+	if c.Concurrency < 0 {
+		return provider.Invalid(what, "concurrency", "is negative")
 	}
 	return nil
 }
@@ -203,6 +212,9 @@ func New(client api.Client, cfg Config) (*Source, error) {
 	if cfg.Delay == 0 {
 		cfg.Delay = time.Minute
 	}
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = 4
+	}
 	if cfg.MaxPoints == 0 {
 		cfg.MaxPoints = 11000
 	}
@@ -252,6 +264,14 @@ func (s *Source) Observe(ctx context.Context, q provider.Query) (provider.Observ
 				series.Points[k].ColdStarts = -1
 			}
 		}
+		obs.Series = append(obs.Series, series)
+	}
+	// One range query per version, template and chunk of MaxPoints
+	// periods, at most Concurrency in flight; results are added under mu.
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.cfg.Concurrency)
+	for i, v := range q.Versions {
 		for _, m := range measures {
 			expr := expand(m.template, q, v)
 			for lo := 0; lo < n; lo += s.cfg.MaxPoints {
@@ -261,15 +281,28 @@ func (s *Source) Observe(ctx context.Context, q provider.Query) (provider.Observ
 					End:   q.Start.Add(time.Duration(hi) * q.Period),
 					Step:  q.Period,
 				}
-				val, _, _, err := s.api.QueryRange(ctx, expr, r)
-				if err != nil {
-					return provider.Observation{}, fail(q.Function, fmt.Errorf("%s query of version %q: %w", m.name, v, translate(ctx, err)))
-				}
-				if err := collect(val, q, m, series.Points); err != nil {
-					return provider.Observation{}, fail(q.Function, fmt.Errorf("%s query of version %q: %w", m.name, v, err))
-				}
+				g.Go(func() error {
+					val, _, _, err := s.api.QueryRange(gctx, expr, r)
+					if err != nil {
+						return fmt.Errorf("%s query of version %q: %w", m.name, v, translate(gctx, err))
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					if err := collect(val, q, m, obs.Series[i].Points); err != nil {
+						return fmt.Errorf("%s query of version %q: %w", m.name, v, err)
+					}
+					return nil
+				})
 			}
 		}
+	}
+	if err := g.Wait(); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			err = ctxErr
+		}
+		return provider.Observation{}, fail(q.Function, err)
+	}
+	for _, series := range obs.Series {
 		for k := range series.Points {
 			p := &series.Points[k]
 			if p.Invocations == 0 {
@@ -280,7 +313,6 @@ func (s *Source) Observe(ctx context.Context, q provider.Query) (provider.Observ
 				}
 			}
 		}
-		obs.Series = append(obs.Series, series)
 	}
 	return obs, nil
 }

@@ -83,8 +83,9 @@ func TestObserveRequests(t *testing.T) {
 			Invocations: `sum(increase(req_total{fn="{{function}}",v="{{version}}",alias=~"{{alias}}"}[{{period}}]))`,
 			Errors:      `sum(increase(err_total{fn="{{function}}",v="{{version}}"}[{{period}}]))`,
 		},
-		MaxPoints: 4,
-		Now:       func() time.Time { return now },
+		MaxPoints:   4,
+		Concurrency: 1, // in order, for the comparison below
+		Now:         func() time.Time { return now },
 	}
 	src := newSource(t, srv.URL, cfg)
 	start := now.Add(-time.Hour)

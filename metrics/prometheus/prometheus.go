@@ -24,7 +24,12 @@
 //     Query.Alias, or ".*" when the query has no alias.
 //   - {{period}}: the period as a PromQL duration ("1m", "300s").
 //
-// Any other {{…}} in a template is refused by Validate. Counts (invocations,
+// Any other {{…}} in a template is refused by Validate. A range of one
+// period needs several scrapes in it: keep Resolution at least four scrape
+// intervals (the default one minute suits a 15s scrape). increase()
+// extrapolates to the range's edges, so counts read from live scrapes are
+// estimates of the period's requests, exact only when samples fall on the
+// period boundaries (as promtest writes them). Counts (invocations,
 // errors, throttles, cold starts) are rounded to integers and summed when a
 // query returns several series; latencies are in seconds, and the largest
 // is kept when a query returns several. A query that returns nothing for a

@@ -73,9 +73,11 @@ type MetricsFixture struct {
 	Sampled bool
 	// PagePeriods, when positive, is the number of resolution periods
 	// beyond which one Observe needs more than one call or page from the
-	// source (the fixture configures the source so). The paging clause
-	// then seeds more than three pages' worth and checks nothing is lost or
-	// counted twice. Zero skips the paging clause.
+	// source (the fixture configures the source so; a source that always
+	// answers in one call may give any size, and the clause then checks a
+	// long window all the same). The paging clause seeds more than three
+	// pages' worth and checks nothing is lost or counted twice. Zero skips
+	// the paging clause.
 	PagePeriods int
 	// UnknownIsEmpty says the source cannot tell an unknown function from
 	// one without traffic (Prometheus and Datadog hold series, not

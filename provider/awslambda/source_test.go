@@ -17,13 +17,15 @@ import (
 // a minute late, pages of 40 datapoints so a window of 20 periods needs
 // several GetMetricData pages.
 func TestSource(t *testing.T) {
+	var plan providertest.Plan
 	e := newEnv(t, lambdatest.Options{SettlePolls: -1, MetricsDelay: time.Minute, MaxDatapointsPerPage: 40}, awslambda.Options{MetricsDelay: time.Minute})
 	e.publishN(t, 3)
 	providertest.RunSource(t, providertest.MetricsFixture{
 		Metrics: e.p, Function: fn, Versions: []string{"1", "2", "3"}, Now: e.clock.Now,
 		Start:       e.clock.Now(),
 		PagePeriods: 20,
-		Seed: func(t *testing.T, plan providertest.Plan) {
+		Seed: func(t *testing.T, p providertest.Plan) {
+			plan = p
 			ctx := context.Background()
 			e.clock.Advance(plan.Start.Add(-plan.Quiet).Sub(e.clock.Now()))
 			for i, tr := range plan.Traffic {
@@ -64,4 +66,20 @@ func TestSource(t *testing.T) {
 			return awslambda.NewFromClients(srv.LambdaClient(noRetry), srv.CloudWatchClient(noRetryCW), awslambda.Options{Now: e.clock.Now}), true
 		},
 	})
+	// The pages are real: one observation of the seeded window takes
+	// several GetMetricData calls.
+	e.ops()
+	if _, err := e.p.Observe(context.Background(), provider.Query{Function: fn, Versions: []string{"1", "2"}, Start: plan.Start, End: plan.End(), Period: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	for _, op := range e.ops() {
+		if op == "GetMetricData" {
+			calls++
+		}
+	}
+	if calls < 2 {
+		t.Errorf("observing %d periods took %d GetMetricData calls, want several pages", plan.Periods, calls)
+	}
+	t.Logf("observing %d periods of 2 versions: %d GetMetricData calls", plan.Periods, calls)
 }

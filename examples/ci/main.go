@@ -100,6 +100,12 @@
 // examples/awslambda does); time is real, and the journal and rollout
 // states stay in -state-dir, which the pipeline must keep between jobs.
 //
+// With -provider azure the functions are Azure function apps of
+// -subscription and -resource-group, reached with DefaultAzureCredential
+// (as examples/azurefunc does); versions are published from -package-url
+// (an uploaded .zip the app can read), the canary runs through the ramp-up
+// slot and promotion is a slot swap.
+//
 // # Exit codes
 //
 //	0  done: published, promoted, unchanged, rolled back on request (rollback, abort), nothing to resume, pruned, status printed

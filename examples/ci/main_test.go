@@ -556,8 +556,12 @@ func TestUsageErrors(t *testing.T) {
 		{"webhook not http", []string{"promote", "-webhook", "ftp://hooks.example/secret"}, nil, "-webhook is not an http(s) URL"},
 		{"prune without policy", []string{"prune", "-dry-run"}, nil, "-keep-last"},
 		{"negative keep", []string{"prune", "-keep-last", "-1"}, nil, "negative"},
-		{"unknown provider", []string{"status", "-provider", "gcp"}, nil, `-provider "gcp"`},
+		{"unknown provider", []string{"status", "-provider", "nimbus"}, nil, `-provider "nimbus"`},
+		{"memory flag on gcprun", []string{"promote", "-provider", "gcprun", "-seed", "5"}, nil, "-seed works with the memory provider only"},
 		{"memory flag on aws", []string{"promote", "-provider", "aws", "-load", "5"}, nil, "-load works with the memory provider only"},
+		{"azure without resource group", []string{"status", "-provider", "azure", "-subscription", "00000000-0000-0000-0000-000000000000"}, nil, "-resource-group"},
+		{"memory flag on azure", []string{"promote", "-provider", "azure", "-subscription", "s", "-resource-group", "rg", "-load", "5"}, nil, "-load works with the memory provider only"},
+		{"package url on memory", []string{"publish", "-package-url", "https://acct.blob.core.windows.net/p/fn.zip", "-level", "minor"}, nil, "-package-url is the azure provider's artifact"},
 		{"same aliases", []string{"promote", "-staging", "live", "-production", "live"}, nil, "both"},
 		{"bad id", []string{"rollback", "-id", "run #7"}, nil, "-id"},
 		{"bad release", []string{"resume", "-release", "../checkout"}, nil, `-release "../checkout"`},
@@ -638,6 +642,37 @@ func TestRealTimeRefusesAStateAhead(t *testing.T) {
 	for _, e := range es[before:] {
 		if e.Time.Before(ahead) {
 			t.Errorf("entry %s %s at %s, before the journal's last entry at %s", e.Kind, e.Alias, e.Time, ahead)
+		}
+	}
+}
+
+// TestGCPRunWithoutProject: -provider gcprun without a project or a
+// location is a usage error before any client is built or anything is
+// written.
+func TestGCPRunWithoutProject(t *testing.T) {
+	t.Setenv("GOOGLE_CLOUD_PROJECT", "")
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"SLIPWAY_REGION": "us-central1"}, "needs a project"},
+		{map[string]string{"SLIPWAY_PROJECT": "p"}, "needs a location"},
+	} {
+		for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
+			t.Setenv(k, "")
+		}
+		p := newPipeline(t)
+		p.env["SLIPWAY_PROVIDER"] = "gcprun"
+		p.env["SLIPWAY_REGION"] = ""
+		for k, v := range tc.env {
+			p.env[k] = v
+		}
+		s := p.must(exitUsage, "status")
+		if !strings.Contains(s.stderr, tc.want) {
+			t.Errorf("stderr: %s, want %q", s.stderr, tc.want)
+		}
+		if _, err := os.Stat(p.dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("the state directory was created (%v)", err)
 		}
 	}
 }

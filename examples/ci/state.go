@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/slipway-dev/slipway/canary"
@@ -16,6 +17,8 @@ import (
 	"github.com/slipway-dev/slipway/notify"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
+	"github.com/slipway-dev/slipway/provider/azurefunc"
+	"github.com/slipway-dev/slipway/provider/gcprun"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
 )
@@ -86,8 +89,18 @@ func open(ctx context.Context, s *settings, stderr io.Writer) (*state, error) {
 		st.clock = canary.RealClock()
 	}
 
-	if s.providerKey == "aws" {
+	switch s.providerKey {
+	case "aws":
 		if err := st.openAWS(ctx); err != nil {
+			return nil, err
+		}
+	case "gcprun":
+		if err := st.openGCP(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if s.providerKey == "azure" {
+		if err := st.openAzure(); err != nil {
 			return nil, err
 		}
 	}
@@ -180,6 +193,44 @@ func (st *state) openAWS(ctx context.Context) error {
 	lambda := awslambda.New(cfg, awslambda.Options{Now: st.clock.Now, Sleep: st.clock.Sleep})
 	st.p = lambda
 	st.metrics = provider.WithRetryMetrics(lambda, provider.RetryPolicy{Sleep: st.clock.Sleep})
+	return nil
+}
+
+// openGCP builds the Cloud Run functions adapter with Application Default
+// Credentials; the production alias is the service's traffic split and
+// every other alias a traffic tag.
+func (st *state) openGCP(ctx context.Context) error {
+	s := st.s
+	if s.project == "" {
+		return usageError("-provider gcprun needs a project: -project, SLIPWAY_PROJECT or GOOGLE_CLOUD_PROJECT")
+	}
+	if s.region == "" {
+		return usageError("-provider gcprun needs a location: -region or SLIPWAY_REGION (e.g. us-central1)")
+	}
+	p, err := gcprun.New(ctx, gcprun.Options{Project: s.project, Location: s.region, Route: s.production, Now: st.clock.Now, Sleep: st.clock.Sleep})
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	st.p = p
+	st.metrics = provider.WithRetryMetrics(p, provider.RetryPolicy{Sleep: st.clock.Sleep})
+	st.closers = append(st.closers, p.Close)
+	return nil
+}
+
+// openAzure builds the Azure Functions adapter with DefaultAzureCredential
+// (environment, workload identity, managed identity, Azure CLI). Versions
+// are published from -package-url: the adapter has no package store here.
+func (st *state) openAzure() error {
+	cred, err := azidentity.NewDefaultAzureCredential(nil)
+	if err != nil {
+		return fmt.Errorf("%w: azure credentials: %v", errUsage, err)
+	}
+	az, err := azurefunc.New(st.s.subscription, st.s.resourceGroup, cred, azurefunc.Options{Now: st.clock.Now, Sleep: st.clock.Sleep}, nil)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	st.p = az
+	st.metrics = provider.WithRetryMetrics(az, provider.RetryPolicy{Sleep: st.clock.Sleep})
 	return nil
 }
 

@@ -18,7 +18,15 @@
 //	go run ./examples/quickstart -strategy Linear10PercentEvery1Minute
 //	go run ./examples/quickstart -real-time -strategy Canary10Percent5Minutes
 //	go run ./examples/quickstart -summary release.md   # Markdown summaries, as a CI job would publish them
+//	go run ./examples/quickstart -provider gcprun     # the Cloud Run functions adapter on its in-process emulator
+//	go run ./examples/quickstart -provider azurefunc  # Azure Functions' adapter on its emulator (slots, ramp-up, swap)
 //	PAGERDUTY_ROUTING_KEY=… go run ./examples/quickstart -pagerduty https://events.pagerduty.com/v2/enqueue
+//
+// With -provider gcprun the same job runs through provider/gcprun and the
+// Google Cloud client libraries against provider/gcprun/runtest (gRPC on a
+// loopback port): "production" is the Cloud Run service's traffic split,
+// "staging" a traffic tag, versions are revisions, metrics come from the
+// emulated Cloud Monitoring.
 package main
 
 import (
@@ -64,6 +72,7 @@ func main() {
 
 // config is what the flags choose.
 type config struct {
+	provider string // "memory" (default), "gcprun" or "azurefunc" (see platform.go)
 	strategy string
 	realTime bool
 	summary  string // path of the Markdown summaries; "" writes none
@@ -76,6 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.StringVar(&c.provider, "provider", "memory", "the platform: "+strings.Join(platforms(), ", ")+" (the adapters run on their in-process emulators)")
 	fs.StringVar(&c.strategy, "strategy", "Canary10Percent5Minutes",
 		"how production traffic shifts: one of "+strings.Join(canary.Presets(), ", "))
 	fs.BoolVar(&c.realTime, "real-time", false, "wait in real time (a canary takes its minutes) instead of virtual time")
@@ -88,6 +98,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if _, err := canary.Preset(c.strategy); err != nil {
+		return config{}, err
+	}
+	if err := checkPlatform(c.provider); err != nil {
 		return config{}, err
 	}
 	return c, nil
@@ -117,14 +130,11 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 	if cfg.realTime {
 		clk = clock{Clock: canary.RealClock(), run: func(f func()) { f() }}
 	}
-	mem, err := memory.New(memory.Options{Now: clk.Clock.Now, Sleep: clk.Clock.Sleep, Seed: 42})
+	pf, err := newPlatform(ctx, cfg.provider, clk.Clock)
 	if err != nil {
 		return outcome{}, err
 	}
-	// Production gets 40 requests a second, staging a trickle. The stable
-	// code fails 0.2% of its invocations.
-	mem.SetLoad(function, "production", 40)
-	mem.SetLoad(function, "staging", 1)
+	defer pf.close()
 
 	// The faults the simulated platform gives each version's code, by
 	// semantic version: set as each version is published.
@@ -164,7 +174,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 	jr := &journal.MemoryJournal{}
 	var md strings.Builder
 	w, err := release.New(release.Options{
-		Runner:  canary.RunnerOptions{Provider: mem, Metrics: mem, Clock: clk.Clock},
+		Runner:  canary.RunnerOptions{Provider: pf.p, Metrics: pf.m, Clock: clk.Clock},
 		Journal: jr, Actor: "quickstart",
 		Strategy:  strategy,
 		Retention: &retention.Policy{KeepLast: 2},
@@ -175,7 +185,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 				if !bad {
 					b = healthy
 				}
-				mem.SetBehavior(function, e.Candidate, b)
+				if err := pf.behave(ctx, e.Candidate, b); err != nil {
+					fmt.Fprintln(out, "quickstart:", err)
+				}
 			}
 			fmt.Fprintln(out, e.String())
 		},
@@ -188,7 +200,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 	fmt.Fprintf(out, "== setting the scene: %s has v0.9.0 … v1.0.0, v1.0.0 in production\n", function)
 	for _, v := range []string{"0.9.0", "0.9.1", "0.9.2"} {
 		sv := semver.MustParse(v)
-		if _, err := release.Publish(ctx, mem, function, release.PublishRequest{Artifact: code(v), Config: config0(), Semver: &sv}); err != nil {
+		if _, err := release.Publish(ctx, pf.p, function, release.PublishRequest{Artifact: pf.code(v), Config: pf.config, Semver: &sv}); err != nil {
 			return outcome{}, err
 		}
 	}
@@ -196,10 +208,13 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 	var res release.Result
 	clk.run(func() {
 		all := canary.AllAtOnce()
-		res, err = w.Release(ctx, release.Request{Function: function, Publish: release.PublishRequest{Artifact: code("1.0.0"), Config: config0(), Semver: &first}, Strategy: &all})
+		res, err = w.Release(ctx, release.Request{Function: function, Publish: release.PublishRequest{Artifact: pf.code("1.0.0"), Config: pf.config, Semver: &first}, Strategy: &all})
 	})
 	if err != nil {
 		return outcome{}, fmt.Errorf("setting the scene: %w", err)
+	}
+	if err := pf.afterScene(); err != nil {
+		return outcome{}, err
 	}
 	o := outcome{results: []release.Result{res}}
 	for i, step := range []struct{ name, commit, sha string }{
@@ -210,9 +225,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 		clk.run(func() {
 			res, err = w.Release(ctx, release.Request{
 				Function: function,
-				Publish:  release.PublishRequest{Artifact: code(step.sha), Config: config0(), Commits: []string{step.commit}, Commit: fmt.Sprintf("c0ffee%d", i+1)},
+				Publish:  release.PublishRequest{Artifact: pf.code(step.sha), Config: pf.config, Commits: []string{step.commit}, Commit: fmt.Sprintf("c0ffee%d", i+1)},
 				Reason:   step.commit,
-				Test:     smokeTest(mem, clk),
+				Test:     smokeTest(pf.p, clk),
 			})
 		})
 		o.results = append(o.results, res)
@@ -231,10 +246,10 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 		}
 	}
 
-	if o.production, err = mem.Route(ctx, function, "production"); err != nil {
+	if o.production, err = pf.p.Route(ctx, function, "production"); err != nil {
 		return o, err
 	}
-	for v, err := range mem.Versions(ctx, function) {
+	for v, err := range pf.p.Versions(ctx, function) {
 		if err != nil {
 			return o, err
 		}
@@ -246,7 +261,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 		}
 		o.journal = append(o.journal, e)
 	}
-	routes, err := mem.Routes(ctx, function)
+	routes, err := pf.p.Routes(ctx, function)
 	if err != nil {
 		return o, err
 	}
@@ -263,9 +278,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 // smokeTest is the integration test run against staging: a few requests
 // to the staged version must succeed. On the simulated platform it reads
 // the staged version's behaviour from its metrics after a minute.
-func smokeTest(mem *memory.Provider, clk clock) release.TestFunc {
+func smokeTest(p provider.Provider, clk clock) release.TestFunc {
 	return func(ctx context.Context, t release.Target) error {
-		r, err := mem.Route(ctx, t.Function, t.Alias)
+		r, err := p.Route(ctx, t.Function, t.Alias)
 		if err != nil {
 			return err
 		}

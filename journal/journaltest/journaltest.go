@@ -214,7 +214,8 @@ func AppendRandom(t *testing.T, j journal.Journal, r *rand.Rand, all []journal.E
 }
 
 // fiveEntries appends five route changes: of fn/prod, except the fourth
-// (of function "other") and the fifth (of alias staging).
+// (of function "other") and the fifth (of alias staging). It returns
+// copies of them.
 func fiveEntries(t *testing.T, j journal.Journal) []journal.Entry {
 	t.Helper()
 	var want []journal.Entry
@@ -229,7 +230,7 @@ func fiveEntries(t *testing.T, j journal.Journal) []journal.Entry {
 		if err := j.Append(context.Background(), e); err != nil {
 			t.Fatal(err)
 		}
-		want = append(want, e)
+		want = append(want, e.Clone()) // shares nothing with what the journal keeps
 	}
 	return want
 }
@@ -468,7 +469,7 @@ func indexedEntries(t *testing.T, j journal.Journal) []journal.Entry {
 			t.Fatal(err)
 		}
 		if e.Function == "a" {
-			want = append(want, e)
+			want = append(want, e.Clone())
 		}
 	}
 	return want

@@ -9,6 +9,7 @@ import (
 
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/provider/memory"
 )
 
 // alarmBook is an AlarmReader over fixed alarms: it filters their changes
@@ -95,5 +96,50 @@ func TestAlarmsErrors(t *testing.T) {
 	}
 	if _, err := (canary.Alarms{Reader: alarmBook{}, Names: []string{"missing"}}).Judge(context.Background(), w); !errors.Is(err, provider.ErrNotFound) {
 		t.Errorf("unknown alarm: %v, want ErrNotFound", err)
+	}
+}
+
+// TestWindowCarriesStarted: every window a check judges carries the
+// rollout's start, which Alarms measures from.
+func TestWindowCarriesStarted(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	clock := canary.NewVirtualClock(t0)
+	mem, err := memory.New(memory.Options{Now: clock.Now, Sleep: clock.Sleep, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []string{"v1", "v2"} {
+		if _, err := mem.Publish(ctx, "checkout", provider.PublishInput{Artifact: provider.Artifact{Zip: []byte(code)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := mem.SetRoute(ctx, "checkout", provider.To("prod", "1")); err != nil {
+		t.Fatal(err)
+	}
+	mem.SetLoad("checkout", "prod", 50)
+	var starts []time.Time
+	strategy, err := canary.Preset("Canary10Percent5Minutes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	strategy.Analysis.Checks = []canary.CheckSpec{{Name: "started", Check: canary.CheckFunc(func(_ context.Context, w canary.MetricWindow) (canary.Measurement, error) {
+		starts = append(starts, w.Started)
+		return canary.Measurement{Verdict: canary.Pass, Reason: "recorded"}, nil
+	})}}
+	runner, err := canary.NewRunner(canary.RunnerOptions{Provider: mem, Metrics: mem, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runner.Start(ctx, canary.Rollout{ID: "r", Function: "checkout", Alias: "prod", Candidate: "2", Strategy: strategy}); err != nil {
+		t.Fatal(err)
+	}
+	if len(starts) < 2 {
+		t.Fatalf("%d windows judged, want several", len(starts))
+	}
+	for i, s := range starts {
+		if !s.Equal(t0) {
+			t.Errorf("window %d: Started = %s, want the rollout's start %s", i, s, t0)
+		}
 	}
 }

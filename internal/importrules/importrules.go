@@ -47,6 +47,8 @@ var Rules = []Rule{
 		Why: "the journal stores routes (provider) and nothing of the workflow"},
 	{Pkg: "notify/...", Only: []string{"provider"},
 		Why: "notifications know nothing above the provider contract"},
+	{Pkg: "metrics/...", Only: []string{"provider", "provider/providertest"},
+		Why: "a metric source implements provider.Metrics over its service's API and knows nothing of what reads it"},
 	{Pkg: "provider", Only: []string{},
 		Why: "the contract imports nothing of the module"},
 }

@@ -22,6 +22,31 @@ type Backend struct {
 	Metrics  provider.Metrics
 }
 
+// Job is what Ops need to know of one target of a release: a plan cut
+// down to that target, so a Temporal child workflow carries its target,
+// not the whole fleet.
+type Job struct {
+	// Release is the plan's ID; Index the target's index in the plan.
+	Release    string                 `json:"release"`
+	Index      int                    `json:"index"`
+	Target     Target                 `json:"target"`
+	Alias      string                 `json:"alias"`
+	Publish    *provider.PublishInput `json:"publish,omitempty"`
+	Limit      Limit                  `json:"limit,omitzero"`
+	BakeChecks []string               `json:"bakeChecks,omitempty"`
+	Actor      string                 `json:"actor,omitempty"`
+}
+
+// Job returns target i's job.
+func (p Plan) Job(i int) Job {
+	t := p.Targets[i]
+	return Job{Release: p.ID, Index: i, Target: t, Alias: p.alias(), Publish: p.Publish, Limit: p.Accounts[t.Provider],
+		BakeChecks: p.BakeChecks, Actor: p.Actor}
+}
+
+// RolloutID is the job's canary rollout ID (Plan.RolloutID).
+func (j Job) RolloutID() string { return fmt.Sprintf("%s.%d", j.Release, j.Index) }
+
 // DefaultMetricsLag bounds how long Judge waits, past the bake's end, for
 // the metrics source to complete the bake's window.
 const DefaultMetricsLag = 5 * time.Minute
@@ -117,13 +142,13 @@ func (o *Ops) Check(p Plan) error {
 	return nil
 }
 
-// Provider returns the account's provider behind its rate limit.
-func (o *Ops) Provider(p Plan, account string) (provider.Provider, error) {
+// Provider returns the account's provider behind its rate limit l (the
+// first limit asked for an account is kept).
+func (o *Ops) Provider(account string, l Limit) (provider.Provider, error) {
 	b, ok := o.backends[account]
 	if !ok {
 		return nil, fmt.Errorf("fleet: account %q has no backend: %w", account, provider.ErrInvalid)
 	}
-	l := p.Accounts[account]
 	if l.Rate <= 0 {
 		return b.Provider, nil
 	}
@@ -139,33 +164,36 @@ func (o *Ops) Provider(p Plan, account string) (provider.Provider, error) {
 	return lp, nil
 }
 
+// CheckCode returns the check named name (nil when there is none).
+func (o *Ops) CheckCode(name string) canary.Check { return o.checks[name] }
+
 // Metrics returns the account's metrics source.
 func (o *Ops) Metrics(account string) provider.Metrics { return o.backends[account].Metrics }
 
 // Candidate returns target i's candidate: Target.Candidate, or the version
 // Plan.Publish publishes to the function (idempotent).
-func (o *Ops) Candidate(ctx context.Context, p Plan, i int) (string, error) {
-	t := p.Targets[i]
+func (o *Ops) Candidate(ctx context.Context, j Job) (string, error) {
+	t := j.Target
 	if t.Candidate != "" {
 		return t.Candidate, nil
 	}
-	if p.Publish == nil {
-		return "", invalid(fmt.Sprintf("targets[%d].candidate", i), "is empty and the plan has nothing to publish")
+	if j.Publish == nil {
+		return "", invalid(fmt.Sprintf("targets[%d].candidate", j.Index), "is empty and the plan has nothing to publish")
 	}
-	pr, err := o.Provider(p, t.Provider)
+	pr, err := o.Provider(t.Provider, j.Limit)
 	if err != nil {
 		return "", err
 	}
-	v, err := pr.Publish(ctx, t.Function, *p.Publish)
+	v, err := pr.Publish(ctx, t.Function, *j.Publish)
 	if err != nil {
 		return "", fmt.Errorf("fleet: publish %s: %w", t.ID(), err)
 	}
 	return v.ID, nil
 }
 
-func (o *Ops) actorOf(p Plan) string {
-	if p.Actor != "" {
-		return p.Actor
+func (o *Ops) actorOf(j Job) string {
+	if j.Actor != "" {
+		return j.Actor
 	}
 	return o.actor
 }
@@ -175,9 +203,8 @@ func (o *Ops) actorOf(p Plan) string {
 // the candidate, with Stable and Candidate, so release.PreviousGood
 // answers the stable version) or a decision with the outcome. An entry of
 // the same rollout and kind already journaled is not written again.
-func (o *Ops) Record(ctx context.Context, p Plan, i int, st canary.State) error {
-	t := p.Targets[i]
-	e := release.Entry{Time: o.clock.Now(), Release: p.RolloutID(i), Function: t.ID(), Alias: p.alias(), Actor: o.actorOf(p),
+func (o *Ops) Record(ctx context.Context, j Job, st canary.State) error {
+	e := release.Entry{Time: o.clock.Now(), Release: j.RolloutID(), Function: j.Target.ID(), Alias: j.Alias, Actor: o.actorOf(j),
 		Candidate: st.Candidate, Stable: st.Stable, Reason: st.Reason}
 	switch st.Phase {
 	case canary.PhaseSucceeded:
@@ -234,9 +261,8 @@ func newest(ctx context.Context, j release.Journal, fn string) (release.Entry, e
 // already on that version is left alone (a retried revert); a route no
 // longer all on candidate changed out of band and is not overwritten
 // (provider.ErrConflict).
-func (o *Ops) Revert(ctx context.Context, p Plan, i int, candidate, reason string) (string, error) {
-	t := p.Targets[i]
-	alias := p.alias()
+func (o *Ops) Revert(ctx context.Context, j Job, candidate, reason string) (string, error) {
+	t, alias := j.Target, j.Alias
 	prev, promo, err := release.PreviousGood(ctx, o.journal, t.ID(), alias)
 	if err != nil {
 		return "", fmt.Errorf("fleet: revert %s: %w", t.ID(), err)
@@ -244,7 +270,7 @@ func (o *Ops) Revert(ctx context.Context, p Plan, i int, candidate, reason strin
 	if promo.Candidate != candidate {
 		return "", fmt.Errorf("fleet: revert %s: the journal's latest promotion is of version %s, not %s: %w", t.ID(), promo.Candidate, candidate, provider.ErrConflict)
 	}
-	pr, err := o.Provider(p, t.Provider)
+	pr, err := o.Provider(t.Provider, j.Limit)
 	if err != nil {
 		return "", err
 	}
@@ -264,8 +290,8 @@ func (o *Ops) Revert(ctx context.Context, p Plan, i int, candidate, reason strin
 	if err != nil {
 		return "", fmt.Errorf("fleet: revert %s: %w", t.ID(), err)
 	}
-	e := release.Entry{Time: o.clock.Now(), Release: p.RolloutID(i), Kind: release.EntryRollback, Function: t.ID(), Alias: alias,
-		Actor: o.actorOf(p), Reason: reason, Before: &cur, After: &after, Candidate: candidate, Stable: prev, Outcome: release.OutcomeRolledBack}
+	e := release.Entry{Time: o.clock.Now(), Release: j.RolloutID(), Kind: release.EntryRollback, Function: t.ID(), Alias: alias,
+		Actor: o.actorOf(j), Reason: reason, Before: &cur, After: &after, Candidate: candidate, Stable: prev, Outcome: release.OutcomeRolledBack}
 	if err := o.journal.Append(ctx, e); err != nil {
 		return prev, fmt.Errorf("fleet: revert %s: journal: %w", t.ID(), err)
 	}
@@ -278,10 +304,9 @@ func (o *Ops) Revert(ctx context.Context, p Plan, i int, candidate, reason strin
 // periods of the bake (an Inconclusive verdict, no traffic, fails: no
 // evidence, no pass). err is for a failure to judge (the provider), not a
 // verdict.
-func (o *Ops) Judge(ctx context.Context, p Plan, i int, candidate string, start, end time.Time) (bool, string, error) {
-	t := p.Targets[i]
-	alias := p.alias()
-	pr, err := o.Provider(p, t.Provider)
+func (o *Ops) Judge(ctx context.Context, j Job, candidate string, start, end time.Time) (bool, string, error) {
+	t, alias := j.Target, j.Alias
+	pr, err := o.Provider(t.Provider, j.Limit)
 	if err != nil {
 		return false, "", err
 	}
@@ -292,7 +317,7 @@ func (o *Ops) Judge(ctx context.Context, p Plan, i int, candidate string, start,
 	if cur.Share(candidate) != provider.AllTraffic {
 		return false, fmt.Sprintf("route %q no longer sends all traffic to %s (%v): changed out of band", alias, candidate, cur.Weights), nil
 	}
-	if len(p.BakeChecks) == 0 {
+	if len(j.BakeChecks) == 0 {
 		return true, "route on the candidate after the bake", nil
 	}
 	m := o.backends[t.Provider].Metrics
@@ -325,7 +350,7 @@ func (o *Ops) Judge(ctx context.Context, p Plan, i int, candidate string, start,
 		}
 	}
 	w := canary.Window{Function: t.Function, Alias: alias, Candidate: candidate, Weight: provider.AllTraffic, Start: qs, End: qe, Metrics: obs}
-	for _, name := range p.BakeChecks {
+	for _, name := range j.BakeChecks {
 		c := o.checks[name]
 		if c == nil {
 			return false, "", fmt.Errorf("fleet: judge %s: no check named %q: %w", t.ID(), name, provider.ErrInvalid)
@@ -338,7 +363,7 @@ func (o *Ops) Judge(ctx context.Context, p Plan, i int, candidate string, start,
 			return false, fmt.Sprintf("check %q: %s: %s", name, meas.Verdict, meas.Reason), nil
 		}
 	}
-	return true, fmt.Sprintf("%d bake checks passed", len(p.BakeChecks)), nil
+	return true, fmt.Sprintf("%d bake checks passed", len(j.BakeChecks)), nil
 }
 
 // limitedProvider waits for the account's rate limiter, on the clock,

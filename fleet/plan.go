@@ -375,9 +375,9 @@ func (p Plan) policy(region string) release.Policy {
 
 // RolloutID is the canary rollout (store) ID of target i of the release:
 // the plan's ID and the target's index.
-func (p Plan) RolloutID(i int) string { return fmt.Sprintf("%s.%d", p.ID, i) }
+func (p Plan) RolloutID(i int) string { return Job{Release: p.ID, Index: i}.RolloutID() }
 
-// Strategy returns the plan's strategy with the checks' code filled in
+// StrategyWith returns the plan's strategy with the checks' code filled in
 // from checks by name; an error wrapping provider.ErrInvalid names a check
 // that has none.
 func (p Plan) StrategyWith(checks map[string]canary.Check) (canary.Strategy, error) {

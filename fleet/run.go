@@ -146,7 +146,7 @@ func (e *Executor) Run(ctx context.Context, p Plan) (State, error) {
 		if r.runners[t.Provider] != nil {
 			continue
 		}
-		pr, err := e.ops.Provider(p, t.Provider)
+		pr, err := e.ops.Provider(t.Provider, p.Accounts[t.Provider])
 		if err != nil {
 			return State{}, err
 		}
@@ -242,7 +242,7 @@ func (r *run) perform(a Action) {
 		reason := r.st.Reason
 		r.spawn(func() {
 			ev := Event{Kind: EventReverted, Target: a.Target}
-			prev, err := r.e.ops.Revert(r.ctx, r.plan, a.Target, t.Candidate, reason)
+			prev, err := r.e.ops.Revert(r.ctx, r.plan.Job(a.Target), t.Candidate, reason)
 			if err != nil {
 				ev.Err = err.Error()
 			} else {
@@ -254,7 +254,7 @@ func (r *run) perform(a Action) {
 		t := r.st.Targets[a.Target]
 		r.spawn(func() {
 			ev := Event{Kind: EventJudged, Target: a.Target}
-			pass, reason, err := r.e.ops.Judge(r.ctx, r.plan, a.Target, t.Candidate, a.Start, a.End)
+			pass, reason, err := r.e.ops.Judge(r.ctx, r.plan.Job(a.Target), t.Candidate, a.Start, a.End)
 			if err != nil {
 				reason = "could not judge: " + err.Error()
 			}
@@ -288,7 +288,8 @@ func (r *run) target(ctx context.Context, k int) Event {
 	fail := func(err error) Event {
 		return Event{Kind: EventTargetDone, Target: k, Outcome: TargetFailed, Reason: err.Error()}
 	}
-	cand, err := r.e.ops.Candidate(ctx, r.plan, k)
+	job := r.plan.Job(k)
+	cand, err := r.e.ops.Candidate(ctx, job)
 	if err != nil {
 		return fail(err)
 	}
@@ -306,7 +307,7 @@ func (r *run) target(ctx context.Context, k int) Event {
 		}
 		return fail(err)
 	}
-	if rerr := r.e.ops.Record(context.WithoutCancel(ctx), r.plan, k, st); rerr != nil {
+	if rerr := r.e.ops.Record(context.WithoutCancel(ctx), job, st); rerr != nil {
 		return fail(fmt.Errorf("%s; journal: %w", st.Reason, rerr))
 	}
 	return TargetEvent(k, st)

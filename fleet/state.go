@@ -660,3 +660,28 @@ func (m *machine) advanceRunning() bool {
 	s.BakeUntil = m.now.Add(s.Plan.Waves[s.Wave].Bake)
 	return true
 }
+
+// Pending returns the actions the state awaits the results of, for an
+// executor that takes over a state it did not produce (a Temporal run
+// continued as new, which carries the state and none of the work in
+// flight): a Start per running target (followed by an Abort when its
+// abort was asked for), a Revert per reverting target, a Judge per target
+// awaiting its verdict. Waits are not listed: send EventTick, which asks
+// for them again.
+func Pending(s State) []Action {
+	var out []Action
+	for k, t := range s.Targets {
+		switch {
+		case t.Phase == TargetRunning:
+			out = append(out, Action{Kind: ActionStart, Target: k})
+			if t.Aborted {
+				out = append(out, Action{Kind: ActionAbort, Target: k, Reason: s.Reason})
+			}
+		case t.Phase == TargetReverting:
+			out = append(out, Action{Kind: ActionRevert, Target: k})
+		case t.Judging:
+			out = append(out, Action{Kind: ActionJudge, Target: k, Start: s.BakeStart, End: s.BakeUntil})
+		}
+	}
+	return out
+}

@@ -357,9 +357,9 @@ type releaseRun struct {
 	// progressed: an action of this run ended (continuing as new before
 	// that would loop).
 	progressed bool
-	children map[int]workflow.ChildWorkflowFuture
-	waits    map[int64]bool
-	prefix   string
+	children   map[int]workflow.ChildWorkflowFuture
+	waits      map[int64]bool
+	prefix     string
 }
 
 // perform starts one action in a coroutine that sends its event.

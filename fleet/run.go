@@ -321,6 +321,13 @@ func TargetEvent(k int, st canary.State) Event {
 		ev.Outcome = TargetSucceeded
 	case canary.PhaseRolledBack:
 		ev.Outcome = TargetRolledBack
+		// Why it rolled back, rather than that it did.
+		for i := len(st.History) - 1; i >= 0; i-- {
+			if h := st.History[i]; h.To == canary.PhaseRollingBack {
+				ev.Reason = h.Reason + "; rolled back"
+				break
+			}
+		}
 	default:
 		ev.Outcome = TargetFailed
 	}

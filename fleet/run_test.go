@@ -90,7 +90,7 @@ func newWorld(t testing.TB, targets []fleet.Target, bad map[string]bool) *world 
 		if _, err := mem.SetRoute(ctx, tg.Function, provider.To("production", "1")); err != nil {
 			t.Fatal(err)
 		}
-		mem.SetLoad(tg.Function, "production", 50)
+		mem.SetLoad(tg.Function, "production", 500)
 		mem.SetBehavior(tg.Function, "1", memory.Behavior{ErrorRate: 0.001})
 		b := memory.Behavior{ErrorRate: 0.001}
 		if bad[tg.ID()] {
@@ -113,7 +113,7 @@ func (w *world) route(t testing.TB, tg fleet.Target) provider.Route {
 
 func checks() map[string]canary.Check {
 	return map[string]canary.Check{
-		"error rate":  canary.Relative{Metric: canary.ErrorRate, Factor: 1.5, Slack: 0.01},
+		"error rate":  canary.Relative{Metric: canary.ErrorRate, Factor: 1.5, Slack: 0.02},
 		"bake errors": canary.Threshold{Metric: canary.ErrorRate, Max: 0.05},
 	}
 }

@@ -290,7 +290,7 @@ func note(s, n string) string {
 
 // ReleaseWorkflow runs a fleet release: fleet.Next decides, and every
 // decision is performed as a child workflow per target (TargetWorkflow,
-// its ID the release's ID and the target's index), an activity (Revert,
+// its ID WorkflowID(plan), a dot and the index), an activity (Revert,
 // Judge) or a timer; signals approve, abort, pause and resume become
 // fleet events, and the query status answers the fleet.State. When
 // nothing is in flight (between waves) and the history is long it
@@ -315,7 +315,7 @@ func ReleaseWorkflow(ctx workflow.Context, in ReleaseInput) (fleet.State, error)
 		return st, err
 	}
 	r := &releaseRun{in: in, actx: actx, evs: workflow.NewChannel(ctx), children: map[int]workflow.ChildWorkflowFuture{}, waits: map[int64]bool{},
-		prefix: workflow.GetInfo(ctx).WorkflowExecution.ID}
+		prefix: WorkflowID(st.Plan)}
 	if in.State != nil {
 		for _, a := range fleet.Pending(st) {
 			r.perform(ctx, st, a)

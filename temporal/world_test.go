@@ -96,7 +96,7 @@ func newWorld(t testing.TB, targets []fleet.Target, bad map[string]bool, now fun
 		if _, err := mem.SetRoute(ctx, tg.Function, provider.To("production", "1")); err != nil {
 			t.Fatal(err)
 		}
-		mem.SetLoad(tg.Function, "production", 200)
+		mem.SetLoad(tg.Function, "production", 2000)
 		mem.SetBehavior(tg.Function, "1", memory.Behavior{ErrorRate: 0.001})
 		b := memory.Behavior{ErrorRate: 0.001}
 		if bad[tg.ID()] {
@@ -167,3 +167,5 @@ type clockFunc func() time.Time
 func (c clockFunc) Now() time.Time { return c() }
 
 func (c clockFunc) Sleep(ctx context.Context, d time.Duration) error { return provider.Sleep(ctx, d) }
+
+func fmtInt(k int) string { return fmt.Sprint(k) }

@@ -301,6 +301,11 @@ func (r *run) target(ctx context.Context, k int) Event {
 			st, err = rn.Resume(ctx, id)
 		}
 	}
+	if st.ID == "" && ctx.Err() != nil {
+		// Aborted before its canary started: nothing was changed.
+		return Event{Kind: EventTargetDone, Target: k, Outcome: TargetRolledBack, Candidate: cand,
+			Reason: "aborted before its canary started, nothing changed: " + ctx.Err().Error()}
+	}
 	if st.ID == "" || !st.Done() {
 		if err == nil {
 			err = errors.New("canary ended without a state")

@@ -118,7 +118,7 @@ func (w *world) route(t testing.TB, tg fleet.Target) provider.Route {
 
 func checks() map[string]canary.Check {
 	return map[string]canary.Check{
-		"error rate":  canary.Relative{Metric: canary.ErrorRate, Factor: 1.5, Slack: 0.01},
+		"error rate":  canary.Relative{Metric: canary.ErrorRate, Factor: 1.5, Slack: 0.05},
 		"bake errors": canary.Threshold{Metric: canary.ErrorRate, Max: 0.05},
 	}
 }

@@ -86,7 +86,7 @@
 // The default provider is the memory provider (provider/memory), whose
 // state lives in -state-dir (default .slipway): state.json holds the
 // functions, versions and routes, journal.jsonl the audit journal
-// (release.FileJournal) and rollouts/ the canary states
+// (journal.FileJournal) and rollouts/ the canary states
 // (canary.FileStore). Its time is virtual: each process starts a virtual
 // clock at the later of the wall clock and the journal's last entry, so a
 // ten-minute canary finishes at once and the times in the state only move

@@ -19,9 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway-dev/slipway/journal"
+	"github.com/slipway-dev/slipway/notify"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
-	"github.com/slipway-dev/slipway/release"
 )
 
 const fn = "checkout"
@@ -115,15 +116,15 @@ func (p *pipeline) versions() []string {
 	return ids
 }
 
-func (p *pipeline) journal() []release.Entry {
+func (p *pipeline) journal() []journal.Entry {
 	p.t.Helper()
-	j, err := release.OpenFileJournal(filepath.Join(p.dir, "journal.jsonl"))
+	j, err := journal.OpenFileJournal(filepath.Join(p.dir, "journal.jsonl"))
 	if err != nil {
 		p.t.Fatal(err)
 	}
 	defer j.Close()
-	var out []release.Entry
-	for e, err := range j.Entries(context.Background(), release.Filter{}) {
+	var out []journal.Entry
+	for e, err := range j.Entries(context.Background(), journal.Filter{}) {
 		if err != nil {
 			p.t.Fatal(err)
 		}
@@ -145,7 +146,7 @@ func (p *pipeline) read(path string) string {
 func allOn(t *testing.T, r provider.Route, version string) {
 	t.Helper()
 	if r.Share(version) != provider.AllTraffic {
-		t.Errorf("%s: %s, want all on %s", r.Alias, traffic(r), version)
+		t.Errorf("%s: %s, want all on %s", r.Alias, r.Traffic(), version)
 	}
 }
 
@@ -162,9 +163,9 @@ func TestPublishPromoteHealthy(t *testing.T) {
 	allOn(t, p.route("production"), "1")
 
 	var mu sync.Mutex
-	var notes []release.Notification
+	var notes []notify.Notification
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var n release.Notification
+		var n notify.Notification
 		if err := json.NewDecoder(r.Body).Decode(&n); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -213,9 +214,9 @@ func TestPublishPromoteHealthy(t *testing.T) {
 	}
 
 	// The journal records who, which run and which commit.
-	var promote *release.Entry
+	var promote *journal.Entry
 	for _, e := range p.journal() {
-		if e.Kind == release.EntryPromote && e.Alias == "production" && e.Candidate == "2" {
+		if e.Kind == journal.EntryPromote && e.Alias == "production" && e.Candidate == "2" {
 			promote = &e
 		}
 	}
@@ -235,7 +236,7 @@ func TestPublishPromoteHealthy(t *testing.T) {
 
 	mu.Lock()
 	defer mu.Unlock()
-	if len(notes) != 1 || notes[0].Kind != release.NotifyPromoted || notes[0].Candidate != "2" ||
+	if len(notes) != 1 || notes[0].Kind != notify.Promoted || notes[0].Candidate != "2" ||
 		notes[0].URL != "https://github.example/acme/checkout/actions/runs/4242" || notes[0].Actor != "octocat" {
 		t.Errorf("notifications: %+v, want one promotion of 2 linking the run", notes)
 	}
@@ -302,13 +303,13 @@ func TestFaultyCandidateRollsBack(t *testing.T) {
 	if out := p.read(p.output); !strings.Contains(out, "outcome=rolled back\n") {
 		t.Errorf("outputs:\n%s", out)
 	}
-	var kinds []release.EntryKind
+	var kinds []journal.EntryKind
 	for _, e := range p.journal() {
 		if e.Alias == "production" && e.Candidate == "2" {
 			kinds = append(kinds, e.Kind)
 		}
 	}
-	want := []release.EntryKind{release.EntryRoute, release.EntryRollback, release.EntryDecision}
+	want := []journal.EntryKind{journal.EntryRoute, journal.EntryRollback, journal.EntryDecision}
 	if !slices.Equal(kinds, want) {
 		t.Errorf("journal of production for 2: %v, want %v (canary step, rollback, outcome)", kinds, want)
 	}
@@ -339,7 +340,7 @@ func TestRollbackInANewProcess(t *testing.T) {
 	}
 	es := p.journal()
 	last := es[len(es)-2] // the route change; the outcome decision follows it
-	if last.Kind != release.EntryRollback || last.Alias != "production" || last.Actor != "oncall" ||
+	if last.Kind != journal.EntryRollback || last.Alias != "production" || last.Actor != "oncall" ||
 		last.Reason != "checkout errors in eu-west" || last.After == nil || last.After.Share("1") != provider.AllTraffic {
 		t.Errorf("rollback entry: %+v", last)
 	}
@@ -368,12 +369,12 @@ func TestRollbackAfterAJobDiedMidCanary(t *testing.T) {
 	}
 	es := p.journal()
 	last := es[len(es)-1].Time
-	j, err := release.OpenFileJournal(filepath.Join(p.dir, "journal.jsonl"))
+	j, err := journal.OpenFileJournal(filepath.Join(p.dir, "journal.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := j.Append(context.Background(), release.Entry{
-		Time: last.Add(time.Second), Release: "checkout-gh7.1-promote", Kind: release.EntryRoute, Function: fn, Alias: "production",
+	if err := j.Append(context.Background(), journal.Entry{
+		Time: last.Add(time.Second), Release: "checkout-gh7.1-promote", Kind: journal.EntryRoute, Function: fn, Alias: "production",
 		Actor: "ci", Before: &before, After: &after, Candidate: "2", Stable: "1", Semver: "0.2.0",
 	}); err != nil {
 		t.Fatal(err)
@@ -474,7 +475,7 @@ func TestNoReleaseNeededAndCommits(t *testing.T) {
 		t.Errorf("publish:\n%s", s.stdout)
 	}
 	for _, e := range p.journal() {
-		if e.Kind == release.EntryPublish && e.Candidate == "2" && e.Reason != "fix: rounding" {
+		if e.Kind == journal.EntryPublish && e.Candidate == "2" && e.Reason != "fix: rounding" {
 			t.Errorf("publish entry's reason: %q, want the first commit's subject", e.Reason)
 		}
 	}
@@ -610,14 +611,14 @@ func TestHelp(t *testing.T) {
 func TestRealTimeRefusesAStateAhead(t *testing.T) {
 	p := newPipeline(t)
 	p.first()
-	j, err := release.OpenFileJournal(filepath.Join(p.dir, "journal.jsonl"))
+	j, err := journal.OpenFileJournal(filepath.Join(p.dir, "journal.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A virtual-time step that ran an hour-long canary left the journal
 	// ahead of the wall clock.
 	ahead := time.Now().Add(time.Hour)
-	if err := j.Append(context.Background(), release.Entry{Time: ahead, Kind: release.EntryDecision, Function: fn, Outcome: "held"}); err != nil {
+	if err := j.Append(context.Background(), journal.Entry{Time: ahead, Kind: journal.EntryDecision, Function: fn, Outcome: "held"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := j.Close(); err != nil {

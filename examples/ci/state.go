@@ -12,6 +12,8 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
+	"github.com/slipway-dev/slipway/notify"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
 	"github.com/slipway-dev/slipway/provider/memory"
@@ -38,7 +40,7 @@ type state struct {
 	p       provider.Provider
 	metrics provider.Metrics
 	mem     *memory.Provider // nil for a cloud provider
-	journal release.Journal
+	journal journal.Journal
 	store   canary.Store // nil for status
 	closers []func() error
 }
@@ -128,13 +130,13 @@ func lastJournalTime(path string) (time.Time, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return time.Time{}, nil
 	}
-	j, err := release.OpenFileJournal(path)
+	j, err := journal.OpenFileJournal(path)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("journal: %w", err)
 	}
 	defer j.Close()
 	var last time.Time
-	for e, err := range j.Entries(context.Background(), release.Filter{}) {
+	for e, err := range j.Entries(context.Background(), journal.Filter{}) {
 		if err != nil {
 			return time.Time{}, fmt.Errorf("journal: %w", err)
 		}
@@ -185,11 +187,11 @@ func (st *state) openJournal(stderr io.Writer) error {
 	s := st.s
 	if !s.writes() {
 		if _, err := os.Stat(s.journalPath()); errors.Is(err, fs.ErrNotExist) {
-			st.journal = &release.MemoryJournal{}
+			st.journal = &journal.MemoryJournal{}
 			return nil
 		}
 	}
-	j, err := release.OpenFileJournal(s.journalPath())
+	j, err := journal.OpenFileJournal(s.journalPath())
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
@@ -216,9 +218,11 @@ func (st *state) close(stderr io.Writer) {
 func (st *state) workflow(out io.Writer, stages release.Stages, onEvent func(release.Event)) (*release.Workflow, error) {
 	s := st.s
 	opts := release.Options{
-		Provider: st.p, Metrics: st.metrics, Journal: st.journal, Store: st.store, Clock: st.clock,
-		Stages: stages, Actor: s.actor, URL: s.runURL, Retention: s.retention,
-		Retry: provider.RetryPolicy{Sleep: st.clock.Sleep},
+		Runner: canary.RunnerOptions{
+			Provider: st.p, Metrics: st.metrics, Store: st.store, Clock: st.clock,
+			Retry: provider.RetryPolicy{Sleep: st.clock.Sleep},
+		},
+		Journal: st.journal, Stages: stages, Actor: s.actor, URL: s.runURL, Retention: s.retention,
 		OnEvent: func(e release.Event) {
 			if onEvent != nil {
 				onEvent(e)
@@ -230,14 +234,14 @@ func (st *state) workflow(out io.Writer, stages release.Stages, onEvent func(rel
 		opts.Strategy = s.strategy
 	}
 	if s.cmd == "resume" || s.cmd == "abort" {
-		opts.Checks = s.checks()
+		opts.Runner.Checks = s.checks()
 	}
-	var ns release.Multi
+	var ns notify.Multi
 	if s.webhook != "" {
-		ns = append(ns, &release.Webhook{URL: s.webhook})
+		ns = append(ns, &notify.Webhook{URL: s.webhook})
 	}
 	if s.slackWebhook != "" {
-		ns = append(ns, &release.Slack{WebhookURL: s.slackWebhook})
+		ns = append(ns, &notify.Slack{WebhookURL: s.slackWebhook})
 	}
 	if len(ns) > 0 {
 		opts.Notifier = ns

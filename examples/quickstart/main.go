@@ -33,6 +33,8 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
+	"github.com/slipway-dev/slipway/notify"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
@@ -91,7 +93,7 @@ type outcome struct {
 	results    []release.Result
 	production provider.Route
 	versions   []provider.Version
-	journal    []release.Entry
+	journal    []journal.Entry
 }
 
 // clock is the time source: a virtual clock runs the releases as its
@@ -142,13 +144,14 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 		fmt.Fprintln(out, "note: all at once has no canary: nothing compares a candidate with the stable version before everyone gets it")
 	}
 
-	journal := &release.MemoryJournal{}
+	jr := &journal.MemoryJournal{}
 	var md strings.Builder
 	w, err := release.New(release.Options{
-		Provider: mem, Metrics: mem, Journal: journal, Clock: clk.Clock, Actor: "quickstart",
+		Runner:  canary.RunnerOptions{Provider: mem, Metrics: mem, Clock: clk.Clock},
+		Journal: jr, Actor: "quickstart",
 		Strategy:  strategy,
 		Retention: &retention.Policy{KeepLast: 2},
-		Notifier: release.NotifierFunc(func(_ context.Context, n release.Notification) error {
+		Notifier: notify.NotifierFunc(func(_ context.Context, n notify.Notification) error {
 			fmt.Fprintf(out, "         notify   %s\n", n.Text())
 			return nil
 		}),
@@ -223,7 +226,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 		}
 		o.versions = append(o.versions, v)
 	}
-	for e, err := range journal.Entries(ctx, release.Filter{Function: function}) {
+	for e, err := range jr.Entries(ctx, journal.Filter{Function: function}) {
 		if err != nil {
 			return o, err
 		}
@@ -275,28 +278,20 @@ func printState(out io.Writer, o outcome, routes []provider.Route) {
 		var serves []string
 		for _, r := range routes {
 			if s := r.Share(v.ID); s > 0 {
-				serves = append(serves, fmt.Sprintf("%s %d%%", r.Alias, s/100))
+				serves = append(serves, r.Alias+" "+provider.Percent(s))
 			}
 		}
 		fmt.Fprintf(out, "  %-3s v%-7s %s %s\n", v.ID, v.Labels[provider.LabelSemver], v.Created.UTC().Format("15:04:05"), strings.Join(serves, ", "))
 	}
 	fmt.Fprintln(out, "\naliases:")
 	for _, r := range routes {
-		var parts []string
-		for _, w := range r.Weights {
-			parts = append(parts, fmt.Sprintf("%s=%d%%", w.Version, w.BasisPoints/100))
-		}
-		fmt.Fprintf(out, "  %-11s %s\n", r.Alias, strings.Join(parts, " "))
+		fmt.Fprintf(out, "  %-11s %s\n", r.Alias, r.Traffic())
 	}
 	fmt.Fprintln(out, "\njournal:")
 	for _, e := range o.journal {
 		after := ""
 		if e.After != nil {
-			var parts []string
-			for _, w := range e.After.Weights {
-				parts = append(parts, fmt.Sprintf("%s=%d%%", w.Version, w.BasisPoints/100))
-			}
-			after = strings.Join(parts, " ")
+			after = e.After.Traffic()
 		}
 		what := ""
 		if e.Candidate != "" {

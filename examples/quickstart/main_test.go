@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/release"
 )
@@ -63,7 +64,7 @@ func TestQuickstart(t *testing.T) {
 			}
 			var rollbacks int
 			for _, e := range o.journal {
-				if e.Kind == release.EntryRollback {
+				if e.Kind == journal.EntryRollback {
 					rollbacks++
 				}
 			}

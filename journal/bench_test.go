@@ -1,4 +1,4 @@
-package release_test
+package journal_test
 
 import (
 	"bytes"
@@ -10,27 +10,27 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
-	"github.com/slipway-dev/slipway/release"
 )
 
 // fleetEntry returns the i-th entry of a journal shared by a fleet of fns
 // functions written round-robin: entry i belongs to function i%fns and is,
 // in turn, a publish, a route change on prod, a decision, a route change on
 // staging and a promotion on prod.
-func fleetEntry(i, fns int) release.Entry {
+func fleetEntry(i, fns int) journal.Entry {
 	fn := fmt.Sprintf("fn-%03d", i%fns)
 	n := i / fns
-	e := release.Entry{
+	e := journal.Entry{
 		Time: t0.Add(time.Duration(i) * time.Second), Release: fmt.Sprintf("r-%d", n), Function: fn,
 		Actor: "ci", Reason: fmt.Sprintf("release %d of %s", n, fn), Candidate: fmt.Sprint(n + 2), Stable: fmt.Sprint(n + 1),
 		Semver: fmt.Sprintf("1.%d.0", n),
 	}
-	route := func(alias string, kind release.EntryKind) {
+	route := func(alias string, kind journal.EntryKind) {
 		before := provider.To(alias, e.Stable)
 		before.Revision = fmt.Sprintf("rev-%d", 2*n)
 		after := provider.Split(alias, e.Stable, e.Candidate, 1000)
-		if kind == release.EntryPromote {
+		if kind == journal.EntryPromote {
 			after = provider.To(alias, e.Candidate)
 		}
 		after.Revision = fmt.Sprintf("rev-%d", 2*n+1)
@@ -38,15 +38,15 @@ func fleetEntry(i, fns int) release.Entry {
 	}
 	switch n % 5 {
 	case 0:
-		e.Kind = release.EntryPublish
+		e.Kind = journal.EntryPublish
 	case 1:
-		route("prod", release.EntryRoute)
+		route("prod", journal.EntryRoute)
 	case 2:
-		e.Kind, e.Alias, e.Outcome = release.EntryDecision, "prod", "passed"
+		e.Kind, e.Alias, e.Outcome = journal.EntryDecision, "prod", "passed"
 	case 3:
-		route("staging", release.EntryRoute)
+		route("staging", journal.EntryRoute)
 	case 4:
-		route("prod", release.EntryPromote)
+		route("prod", journal.EntryPromote)
 		e.Outcome = "promoted"
 	}
 	return e
@@ -58,9 +58,9 @@ func fleetEntry(i, fns int) release.Entry {
 // PreviousGood, RollbackPoints).
 func BenchmarkJournalEntries(b *testing.B) {
 	const fns, each = 200, 50
-	run := func(b *testing.B, j release.Journal) {
+	run := func(b *testing.B, j journal.Journal) {
 		ctx := context.Background()
-		f := release.Filter{Function: "fn-123"}
+		f := journal.Filter{Function: "fn-123"}
 		b.ReportAllocs()
 		for b.Loop() {
 			n := 0
@@ -80,8 +80,8 @@ func BenchmarkJournalEntries(b *testing.B) {
 }
 
 // fleetMemoryJournal is a MemoryJournal of the first n fleetEntry entries.
-func fleetMemoryJournal(b *testing.B, n, fns int) *release.MemoryJournal {
-	var j release.MemoryJournal
+func fleetMemoryJournal(b *testing.B, n, fns int) *journal.MemoryJournal {
+	var j journal.MemoryJournal
 	for i := range n {
 		if err := j.Append(context.Background(), fleetEntry(i, fns)); err != nil {
 			b.Fatal(err)
@@ -93,7 +93,7 @@ func fleetMemoryJournal(b *testing.B, n, fns int) *release.MemoryJournal {
 // fleetFileJournal opens a FileJournal of the first n fleetEntry entries:
 // the lines Append would write, written without an fsync each, then opened
 // as a process opens the fleet's journal. It is closed with the benchmark.
-func fleetFileJournal(b *testing.B, n, fns int) *release.FileJournal {
+func fleetFileJournal(b *testing.B, n, fns int) *journal.FileJournal {
 	var buf bytes.Buffer
 	for i := range n {
 		line, err := json.Marshal(fleetEntry(i, fns))
@@ -106,7 +106,7 @@ func fleetFileJournal(b *testing.B, n, fns int) *release.FileJournal {
 	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	j, err := release.OpenFileJournal(path)
+	j, err := journal.OpenFileJournal(path)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func fleetFileJournal(b *testing.B, n, fns int) *release.FileJournal {
 
 // plainJournal hides a journal's IndexedJournal methods, so that the
 // package's readers take their forward scan.
-type plainJournal struct{ release.Journal }
+type plainJournal struct{ journal.Journal }
 
 // BenchmarkJournalLastRoute asks what a rollback and a resume ask of one
 // function's journal (LastRoute and PreviousGood of its production alias)
@@ -126,9 +126,9 @@ type plainJournal struct{ release.Journal }
 func BenchmarkJournalLastRoute(b *testing.B) {
 	ctx := context.Background()
 	for _, history := range []int{200, 2000} {
-		build := map[string]func(b *testing.B) release.Journal{
-			"memory": func(b *testing.B) release.Journal { return fleetMemoryJournal(b, history, 1) },
-			"file":   func(b *testing.B) release.Journal { return fleetFileJournal(b, history, 1) },
+		build := map[string]func(b *testing.B) journal.Journal{
+			"memory": func(b *testing.B) journal.Journal { return fleetMemoryJournal(b, history, 1) },
+			"file":   func(b *testing.B) journal.Journal { return fleetFileJournal(b, history, 1) },
 		}
 		for _, kind := range []string{"memory", "file"} {
 			for _, plain := range []bool{false, true} {
@@ -143,11 +143,11 @@ func BenchmarkJournalLastRoute(b *testing.B) {
 					}
 					b.ReportAllocs()
 					for b.Loop() {
-						last, err := release.LastRoute(ctx, j, "fn-000", "prod")
-						if err != nil || last.Kind != release.EntryPromote {
+						last, err := journal.LastRoute(ctx, j, "fn-000", "prod")
+						if err != nil || last.Kind != journal.EntryPromote {
 							b.Fatalf("LastRoute: %s, %v", last.Kind, err)
 						}
-						if _, _, err := release.PreviousGood(ctx, j, "fn-000", "prod"); err != nil {
+						if _, _, err := journal.PreviousGood(ctx, j, "fn-000", "prod"); err != nil {
 							b.Fatal(err)
 						}
 					}

@@ -1,4 +1,4 @@
-package canary_test
+package stats_test
 
 import (
 	"encoding/json"
@@ -10,8 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/slipway-dev/slipway/canary"
-	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/canary/stats"
 )
 
 // refFloat is a number of reference.json: a JSON number, or "Inf"/"-Inf"
@@ -88,15 +87,15 @@ func readReference(t *testing.T) reference {
 }
 
 // rDirection maps R's alternative to a Direction.
-func rDirection(t *testing.T, alternative string) canary.Direction {
+func rDirection(t *testing.T, alternative string) stats.Direction {
 	t.Helper()
 	switch alternative {
 	case "two.sided":
-		return canary.Either
+		return stats.Either
 	case "greater":
-		return canary.Increase
+		return stats.Increase
 	case "less":
-		return canary.Decrease
+		return stats.Decrease
 	}
 	t.Fatalf("unknown alternative %q", alternative)
 	return 0
@@ -134,7 +133,7 @@ func TestMannWhitneyMatchesR(t *testing.T) {
 	worst := 0.0
 	for _, c := range ref.MannWhitney {
 		t.Run(fmt.Sprintf("%s/%s", c.Name, c.Alternative), func(t *testing.T) {
-			got, err := canary.MannWhitneyDirected(c.X, c.Y, c.ConfLevel, rDirection(t, c.Alternative))
+			got, err := stats.MannWhitneyDirected(c.X, c.Y, c.ConfLevel, rDirection(t, c.Alternative))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -172,11 +171,11 @@ func TestMannWhitneyMatchesR(t *testing.T) {
 // TestMannWhitneyTwoSided checks that MannWhitney is the two-sided test.
 func TestMannWhitneyTwoSided(t *testing.T) {
 	x, y := []float64{20, 22, 21, 25, 30}, []float64{1, 2.2, 1.1, 2.5, 3}
-	got, err := canary.MannWhitney(x, y, 0.95)
+	got, err := stats.MannWhitney(x, y, 0.95)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := canary.MWResult{W: 25, PValue: 2.0 / 252, Estimate: 20, Lower: 17.8, Upper: 27.8, Exact: true}
+	want := stats.MWResult{W: 25, PValue: 2.0 / 252, Estimate: 20, Lower: 17.8, Upper: 27.8, Exact: true}
 	if got != want {
 		t.Errorf("MannWhitney = %+v, want %+v", got, want)
 	}
@@ -185,7 +184,7 @@ func TestMannWhitneyTwoSided(t *testing.T) {
 // TestMannWhitneyDoesNotModifyInput: the test sorts copies.
 func TestMannWhitneyDoesNotModifyInput(t *testing.T) {
 	x, y := []float64{3, 1, 2}, []float64{9, 7, 8}
-	if _, err := canary.MannWhitney(x, y, 0.95); err != nil {
+	if _, err := stats.MannWhitney(x, y, 0.95); err != nil {
 		t.Fatal(err)
 	}
 	if x[0] != 3 || y[0] != 9 {
@@ -198,20 +197,20 @@ func TestMannWhitneyInvalid(t *testing.T) {
 		name string
 		x, y []float64
 		conf float64
-		dir  canary.Direction
+		dir  stats.Direction
 	}{
-		{"empty experiment", nil, []float64{1}, 0.95, canary.Either},
-		{"empty control", []float64{1}, nil, 0.95, canary.Either},
-		{"NaN", []float64{math.NaN(), 1}, []float64{1, 2}, 0.95, canary.Either},
-		{"infinity", []float64{1, 2}, []float64{math.Inf(-1)}, 0.95, canary.Either},
-		{"confidence 0", []float64{1, 2}, []float64{3, 4}, 0, canary.Either},
-		{"confidence 1", []float64{1, 2}, []float64{3, 4}, 1, canary.Either},
-		{"direction", []float64{1, 2}, []float64{3, 4}, 0.95, canary.Direction(3)},
-		{"all tied on each side", []float64{2, 2, 2}, []float64{5, 5}, 0.95, canary.Either},
+		{"empty experiment", nil, []float64{1}, 0.95, stats.Either},
+		{"empty control", []float64{1}, nil, 0.95, stats.Either},
+		{"NaN", []float64{math.NaN(), 1}, []float64{1, 2}, 0.95, stats.Either},
+		{"infinity", []float64{1, 2}, []float64{math.Inf(-1)}, 0.95, stats.Either},
+		{"confidence 0", []float64{1, 2}, []float64{3, 4}, 0, stats.Either},
+		{"confidence 1", []float64{1, 2}, []float64{3, 4}, 1, stats.Either},
+		{"direction", []float64{1, 2}, []float64{3, 4}, 0.95, stats.Direction(3)},
+		{"all tied on each side", []float64{2, 2, 2}, []float64{5, 5}, 0.95, stats.Either},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := canary.MannWhitneyDirected(tc.x, tc.y, tc.conf, tc.dir)
-			if !errors.Is(err, provider.ErrInvalid) {
+			_, err := stats.MannWhitneyDirected(tc.x, tc.y, tc.conf, tc.dir)
+			if !errors.Is(err, stats.ErrInvalid) {
 				t.Errorf("err = %v, want ErrInvalid", err)
 			}
 		})
@@ -228,8 +227,8 @@ func TestTwoProportionMatchesR(t *testing.T) {
 	for _, c := range ref.TwoProportion {
 		t.Run(fmt.Sprintf("%s/%s/correct=%v", c.Name, c.Alternative, c.Correct), func(t *testing.T) {
 			dir := rDirection(t, c.Alternative)
-			z, p := canary.TwoProportion(c.X1, c.N1, c.X2, c.N2, dir, c.Correct)
-			lo, hi := canary.TwoProportionInterval(c.X1, c.N1, c.X2, c.N2, c.ConfLevel, dir, c.Correct)
+			z, p := stats.TwoProportion(c.X1, c.N1, c.X2, c.N2, dir, c.Correct)
+			lo, hi := stats.TwoProportionInterval(c.X1, c.N1, c.X2, c.N2, c.ConfLevel, dir, c.Correct)
 			for _, f := range []struct {
 				name      string
 				got, want float64
@@ -254,26 +253,26 @@ func TestTwoProportionDegenerate(t *testing.T) {
 	for _, tc := range []struct {
 		name           string
 		x1, n1, x2, n2 int64
-		dir            canary.Direction
+		dir            stats.Direction
 	}{
-		{"no candidate trials", 0, 0, 1, 10, canary.Increase},
-		{"negative count", -1, 10, 1, 10, canary.Increase},
-		{"more events than trials", 11, 10, 1, 10, canary.Increase},
-		{"bad direction", 1, 10, 1, 10, canary.Direction(9)},
+		{"no candidate trials", 0, 0, 1, 10, stats.Increase},
+		{"negative count", -1, 10, 1, 10, stats.Increase},
+		{"more events than trials", 11, 10, 1, 10, stats.Increase},
+		{"bad direction", 1, 10, 1, 10, stats.Direction(9)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			z, p := canary.TwoProportion(tc.x1, tc.n1, tc.x2, tc.n2, tc.dir, true)
-			lo, hi := canary.TwoProportionInterval(tc.x1, tc.n1, tc.x2, tc.n2, 0.95, tc.dir, true)
+			z, p := stats.TwoProportion(tc.x1, tc.n1, tc.x2, tc.n2, tc.dir, true)
+			lo, hi := stats.TwoProportionInterval(tc.x1, tc.n1, tc.x2, tc.n2, 0.95, tc.dir, true)
 			if !math.IsNaN(z) || !math.IsNaN(p) || !math.IsNaN(lo) || !math.IsNaN(hi) {
 				t.Errorf("got z %v p %v [%v, %v], want NaN", z, p, lo, hi)
 			}
 		})
 	}
 	// No events on either side: nothing distinguishes the samples.
-	if z, p := canary.TwoProportion(0, 100, 0, 1000, canary.Increase, true); z != 0 || p != 1 {
+	if z, p := stats.TwoProportion(0, 100, 0, 1000, stats.Increase, true); z != 0 || p != 1 {
 		t.Errorf("no events: z %v p %v, want 0 and 1", z, p)
 	}
-	if z, p := canary.TwoProportion(100, 100, 1000, 1000, canary.Either, true); z != 0 || p != 1 {
+	if z, p := stats.TwoProportion(100, 100, 1000, 1000, stats.Either, true); z != 0 || p != 1 {
 		t.Errorf("only events: z %v p %v, want 0 and 1", z, p)
 	}
 }
@@ -283,7 +282,7 @@ func TestTwoProportionDegenerate(t *testing.T) {
 func ExampleMannWhitney() {
 	candidate := []float64{20, 22, 21, 25, 30}
 	stable := []float64{1, 2.2, 1.1, 2.5, 3}
-	r, err := canary.MannWhitney(candidate, stable, 0.95)
+	r, err := stats.MannWhitney(candidate, stable, 0.95)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -296,8 +295,8 @@ func ExampleMannWhitney() {
 // ExampleTwoProportion is R's prop.test(c(30, 120), c(400, 4000),
 // alternative = "greater").
 func ExampleTwoProportion() {
-	z, p := canary.TwoProportion(30, 400, 120, 4000, canary.Increase, true)
-	lo, hi := canary.TwoProportionInterval(30, 400, 120, 4000, 0.95, canary.Increase, true)
+	z, p := stats.TwoProportion(30, 400, 120, 4000, stats.Increase, true)
+	lo, hi := stats.TwoProportionInterval(30, 400, 120, 4000, 0.95, stats.Increase, true)
 	fmt.Printf("z = %.4f, p = %.3g, 95%% CI of the difference [%.4f, %g]\n", z, p, lo, hi)
 	// Output:
 	// z = 4.5844, p = 2.28e-06, 95% CI of the difference [0.0215, 1]
@@ -320,7 +319,7 @@ func BenchmarkMannWhitney60x60(b *testing.B) {
 	x, y := benchSamples(r, 60, 0.26), benchSamples(r, 60, 0.24)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := canary.MannWhitney(x, y, 0.95); err != nil {
+		if _, err := stats.MannWhitney(x, y, 0.95); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -332,7 +331,7 @@ func BenchmarkMannWhitney30x30Exact(b *testing.B) {
 	x, y := benchSamples(r, 30, 0.26), benchSamples(r, 30, 0.24)
 	b.ReportAllocs()
 	for b.Loop() {
-		if res, err := canary.MannWhitney(x, y, 0.95); err != nil || !res.Exact {
+		if res, err := stats.MannWhitney(x, y, 0.95); err != nil || !res.Exact {
 			b.Fatal(res, err)
 		}
 	}
@@ -341,7 +340,7 @@ func BenchmarkMannWhitney30x30Exact(b *testing.B) {
 func BenchmarkTwoProportion(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		canary.TwoProportion(30, 400, 120, 4000, canary.Increase, true)
-		canary.TwoProportionInterval(30, 400, 120, 4000, 0.95, canary.Increase, true)
+		stats.TwoProportion(30, 400, 120, 4000, stats.Increase, true)
+		stats.TwoProportionInterval(30, 400, 120, 4000, 0.95, stats.Increase, true)
 	}
 }

@@ -1,14 +1,12 @@
-package canary
+package stats
 
 import (
 	"fmt"
 	"math"
 	"slices"
-
-	"github.com/slipway-dev/slipway/provider"
 )
 
-// This file holds the pure statistics behind Judge and Classify: the
+// This file holds the pure statistics behind canary.Judge and Classify: the
 // Wilcoxon–Mann–Whitney rank-sum test with its Hodges–Lehmann shift
 // estimate and confidence interval (R's wilcox.test), and the two-sample
 // test for equality of proportions (R's prop.test). Nothing here reads a
@@ -52,7 +50,7 @@ func (d Direction) String() string {
 // "Either", Kayenta's spelling).
 func (d Direction) MarshalText() ([]byte, error) {
 	if !d.valid() {
-		return nil, fmt.Errorf("canary: direction %d: %w", int(d), provider.ErrInvalid)
+		return nil, fmt.Errorf("stats: direction %d: %w", int(d), ErrInvalid)
 	}
 	return []byte(d.String()), nil
 }
@@ -68,7 +66,7 @@ func (d *Direction) UnmarshalText(b []byte) error {
 	case "Either", "either":
 		*d = Either
 	default:
-		return fmt.Errorf("canary: unknown direction %q: %w", b, provider.ErrInvalid)
+		return fmt.Errorf("stats: unknown direction %q: %w", b, ErrInvalid)
 	}
 	return nil
 }
@@ -141,7 +139,7 @@ const statExactLimit = 50
 // z = (3 − 8 + 0.5)/3.359 = −1.340 and p = 2·Φ(−1.340) = 0.180; inverting
 // the approximation gives the estimate −1 and the interval [−4, 1].
 //
-// It returns an error wrapping provider.ErrInvalid for an empty sample,
+// It returns an error wrapping ErrInvalid for an empty sample,
 // a non-finite value, confLevel outside (0, 1), or when each sample is
 // constant and ties make the interval undefined (R stops there too:
 // "cannot compute confidence interval when all observations are tied").
@@ -166,20 +164,20 @@ func MannWhitneyDirected(experiment, control []float64, confLevel float64, dir D
 
 func statCheckSamples(x, y []float64, confLevel float64, dir Direction) error {
 	if len(x) == 0 || len(y) == 0 {
-		return fmt.Errorf("canary: mann-whitney: empty sample (experiment %d, control %d values): %w", len(x), len(y), provider.ErrInvalid)
+		return fmt.Errorf("stats: mann-whitney: empty sample (experiment %d, control %d values): %w", len(x), len(y), ErrInvalid)
 	}
 	for _, s := range [2][]float64{x, y} {
 		for _, v := range s {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return fmt.Errorf("canary: mann-whitney: non-finite value %v: %w", v, provider.ErrInvalid)
+				return fmt.Errorf("stats: mann-whitney: non-finite value %v: %w", v, ErrInvalid)
 			}
 		}
 	}
 	if !(confLevel > 0 && confLevel < 1) {
-		return fmt.Errorf("canary: mann-whitney: confidence %v outside (0,1): %w", confLevel, provider.ErrInvalid)
+		return fmt.Errorf("stats: mann-whitney: confidence %v outside (0,1): %w", confLevel, ErrInvalid)
 	}
 	if !dir.valid() {
-		return fmt.Errorf("canary: mann-whitney: direction %d: %w", int(dir), provider.ErrInvalid)
+		return fmt.Errorf("stats: mann-whitney: direction %d: %w", int(dir), ErrInvalid)
 	}
 	return nil
 }
@@ -287,7 +285,7 @@ func (s *mwShift) z(d float64, correct bool, dir Direction) float64 {
 // function whose root is the estimate; R drops it (correct <- FALSE).
 func (s *mwShift) asymptotic(confLevel float64, dir Direction, kayentaEstimate bool) (MWResult, error) {
 	if s.constantSamples() {
-		return MWResult{}, fmt.Errorf("canary: mann-whitney: each sample is constant (%v and %v): the interval is undefined: %w", s.x[0], s.y[0], provider.ErrInvalid)
+		return MWResult{}, fmt.Errorf("stats: mann-whitney: each sample is constant (%v and %v): the interval is undefined: %w", s.x[0], s.y[0], ErrInvalid)
 	}
 	u, ties := s.rankSum(0)
 	r := MWResult{W: u}
@@ -730,4 +728,16 @@ func TwoProportionInterval(x1, n1, x2, n2 int64, confLevel float64, dir Directio
 		return -1, min(delta+width, 1)
 	}
 	return max(delta-width, -1), min(delta+width, 1)
+}
+
+// Valid reports whether d is one of Increase, Decrease and Either.
+func (d Direction) Valid() bool { return d.valid() }
+
+// Median is the median of v (the mean of the two middle values for an even
+// count), NaN for an empty v. v is not modified.
+func Median(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	return statMedianSorted(slices.Sorted(slices.Values(v)))
 }

@@ -1,6 +1,6 @@
 # Reference values for canary's statistics, computed with R's stats package.
 #
-#   Rscript canary/testdata/reference/gen.R > canary/testdata/reference/reference.json
+#   Rscript canary/stats/testdata/reference/gen.R > canary/stats/testdata/reference/reference.json
 #
 # Writes, for fixed inputs, what R's wilcox.test(x, y, conf.int = TRUE) and
 # prop.test(c(x1, x2), c(n1, n2)) report, so the Go tests can check

@@ -1,4 +1,4 @@
-package awslambda_test
+package integration_test
 
 import (
 	"context"

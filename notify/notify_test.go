@@ -1,4 +1,4 @@
-package release_test
+package notify_test
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/slipway-dev/slipway/notify"
 	"github.com/slipway-dev/slipway/provider"
-	"github.com/slipway-dev/slipway/release"
 )
 
 // recorder is an httptest server that records the requests it gets and
@@ -53,15 +53,17 @@ func (r *recorder) requests() []recorded {
 	return append([]recorded(nil), r.reqs...)
 }
 
-var rolledBack = release.Notification{
-	Kind: release.NotifyRolledBack, Time: t0, Function: "orders", Alias: "production", Release: "r-42",
+var t0 = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+
+var rolledBack = notify.Notification{
+	Kind: notify.RolledBack, Time: t0, Function: "orders", Alias: "production", Release: "r-42",
 	Candidate: "8", Stable: "7", Semver: "1.2.0", Actor: "ci <bot>",
 	Reason: "check error-rate failed: 4.1% > 1% & rising", URL: "https://ci.example/run/42",
 }
 
 func TestWebhook(t *testing.T) {
 	rec := newRecorder(t, http.StatusNoContent, "")
-	w := &release.Webhook{URL: rec.srv.URL + "/hooks/s3cr3t", Header: http.Header{"Authorization": {"Bearer x"}}}
+	w := &notify.Webhook{URL: rec.srv.URL + "/hooks/s3cr3t", Header: http.Header{"Authorization": {"Bearer x"}}}
 	if err := w.Notify(context.Background(), rolledBack); err != nil {
 		t.Fatalf("Notify: %v", err)
 	}
@@ -75,7 +77,7 @@ func TestWebhook(t *testing.T) {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
 	// Omitted fields are left out of the body.
-	min := release.Notification{Kind: release.NotifyPromoted, Time: t0, Function: "orders"}
+	min := notify.Notification{Kind: notify.Promoted, Time: t0, Function: "orders"}
 	if err := w.Notify(context.Background(), min); err != nil {
 		t.Fatal(err)
 	}
@@ -86,17 +88,17 @@ func TestWebhook(t *testing.T) {
 
 func TestWebhookHTTPError(t *testing.T) {
 	rec := newRecorder(t, http.StatusInternalServerError, "  boom: "+strings.Repeat("x", 600))
-	for _, n := range []release.Notifier{
-		&release.Webhook{URL: rec.srv.URL + "/hooks/s3cr3t?token=abc"},
-		&release.Slack{WebhookURL: rec.srv.URL + "/hooks/s3cr3t?token=abc"},
+	for _, n := range []notify.Notifier{
+		&notify.Webhook{URL: rec.srv.URL + "/hooks/s3cr3t?token=abc"},
+		&notify.Slack{WebhookURL: rec.srv.URL + "/hooks/s3cr3t?token=abc"},
 	} {
 		err := n.Notify(context.Background(), rolledBack)
-		var he *release.HTTPError
+		var he *notify.HTTPError
 		if !errors.As(err, &he) {
 			t.Fatalf("Notify = %v, want an *HTTPError", err)
 		}
 		wantBody := ("boom: " + strings.Repeat("x", 600))[:512-2]
-		want := release.HTTPError{Endpoint: rec.srv.URL, StatusCode: 500, Status: "500 Internal Server Error", Body: wantBody}
+		want := notify.HTTPError{Endpoint: rec.srv.URL, StatusCode: 500, Status: "500 Internal Server Error", Body: wantBody}
 		if diff := cmp.Diff(want, *he); diff != "" {
 			t.Errorf("HTTPError (-want +got):\n%s", diff)
 		}
@@ -124,7 +126,7 @@ func TestWebhookTransportErrors(t *testing.T) {
 
 	t.Run("timeout", func(t *testing.T) {
 		// The server never answers; the deadline ends the request.
-		w := &release.Webhook{URL: slow.URL + "/hooks/s3cr3t", Timeout: time.Millisecond}
+		w := &notify.Webhook{URL: slow.URL + "/hooks/s3cr3t", Timeout: time.Millisecond}
 		err := w.Notify(context.Background(), rolledBack)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Notify = %v, want context.DeadlineExceeded", err)
@@ -136,35 +138,35 @@ func TestWebhookTransportErrors(t *testing.T) {
 	t.Run("cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		s := &release.Slack{WebhookURL: slow.URL + "/hooks/s3cr3t"}
+		s := &notify.Slack{WebhookURL: slow.URL + "/hooks/s3cr3t"}
 		if err := s.Notify(ctx, rolledBack); !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "s3cr3t") {
 			t.Fatalf("Notify = %v, want context.Canceled without the path", err)
 		}
 	})
 	t.Run("connection refused", func(t *testing.T) {
-		w := &release.Webhook{URL: closedURL + "/hooks/s3cr3t"}
+		w := &notify.Webhook{URL: closedURL + "/hooks/s3cr3t"}
 		err := w.Notify(context.Background(), rolledBack)
-		if err == nil || strings.Contains(err.Error(), "s3cr3t") || !strings.HasPrefix(err.Error(), "release: notify "+closedURL+": ") {
+		if err == nil || strings.Contains(err.Error(), "s3cr3t") || !strings.HasPrefix(err.Error(), "notify: "+closedURL+": ") {
 			t.Fatalf("Notify = %v, want an error naming %s without the path", err, closedURL)
 		}
 	})
 	t.Run("invalid", func(t *testing.T) {
-		for _, n := range []release.Notifier{
-			&release.Webhook{},
-			&release.Webhook{URL: "ftp://example.com/x"},
-			&release.Webhook{URL: "https:///nohost"},
-			&release.Slack{WebhookURL: "://bad/s3cr3t"},
+		for _, n := range []notify.Notifier{
+			&notify.Webhook{},
+			&notify.Webhook{URL: "ftp://example.com/x"},
+			&notify.Webhook{URL: "https:///nohost"},
+			&notify.Slack{WebhookURL: "://bad/s3cr3t"},
 		} {
 			err := n.Notify(context.Background(), rolledBack)
 			if !errors.Is(err, provider.ErrInvalid) || strings.Contains(err.Error(), "s3cr3t") {
 				t.Errorf("Notify(%+v) = %v, want ErrInvalid without the URL", n, err)
 			}
 		}
-		w := &release.Webhook{URL: slow.URL}
-		for _, bad := range []release.Notification{
+		w := &notify.Webhook{URL: slow.URL}
+		for _, bad := range []notify.Notification{
 			{Kind: "deployed", Time: t0, Function: "f"},
-			{Kind: release.NotifyFailed, Function: "f"},
-			{Kind: release.NotifyFailed, Time: t0},
+			{Kind: notify.Failed, Function: "f"},
+			{Kind: notify.Failed, Time: t0},
 		} {
 			if err := w.Notify(context.Background(), bad); !errors.Is(err, provider.ErrInvalid) {
 				t.Errorf("Notify(%+v) = %v, want ErrInvalid", bad, err)
@@ -176,7 +178,7 @@ func TestWebhookTransportErrors(t *testing.T) {
 func TestSlack(t *testing.T) {
 	tests := []struct {
 		name string
-		n    release.Notification
+		n    notify.Notification
 		body string
 	}{
 		{"rolled back", rolledBack,
@@ -184,11 +186,11 @@ func TestSlack(t *testing.T) {
 				`"blocks":[{"type":"section","text":{"type":"mrkdwn","text":":rewind: *orders* ` + "`production`" +
 				`: rolled back *1.2.0 (version 8)*, back on version 7\n\u003echeck error-rate failed: 4.1% \u0026gt; 1% \u0026amp; rising"}},` +
 				`{"type":"context","elements":[{"type":"mrkdwn","text":"release r-42 · by ci \u0026lt;bot\u0026gt; · 2026-03-02T10:00:00Z · \u003chttps://ci.example/run/42|details\u003e"}]}]}`},
-		{"promoted", release.Notification{Kind: release.NotifyPromoted, Time: t0, Function: "orders", Alias: "production", Candidate: "8", Stable: "7", Semver: "1.2.0"},
+		{"promoted", notify.Notification{Kind: notify.Promoted, Time: t0, Function: "orders", Alias: "production", Candidate: "8", Stable: "7", Semver: "1.2.0"},
 			`{"text":"orders production: promoted 1.2.0 (version 8), replacing version 7",` +
 				`"blocks":[{"type":"section","text":{"type":"mrkdwn","text":":white_check_mark: *orders* ` + "`production`" + `: promoted *1.2.0 (version 8)*, replacing version 7"}},` +
 				`{"type":"context","elements":[{"type":"mrkdwn","text":"2026-03-02T10:00:00Z"}]}]}`},
-		{"failed", release.Notification{Kind: release.NotifyFailed, Time: t0, Function: "orders", Candidate: "8", Stable: "7", Reason: "blocked by freeze"},
+		{"failed", notify.Notification{Kind: notify.Failed, Time: t0, Function: "orders", Candidate: "8", Stable: "7", Reason: "blocked by freeze"},
 			`{"text":"orders: failed version 8, stable version 7: blocked by freeze",` +
 				`"blocks":[{"type":"section","text":{"type":"mrkdwn","text":":x: *orders*: failed *version 8*, stable version 7\n\u003eblocked by freeze"}},` +
 				`{"type":"context","elements":[{"type":"mrkdwn","text":"2026-03-02T10:00:00Z"}]}]}`},
@@ -196,7 +198,7 @@ func TestSlack(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := newRecorder(t, http.StatusOK, "ok")
-			s := &release.Slack{WebhookURL: rec.srv.URL + "/services/T0/B0/XXXX"}
+			s := &notify.Slack{WebhookURL: rec.srv.URL + "/services/T0/B0/XXXX"}
 			if err := s.Notify(context.Background(), tt.n); err != nil {
 				t.Fatalf("Notify: %v", err)
 			}
@@ -216,10 +218,10 @@ func TestMulti(t *testing.T) {
 	bad := newRecorder(t, http.StatusForbidden, "invalid_token")
 	var calls []string
 	var mu sync.Mutex
-	m := release.Multi{
-		&release.Webhook{URL: bad.srv.URL + "/a"},
-		&release.Slack{WebhookURL: ok.srv.URL + "/b"},
-		release.NotifierFunc(func(ctx context.Context, n release.Notification) error {
+	m := notify.Multi{
+		&notify.Webhook{URL: bad.srv.URL + "/a"},
+		&notify.Slack{WebhookURL: ok.srv.URL + "/b"},
+		notify.NotifierFunc(func(ctx context.Context, n notify.Notification) error {
 			mu.Lock()
 			calls = append(calls, n.Text())
 			mu.Unlock()
@@ -227,11 +229,11 @@ func TestMulti(t *testing.T) {
 		}),
 	}
 	err := m.Notify(context.Background(), rolledBack)
-	var he *release.HTTPError
+	var he *notify.HTTPError
 	if !errors.As(err, &he) || he.StatusCode != 403 || he.Body != "invalid_token" {
 		t.Errorf("Multi.Notify = %v, want the 403 in the chain", err)
 	}
-	want := "notifier 0: release: notify " + bad.srv.URL + ": 403 Forbidden: invalid_token\nnotifier 2: pager down"
+	want := "notifier 0: notify: " + bad.srv.URL + ": 403 Forbidden: invalid_token\nnotifier 2: pager down"
 	if err == nil || err.Error() != want {
 		t.Errorf("Multi.Notify error =\n%v\nwant\n%s", err, want)
 	}
@@ -241,10 +243,10 @@ func TestMulti(t *testing.T) {
 	if len(calls) != 1 || calls[0] != rolledBack.Text() {
 		t.Errorf("func notifier calls = %q", calls)
 	}
-	if err := (release.Multi{&release.Slack{WebhookURL: ok.srv.URL}}).Notify(context.Background(), rolledBack); err != nil {
+	if err := (notify.Multi{&notify.Slack{WebhookURL: ok.srv.URL}}).Notify(context.Background(), rolledBack); err != nil {
 		t.Errorf("Multi of one healthy notifier = %v", err)
 	}
-	if err := (release.Multi{}).Notify(context.Background(), rolledBack); err != nil {
+	if err := (notify.Multi{}).Notify(context.Background(), rolledBack); err != nil {
 		t.Errorf("empty Multi = %v", err)
 	}
 }

@@ -28,6 +28,12 @@
 //     old versions, never one a route still uses.
 //   - [github.com/slipway-dev/slipway/release]: the end-to-end workflow
 //     with an append-only audit journal, deploy windows and drift reports.
+//   - [github.com/slipway-dev/slipway/fleet]: one change released to many
+//     functions across regions and accounts in waves, with a bake and a
+//     verdict per wave and groups rolled back together; it runs in-process,
+//     or on Temporal through the separate module
+//     github.com/slipway-dev/slipway/temporal. Nothing imports fleet but
+//     commands and examples.
 //
 // Every package takes a context on each call, has no global state and is
 // safe for concurrent use. The in-memory provider runs in virtual time, so

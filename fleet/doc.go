@@ -9,8 +9,8 @@
 //
 // It sits above the other packages: each target is a canary rollout
 // (package canary, on a provider.Provider), outcomes and reverts are
-// journaled (release.Journal, whose PreviousGood answers the version a
-// revert restores), and deploy windows are release.Policy values read in
+// journaled (journal.Journal, whose PreviousGood answers the version a
+// revert restores), and deploy windows are release.DeployPolicy values read in
 // each region's time zone. Nothing imports fleet but commands, examples
 // and the Temporal module (github.com/slipway-dev/slipway/temporal).
 //

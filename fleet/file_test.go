@@ -59,7 +59,7 @@ func TestLoadPlan(t *testing.T) {
 			{Name: "canary", Regions: []string{"eu-west-1"}, Bake: 10 * time.Minute, MaxParallel: 1},
 			{Name: "rest", Bake: 90 * time.Minute, Approval: true},
 		},
-		Regions: map[string]fleet.Region{"us-east-1": {TimeZone: "America/New_York", Policy: release.Policy{Windows: []release.Window{
+		Regions: map[string]fleet.Region{"us-east-1": {TimeZone: "America/New_York", Policy: release.DeployPolicy{Windows: []release.DeployWindow{
 			{Days: []time.Weekday{time.Monday, time.Tuesday}, Start: release.TimeOfDay{Hour: 9}, End: release.TimeOfDay{Hour: 17}}}}}},
 		Accounts:   map[string]fleet.Limit{"aws-us": {MaxParallel: 5, Rate: 10, Burst: 2}},
 		OnFailure:  fleet.ScopeRelease,

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/release"
 )
@@ -63,7 +64,7 @@ const DefaultMetricsLag = 5 * time.Minute
 // Ops is safe for concurrent use once built by NewOps.
 type Ops struct {
 	backends map[string]Backend
-	journal  release.Journal
+	journal  journal.Journal
 	checks   map[string]canary.Check
 	clock    canary.Clock
 	actor    string
@@ -80,7 +81,7 @@ type OpsOptions struct {
 	Backends map[string]Backend
 	// Journal records every target's outcome and revert, and answers the
 	// previous version a revert restores. Required.
-	Journal release.Journal
+	Journal journal.Journal
 	// Checks holds the code of the checks plans name (the strategy's and
 	// the bake checks), by name.
 	Checks map[string]canary.Check
@@ -200,27 +201,27 @@ func (o *Ops) actorOf(j Job) string {
 
 // Record journals the end of target i's canary (st, terminal) under the
 // target's ID: a promotion (Before the stable route, After the route on
-// the candidate, with Stable and Candidate, so release.PreviousGood
+// the candidate, with Stable and Candidate, so journal.PreviousGood
 // answers the stable version) or a decision with the outcome. An entry of
 // the same rollout and kind already journaled is not written again.
 func (o *Ops) Record(ctx context.Context, j Job, st canary.State) error {
-	e := release.Entry{Time: o.clock.Now(), Release: j.RolloutID(), Function: j.Target.ID(), Alias: j.Alias, Actor: o.actorOf(j),
+	e := journal.Entry{Time: o.clock.Now(), Release: j.RolloutID(), Function: j.Target.ID(), Alias: j.Alias, Actor: o.actorOf(j),
 		Candidate: st.Candidate, Stable: st.Stable, Reason: st.Reason}
 	switch st.Phase {
 	case canary.PhaseSucceeded:
 		before, after := st.StableRoute.Clone(), st.Route.Clone()
-		e.Kind, e.Before, e.After, e.Outcome = release.EntryPromote, &before, &after, release.OutcomePromoted
+		e.Kind, e.Before, e.After, e.Outcome = journal.EntryPromote, &before, &after, release.OutcomePromoted
 	case canary.PhaseRolledBack:
-		e.Kind, e.Outcome = release.EntryDecision, release.OutcomeRolledBack
+		e.Kind, e.Outcome = journal.EntryDecision, release.OutcomeRolledBack
 	default:
-		e.Kind, e.Outcome = release.EntryDecision, release.OutcomeFailed
+		e.Kind, e.Outcome = journal.EntryDecision, release.OutcomeFailed
 	}
 	return o.appendOnce(ctx, e)
 }
 
 // appendOnce appends e unless the target's newest entry is of the same
 // rollout and kind (a retried activity).
-func (o *Ops) appendOnce(ctx context.Context, e release.Entry) error {
+func (o *Ops) appendOnce(ctx context.Context, e journal.Entry) error {
 	last, err := newest(ctx, o.journal, e.Function)
 	if err != nil {
 		return fmt.Errorf("fleet: journal: %w", err)
@@ -235,19 +236,19 @@ func (o *Ops) appendOnce(ctx context.Context, e release.Entry) error {
 }
 
 // newest returns the newest entry of fn (zero when none).
-func newest(ctx context.Context, j release.Journal, fn string) (release.Entry, error) {
-	var seq iter.Seq2[release.Entry, error]
-	if ij, ok := j.(release.IndexedJournal); ok {
-		seq = ij.Latest(ctx, release.Filter{Function: fn})
+func newest(ctx context.Context, j journal.Journal, fn string) (journal.Entry, error) {
+	var seq iter.Seq2[journal.Entry, error]
+	if ij, ok := j.(journal.IndexedJournal); ok {
+		seq = ij.Latest(ctx, journal.Filter{Function: fn})
 		for e, err := range seq {
 			return e, err
 		}
-		return release.Entry{}, nil
+		return journal.Entry{}, nil
 	}
-	var last release.Entry
-	for e, err := range j.Entries(ctx, release.Filter{Function: fn}) {
+	var last journal.Entry
+	for e, err := range j.Entries(ctx, journal.Filter{Function: fn}) {
 		if err != nil {
-			return release.Entry{}, err
+			return journal.Entry{}, err
 		}
 		last = e
 	}
@@ -256,14 +257,14 @@ func newest(ctx context.Context, j release.Journal, fn string) (release.Entry, e
 
 // Revert sends target i, which its canary promoted to candidate, back to
 // the version its journal's latest promotion replaced
-// (release.PreviousGood), with compare-and-swap on the route as read, and
+// (journal.PreviousGood), with compare-and-swap on the route as read, and
 // journals an EntryRollback. It returns the version restored. A route
 // already on that version is left alone (a retried revert); a route no
 // longer all on candidate changed out of band and is not overwritten
 // (provider.ErrConflict).
 func (o *Ops) Revert(ctx context.Context, j Job, candidate, reason string) (string, error) {
 	t, alias := j.Target, j.Alias
-	prev, promo, err := release.PreviousGood(ctx, o.journal, t.ID(), alias)
+	prev, promo, err := journal.PreviousGood(ctx, o.journal, t.ID(), alias)
 	if err != nil {
 		return "", fmt.Errorf("fleet: revert %s: %w", t.ID(), err)
 	}
@@ -290,7 +291,7 @@ func (o *Ops) Revert(ctx context.Context, j Job, candidate, reason string) (stri
 	if err != nil {
 		return "", fmt.Errorf("fleet: revert %s: %w", t.ID(), err)
 	}
-	e := release.Entry{Time: o.clock.Now(), Release: j.RolloutID(), Kind: release.EntryRollback, Function: t.ID(), Alias: alias,
+	e := journal.Entry{Time: o.clock.Now(), Release: j.RolloutID(), Kind: journal.EntryRollback, Function: t.ID(), Alias: alias,
 		Actor: o.actorOf(j), Reason: reason, Before: &cur, After: &after, Candidate: candidate, Stable: prev, Outcome: release.OutcomeRolledBack}
 	if err := o.journal.Append(ctx, e); err != nil {
 		return prev, fmt.Errorf("fleet: revert %s: journal: %w", t.ID(), err)
@@ -349,7 +350,7 @@ func (o *Ops) Judge(ctx context.Context, j Job, candidate string, start, end tim
 			return false, "", err
 		}
 	}
-	w := canary.Window{Function: t.Function, Alias: alias, Candidate: candidate, Weight: provider.AllTraffic, Start: qs, End: qe, Metrics: obs}
+	w := canary.MetricWindow{Function: t.Function, Alias: alias, Candidate: candidate, Weight: provider.AllTraffic, Start: qs, End: qe, Metrics: obs}
 	for _, name := range j.BakeChecks {
 		c := o.checks[name]
 		if c == nil {

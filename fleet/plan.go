@@ -82,7 +82,7 @@ type Region struct {
 	TimeZone string `json:"timeZone,omitempty"`
 	// Policy's windows and freezes apply to the region's targets (with the
 	// plan's Freezes).
-	Policy release.Policy `json:"policy,omitzero"`
+	Policy release.DeployPolicy `json:"policy,omitzero"`
 }
 
 // Limit bounds the calls made to one provider account.
@@ -240,7 +240,7 @@ func (p Plan) Resolve() ([][]int, error) {
 			return nil, fmt.Errorf("fleet: plan: regions[%s]: %w", name, err)
 		}
 	}
-	if err := (release.Policy{Freezes: p.Freezes}).Validate(); err != nil {
+	if err := (release.DeployPolicy{Freezes: p.Freezes}).Validate(); err != nil {
 		return nil, fmt.Errorf("fleet: plan: %w", err)
 	}
 	for name, l := range p.Accounts {
@@ -361,9 +361,9 @@ func (p Plan) resolveWaves(byID map[string]int) ([][]int, error) {
 
 // policy returns the deploy policy of region: its windows read in its time
 // zone, its freezes and the plan's.
-func (p Plan) policy(region string) release.Policy {
+func (p Plan) policy(region string) release.DeployPolicy {
 	r := p.Regions[region]
-	pol := release.Policy{Windows: slices.Clone(r.Policy.Windows)}
+	pol := release.DeployPolicy{Windows: slices.Clone(r.Policy.Windows)}
 	for i := range pol.Windows {
 		if pol.Windows[i].TimeZone == "" {
 			pol.Windows[i].TimeZone = r.TimeZone

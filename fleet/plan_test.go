@@ -137,7 +137,7 @@ func TestRunValidatesFirst(t *testing.T) {
 // starts at once. A freeze of the plan holds both; a window that never
 // opens fails the target and the release.
 func TestNextDeployWindows(t *testing.T) {
-	window := release.Policy{Windows: []release.Window{{Days: []time.Weekday{time.Monday}, Start: release.TimeOfDay{Hour: 9}, End: release.TimeOfDay{Hour: 17}}}}
+	window := release.DeployPolicy{Windows: []release.DeployWindow{{Days: []time.Weekday{time.Monday}, Start: release.TimeOfDay{Hour: 9}, End: release.TimeOfDay{Hour: 17}}}}
 	p := basePlan(targets("dublin", "newyork"), fleet.Wave{Name: "all"})
 	p.Regions = map[string]fleet.Region{
 		"dublin":  {TimeZone: "Europe/Dublin", Policy: window},

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
-	"github.com/slipway-dev/slipway/release"
 )
 
 // Errors Run wraps (through *ReleaseError) when a release did not succeed.
@@ -51,7 +51,7 @@ func Result(s State) error {
 type Options struct {
 	// Backends, Journal, Checks, Clock and Actor are as in OpsOptions.
 	Backends map[string]Backend
-	Journal  release.Journal
+	Journal  journal.Journal
 	Checks   map[string]canary.Check
 	Clock    canary.Clock
 	Actor    string

@@ -10,9 +10,9 @@ import (
 
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/fleet"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
-	"github.com/slipway-dev/slipway/release"
 )
 
 // epoch is a Monday, 10:00 UTC.
@@ -26,7 +26,7 @@ type world struct {
 	clk      *canary.VirtualClock
 	mems     map[string]*memory.Provider
 	backends map[string]fleet.Backend
-	journal  *release.MemoryJournal
+	journal  *journal.MemoryJournal
 	writes   *writeLog
 }
 
@@ -70,7 +70,7 @@ func newWorld(t testing.TB, targets []fleet.Target, bad map[string]bool) *world 
 	t.Helper()
 	ctx := context.Background()
 	w := &world{clk: canary.NewVirtualClock(epoch), mems: map[string]*memory.Provider{}, backends: map[string]fleet.Backend{},
-		journal: &release.MemoryJournal{}, writes: &writeLog{routes: map[string][]provider.Route{}}}
+		journal: &journal.MemoryJournal{}, writes: &writeLog{routes: map[string][]provider.Route{}}}
 	for _, tg := range targets {
 		mem := w.mems[tg.Provider]
 		if mem == nil {
@@ -209,7 +209,7 @@ func TestRunFleetInThreeWaves(t *testing.T) {
 		if r := w.route(t, tg); !r.SameTraffic(provider.To("production", "2")) {
 			t.Errorf("%s: route %v, want all on 2", tg.ID(), r.Weights)
 		}
-		prev, _, err := release.PreviousGood(context.Background(), w.journal, tg.ID(), "production")
+		prev, _, err := journal.PreviousGood(context.Background(), w.journal, tg.ID(), "production")
 		if err != nil || prev != "1" {
 			t.Errorf("%s: PreviousGood = %q, %v; want 1", tg.ID(), prev, err)
 		}
@@ -287,8 +287,8 @@ func TestRunFaultyTargetInWaveTwo(t *testing.T) {
 				}
 				if st.Targets[k].Phase == fleet.TargetReverted {
 					// The revert is journaled as a rollback to version 1.
-					e, err := release.LastRoute(context.Background(), w.journal, tg.ID(), "production")
-					if err != nil || e.Kind != release.EntryRollback || e.After.Primary() != "1" {
+					e, err := journal.LastRoute(context.Background(), w.journal, tg.ID(), "production")
+					if err != nil || e.Kind != journal.EntryRollback || e.After.Primary() != "1" {
 						t.Errorf("%s: last journaled route change %v %v, %v", tg.ID(), e.Kind, e.After, err)
 					}
 				}

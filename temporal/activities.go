@@ -91,7 +91,7 @@ func (a *Activities) Prepare(ctx context.Context, in PrepareInput) (canary.State
 	s := in.Strategy
 	s.Analysis.Checks = append([]canary.CheckSpec(nil), s.Analysis.Checks...)
 	for i := range s.Analysis.Checks {
-		s.Analysis.Checks[i].Check = canary.CheckFunc(func(context.Context, canary.Window) (canary.Measurement, error) {
+		s.Analysis.Checks[i].Check = canary.CheckFunc(func(context.Context, canary.MetricWindow) (canary.Measurement, error) {
 			return canary.Measurement{}, nil // validation only: Measure judges with the worker's checks
 		})
 	}
@@ -181,8 +181,8 @@ func (a *Activities) SetRoute(ctx context.Context, in SetRouteInput) (RouteResul
 type MeasureInput struct {
 	Job fleet.Job `json:"job"`
 	// Window is the action's window; Checks the checks to judge it with.
-	Window canary.Window `json:"window"`
-	Checks []string      `json:"checks"`
+	Window canary.MetricWindow `json:"window"`
+	Checks []string            `json:"checks"`
 	// Route is the alias's route as the rollout last wrote it: a route
 	// found otherwise changed out of band, and the rollout is aborted.
 	Route provider.Route `json:"route"`

@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/slipway-dev/slipway/fleet"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
-	"github.com/slipway-dev/slipway/release"
 	"github.com/slipway-dev/slipway/temporal"
 )
 
@@ -95,8 +95,8 @@ func TestReleaseWorkflowFaultyGroup(t *testing.T) {
 		if ph := st.Targets[k].Phase; ph != fleet.TargetReverted {
 			t.Errorf("group member %d %s, want Reverted", k, ph)
 		}
-		e, err := release.LastRoute(t.Context(), w.journal, p.Targets[k].ID(), "production")
-		if err != nil || e.Kind != release.EntryRollback {
+		e, err := journal.LastRoute(t.Context(), w.journal, p.Targets[k].ID(), "production")
+		if err != nil || e.Kind != journal.EntryRollback {
 			t.Errorf("group member %d: last journaled change %v, %v", k, e.Kind, err)
 		}
 	}

@@ -9,9 +9,9 @@ import (
 
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/fleet"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
-	"github.com/slipway-dev/slipway/release"
 	"github.com/slipway-dev/slipway/temporal"
 )
 
@@ -23,7 +23,7 @@ var regions = []string{"eu-west-1", "us-east-1", "ap-southeast-2"}
 type world struct {
 	mems     map[string]*memory.Provider
 	backends map[string]fleet.Backend
-	journal  *release.MemoryJournal
+	journal  *journal.MemoryJournal
 	writes   *writeLog
 }
 
@@ -76,7 +76,7 @@ func newWorld(t testing.TB, targets []fleet.Target, bad map[string]bool, now fun
 	t.Helper()
 	ctx := context.Background()
 	w := &world{mems: map[string]*memory.Provider{}, backends: map[string]fleet.Backend{},
-		journal: &release.MemoryJournal{}, writes: &writeLog{routes: map[string][]provider.Route{}}}
+		journal: &journal.MemoryJournal{}, writes: &writeLog{routes: map[string][]provider.Route{}}}
 	for _, tg := range targets {
 		mem := w.mems[tg.Provider]
 		if mem == nil {

@@ -31,9 +31,9 @@ import (
 
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/fleet"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
-	"github.com/slipway-dev/slipway/release"
 )
 
 // start is Monday 2 March 2026, 07:00 UTC: every region's window is closed
@@ -114,9 +114,9 @@ func run(ctx context.Context, p fleet.Plan, faulty string, out io.Writer) (outco
 		"error rate":      canary.Relative{Metric: canary.ErrorRate, Factor: 1.5, Slack: 0.02},
 		"bake error rate": canary.Threshold{Metric: canary.ErrorRate, Max: 0.02},
 	}
-	journal := &release.MemoryJournal{}
+	jrnl := &journal.MemoryJournal{}
 	last := fleet.State{Phase: -1}
-	ex, err := fleet.NewExecutor(fleet.Options{Backends: backends, Journal: journal, Checks: checks, Clock: clk, Actor: "examples/fleet",
+	ex, err := fleet.NewExecutor(fleet.Options{Backends: backends, Journal: jrnl, Checks: checks, Clock: clk, Actor: "examples/fleet",
 		OnChange: func(s fleet.State) {
 			report(out, clk.Now(), last, s)
 			last = s

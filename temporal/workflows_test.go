@@ -3,6 +3,7 @@ package temporal_test
 import (
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -242,6 +243,27 @@ func TestReleaseWorkflowContinuesAsNew(t *testing.T) {
 		}
 		if got := len(w.writes.of(tg.ID())); got != 2 {
 			t.Errorf("%s: %d route writes, want 2", tg.ID(), got)
+		}
+	}
+}
+
+// TestReleaseWorkflowChecksFirst: a plan naming an account the worker has
+// no backend for fails the release before any target starts.
+func TestReleaseWorkflowChecksFirst(t *testing.T) {
+	p := fleetPlan("unit-5", 9, 5*time.Minute, time.Minute, 10*time.Minute)
+	env, w := unitEnv(t, p, nil)
+	p.Targets[7].Provider = "acct-nowhere"
+	env.ExecuteWorkflow(temporal.ReleaseWorkflowName, temporal.ReleaseInput{Plan: p})
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("not completed")
+	}
+	err := env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), "acct-nowhere") {
+		t.Fatalf("workflow error %v, want the unknown account", err)
+	}
+	for _, tg := range p.Targets {
+		if ws := w.writes.of(tg.ID()); len(ws) > 0 {
+			t.Errorf("%s written: %v", tg.ID(), ws)
 		}
 	}
 }

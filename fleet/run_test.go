@@ -2,6 +2,7 @@ package fleet_test
 
 import (
 	"context"
+	"slices"
 	"errors"
 	"fmt"
 	"sync"
@@ -34,12 +35,15 @@ type world struct {
 type writeLog struct {
 	mu     sync.Mutex
 	routes map[string][]provider.Route
+	at     map[string][]time.Time // per account, when each write landed
+	now    func() time.Time
 }
 
-func (w *writeLog) add(id string, r provider.Route) {
+func (w *writeLog) add(account, id string, r provider.Route) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.routes[id] = append(w.routes[id], r.Clone())
+	w.at[account] = append(w.at[account], w.now())
 }
 
 func (w *writeLog) of(id string) []provider.Route {
@@ -58,7 +62,7 @@ type recording struct {
 func (r recording) SetRoute(ctx context.Context, fn string, rt provider.Route) (provider.Route, error) {
 	got, err := r.Provider.SetRoute(ctx, fn, rt)
 	if err == nil {
-		r.log.add(fleet.Target{Function: fn, Region: r.region, Provider: r.account}.ID(), got)
+		r.log.add(r.account, fleet.Target{Function: fn, Region: r.region, Provider: r.account}.ID(), got)
 	}
 	return got, err
 }
@@ -70,7 +74,8 @@ func newWorld(t testing.TB, targets []fleet.Target, bad map[string]bool) *world 
 	t.Helper()
 	ctx := context.Background()
 	w := &world{clk: canary.NewVirtualClock(epoch), mems: map[string]*memory.Provider{}, backends: map[string]fleet.Backend{},
-		journal: &journal.MemoryJournal{}, writes: &writeLog{routes: map[string][]provider.Route{}}}
+		journal: &journal.MemoryJournal{}}
+	w.writes = &writeLog{routes: map[string][]provider.Route{}, at: map[string][]time.Time{}, now: w.clk.Now}
 	for _, tg := range targets {
 		mem := w.mems[tg.Provider]
 		if mem == nil {
@@ -297,5 +302,37 @@ func TestRunFaultyTargetInWaveTwo(t *testing.T) {
 				t.Errorf("a wave 3 target was written: %v", w.writes.of(p.Targets[59].ID()))
 			}
 		})
+	}
+}
+
+// TestRunRateLimit: an account limited to one call every two seconds (a
+// burst of one) never sees two route writes closer than that, though its
+// nine targets run at once; the other accounts are not slowed.
+func TestRunRateLimit(t *testing.T) {
+	p := fleetPlan(12)
+	p.Accounts = map[string]fleet.Limit{account("us-east-1"): {Rate: 0.5, Burst: 1}}
+	p.Waves[1].MaxParallel = 0
+	w := newWorld(t, p.Targets, nil)
+	if _, err := w.run(t, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	at := w.writes.at[account("us-east-1")]
+	if len(at) < 6 {
+		t.Fatalf("%d writes in us-east-1", len(at))
+	}
+	slices.SortFunc(at, time.Time.Compare)
+	for i := 1; i < len(at); i++ {
+		if d := at[i].Sub(at[i-1]); d < 2*time.Second {
+			t.Errorf("writes %d and %d in us-east-1 %s apart, want ≥ 2s", i-1, i, d)
+		}
+	}
+	other := w.writes.at[account("ap-southeast-2")]
+	slices.SortFunc(other, time.Time.Compare)
+	close := false
+	for i := 1; i < len(other); i++ {
+		close = close || other[i].Sub(other[i-1]) < time.Second
+	}
+	if !close {
+		t.Errorf("ap-southeast-2's writes %v are spaced out too, though its account has no limit", other)
 	}
 }

@@ -2,9 +2,9 @@ package fleet_test
 
 import (
 	"context"
-	"slices"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"

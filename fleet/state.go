@@ -172,16 +172,18 @@ type State struct {
 	// Waves are the plan's resolved waves: indices into Plan.Targets.
 	Waves [][]int `json:"waves"`
 	// Wave indexes Waves: the wave being released, baked or judged.
-	Wave      int           `json:"wave"`
-	Phase     Phase         `json:"phase"`
-	Paused    bool          `json:"paused,omitempty"`
-	Approved  []bool        `json:"approved,omitempty"`
-	Aborting  bool          `json:"aborting,omitempty"`
-	Started   time.Time     `json:"started,omitzero"`
-	BakeStart time.Time     `json:"bakeStart,omitzero"`
-	BakeUntil time.Time     `json:"bakeUntil,omitzero"`
-	Targets   []TargetState `json:"targets"`
-	Reason    string        `json:"reason,omitempty"`
+	Wave      int       `json:"wave"`
+	Phase     Phase     `json:"phase"`
+	Paused    bool      `json:"paused,omitempty"`
+	Approved  []bool    `json:"approved,omitempty"`
+	Aborting  bool      `json:"aborting,omitempty"`
+	Started   time.Time `json:"started,omitzero"`
+	BakeStart time.Time `json:"bakeStart,omitzero"`
+	BakeUntil time.Time `json:"bakeUntil,omitzero"`
+	// Targets are shared between the states Next returns: Next copies a
+	// target before it changes it, never changes one in place.
+	Targets []*TargetState `json:"targets"`
+	Reason  string         `json:"reason,omitempty"`
 }
 
 // NewState validates the plan and returns its release's initial state, in
@@ -191,10 +193,10 @@ func NewState(p Plan) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	s := State{Plan: p, Waves: waves, Approved: make([]bool, len(waves)), Targets: make([]TargetState, len(p.Targets))}
+	s := State{Plan: p, Waves: waves, Approved: make([]bool, len(waves)), Targets: make([]*TargetState, len(p.Targets))}
 	for w, ids := range waves {
 		for _, i := range ids {
-			s.Targets[i] = TargetState{ID: p.Targets[i].ID(), Wave: w}
+			s.Targets[i] = &TargetState{ID: p.Targets[i].ID(), Wave: w}
 		}
 	}
 	return s, nil
@@ -369,6 +371,22 @@ type machine struct {
 	s    State
 	now  time.Time
 	acts []Action
+	// owned marks the targets already copied by this call.
+	owned map[int]bool
+}
+
+// mut returns target k for writing: a copy made once per call, so the
+// states Next was given and returned before stay as they were.
+func (m *machine) mut(k int) *TargetState {
+	if !m.owned[k] {
+		c := *m.s.Targets[k]
+		m.s.Targets[k] = &c
+		if m.owned == nil {
+			m.owned = map[int]bool{}
+		}
+		m.owned[k] = true
+	}
+	return m.s.Targets[k]
 }
 
 func (m *machine) emit(a Action) { m.acts = append(m.acts, a) }
@@ -390,7 +408,7 @@ func (m *machine) handle(ev Event) bool {
 		if !m.valid(ev.Target) || s.Targets[ev.Target].Phase != TargetRunning {
 			return false
 		}
-		t := &s.Targets[ev.Target]
+		t := m.mut(ev.Target)
 		t.Stable, t.Candidate, t.Reason, t.Ended = ev.Stable, ev.Candidate, ev.Reason, m.now
 		switch ev.Outcome {
 		case TargetSucceeded:
@@ -411,7 +429,7 @@ func (m *machine) handle(ev Event) bool {
 		if !m.valid(ev.Target) || s.Targets[ev.Target].Phase != TargetReverting {
 			return false
 		}
-		t := &s.Targets[ev.Target]
+		t := m.mut(ev.Target)
 		if ev.Err != "" {
 			t.Phase = TargetFailed
 			t.Reason = "revert failed, traffic left on the candidate: " + ev.Err
@@ -423,7 +441,7 @@ func (m *machine) handle(ev Event) bool {
 		if !m.valid(ev.Target) || !s.Targets[ev.Target].Judging || s.Phase != PhaseJudging && s.Phase != PhaseRollingBack {
 			return false
 		}
-		t := &s.Targets[ev.Target]
+		t := m.mut(ev.Target)
 		t.Judging = false
 		if !ev.Pass {
 			t.Reason = "wave verdict: " + ev.Reason
@@ -488,21 +506,22 @@ func (m *machine) stop(i int, reason string) {
 	if i >= 0 {
 		group = s.Plan.Targets[i].group()
 	}
-	for k := range s.Targets {
-		t := &s.Targets[k]
+	for k, t := range s.Targets {
 		inGroup := all || s.Plan.Targets[k].group() == group
 		switch {
 		case t.Phase == TargetWaiting:
+			t = m.mut(k)
 			t.Phase, t.Reason = TargetSkipped, "not started: "+s.Reason
 		case !inGroup:
-		case t.Phase == TargetRunning:
+		case t.Phase == TargetRunning && (!t.Revert || !t.Aborted):
+			t = m.mut(k)
 			t.Revert = true
 			if !t.Aborted {
 				t.Aborted = true
 				m.emit(Action{Kind: ActionAbort, Target: k, Reason: reason})
 			}
 		case t.Phase == TargetSucceeded && revertDone:
-			t.Revert = true
+			m.mut(k).Revert = true
 			if !t.Judging {
 				m.revert(k)
 			}
@@ -512,11 +531,10 @@ func (m *machine) stop(i int, reason string) {
 
 // revert asks to send target k back.
 func (m *machine) revert(k int) {
-	t := &m.s.Targets[k]
-	if t.Phase != TargetSucceeded {
+	if m.s.Targets[k].Phase != TargetSucceeded {
 		return
 	}
-	t.Phase = TargetReverting
+	m.mut(k).Phase = TargetReverting
 	m.emit(Action{Kind: ActionRevert, Target: k})
 }
 
@@ -543,7 +561,7 @@ func (m *machine) advance() bool {
 		}
 		s.Phase = PhaseJudging
 		for _, k := range s.Waves[s.Wave] {
-			s.Targets[k].Judging = true
+			m.mut(k).Judging = true
 			m.emit(Action{Kind: ActionJudge, Target: k, Start: s.BakeStart, End: s.BakeUntil})
 		}
 		return true
@@ -610,7 +628,7 @@ func (m *machine) advanceRunning() bool {
 	if !s.Paused {
 		limit := s.Plan.Waves[s.Wave].MaxParallel
 		for _, k := range wave {
-			t := &s.Targets[k]
+			t := s.Targets[k]
 			if t.Phase != TargetWaiting {
 				continue
 			}
@@ -630,6 +648,7 @@ func (m *machine) advanceRunning() bool {
 			if err := s.Plan.policy(tg.Region).Check(m.now); err != nil {
 				var be *release.BlockedError
 				if errors.As(err, &be) && !be.Until.IsZero() {
+					t = m.mut(k)
 					t.BlockedUntil = be.Until
 					t.Reason = fmt.Sprintf("region %s: %v", tg.Region, err)
 					if wake.IsZero() || be.Until.Before(wake) {
@@ -637,10 +656,12 @@ func (m *machine) advanceRunning() bool {
 					}
 					continue
 				}
+				t = m.mut(k)
 				t.Phase, t.Reason, t.Ended = TargetFailed, fmt.Sprintf("region %s: %v", tg.Region, err), m.now
 				m.fail(k, fmt.Sprintf("target %s cannot start: %s", t.ID, t.Reason))
 				return true
 			}
+			t = m.mut(k)
 			t.Phase, t.Started, t.BlockedUntil, t.Reason = TargetRunning, m.now, time.Time{}, ""
 			running++
 			perAccount[tg.Provider]++

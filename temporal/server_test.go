@@ -46,7 +46,7 @@ func startWorker(t *testing.T, ts *temporaltest.TestServer, w *world) worker.Wor
 	t.Helper()
 	return ts.NewWorkerWithOptions(queue, func(r worker.Registry) {
 		temporal.Register(r, w.activities(t, canary.RealClock()))
-	}, worker.Options{WorkerStopTimeout: time.Second})
+	}, worker.Options{WorkerStopTimeout: time.Second, DeadlockDetectionTimeout: 30 * time.Second})
 }
 
 func realPlan(id string, n int) fleet.Plan {

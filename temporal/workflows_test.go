@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/slipway-dev/slipway/fleet"
@@ -22,7 +23,7 @@ import (
 // workflows and the activities of w registered; the providers read the
 // environment's clock.
 func unitEnv(t *testing.T, p fleet.Plan, bad map[string]bool) (*testsuite.TestWorkflowEnvironment, *world) {
-	env := quietSuite().NewTestWorkflowEnvironment()
+	env := newEnv()
 	env.SetStartTime(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 	w := newWorld(t, p.Targets, bad, env.Now, 0)
 	temporal.Register(env, w.activities(t, clockFunc(env.Now)))
@@ -34,6 +35,15 @@ func quietSuite() *testsuite.WorkflowTestSuite {
 	s := &testsuite.WorkflowTestSuite{}
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	return s
+}
+
+// newEnv is a test environment whose deadlock detector allows a workflow
+// task 30 s of wall time (1 s by default), so a loaded CI machine does not
+// fail a test that is not deadlocked.
+func newEnv() *testsuite.TestWorkflowEnvironment {
+	env := quietSuite().NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: 30 * time.Second})
+	return env
 }
 
 func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) fleet.State {
@@ -201,7 +211,7 @@ func TestReleaseWorkflowContinuesAsNew(t *testing.T) {
 		if runs > 20 {
 			t.Fatal("no end after 20 runs")
 		}
-		cur = quietSuite().NewTestWorkflowEnvironment()
+		cur = newEnv()
 		cur.SetStartTime(start)
 		temporal.Register(cur, w.activities(t, clockFunc(cur.Now)))
 		cur.SetContinueAsNewSuggested(true)

@@ -167,7 +167,7 @@ func report(out io.Writer, now time.Time, before, after fleet.State) {
 	for i, t := range after.Targets {
 		var b fleet.TargetState
 		if before.Targets != nil {
-			b = before.Targets[i]
+			b = *before.Targets[i]
 		}
 		switch {
 		case b.Phase == t.Phase && b.BlockedUntil.Equal(t.BlockedUntil):

@@ -165,6 +165,9 @@ func (o *Ops) Provider(account string, l Limit) (provider.Provider, error) {
 	return lp, nil
 }
 
+// Clock returns the Ops' clock.
+func (o *Ops) Clock() canary.Clock { return o.clock }
+
 // CheckCode returns the check named name (nil when there is none).
 func (o *Ops) CheckCode(name string) canary.Check { return o.checks[name] }
 

@@ -250,7 +250,7 @@ func (a *Activities) Measure(ctx context.Context, in MeasureInput) (MeasureResul
 		if lag == 0 {
 			lag = canary.DefaultMetricsLag
 		}
-		if time.Since(w.End) < lag && activity.GetInfo(ctx).Attempt < 100 {
+		if a.Ops.Clock().Now().Sub(w.End) < lag && activity.GetInfo(ctx).Attempt < 100 {
 			return MeasureResult{}, fmt.Errorf("metrics of %s complete through %s only, window ends %s", w.Function, obs.Through, w.End)
 		}
 		return MeasureResult{Err: fmt.Sprintf("metrics of %s complete only through %s, %s after the window ended", w.Function, obs.Through, lag)}, nil

@@ -4,9 +4,8 @@
 // SDK clients and the in-process emulator (provider/awslambda/lambdatest);
 // the release workflow against Cloud Run functions' adapter
 // (provider/gcprun), the Google Cloud clients over gRPC and its emulator
-// (provider/gcprun/runtest);
-// the release workflow against Azure Functions' adapter (provider/azurefunc)
-// and its emulator (provider/azurefunc/azuretest).
+// (provider/gcprun/runtest), and against Azure Functions' adapter
+// (provider/azurefunc) and its emulator (provider/azurefunc/azuretest).
 //
 // They live here, not beside the adapter, so that the adapter's own tests
 // depend on the provider contract alone (go list -deps -test

@@ -20,6 +20,7 @@
 //	go run ./examples/quickstart -summary release.md   # Markdown summaries, as a CI job would publish them
 //	go run ./examples/quickstart -provider gcprun     # the Cloud Run functions adapter on its in-process emulator
 //	go run ./examples/quickstart -provider azurefunc  # the Azure Functions adapter on its in-process emulator (azure.go)
+//	PAGERDUTY_ROUTING_KEY=… go run ./examples/quickstart -pagerduty https://events.pagerduty.com/v2/enqueue
 //
 // With -provider gcprun the same job runs through provider/gcprun and the
 // Google Cloud client libraries against provider/gcprun/runtest (gRPC on a
@@ -79,6 +80,9 @@ type config struct {
 	strategy string
 	realTime bool
 	summary  string // path of the Markdown summaries; "" writes none
+	// pagerDuty is the Events API v2 URL to page on rollbacks (the routing
+	// key from PAGERDUTY_ROUTING_KEY); "" pages nobody.
+	pagerDuty string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -90,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		"how production traffic shifts: one of "+strings.Join(canary.Presets(), ", "))
 	fs.BoolVar(&c.realTime, "real-time", false, "wait in real time (a canary takes its minutes) instead of virtual time")
 	fs.StringVar(&c.summary, "summary", "", "write each release's Markdown summary to this file")
+	fs.StringVar(&c.pagerDuty, "pagerduty", "", "page through this PagerDuty Events API v2 URL on a rollback (routing key from $PAGERDUTY_ROUTING_KEY)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -158,6 +163,18 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 		fmt.Fprintln(out, "note: all at once has no canary: nothing compares a candidate with the stable version before everyone gets it")
 	}
 
+	var notifier notify.Notifier = notify.NotifierFunc(func(_ context.Context, n notify.Notification) error {
+		fmt.Fprintf(out, "         notify   %s\n", n.Text())
+		return nil
+	})
+	if cfg.pagerDuty != "" {
+		key, err := notify.SecretFromEnv("PAGERDUTY_ROUTING_KEY")
+		if err != nil {
+			return outcome{}, err
+		}
+		notifier = notify.Multi{notifier, &notify.PagerDuty{RoutingKey: key, URL: cfg.pagerDuty}}
+	}
+
 	jr := &journal.MemoryJournal{}
 	var md strings.Builder
 	w, err := release.New(release.Options{
@@ -165,10 +182,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 		Journal: jr, Actor: "quickstart",
 		Strategy:  strategy,
 		Retention: &retention.Policy{KeepLast: 2},
-		Notifier: notify.NotifierFunc(func(_ context.Context, n notify.Notification) error {
-			fmt.Fprintf(out, "         notify   %s\n", n.Text())
-			return nil
-		}),
+		Notifier:  notifier,
 		OnEvent: func(e release.Event) {
 			if e.Kind == release.EventPublished {
 				b, bad := faults[e.Semver]

@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/slipway-dev/slipway/journal"
@@ -154,6 +158,44 @@ func (c *cancelOn) Write(p []byte) (int, error) {
 		c.cancel()
 	}
 	return c.w.Write(p)
+}
+
+// TestQuickstartPagerDuty pages through an Events API v2 stand-in: the
+// faulty release's rollback triggers one alert keyed by its release; the
+// promotions trigger nothing (there is nothing open to resolve).
+func TestQuickstartPagerDuty(t *testing.T) {
+	var mu sync.Mutex
+	var events []map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		events = append(events, ev)
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"status":"success","message":"Event processed"}`)
+	}))
+	t.Cleanup(srv.Close)
+	t.Setenv("PAGERDUTY_ROUTING_KEY", "0123456789abcdef0123456789abcdef")
+	var out strings.Builder
+	o, err := run(context.Background(), config{strategy: "Canary10Percent5Minutes", pagerDuty: srv.URL + "/v2/enqueue"}, &out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	faulty := o.results[2]
+	mu.Lock()
+	defer mu.Unlock()
+	if len(events) != 1 || events[0]["event_action"] != "trigger" || events[0]["dedup_key"] != "slipway/checkout/production/"+faulty.Release ||
+		events[0]["routing_key"] != "0123456789abcdef0123456789abcdef" {
+		t.Fatalf("events %v, want one trigger for %s", events, faulty.Release)
+	}
+	t.Setenv("PAGERDUTY_ROUTING_KEY", "")
+	if _, err := run(context.Background(), config{strategy: "Canary10Percent5Minutes", pagerDuty: srv.URL}, io.Discard); !errors.Is(err, provider.ErrInvalid) {
+		t.Errorf("without a routing key: %v, want ErrInvalid", err)
+	}
 }
 
 // TestQuickstartGCPRun runs the job on the Cloud Run functions adapter and

@@ -21,12 +21,14 @@
 //
 // Seed state with CreateSite and PutSettings; store run-from-package
 // blobs with Packages (served at URL()/packages/…). Drive traffic with
-// SetLoad (requests a second at the production host) and SetBehavior (a
+// SetLoad (requests a second at the production host), SetSlotLoad (at a
+// slot's own host) and SetBehavior (a
 // package's error rate and response time, by its SHA-256); production's
 // ramp-up rules split the load between slots and Metrics - List answers
 // per slot. Inject throttling with Options.Throttle, slow swaps with
 // Options.SwapPolls, lagging metrics with Options.MetricsDelay, and
-// assert call sequences with Ops.
+// fail calls with 5xx through Options.Fault, and assert call sequences
+// with Ops and MetricsQueries.
 //
 // # Documented behaviour it enforces
 //

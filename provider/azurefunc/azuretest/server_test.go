@@ -438,3 +438,30 @@ func TestSwapCompletesUnpolled(t *testing.T) {
 		t.Fatalf("production VERSION = %v once the swap's time passed, want new", got)
 	}
 }
+
+// Fault answers with a 5xx ARM error.
+func TestFault(t *testing.T) {
+	srv, _ := start(t, azuretest.Options{Fault: func(op string) (int, bool) { return 503, op == "Get" }})
+	wantStatus(t, "faulted", call(t, srv, http.MethodGet, "/sites/"+app, nil), http.StatusServiceUnavailable, "ServiceUnavailable")
+	wantStatus(t, "not faulted", call(t, srv, http.MethodGet, "/sites/"+app+"/config/web", nil), http.StatusOK, "")
+}
+
+// Load sent to a slot's own host name is counted on that slot only.
+func TestSlotLoad(t *testing.T) {
+	srv, c := start(t, azuretest.Options{})
+	createSlot(t, srv, "blue")
+	if err := srv.SetSlotLoad(app, "blue", 2); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(time.Minute)
+	span := "timespan=2026-03-02T10:00:00Z/2026-03-02T10:01:00Z&interval=PT1M&metricnames=Requests&aggregation=Total"
+	if got := totals(t, call(t, srv, http.MethodGet, metricsURL(srv, "blue", span), nil), "total")["Requests"]; len(got) != 1 || got[0] != 120 {
+		t.Errorf("blue Requests = %v, want [120]", got)
+	}
+	if got := totals(t, call(t, srv, http.MethodGet, metricsURL(srv, "", span), nil), "total")["Requests"]; len(got) != 1 || got[0] != 0 {
+		t.Errorf("production Requests = %v, want [0]", got)
+	}
+	if err := srv.SetSlotLoad(app, "absent", 1); err == nil {
+		t.Error("SetSlotLoad on a missing slot succeeded")
+	}
+}

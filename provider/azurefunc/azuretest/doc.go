@@ -26,8 +26,8 @@
 // package's error rate and response time, by its SHA-256); production's
 // ramp-up rules split the load between slots and Metrics - List answers
 // per slot. Inject throttling with Options.Throttle, slow swaps with
-// Options.SwapPolls, lagging metrics with Options.MetricsDelay, and
-// fail calls with 5xx through Options.Fault, and assert call sequences
+// Options.SwapPolls and Options.SwapDuration, lagging metrics with
+// Options.MetricsDelay, 5xx answers with Options.Fault, and assert call sequences
 // with Ops and MetricsQueries.
 //
 // # Documented behaviour it enforces

@@ -70,4 +70,10 @@
 // subscription's real request limits.
 //
 // The server is safe for concurrent use; one mutex serialises the state.
+//
+// InvokeTransport answers HTTP requests to the apps' and slots' host names
+// in process: a slot runs the Handler set with SetHandler for the version
+// its SLIPWAY_VERSION names, and production sends a ramp-up rule's share
+// of requests to its slot (deterministically). Invocations do not enter
+// the metrics model.
 package azuretest

@@ -42,7 +42,7 @@
 //   - Update Configuration (PATCH) merges top-level properties, each
 //     replaced whole (experiments.rampUpRules as a list); Create Or Update
 //     Configuration (PUT) replaces the config, resetting what it omits
-//     (PLATFORMS.md §4; the reference does not spell this out).
+//     (docs/platforms/azure-functions.md §4; the reference does not spell this out).
 //   - Ramp-up rules: a name unique in the list, actionHostName the host
 //     name of another slot of the app, percentages within 0..100 and
 //     adding up to at most 100 (the bounds are the emulator's reading of

@@ -49,6 +49,8 @@
 //	DeleteVersion           DeleteDeployment (+ PackageStore.Delete when nothing runs the package)
 //	Observe                 Azure Monitor Metrics - List per slot resource: Requests (or
 //	                        FunctionExecutionCount), Http5xx (Total)
+//	Invoke                  HTTP POST to https://<slot host> + Options.InvokePath (the app's host for
+//	                        production, APP-SLOT.azurewebsites.net for a slot; Options.InvokeClient)
 //
 // # Routes
 //

@@ -93,6 +93,8 @@ type Server struct {
 	load     map[string]float64   // app → requests per second at production
 	behavior map[string]map[string]Behavior
 	direct   map[string]map[string]float64 // app → slot → requests per second at the slot's own host
+
+	inv invokeState // invoke.go
 }
 
 // NewServer starts a Server. Close it when done (t.Cleanup(srv.Close)).

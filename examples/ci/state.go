@@ -98,8 +98,7 @@ func open(ctx context.Context, s *settings, stderr io.Writer) (*state, error) {
 		if err := st.openGCP(ctx); err != nil {
 			return nil, err
 		}
-	}
-	if s.providerKey == "azure" {
+	case "azure":
 		if err := st.openAzure(); err != nil {
 			return nil, err
 		}
@@ -196,6 +195,23 @@ func (st *state) openAWS(ctx context.Context) error {
 	return nil
 }
 
+// openAzure builds the Azure Functions adapter with DefaultAzureCredential
+// (environment, workload identity, managed identity, Azure CLI). Versions
+// are published from -package-url: the adapter has no package store here.
+func (st *state) openAzure() error {
+	cred, err := azidentity.NewDefaultAzureCredential(nil)
+	if err != nil {
+		return fmt.Errorf("%w: azure credentials: %v", errUsage, err)
+	}
+	az, err := azurefunc.New(st.s.subscription, st.s.resourceGroup, cred, azurefunc.Options{Now: st.clock.Now, Sleep: st.clock.Sleep}, nil)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	st.p = az
+	st.metrics = provider.WithRetryMetrics(az, provider.RetryPolicy{Sleep: st.clock.Sleep})
+	return nil
+}
+
 // openGCP builds the Cloud Run functions adapter with Application Default
 // Credentials; the production alias is the service's traffic split and
 // every other alias a traffic tag.
@@ -214,23 +230,6 @@ func (st *state) openGCP(ctx context.Context) error {
 	st.p = p
 	st.metrics = provider.WithRetryMetrics(p, provider.RetryPolicy{Sleep: st.clock.Sleep})
 	st.closers = append(st.closers, p.Close)
-	return nil
-}
-
-// openAzure builds the Azure Functions adapter with DefaultAzureCredential
-// (environment, workload identity, managed identity, Azure CLI). Versions
-// are published from -package-url: the adapter has no package store here.
-func (st *state) openAzure() error {
-	cred, err := azidentity.NewDefaultAzureCredential(nil)
-	if err != nil {
-		return fmt.Errorf("%w: azure credentials: %v", errUsage, err)
-	}
-	az, err := azurefunc.New(st.s.subscription, st.s.resourceGroup, cred, azurefunc.Options{Now: st.clock.Now, Sleep: st.clock.Sleep}, nil)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	st.p = az
-	st.metrics = provider.WithRetryMetrics(az, provider.RetryPolicy{Sleep: st.clock.Sleep})
 	return nil
 }
 

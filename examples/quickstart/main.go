@@ -19,7 +19,7 @@
 //	go run ./examples/quickstart -real-time -strategy Canary10Percent5Minutes
 //	go run ./examples/quickstart -summary release.md   # Markdown summaries, as a CI job would publish them
 //	go run ./examples/quickstart -provider gcprun     # the Cloud Run functions adapter on its in-process emulator
-//	go run ./examples/quickstart -provider azurefunc  # Azure Functions' adapter on its emulator (slots, ramp-up, swap)
+//	go run ./examples/quickstart -provider azurefunc  # the Azure Functions adapter on its in-process emulator (azure.go)
 //	PAGERDUTY_ROUTING_KEY=… go run ./examples/quickstart -pagerduty https://events.pagerduty.com/v2/enqueue
 //
 // With -provider gcprun the same job runs through provider/gcprun and the
@@ -30,6 +30,8 @@
 package main
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -45,6 +47,8 @@ import (
 	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/notify"
 	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/provider/gcprun"
+	"github.com/slipway-dev/slipway/provider/gcprun/runtest"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
 	"github.com/slipway-dev/slipway/retention"
@@ -72,7 +76,7 @@ func main() {
 
 // config is what the flags choose.
 type config struct {
-	provider string // "memory" (default), "gcprun" or "azurefunc" (see platform.go)
+	provider string // "memory" (default), "gcprun" or "azurefunc"
 	strategy string
 	realTime bool
 	summary  string // path of the Markdown summaries; "" writes none
@@ -85,7 +89,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.provider, "provider", "memory", "the platform: "+strings.Join(platforms(), ", ")+" (the adapters run on their in-process emulators)")
+	fs.StringVar(&c.provider, "provider", "memory", "the platform: memory (the in-memory provider), gcprun (Cloud Run functions on its in-process emulator) or azurefunc (Azure Functions on its in-process emulator)")
 	fs.StringVar(&c.strategy, "strategy", "Canary10Percent5Minutes",
 		"how production traffic shifts: one of "+strings.Join(canary.Presets(), ", "))
 	fs.BoolVar(&c.realTime, "real-time", false, "wait in real time (a canary takes its minutes) instead of virtual time")
@@ -100,8 +104,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if _, err := canary.Preset(c.strategy); err != nil {
 		return config{}, err
 	}
-	if err := checkPlatform(c.provider); err != nil {
-		return config{}, err
+	if c.provider != "memory" && c.provider != "gcprun" && c.provider != "azurefunc" {
+		return config{}, provider.Invalid("quickstart flags", "provider", fmt.Sprintf("%q is not memory, gcprun or azurefunc", c.provider))
 	}
 	return c, nil
 }
@@ -185,9 +189,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 				if !bad {
 					b = healthy
 				}
-				if err := pf.behave(ctx, e.Candidate, b); err != nil {
-					fmt.Fprintln(out, "quickstart:", err)
-				}
+				pf.behave(e.Candidate, b)
 			}
 			fmt.Fprintln(out, e.String())
 		},
@@ -289,6 +291,90 @@ func smokeTest(p provider.Provider, clk clock) release.TestFunc {
 		}
 		return clk.Sleep(ctx, time.Second) // the requests take a moment
 	}
+}
+
+// platform is where the quickstart runs: a provider, its metrics, and the
+// simulation's knobs.
+type platform struct {
+	p      provider.Provider
+	m      provider.Metrics
+	config provider.Config
+	code   func(v string) provider.Artifact
+	// behave sets how a version's code behaves from now on.
+	behave func(version string, b memory.Behavior)
+	// afterScene runs once the function exists (the emulated Cloud Run
+	// service takes its load then).
+	afterScene func() error
+	close      func()
+}
+
+func newPlatform(ctx context.Context, name string, clk canary.Clock) (*platform, error) {
+	if name == "gcprun" {
+		return newGCPPlatform(ctx, clk)
+	}
+	if name == "azurefunc" {
+		return newAzurePlatform(ctx, clk)
+	}
+	mem, err := memory.New(memory.Options{Now: clk.Now, Sleep: clk.Sleep, Seed: 42})
+	if err != nil {
+		return nil, err
+	}
+	// Production gets 40 requests a second, staging a trickle. The stable
+	// code fails 0.2% of its invocations.
+	mem.SetLoad(function, "production", 40)
+	mem.SetLoad(function, "staging", 1)
+	return &platform{
+		p: mem, m: mem, config: config0(), code: code,
+		behave:     func(v string, b memory.Behavior) { mem.SetBehavior(function, v, b) },
+		afterScene: func() error { return nil },
+		close:      func() {},
+	}, nil
+}
+
+// newGCPPlatform starts the Cloud Run functions emulator and points the
+// gcprun adapter at it by client options only. Production (the service's
+// split) gets 40 requests a second once the function exists; metrics are
+// a minute late.
+func newGCPPlatform(ctx context.Context, clk canary.Clock) (*platform, error) {
+	srv := runtest.NewServer(runtest.Options{Now: clk.Now, MetricsDelay: time.Minute})
+	p, err := gcprun.New(ctx, gcprun.Options{
+		Project: srv.Project(), Location: srv.Location(), Route: "production",
+		Now: clk.Now, Sleep: clk.Sleep, MetricsDelay: time.Minute,
+	}, srv.ClientOptions()...)
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	return &platform{
+		p: p, m: p, code: zipCode,
+		config: provider.Config{Runtime: "go125", Handler: "Checkout", MemoryMB: 256, Timeout: 10 * time.Second,
+			Environment: map[string]string{"PAYMENTS_URL": "https://payments.internal"}},
+		behave: func(v string, b memory.Behavior) {
+			_ = srv.SetBehavior(function, v, runtest.Behavior{ErrorRate: b.ErrorRate, P50: b.Latency.Median, P90: b.Latency.Median, P99: b.Latency.P99})
+		},
+		afterScene: func() error { return srv.SetLoad(function, 40) },
+		close: func() {
+			_ = p.Close()
+			srv.Close()
+		},
+	}, nil
+}
+
+// zipCode is a version's source as the zip archive Cloud Functions builds.
+func zipCode(v string) provider.Artifact {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "checkout.go", Method: zip.Store})
+	if err == nil {
+		_, err = fmt.Fprintf(w, "package checkout // %s\n", v)
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		panic(err) // writing to a bytes.Buffer cannot fail
+	}
+	return provider.Artifact{Zip: buf.Bytes()}
 }
 
 func code(v string) provider.Artifact {

@@ -239,26 +239,38 @@ func TestQuickstartProviderFlag(t *testing.T) {
 	if c, err := parseFlags(nil, io.Discard); err != nil || c.provider != "memory" {
 		t.Errorf("default provider: %+v, %v", c, err)
 	}
+	if c, err := parseFlags([]string{"-provider", "azurefunc"}, io.Discard); err != nil || c.provider != "azurefunc" {
+		t.Errorf("-provider azurefunc: %+v, %v", c, err)
+	}
 	if _, err := parseFlags([]string{"-provider", "azure"}, io.Discard); !errors.Is(err, provider.ErrInvalid) {
 		t.Errorf("unknown provider: %v", err)
 	}
 }
 
-// The same job on Azure Functions' adapter and its emulator: the canary is
-// a ramp-up rule to the ramp-up slot, promotion a slot swap.
+// TestQuickstartAzureFunctions runs the job on the Azure Functions adapter
+// and its emulator: the same outcomes, with the canary as a ramp-up rule to
+// the ramp-up slot and promotion as a slot swap.
 func TestQuickstartAzureFunctions(t *testing.T) {
 	var out strings.Builder
-	o, err := run(context.Background(), config{strategy: "Canary10Percent5Minutes", provider: "azurefunc"}, &out)
+	o, err := run(context.Background(), config{provider: "azurefunc", strategy: "Canary10Percent5Minutes"}, &out)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
-	if len(o.results) != 3 || o.results[1].Outcome != release.OutcomePromoted || o.results[2].Outcome != release.OutcomeRolledBack {
-		t.Fatalf("outcomes %+v\n%s", o.results, out.String())
+	if len(o.results) != 3 {
+		t.Fatalf("%d releases, want 3", len(o.results))
+	}
+	if h := o.results[1]; h.Semver != "1.1.0" || h.Outcome != release.OutcomePromoted {
+		t.Errorf("healthy release: v%s %s", h.Semver, h.Outcome)
+	}
+	if f := o.results[2]; f.Semver != "1.2.0" || f.Outcome != release.OutcomeRolledBack {
+		t.Errorf("faulty release: v%s %s", f.Semver, f.Outcome)
 	}
 	if got := productionSemver(t, o); got != "1.1.0" {
 		t.Errorf("production ends on v%s, want v1.1.0", got)
 	}
-	if _, err := parseFlags([]string{"-provider", "nimbus"}, io.Discard); !errors.Is(err, provider.ErrInvalid) {
-		t.Errorf("unknown provider: %v", err)
+	for _, want := range []string{"v1.1.0 promoted", "v1.2.0 rolled back", "deleted version"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }

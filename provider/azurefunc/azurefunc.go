@@ -70,6 +70,11 @@ type Options struct {
 	// MetricsDelay is how long after a minute ends Azure Monitor data is
 	// taken as complete; 0 means DefaultMetricsDelay.
 	MetricsDelay time.Duration
+	// InvocationsMetric is the Azure Monitor metric Observe counts as
+	// invocations: "Requests" (the default; HTTP-triggered functions) or
+	// "FunctionExecutionCount" (every trigger; published for Consumption
+	// and Premium plans). Errors are Http5xx either way.
+	InvocationsMetric string
 }
 
 var slotNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
@@ -84,6 +89,11 @@ func (o Options) Validate() error {
 	}
 	if o.RampUpSlot != "" && !slotNameRE.MatchString(o.RampUpSlot) {
 		return provider.Invalid("azurefunc options", "RampUpSlot", fmt.Sprintf("%q is not a slot name (lowercase letters, digits, hyphens)", o.RampUpSlot))
+	}
+	switch o.InvocationsMetric {
+	case "", "Requests", "FunctionExecutionCount":
+	default:
+		return provider.Invalid("azurefunc options", "InvocationsMetric", fmt.Sprintf("%q is not Requests or FunctionExecutionCount", o.InvocationsMetric))
 	}
 	if o.ProductionAlias != "" && o.ProductionAlias == o.RampUpSlot {
 		return provider.Invalid("azurefunc options", "RampUpSlot", "equals ProductionAlias")
@@ -176,15 +186,16 @@ func NewFromClients(web *armappservice.WebAppsClient, mon *armmonitor.MetricsCli
 // rule's reroutePercentage is a double, so bp/100 is sent and read back
 // exactly to two decimals; the portal offers whole percents only);
 // versions are deletable (their records; see DeleteVersion). DeleteVersion
-// sends at least four requests (ListDeployments, ListSlots, production's
-// ListApplicationSettings, DeleteDeployment) plus one per slot.
+// sends at least six requests (ListDeployments, GetConfiguration,
+// production's and the ramp-up slot's settings, ListSlots,
+// DeleteDeployment) plus one per slot.
 func (p *Provider) Capabilities() provider.Capabilities {
-	return provider.Capabilities{MaxRouteVersions: 2, Granularity: 1, DeleteVersions: true, SplitRoutes: []string{p.prod}, DeleteRequests: 4}
+	return provider.Capabilities{MaxRouteVersions: 2, Granularity: 1, DeleteVersions: true, SplitRoutes: []string{p.prod}, DeleteRequests: 6}
 }
 
 // Capabilities returns the limits of a Provider with default Options.
 func Capabilities() provider.Capabilities {
-	return provider.Capabilities{MaxRouteVersions: 2, Granularity: 1, DeleteVersions: true, SplitRoutes: []string{DefaultProductionAlias}, DeleteRequests: 4}
+	return provider.Capabilities{MaxRouteVersions: 2, Granularity: 1, DeleteVersions: true, SplitRoutes: []string{DefaultProductionAlias}, DeleteRequests: 6}
 }
 
 // lock returns the lock that serialises this adapter's writes to app fn.

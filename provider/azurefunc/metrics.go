@@ -28,7 +28,8 @@ var grains = map[time.Duration]string{
 // Observe reads Azure Monitor metrics (Metrics - List) per slot: each slot
 // is its own resource (…/sites/{app} for production,
 // …/sites/{app}/slots/{slot}), so a version's series are the metrics of
-// the slot that runs it now: Requests (Total) as invocations, Http5xx
+// the slot that runs it now: Requests (Total; or FunctionExecutionCount,
+// see Options.InvocationsMetric) as invocations, Http5xx
 // (Total) as errors. Throttles are 0. Azure has no latency percentiles for
 // sites (HttpResponseTime is an average), so P50, P90 and P99 are zero,
 // and no cold-start metric, so ColdStarts is -1 (unknown).
@@ -135,10 +136,14 @@ func (p *Provider) Observe(ctx context.Context, q provider.Query) (provider.Obse
 // slotMetrics adds one slot's Requests and Http5xx totals to points.
 func (p *Provider) slotMetrics(ctx context.Context, q provider.Query, slot, grain string, through time.Time, points []provider.Point) error {
 	span := q.Start.UTC().Format(time.RFC3339) + "/" + through.UTC().Format(time.RFC3339)
+	invocations := p.opts.InvocationsMetric
+	if invocations == "" {
+		invocations = "Requests"
+	}
 	out, err := p.mon.List(ctx, p.resourceURI(q.Function, slot), &armmonitor.MetricsClientListOptions{
 		Timespan:    to.Ptr(span),
 		Interval:    to.Ptr(grain),
-		Metricnames: to.Ptr("Requests,Http5xx"),
+		Metricnames: to.Ptr(invocations + ",Http5xx"),
 		Aggregation: to.Ptr("Total"),
 	})
 	if err != nil {
@@ -167,7 +172,7 @@ func (p *Provider) slotMetrics(ctx context.Context, q provider.Query, slot, grai
 				}
 				v := int64(math.Round(*d.Total))
 				switch {
-				case strings.EqualFold(name, "Requests"):
+				case strings.EqualFold(name, invocations):
 					points[k].Invocations += v
 				case strings.EqualFold(name, "Http5xx"):
 					points[k].Errors += v

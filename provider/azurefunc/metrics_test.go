@@ -3,12 +3,14 @@ package azurefunc_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/provider/azurefunc"
 	"github.com/slipway-dev/slipway/provider/azurefunc/azuretest"
 )
 
@@ -60,5 +62,31 @@ func TestObservePerSlot(t *testing.T) {
 	q.End = start.Add(4 * time.Minute)
 	if _, err := e.p.Observe(ctx, q); !errors.Is(err, provider.ErrInvalid) {
 		t.Errorf("Observe with a 2m period (no such Azure Monitor grain): %v, want ErrInvalid", err)
+	}
+}
+
+// Options.InvocationsMetric picks FunctionExecutionCount (the emulator
+// counts one execution per request); anything else is refused by New.
+func TestInvocationsMetric(t *testing.T) {
+	e := newEnv(t, azuretest.Options{})
+	ctx := context.Background()
+	v := e.publish(t, "v1")
+	e.set(t, provider.To("production", v[0]))
+	must(t, e.srv.SetLoad(fn, 2))
+	start := e.clock.Now()
+	e.clock.Advance(4 * time.Minute)
+	p, err := azurefunc.New(azuretest.Subscription, azuretest.ResourceGroup, e.srv.Credential(),
+		azurefunc.Options{Now: e.clock.Now, MetricsDelay: 2 * time.Minute, InvocationsMetric: "FunctionExecutionCount"}, e.srv.ClientOptions())
+	must(t, err)
+	obs, err := p.Observe(ctx, provider.Query{Function: fn, Alias: "production", Versions: v, Start: start, End: start.Add(2 * time.Minute), Period: time.Minute})
+	must(t, err)
+	if got := obs.Series[0].Total().Invocations; got != 240 {
+		t.Errorf("FunctionExecutionCount over 2m at 2/s = %d, want 240", got)
+	}
+	if qs := e.srv.MetricsQueries(); len(qs) != 1 || !strings.Contains(qs[0], "metricnames=FunctionExecutionCount,Http5xx") {
+		t.Errorf("Metrics - List queries %q, want metricnames=FunctionExecutionCount,Http5xx", qs)
+	}
+	if _, err := azurefunc.New(azuretest.Subscription, azuretest.ResourceGroup, e.srv.Credential(), azurefunc.Options{InvocationsMetric: "Invocations"}, e.srv.ClientOptions()); !errors.Is(err, provider.ErrInvalid) {
+		t.Errorf("New with InvocationsMetric Invocations: %v, want ErrInvalid", err)
 	}
 }

@@ -308,6 +308,12 @@ func (p *Provider) slotRoutes(ctx context.Context, fn string, seen func(slot str
 // names its package, SLIPWAY_VERSION its ID; every other setting stays.
 // App Service restarts the slot to apply them.
 //
+// Cancellation: the context ending during a step returns its error with
+// the steps done so far in place; a swap already accepted runs to its end
+// on Azure (an LRO is not cancelled by its poller going away), so a
+// promotion cancelled while polling still lands — with the rule cleared
+// before it, production never splits between the two.
+//
 // Errors: ErrInvalid (before any call) for a malformed route or alias and
 // for versions not published; ErrUnsupported for a split on a slot;
 // ErrConflict; ErrNotFound for a missing app or, with a revision, a

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/provider/azurefunc"
 	"github.com/slipway-dev/slipway/provider/azurefunc/azuretest"
 )
 
@@ -290,4 +291,42 @@ func TestDeleteVersionKeepsWhatSlotsRun(t *testing.T) {
 func rev(r provider.Route, revision string) provider.Route {
 	r.Revision = revision
 	return r
+}
+
+// A promotion whose context ends while the swap is polled returns the
+// context's error. The rule was cleared first, so until the swap lands
+// production's traffic is all on the known-good version; the swap itself
+// runs on (Azure does not cancel it), so afterwards production runs the
+// candidate.
+func TestPromotionCancelledDuringSwap(t *testing.T) {
+	c := newClock()
+	srv := azuretest.NewServer(azuretest.Options{Now: c.Now, SwapPolls: 3, SwapDuration: 30 * time.Second})
+	t.Cleanup(srv.Close)
+	must(t, srv.CreateSite(fn, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := azurefunc.New(azuretest.Subscription, azuretest.ResourceGroup, srv.Credential(), azurefunc.Options{
+		Packages: srv.Packages(), Now: c.Now,
+		Sleep: func(ctx context.Context, d time.Duration) error { cancel(); return ctx.Err() },
+	}, srv.ClientOptions())
+	must(t, err)
+	e := &env{clock: c, srv: srv, p: p}
+	v := e.publish(t, "v1", "v2")
+	prod := e.set(t, provider.To("production", v[0]))
+	r := e.set(t, rev(provider.Split("production", v[0], v[1], 1000), prod.Revision))
+	_, err = p.SetRoute(ctx, fn, rev(provider.To("production", v[1]), r.Revision))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("SetRoute with the context cancelled during the swap: %v, want context.Canceled", err)
+	}
+	got, err := p.Route(context.Background(), fn, "production")
+	must(t, err)
+	if !got.SameTraffic(provider.To("production", v[0])) {
+		t.Errorf("production after a cancelled promotion: %+v, want all on %s", got.Weights, v[0])
+	}
+	c.Advance(30 * time.Second)
+	got, err = p.Route(context.Background(), fn, "production")
+	must(t, err)
+	if !got.SameTraffic(provider.To("production", v[1])) {
+		t.Errorf("production once the swap ran to its end: %+v, want all on %s", got.Weights, v[1])
+	}
 }

@@ -307,8 +307,9 @@ func (p *Provider) Versions(ctx context.Context, fn string) iter.Seq2[provider.V
 // record goes, its package stays while the slot holds it.
 //
 // API calls: ListDeployments, GetConfiguration, ListApplicationSettings
-// (production), ListSlots, ListApplicationSettingsSlot per slot,
-// DeleteDeployment. Serialised with the adapter's other writes to fn; a
+// (production) and ListApplicationSettingsSlot (the ramp-up slot),
+// ListSlots, ListApplicationSettingsSlot per slot, DeleteDeployment (six
+// with no other slot: Capabilities.DeleteRequests). Serialised with the adapter's other writes to fn; a
 // route written by another client between the check and the delete is not
 // seen (App Service has no precondition to make the delete conditional).
 func (p *Provider) DeleteVersion(ctx context.Context, fn, id string) error {

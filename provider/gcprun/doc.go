@@ -19,7 +19,8 @@
 //	                     Cloud Run service (Function.service_config.service)
 //	Version              a revision of the service (ID "F-00007-xiz"); Publish's record of it
 //	                     (code SHA-256, configuration, description, labels) is kept in the
-//	                     service annotation slipway.dev/versions
+//	                     service annotation slipway.dev/versions (with Options.Services also in
+//	                     the revision's own annotation slipway.dev/version)
 //	Publish              [CreateFunction |] GenerateUploadUrl + HTTP PUT of the zip → UpdateFunction
 //	                     (long-running operation, all_traffic_on_latest_revision false)
 //	Publish (Services)   UpdateService(template, annotations) of a container image, CreateService

@@ -49,8 +49,9 @@
 //     "percentage"), min ≤ max. Only production's rules route traffic.
 //   - Swap Slot (slots/{slot}/slotsswap) and Swap Slot With Production
 //     (slotsswap): targetSlot and preserveVnet required; 202 with Location
-//     and Retry-After; polls answer 202 until done, then 200; a second swap
-//     meanwhile is 409 Conflict. The swap exchanges the slots' app settings
+//     and Retry-After; polls answer 202 until done (SwapPolls polls, or
+//     SwapDuration of emulator time whether polled or not), then 200; a
+//     second swap meanwhile is 409 Conflict. The swap exchanges the slots' app settings
 //     (and with them the package each runs); site config stays.
 //   - Create Or Update Slot needs location; an app has at most MaxSlots
 //     slots (plan limits; 409 beyond).

@@ -2,6 +2,7 @@ package azuretest
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -31,6 +32,11 @@ var metricUnits = map[string]string{"Requests": "Count", "Http5xx": "Count", "Fu
 
 func (s *Server) metrics(r *http.Request, req request) (any, *armError) {
 	q := r.URL.Query()
+	if raw, err := url.QueryUnescape(r.URL.RawQuery); err == nil {
+		s.mu.Lock()
+		s.queries = append(s.queries, raw)
+		s.mu.Unlock()
+	}
 	span := strings.Split(q.Get("timespan"), "/")
 	if len(span) != 2 {
 		return nil, errf(http.StatusBadRequest, "BadRequest", "timespan %q is not start/end", q.Get("timespan"))

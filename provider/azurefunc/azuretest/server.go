@@ -47,6 +47,10 @@ type Options struct {
 	// 200). 0 means 1; negative completes a swap at once (the first poll
 	// answers 200).
 	SwapPolls int
+	// SwapDuration, when positive, also completes a swap once that much
+	// emulator time has passed since it started, polled or not, as a swap
+	// on Azure runs to its end whether anyone polls it.
+	SwapDuration time.Duration
 	// SwapRetryAfter is the Retry-After, in whole seconds, of a swap's 202
 	// answers (the REST reference lists the header). 0 sends "0".
 	SwapRetryAfter int
@@ -80,6 +84,7 @@ type Server struct {
 	sites    map[string]*site
 	packages map[string][]byte // path under /packages/ → bytes
 	ops      []string
+	queries  []string             // Metrics - List query strings, in order
 	history  map[string][]segment // app → traffic segments
 	load     map[string]float64   // app → requests per second at production
 	behavior map[string]map[string]Behavior
@@ -161,6 +166,14 @@ func (s *Server) Ops() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.ops)
+}
+
+// MetricsQueries returns the decoded query strings of the Metrics - List
+// requests served so far, in order (timespan, interval, metricnames, …).
+func (s *Server) MetricsQueries() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.queries)
 }
 
 // ResetOps forgets the operations recorded so far.

@@ -423,3 +423,18 @@ func TestPackagesServed(t *testing.T) {
 		t.Fatalf("GET %s = %d %q", u, resp.StatusCode, b)
 	}
 }
+
+// A swap runs to its end whether anyone polls it (Options.SwapDuration).
+func TestSwapCompletesUnpolled(t *testing.T) {
+	srv, c := start(t, azuretest.Options{SwapPolls: 5, SwapDuration: 20 * time.Second})
+	createSlot(t, srv, "canary")
+	wantStatus(t, "put", call(t, srv, http.MethodPut, "/sites/"+app+"/slots/canary/config/appsettings", map[string]any{"properties": map[string]string{"VERSION": "new"}}), http.StatusOK, "")
+	wantStatus(t, "swap", call(t, srv, http.MethodPost, "/sites/"+app+"/slots/canary/slotsswap", map[string]any{"targetSlot": "production", "preserveVnet": true}), http.StatusAccepted, "")
+	c.Advance(19 * time.Second)
+	wantStatus(t, "swap while one runs", call(t, srv, http.MethodPost, "/sites/"+app+"/slots/canary/slotsswap", map[string]any{"targetSlot": "production", "preserveVnet": true}), http.StatusConflict, "Conflict")
+	c.Advance(time.Second)
+	r := call(t, srv, http.MethodPost, "/sites/"+app+"/config/appsettings/list", nil)
+	if got := r.body["properties"].(map[string]any)["VERSION"]; got != "new" {
+		t.Fatalf("production VERSION = %v once the swap's time passed, want new", got)
+	}
+}

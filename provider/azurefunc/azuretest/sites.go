@@ -32,6 +32,7 @@ type slot struct {
 
 type swapOp struct {
 	id       string
+	started  time.Time
 	source   string // the slot swapped with production
 	polls    int
 	finished bool
@@ -120,11 +121,16 @@ func defaultConfig() map[string]json.RawMessage {
 	}
 }
 
+// site looks up an app, completing a swap whose SwapDuration has passed.
+// Callers hold s.mu.
 func (s *Server) site(app string) (*site, *armError) {
 	st, ok := s.sites[app]
 	if !ok {
 		return nil, errf(http.StatusNotFound, "ResourceNotFound",
 			"The Resource 'Microsoft.Web/sites/%s' under resource group '%s' was not found.", app, ResourceGroup)
+	}
+	if op := st.swap; op != nil && !op.finished && s.opts.SwapDuration > 0 && !s.now().Before(op.started.Add(s.opts.SwapDuration)) {
+		s.finishSwap(st)
 	}
 	return st, nil
 }
@@ -474,7 +480,7 @@ func (s *Server) startSwap(r *http.Request, req request) (string, *armError) {
 		return "", errf(http.StatusConflict, "Conflict", "There is a swap operation in progress for app '%s'. Please wait for it to complete.", req.app)
 	}
 	st.swapSeq++
-	st.swap = &swapOp{id: "swap-" + strconv.Itoa(st.swapSeq), source: source}
+	st.swap = &swapOp{id: "swap-" + strconv.Itoa(st.swapSeq), source: source, started: s.now()}
 	if s.opts.SwapPolls < 0 {
 		s.finishSwap(st)
 	}

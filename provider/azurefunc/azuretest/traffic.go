@@ -37,9 +37,9 @@ type Behavior struct {
 	ResponseTime time.Duration `json:"responseTime,omitempty"`
 }
 
-// DefaultBehavior is the behaviour of a package without SetBehavior: no
+// defaultBehavior is the behaviour of a package without SetBehavior: no
 // errors, 50ms.
-var defaultBehavior = Behavior{ResponseTime: 50 * time.Millisecond}
+func defaultBehavior() Behavior { return Behavior{ResponseTime: 50 * time.Millisecond} }
 
 func (b Behavior) validate() error {
 	if !(b.ErrorRate >= 0 && b.ErrorRate <= 1) {
@@ -130,7 +130,7 @@ func (s *Server) record(st *site) {
 }
 
 func (s *Server) rateOf(st *site, slotName string, share float64) rate {
-	b := defaultBehavior
+	b := defaultBehavior()
 	pkg := st.slots[slotName].settings["WEBSITE_RUN_FROM_PACKAGE"]
 	if rest, ok := strings.CutPrefix(pkg, s.srv.URL+"/packages/"); ok {
 		data, found := s.packages[rest]

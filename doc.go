@@ -60,6 +60,12 @@
 //     windows, drift and safety reports, and a Markdown summary. It composes
 //     all of the above and nothing imports it but programs (examples/, the
 //     command).
+//   - [github.com/slipway-dev/slipway/fleet]: one change released to many
+//     functions across regions and accounts in waves, with a bake and a
+//     verdict per wave and groups rolled back together; it runs in-process,
+//     or on Temporal through the separate module
+//     github.com/slipway-dev/slipway/temporal. Nothing imports fleet but
+//     commands and examples.
 //
 // The rules behind the arrows ("never" imports: an adapter never imports
 // canary, retention, release, journal or notify; canary and retention

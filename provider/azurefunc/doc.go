@@ -48,6 +48,8 @@
 //	SetRoute <slot>         BeginCreateOrUpdateSlot (when new) + UpdateApplicationSettingsSlot
 //	DeleteVersion           DeleteDeployment (+ PackageStore.Delete when nothing runs the package)
 //	Observe                 Azure Monitor Metrics - List per slot resource: Requests, Http5xx (Total)
+//	Invoke                  HTTP POST to https://<slot host> + Options.InvokePath (the app's host for
+//	                        production, APP-SLOT.azurewebsites.net for a slot; Options.InvokeClient)
 //
 // # Routes
 //

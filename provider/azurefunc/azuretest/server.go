@@ -88,6 +88,8 @@ type Server struct {
 	history  map[string][]segment // app → traffic segments
 	load     map[string]float64   // app → requests per second at production
 	behavior map[string]map[string]Behavior
+
+	inv invokeState // invoke.go
 }
 
 // NewServer starts a Server. Close it when done (t.Cleanup(srv.Close)).

@@ -168,7 +168,7 @@ func rulesOf(t *testing.T, r reply) []any {
 
 // REF-CONFIG: PATCH merges top-level properties, each replaced whole (so
 // experiments.rampUpRules is replaced as a list); PUT sets the whole config
-// (PLATFORMS.md §4, sharp edge 18: a client that PUTs only rampUpRules
+// (docs/platforms/azure-functions.md §4, sharp edge 18: a client that PUTs only rampUpRules
 // loses its other settings).
 func TestConfigPatchMergesPutReplaces(t *testing.T) {
 	srv, _ := start(t, azuretest.Options{})
@@ -225,7 +225,7 @@ func TestRampUpRuleValidation(t *testing.T) {
 }
 
 // REF-SWAP: a swap is a long-running operation: 202 with Location and
-// Retry-After, polled until 200; a second swap meanwhile is 409 (PLATFORMS.md
+// Retry-After, polled until 200; a second swap meanwhile is 409 (docs/platforms/azure-functions.md
 // §4 sharp edge 16). The settings (and so the package) change slots only
 // when it completes.
 func TestSwapIsLongRunning(t *testing.T) {

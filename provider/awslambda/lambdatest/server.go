@@ -144,9 +144,9 @@ type Server struct {
 	esms    []*eventSourceMapping
 	log     []Request
 	seq     uint64
-	inv     invokeState // invoke.go
 
-	alarms alarmStore // CloudWatch alarms, alarms.go
+	alarms alarmStore  // CloudWatch alarms, alarms.go
+	inv    invokeState // invoke.go
 }
 
 // NewServer starts an emulator. It panics if opts.Validate fails. Close it

@@ -106,6 +106,7 @@ require (
 	github.com/jmoiron/sqlx v1.4.0 // indirect
 	github.com/josharian/intern v1.0.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
+	github.com/klauspost/compress v1.18.7 // indirect
 	github.com/lib/pq v1.12.3 // indirect
 	github.com/mailru/easyjson v0.9.2 // indirect
 	github.com/mattn/go-isatty v0.0.21 // indirect
@@ -120,6 +121,7 @@ require (
 	github.com/opentracing/opentracing-go v1.2.0 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/planetscale/vtprotobuf v0.6.1-0.20240319094008-0393e58bdf10 // indirect
+	github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
@@ -217,3 +219,96 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
+
+// The pins below keep the Temporal server's dependencies at the versions
+// go.temporal.io/server v1.32.0 builds with. The root module's cloud SDKs
+// (Cloud Run, Monitoring, Azure, Datadog) raise them through ../go.mod;
+// none of them is compiled here (fleet and the memory provider need none),
+// but otel v1.47.0 with otel/log v1.47.0 breaks the server
+// (common/wideevents: undefined log.KeyValue). Re-derive them with
+// go mod tidy when the root module's requirements or the server change.
+replace cel.dev/expr => cel.dev/expr v0.25.2
+
+replace cloud.google.com/go/auth => cloud.google.com/go/auth v0.20.0
+
+replace cloud.google.com/go/auth/oauth2adapt => cloud.google.com/go/auth/oauth2adapt v0.2.8
+
+replace cloud.google.com/go/compute/metadata => cloud.google.com/go/compute/metadata v0.9.0
+
+replace cloud.google.com/go/iam => cloud.google.com/go/iam v1.9.0
+
+replace cloud.google.com/go/longrunning => cloud.google.com/go/longrunning v0.11.0
+
+replace cloud.google.com/go/monitoring => cloud.google.com/go/monitoring v1.27.0
+
+replace cloud.google.com/go/run => cloud.google.com/go/run v1.19.0
+
+replace github.com/GoogleCloudPlatform/opentelemetry-operations-go/detectors/gcp => github.com/GoogleCloudPlatform/opentelemetry-operations-go/detectors/gcp v1.33.0
+
+replace github.com/envoyproxy/go-control-plane/envoy => github.com/envoyproxy/go-control-plane/envoy v1.37.0
+
+replace github.com/felixge/httpsnoop => github.com/felixge/httpsnoop v1.0.4
+
+replace github.com/go-logr/logr => github.com/go-logr/logr v1.4.3
+
+replace github.com/google/s2a-go => github.com/google/s2a-go v0.1.9
+
+replace github.com/googleapis/enterprise-certificate-proxy => github.com/googleapis/enterprise-certificate-proxy v0.3.15
+
+replace github.com/googleapis/gax-go/v2 => github.com/googleapis/gax-go/v2 v2.22.0
+
+replace github.com/prometheus/client_golang => github.com/prometheus/client_golang v1.21.0
+
+replace github.com/prometheus/client_model => github.com/prometheus/client_model v0.6.2
+
+replace github.com/prometheus/common => github.com/prometheus/common v0.62.0
+
+replace github.com/prometheus/procfs => github.com/prometheus/procfs v0.20.1
+
+replace github.com/spiffe/go-spiffe/v2 => github.com/spiffe/go-spiffe/v2 v2.7.0
+
+replace go.opentelemetry.io/contrib/detectors/gcp => go.opentelemetry.io/contrib/detectors/gcp v1.44.0
+
+replace go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp => go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.68.0
+
+replace go.opentelemetry.io/otel => go.opentelemetry.io/otel v1.44.0
+
+replace go.opentelemetry.io/otel/log => go.opentelemetry.io/otel/log v0.20.0
+
+replace go.opentelemetry.io/otel/metric => go.opentelemetry.io/otel/metric v1.44.0
+
+replace go.opentelemetry.io/otel/sdk => go.opentelemetry.io/otel/sdk v1.44.0
+
+replace go.opentelemetry.io/otel/sdk/metric => go.opentelemetry.io/otel/sdk/metric v1.44.0
+
+replace go.opentelemetry.io/otel/trace => go.opentelemetry.io/otel/trace v1.44.0
+
+replace go.opentelemetry.io/proto/otlp => go.opentelemetry.io/proto/otlp v1.10.0
+
+replace go.yaml.in/yaml/v3 => go.yaml.in/yaml/v3 v3.0.4
+
+replace golang.org/x/crypto => golang.org/x/crypto v0.56.0
+
+replace golang.org/x/oauth2 => golang.org/x/oauth2 v0.36.0
+
+replace golang.org/x/term => golang.org/x/term v0.45.0
+
+replace google.golang.org/api => google.golang.org/api v0.276.0
+
+replace google.golang.org/genproto => google.golang.org/genproto v0.0.0-20260420184626-e10c466a9529
+
+replace github.com/stretchr/testify => github.com/stretchr/testify v1.11.1
+
+replace golang.org/x/net => golang.org/x/net v0.58.0
+
+replace golang.org/x/sys => golang.org/x/sys v0.47.0
+
+replace golang.org/x/text => golang.org/x/text v0.41.0
+
+replace google.golang.org/genproto/googleapis/api => google.golang.org/genproto/googleapis/api v0.0.0-20260526163538-3dc84a4a5aaa
+
+replace google.golang.org/genproto/googleapis/rpc => google.golang.org/genproto/googleapis/rpc v0.0.0-20260526163538-3dc84a4a5aaa
+
+replace google.golang.org/grpc => google.golang.org/grpc v1.83.2
+
+replace google.golang.org/protobuf => google.golang.org/protobuf v1.36.11

@@ -332,3 +332,36 @@ func BenchmarkSimulation(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(windows), "ns/window")
 }
+
+// TestSimulationKayentaContrast is why the default changed: the
+// fixed-horizon Judge (α = 5% per window, FailureLimit 0) rolls back a
+// healthy candidate in most rollouts of a long preset, where Sequential
+// stays under α (TestSimulation). 1,000 seeded rollouts each (200 with
+// -short).
+func TestSimulationKayentaContrast(t *testing.T) {
+	runs := simRuns()
+	for _, tc := range []struct {
+		preset  string
+		atLeast float64
+	}{
+		{"Canary10Percent5Minutes", 0.10},
+		{"Linear10PercentEvery10Minutes", 0.80},
+	} {
+		s, err := canary.Preset(tc.preset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Analysis = canary.Analysis{Checks: []canary.CheckSpec{{Name: "judge", Check: canary.Judge{Metric: canary.ErrorRate}}}}
+		rolledBack := 0
+		for seed := range runs {
+			if simRollout(t, s, simStable, int64(seed+1)).phase == canary.PhaseRolledBack {
+				rolledBack++
+			}
+		}
+		rate := float64(rolledBack) / float64(runs)
+		t.Logf("%s, Judge{ErrorRate}: healthy rolled back %d of %d (%.1f%%)", tc.preset, rolledBack, runs, 100*rate)
+		if rate < tc.atLeast {
+			t.Errorf("%s: Judge rolled back %.1f%% of healthy rollouts; the contrast the docs state expects at least %.0f%%", tc.preset, 100*rate, 100*tc.atLeast)
+		}
+	}
+}

@@ -66,6 +66,9 @@ type MetricWindow struct {
 	Weight int       `json:"weight"`
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end"`
+	// Started is when the rollout started (zero when unknown): checks that
+	// judge relative to the rollout, like Alarms, ignore what began before.
+	Started time.Time `json:"started,omitzero"`
 	// Metrics holds the candidate's and the stable version's series for
 	// [Start, End), already fetched by the runner (one Observe call serves
 	// every check of the window). Checks that measure something else (an

@@ -600,6 +600,7 @@ func (s *State) window() MetricWindow {
 		Weight:    weight,
 		Start:     s.NextAnalysis.Add(-s.Plan.Interval),
 		End:       s.NextAnalysis,
+		Started:   s.Started,
 	}
 }
 

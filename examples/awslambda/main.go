@@ -132,7 +132,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		if err := p.Capabilities().CheckRoute(r); err != nil {
 			return err
 		}
-		log.Info("plan", "weight", fmt.Sprintf("%.2f%%", float64(s.Weight)/100), "bake", s.Bake)
+		log.Info("plan", "weight", provider.Percent(s.Weight), "bake", s.Bake)
 	}
 	if f.dryRun {
 		return nil
@@ -160,7 +160,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 			}
 			return rollback(err)
 		}
-		log.Info("shifted", "alias", f.alias, "candidate", v.ID, "weight", fmt.Sprintf("%.2f%%", float64(s.Weight)/100))
+		log.Info("shifted", "alias", f.alias, "candidate", v.ID, "weight", provider.Percent(s.Weight))
 		if s.Bake == 0 {
 			continue
 		}

@@ -35,7 +35,8 @@ type settings struct {
 
 	// Every subcommand.
 	function    string
-	providerKey string // "memory" or "aws"
+	providerKey string // "memory", "aws", "gcprun" or "azure"
+	project     string // Google Cloud project (gcprun)
 	region      string
 	stateDir    string
 	seed        int64
@@ -44,6 +45,10 @@ type settings struct {
 	production  string
 	summaryFile string // $GITHUB_STEP_SUMMARY
 	outputFile  string // $GITHUB_OUTPUT
+
+	// Azure (provider azure): the function is a function app of this
+	// subscription and resource group.
+	subscription, resourceGroup string
 
 	// Subcommands that change something.
 	actor  string
@@ -60,6 +65,7 @@ type settings struct {
 
 	// The artifact (publish, release).
 	zip, code     string
+	packageURL    string // azure: the package's https URL (WEBSITE_RUN_FROM_PACKAGE)
 	level         string
 	semverText    string
 	prerelease    string
@@ -245,8 +251,11 @@ func parseArgs(args []string, env func(string) string, stderr io.Writer) (*setti
 // register defines the flags of s.cmd.
 func (s *settings) register(c *cli) {
 	c.str(&s.function, "function", "", "name of the function (required)", "SLIPWAY_FUNCTION")
-	c.str(&s.providerKey, "provider", "memory", "platform: memory (a simulated one, state in -state-dir) or aws (Lambda, standard AWS configuration)", "SLIPWAY_PROVIDER")
-	c.str(&s.region, "region", "", "AWS region (aws only; else the AWS configuration's)", "SLIPWAY_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
+	c.str(&s.providerKey, "provider", "memory", "platform: memory (a simulated one, state in -state-dir), aws (Lambda, standard AWS configuration), gcprun (Cloud Run functions, Application Default Credentials) or azure (Functions, DefaultAzureCredential)", "SLIPWAY_PROVIDER")
+	c.str(&s.region, "region", "", "AWS region (aws; else the AWS configuration's) or Cloud Run location (gcprun, required)", "SLIPWAY_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
+	c.str(&s.project, "project", "", "Google Cloud project (gcprun only, required)", "SLIPWAY_PROJECT", "GOOGLE_CLOUD_PROJECT")
+	c.str(&s.subscription, "subscription", "", "Azure subscription ID (azure only)", "SLIPWAY_AZURE_SUBSCRIPTION", "AZURE_SUBSCRIPTION_ID")
+	c.str(&s.resourceGroup, "resource-group", "", "Azure resource group of the function app (azure only)", "SLIPWAY_AZURE_RESOURCE_GROUP")
 	c.str(&s.stateDir, "state-dir", ".slipway", "directory of the state shared by the steps of a job: state.json (memory provider), journal.jsonl, rollouts/", "SLIPWAY_STATE_DIR")
 	c.int64(&s.seed, "seed", 1, "seed of the memory provider's simulated traffic (keep it the same across steps)", "SLIPWAY_SEED")
 	c.boolean(&s.realTime, "real-time", "wait in real time; the memory provider runs in virtual time by default (the aws provider always runs in real time)", "SLIPWAY_REAL_TIME")
@@ -285,6 +294,7 @@ func (s *settings) register(c *cli) {
 	if s.cmd == "publish" || s.cmd == "release" {
 		c.str(&s.zip, "zip", "", "deployment package (.zip) to publish", "SLIPWAY_ZIP")
 		c.str(&s.code, "code", "", "memory provider: the code to publish, as text (instead of -zip)", "SLIPWAY_CODE")
+		c.str(&s.packageURL, "package-url", "", "azure provider: https URL of the uploaded .zip the app can read (instead of -zip)", "SLIPWAY_PACKAGE_URL")
 		c.str(&s.level, "level", "", "bump: major, minor or patch (default: from -commits-file)", "SLIPWAY_LEVEL")
 		c.str(&s.semverText, "semver", "", "publish exactly this semantic version", "SLIPWAY_SEMVER")
 		c.str(&s.prerelease, "prerelease", "", "publish the next prerelease with this identifier (rc, beta)", "SLIPWAY_PRERELEASE")
@@ -404,7 +414,10 @@ func (s *settings) validate() error {
 		if strings.ContainsAny(s.function, "/\\") {
 			return usageError("-function %q: the memory provider wants a plain name", s.function)
 		}
-	case "aws":
+	case "aws", "gcprun", "azure":
+		if s.providerKey == "azure" && (s.subscription == "" || s.resourceGroup == "") {
+			return usageError("-provider azure needs -subscription (or AZURE_SUBSCRIPTION_ID) and -resource-group")
+		}
 		// Flags only the memory provider understands.
 		for _, name := range []string{"load", "simulate-error-rate", "code", "seed"} {
 			if s.set[name] {
@@ -413,7 +426,7 @@ func (s *settings) validate() error {
 		}
 		s.realTime = true
 	default:
-		return usageError("-provider %q: want memory or aws", s.providerKey)
+		return usageError("-provider %q: want memory, aws, gcprun or azure", s.providerKey)
 	}
 	if s.stateDir == "" {
 		return usageError("-state-dir is empty")
@@ -487,6 +500,10 @@ func (s *settings) validate() error {
 func (s *settings) buildPublish() error {
 	var req release.PublishRequest
 	switch {
+	case s.packageURL != "" && (s.zip != "" || s.code != "" || s.providerKey != "azure"):
+		return usageError("-package-url is the azure provider's artifact, instead of -zip and -code")
+	case s.packageURL != "":
+		req.Artifact.URI = s.packageURL
 	case s.zip != "" && s.code != "":
 		return usageError("give one of -zip and -code, not both")
 	case s.zip != "":
@@ -498,7 +515,7 @@ func (s *settings) buildPublish() error {
 	case s.code != "":
 		req.Artifact.Zip = []byte(s.code)
 	default:
-		return usageError("%s needs the artifact: -zip PATH (or -code TEXT with the memory provider)", s.cmd)
+		return usageError("%s needs the artifact: -zip PATH (or -code TEXT with the memory provider, -package-url URL with azure)", s.cmd)
 	}
 	if s.memoryMB < 0 || s.timeout < 0 {
 		return usageError("-memory-mb and -timeout must not be negative")

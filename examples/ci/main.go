@@ -86,7 +86,7 @@
 // The default provider is the memory provider (provider/memory), whose
 // state lives in -state-dir (default .slipway): state.json holds the
 // functions, versions and routes, journal.jsonl the audit journal
-// (release.FileJournal) and rollouts/ the canary states
+// (journal.FileJournal) and rollouts/ the canary states
 // (canary.FileStore). Its time is virtual: each process starts a virtual
 // clock at the later of the wall clock and the journal's last entry, so a
 // ten-minute canary finishes at once and the times in the state only move
@@ -99,6 +99,12 @@
 // functions, reached through the standard AWS configuration chain (as
 // examples/awslambda does); time is real, and the journal and rollout
 // states stay in -state-dir, which the pipeline must keep between jobs.
+//
+// With -provider azure the functions are Azure function apps of
+// -subscription and -resource-group, reached with DefaultAzureCredential
+// (as examples/azurefunc does); versions are published from -package-url
+// (an uploaded .zip the app can read), the canary runs through the ramp-up
+// slot and promotion is a slot swap.
 //
 // # Exit codes
 //

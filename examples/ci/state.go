@@ -9,11 +9,16 @@ import (
 	"os"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
+	"github.com/slipway-dev/slipway/notify"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
+	"github.com/slipway-dev/slipway/provider/azurefunc"
+	"github.com/slipway-dev/slipway/provider/gcprun"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
 )
@@ -38,7 +43,7 @@ type state struct {
 	p       provider.Provider
 	metrics provider.Metrics
 	mem     *memory.Provider // nil for a cloud provider
-	journal release.Journal
+	journal journal.Journal
 	store   canary.Store // nil for status
 	closers []func() error
 }
@@ -84,8 +89,17 @@ func open(ctx context.Context, s *settings, stderr io.Writer) (*state, error) {
 		st.clock = canary.RealClock()
 	}
 
-	if s.providerKey == "aws" {
+	switch s.providerKey {
+	case "aws":
 		if err := st.openAWS(ctx); err != nil {
+			return nil, err
+		}
+	case "gcprun":
+		if err := st.openGCP(ctx); err != nil {
+			return nil, err
+		}
+	case "azure":
+		if err := st.openAzure(); err != nil {
 			return nil, err
 		}
 	}
@@ -128,13 +142,13 @@ func lastJournalTime(path string) (time.Time, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return time.Time{}, nil
 	}
-	j, err := release.OpenFileJournal(path)
+	j, err := journal.OpenFileJournal(path)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("journal: %w", err)
 	}
 	defer j.Close()
 	var last time.Time
-	for e, err := range j.Entries(context.Background(), release.Filter{}) {
+	for e, err := range j.Entries(context.Background(), journal.Filter{}) {
 		if err != nil {
 			return time.Time{}, fmt.Errorf("journal: %w", err)
 		}
@@ -181,15 +195,53 @@ func (st *state) openAWS(ctx context.Context) error {
 	return nil
 }
 
+// openAzure builds the Azure Functions adapter with DefaultAzureCredential
+// (environment, workload identity, managed identity, Azure CLI). Versions
+// are published from -package-url: the adapter has no package store here.
+func (st *state) openAzure() error {
+	cred, err := azidentity.NewDefaultAzureCredential(nil)
+	if err != nil {
+		return fmt.Errorf("%w: azure credentials: %v", errUsage, err)
+	}
+	az, err := azurefunc.New(st.s.subscription, st.s.resourceGroup, cred, azurefunc.Options{Now: st.clock.Now, Sleep: st.clock.Sleep}, nil)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	st.p = az
+	st.metrics = provider.WithRetryMetrics(az, provider.RetryPolicy{Sleep: st.clock.Sleep})
+	return nil
+}
+
+// openGCP builds the Cloud Run functions adapter with Application Default
+// Credentials; the production alias is the service's traffic split and
+// every other alias a traffic tag.
+func (st *state) openGCP(ctx context.Context) error {
+	s := st.s
+	if s.project == "" {
+		return usageError("-provider gcprun needs a project: -project, SLIPWAY_PROJECT or GOOGLE_CLOUD_PROJECT")
+	}
+	if s.region == "" {
+		return usageError("-provider gcprun needs a location: -region or SLIPWAY_REGION (e.g. us-central1)")
+	}
+	p, err := gcprun.New(ctx, gcprun.Options{Project: s.project, Location: s.region, Route: s.production, Now: st.clock.Now, Sleep: st.clock.Sleep})
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	st.p = p
+	st.metrics = provider.WithRetryMetrics(p, provider.RetryPolicy{Sleep: st.clock.Sleep})
+	st.closers = append(st.closers, p.Close)
+	return nil
+}
+
 func (st *state) openJournal(stderr io.Writer) error {
 	s := st.s
 	if !s.writes() {
 		if _, err := os.Stat(s.journalPath()); errors.Is(err, fs.ErrNotExist) {
-			st.journal = &release.MemoryJournal{}
+			st.journal = &journal.MemoryJournal{}
 			return nil
 		}
 	}
-	j, err := release.OpenFileJournal(s.journalPath())
+	j, err := journal.OpenFileJournal(s.journalPath())
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
@@ -216,9 +268,11 @@ func (st *state) close(stderr io.Writer) {
 func (st *state) workflow(out io.Writer, stages release.Stages, onEvent func(release.Event)) (*release.Workflow, error) {
 	s := st.s
 	opts := release.Options{
-		Provider: st.p, Metrics: st.metrics, Journal: st.journal, Store: st.store, Clock: st.clock,
-		Stages: stages, Actor: s.actor, URL: s.runURL, Retention: s.retention,
-		Retry: provider.RetryPolicy{Sleep: st.clock.Sleep},
+		Runner: canary.RunnerOptions{
+			Provider: st.p, Metrics: st.metrics, Store: st.store, Clock: st.clock,
+			Retry: provider.RetryPolicy{Sleep: st.clock.Sleep},
+		},
+		Journal: st.journal, Stages: stages, Actor: s.actor, URL: s.runURL, Retention: s.retention,
 		OnEvent: func(e release.Event) {
 			if onEvent != nil {
 				onEvent(e)
@@ -230,14 +284,14 @@ func (st *state) workflow(out io.Writer, stages release.Stages, onEvent func(rel
 		opts.Strategy = s.strategy
 	}
 	if s.cmd == "resume" || s.cmd == "abort" {
-		opts.Checks = s.checks()
+		opts.Runner.Checks = s.checks()
 	}
-	var ns release.Multi
+	var ns notify.Multi
 	if s.webhook != "" {
-		ns = append(ns, &release.Webhook{URL: s.webhook})
+		ns = append(ns, &notify.Webhook{URL: s.webhook})
 	}
 	if s.slackWebhook != "" {
-		ns = append(ns, &release.Slack{WebhookURL: s.slackWebhook})
+		ns = append(ns, &notify.Slack{WebhookURL: s.slackWebhook})
 	}
 	if len(ns) > 0 {
 		opts.Notifier = ns

@@ -144,6 +144,8 @@ type Server struct {
 	esms    []*eventSourceMapping
 	log     []Request
 	seq     uint64
+
+	alarms alarmStore // CloudWatch alarms, alarms.go
 }
 
 // NewServer starts an emulator. It panics if opts.Validate fails. Close it
@@ -350,6 +352,9 @@ func match(r *http.Request) (route, bool) {
 	case len(segs) == 4 && segs[0] == "service" && segs[1] == "GraniteServiceVersion20100801" && segs[2] == "operation":
 		if m == http.MethodPost && segs[3] == "GetMetricData" {
 			return route{op: "GetMetricData", handler: (*Server).getMetricData}, true
+		}
+		if rt, ok := alarmRoute(segs[3]); ok && m == http.MethodPost {
+			return rt, true
 		}
 		return route{op: segs[3]}, false
 	case len(segs) >= 2 && segs[0] == "2015-03-31" && segs[1] == "event-source-mappings":

@@ -88,24 +88,28 @@
 // "windows" counts analysis windows until the rollback, "exposed" the
 // candidate's requests until then, mean / max):
 //
-//	preset                         healthy rolled back  15% errors: windows, exposed  p99 +30%: caught, windows (median/99th), exposed
-//	Canary10Percent5Minutes        0.3% (0.2%)          1 in 100%, 600 / 673          8.6%  (5 canary windows only)
-//	Canary10Percent10Minutes       0.9% (0.3%)          1 in 100%, 600 / 673          95.4%, 6 / 7, 3578 / 5922
-//	Canary10Percent15Minutes       1.1% (0.3%)          1 in 100%, 600 / 673          99.6%, 6 / 12, 3712 / 7349
-//	Canary10Percent30Minutes       1.2% (0.3%)          1 in 100%, 600 / 673          100%,  6 / 12, 3736 / 9660
-//	Linear10PercentEvery1Minute    1.4% (0.4%)          1 in 100%, 600 / 673          99.0%, 6 / 7, 13016 / 17137
-//	Linear10PercentEvery2Minutes   2.0% (0.4%)          1 in 100%, 600 / 673          100%,  6 / 12, 7640 / 25524
-//	Linear10PercentEvery3Minutes   1.9% (0.4%)          1 in 100%, 600 / 673          100%,  6 / 11, 5696 / 18264
-//	Linear10PercentEvery10Minutes  1.7% (0.4%)          1 in 100%, 600 / 673          100%,  6 / 12, 3772 / 13238
+//	preset                         healthy rolled back  15% errors: rolled back at window 1, exposed  p99 +30% (median same): caught, windows median/99th, exposed
+//	Canary10Percent5Minutes        0.1% (0.1%)          100%, 600 / 673                              7.7%  (5 canary windows only)
+//	Canary10Percent10Minutes       0.1% (0.1%)          100%, 600 / 673                              85.5%, 6 / 7,  3585 / 6107
+//	Canary10Percent15Minutes       0.1% (0.1%)          100%, 600 / 673                              98.6%, 6 / 15, 4047 / 9200
+//	Canary10Percent30Minutes       0.1% (0.1%)          100%, 600 / 673                              100%,  6 / 16, 4144 / 15251
+//	Linear10PercentEvery1Minute    0.1% (0.1%)          100%, 600 / 673                              96.4%, 6 / 7,  13019 / 17137
+//	Linear10PercentEvery2Minutes   0.2% (0.1%)          100%, 600 / 673                              100%,  6 / 12, 8423 / 43438
+//	Linear10PercentEvery3Minutes   0.2% (0.1%)          100%, 600 / 673                              100%,  6 / 12, 6405 / 30811
+//	Linear10PercentEvery10Minutes  0.2% (0.1%)          100%, 600 / 673                              100%,  6 / 15, 4286 / 18089
 //
-// A clear error regression is rolled back at the first window (one
-// interval after the canary gets traffic). A tail-latency regression needs
-// about six windows: one period gives at most a factor 1/p0 ≈ 2 of evidence
-// (stats.QuantileExceedance), so it is caught within 12 windows in ≥ 99% of
-// seeds on every preset with that many canary windows, and Canary10Percent5Minutes
-// is too short to catch it reliably (8.6%) — use a longer preset, or add a
-// Threshold on p99, when tail latency matters. AllAtOnce has no stable
-// share to compare with and no analysis.
+// (The Monte-Carlo error of a rate p over 1,000 rollouts is √(p(1−p)/1000):
+// 0.1% here; at the bound α = 5% it would be 0.7%.) A clear error
+// regression is rolled back at the first window, one interval after the
+// canary gets traffic. A tail-latency regression needs about six windows:
+// one period gives at most a factor 1/p0 ≈ 2 of evidence
+// (stats.QuantileExceedance), and a period counts only when the
+// candidate's p99 is more than LatencyMargin (5%) above the stable one's.
+// It is caught within 16 windows in ≥ 99% of seeds on every preset with at
+// least 16 canary windows; the short presets end before the evidence
+// does (Canary10Percent5Minutes catches it 7.7% of the time) — use a longer
+// preset, or add a Threshold on p99, when tail latency matters. AllAtOnce
+// has no stable share to compare with and no analysis.
 //
 // # Analysis limits compared
 //

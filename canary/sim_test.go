@@ -366,3 +366,75 @@ func TestSimulationKayentaContrast(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulationThroughRunner runs Canary10Percent5Minutes through the real
+// Runner (store, polling, route reads and writes) on one memory provider
+// and one virtual clock: 1,000 functions at once with a healthy candidate
+// and 1,000 with one failing 15% of requests (200 each with -short). The
+// bounds are TestSimulation's.
+func TestSimulationThroughRunner(t *testing.T) {
+	runs := simRuns()
+	ctx := context.Background()
+	s, err := canary.JudgedPreset("Canary10Percent5Minutes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		cand memory.Behavior
+	}{{"healthy", simStable}, {"15% errors", simErrors}} {
+		clk := canary.NewVirtualClock(simEpoch)
+		mem, err := memory.New(memory.Options{Now: clk.Now, Sleep: clk.Sleep, Seed: 13})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range runs {
+			fn := fmt.Sprintf("fn-%d", i)
+			for _, code := range []string{"v1", "v2"} {
+				if _, err := mem.Publish(ctx, fn, provider.PublishInput{Artifact: provider.Artifact{Zip: []byte(code)}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := mem.SetRoute(ctx, fn, provider.To("live", "1")); err != nil {
+				t.Fatal(err)
+			}
+			mem.SetLoad(fn, "live", simLoad)
+			mem.SetBehavior(fn, "1", simStable)
+			mem.SetBehavior(fn, "2", tc.cand)
+		}
+		r, err := canary.NewRunner(canary.RunnerOptions{Provider: mem, Metrics: mem, Clock: clk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		results := make([]canary.State, runs)
+		fs := make([]func(), runs)
+		for i := range runs {
+			fs[i] = func() {
+				results[i], _ = r.Start(ctx, canary.Rollout{ID: fmt.Sprintf("r-%d", i), Function: fmt.Sprintf("fn-%d", i), Alias: "live", Candidate: "2", Strategy: s})
+			}
+		}
+		clk.Run(fs...)
+		rolledBack, first, other := 0, 0, 0
+		for _, st := range results {
+			switch st.Phase {
+			case canary.PhaseRolledBack:
+				rolledBack++
+				if st.Checks[0].Passes+st.Checks[0].Failures+st.Checks[0].Inconclusives == 1 {
+					first++
+				}
+			case canary.PhaseSucceeded:
+			default:
+				other++
+			}
+		}
+		t.Logf("%s: %d of %d rolled back (%d at the first window), %d neither promoted nor rolled back", tc.name, rolledBack, runs, first, other)
+		switch {
+		case other > 0:
+			t.Errorf("%s: %d rollouts ended neither promoted nor rolled back", tc.name, other)
+		case tc.cand == simStable && float64(rolledBack) > canary.DefaultAlpha*float64(runs):
+			t.Errorf("healthy: %d of %d rolled back, more than α", rolledBack, runs)
+		case tc.cand != simStable && float64(first) < 0.99*float64(runs):
+			t.Errorf("15%% errors: %d of %d rolled back at the first window, want ≥ 99%%", first, runs)
+		}
+	}
+}

@@ -99,6 +99,8 @@ func TestCheck(t *testing.T) {
 		{"release imports fleet", m("release"), []string{m("fleet")}, []string{"release -> fleet"}},
 		{"canary imports fleet", m("canary"), []string{m("fleet")}, []string{"canary -> fleet"}},
 		{"fleet imports release, canary, the journal", m("fleet"), []string{m("release"), m("canary"), m("journal"), m("provider")}, nil},
+		{"metric source imports the contract", m("metrics/prometheus"), []string{m("provider"), m("provider/providertest")}, nil},
+		{"metric source imports canary", m("metrics/datadog"), []string{m("provider"), m("canary")}, []string{"metrics/datadog -> canary"}},
 		{"a package outside the module", "example.com/other", []string{m("release")}, nil},
 	}
 	for _, tt := range tests {

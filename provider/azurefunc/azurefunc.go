@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"sync"
 	"time"
@@ -75,6 +76,14 @@ type Options struct {
 	// "FunctionExecutionCount" (every trigger; published for Consumption
 	// and Premium plans). Errors are Http5xx either way.
 	InvocationsMetric string
+	// InvokePath is the path Invoke POSTs to on a slot's host: the HTTP
+	// function's route, such as "/api/orders". Empty makes Invoke
+	// ErrUnsupported.
+	InvokePath string
+	// InvokeClient sends Invoke's requests; a function whose authLevel is
+	// not anonymous needs a client that adds its key (x-functions-key).
+	// Nil means http.DefaultClient.
+	InvokeClient *http.Client
 }
 
 var slotNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)

@@ -47,7 +47,10 @@
 //	                        deploy: UpdateApplicationSettings[Slot] (+ BeginCreateOrUpdateSlot)
 //	SetRoute <slot>         BeginCreateOrUpdateSlot (when new) + UpdateApplicationSettingsSlot
 //	DeleteVersion           DeleteDeployment (+ PackageStore.Delete when nothing runs the package)
-//	Observe                 Azure Monitor Metrics - List per slot resource: Requests, Http5xx (Total)
+//	Observe                 Azure Monitor Metrics - List per slot resource: Requests (or
+//	                        FunctionExecutionCount), Http5xx (Total)
+//	Invoke                  HTTP POST to https://<slot host> + Options.InvokePath (the app's host for
+//	                        production, APP-SLOT.azurewebsites.net for a slot; Options.InvokeClient)
 //
 // # Routes
 //
@@ -89,5 +92,6 @@
 // Package provider/azurefunc/azuretest is an in-process HTTPS emulator of
 // the ARM calls this package makes, with a package host and a traffic
 // model for metrics; point New at it with its ClientOptions and
-// Credential. The adapter passes provider/providertest against it.
+// Credential. The adapter passes provider/providertest (RunWith and, for
+// Observe, RunSource) against it.
 package azurefunc

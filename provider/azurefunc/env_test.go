@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -71,7 +72,8 @@ func newProvider(t *testing.T, srv *azuretest.Server, c *clock) *azurefunc.Provi
 func newProviderB(t testing.TB, srv *azuretest.Server, c *clock) *azurefunc.Provider {
 	t.Helper()
 	p, err := azurefunc.New(azuretest.Subscription, azuretest.ResourceGroup, srv.Credential(),
-		azurefunc.Options{Packages: srv.Packages(), Now: c.Now, Sleep: c.Sleep, PollInterval: time.Second, MetricsDelay: 2 * time.Minute},
+		azurefunc.Options{Packages: srv.Packages(), Now: c.Now, Sleep: c.Sleep, PollInterval: time.Second, MetricsDelay: 2 * time.Minute,
+			InvokePath: "/api/orders", InvokeClient: &http.Client{Transport: srv.InvokeTransport()}},
 		srv.ClientOptions())
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,8 @@
 //	EventSources         Function.event_trigger (Eventarc)
 //	Permissions          Run GetIamPolicy: members of roles/run.invoker (and roles that include it)
 //	Usage                none: nothing but the traffic list pins a revision
+//	Invoke               HTTP POST to the service's URL (the split route) or a tag's URL
+//	                     (Options.InvokeClient; an untagged revision is ErrUnsupported)
 //
 // With Options.Services a function name is a Cloud Run service managed
 // directly with the Cloud Run Admin API (no Cloud Functions resource), and

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -26,6 +27,7 @@ func newServicesEnv(t testing.TB, opts runtest.Options) *env {
 	t.Cleanup(srv.Close)
 	p, err := gcprun.New(context.Background(), gcprun.Options{
 		Project: srv.Project(), Location: srv.Location(), Services: true, Now: c.Now, Sleep: c.Sleep,
+		InvokeClient: &http.Client{Transport: srv.InvokeTransport()},
 	}, srv.ClientOptions()...)
 	if err != nil {
 		t.Fatal(err)

@@ -72,6 +72,10 @@
 //     version is gone from Version and Versions and cannot be routed to.
 //   - Cancel: every method called with a cancelled context returns an error
 //     matching context.Canceled and changes nothing.
+//   - Invoke (when the provider is a provider.Invoker; skipped otherwise):
+//     invoking a version or an alias runs it (a 2xx status, and the version
+//     that ran when the platform names it), ErrNotFound for a missing
+//     function, version or alias, ErrInvalid without a qualifier.
 //
 // Every expected error is checked with errors.Is against the sentinel, and
 // errors.As must find a *provider.Error naming the operation and the

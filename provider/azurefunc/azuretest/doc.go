@@ -21,12 +21,14 @@
 //
 // Seed state with CreateSite and PutSettings; store run-from-package
 // blobs with Packages (served at URL()/packages/…). Drive traffic with
-// SetLoad (requests a second at the production host) and SetBehavior (a
+// SetLoad (requests a second at the production host), SetSlotLoad (at a
+// slot's own host) and SetBehavior (a
 // package's error rate and response time, by its SHA-256); production's
 // ramp-up rules split the load between slots and Metrics - List answers
 // per slot. Inject throttling with Options.Throttle, slow swaps with
-// Options.SwapPolls, lagging metrics with Options.MetricsDelay, and
-// assert call sequences with Ops.
+// Options.SwapPolls and Options.SwapDuration, lagging metrics with
+// Options.MetricsDelay, 5xx answers with Options.Fault, and assert call sequences
+// with Ops and MetricsQueries.
 //
 // # Documented behaviour it enforces
 //
@@ -42,7 +44,7 @@
 //   - Update Configuration (PATCH) merges top-level properties, each
 //     replaced whole (experiments.rampUpRules as a list); Create Or Update
 //     Configuration (PUT) replaces the config, resetting what it omits
-//     (PLATFORMS.md §4; the reference does not spell this out).
+//     (docs/platforms/azure-functions.md §4; the reference does not spell this out).
 //   - Ramp-up rules: a name unique in the list, actionHostName the host
 //     name of another slot of the app, percentages within 0..100 and
 //     adding up to at most 100 (the bounds are the emulator's reading of
@@ -70,4 +72,10 @@
 // subscription's real request limits.
 //
 // The server is safe for concurrent use; one mutex serialises the state.
+//
+// InvokeTransport answers HTTP requests to the apps' and slots' host names
+// in process: a slot runs the Handler set with SetHandler for the version
+// its SLIPWAY_VERSION names, and production sends a ramp-up rule's share
+// of requests to its slot (deterministically). Invocations do not enter
+// the metrics model.
 package azuretest

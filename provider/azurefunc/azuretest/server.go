@@ -70,6 +70,10 @@ type Options struct {
 	// name (see Ops); returning true answers 429 TooManyRequests with
 	// Retry-After set to the returned duration (rounded up to seconds).
 	Throttle func(op string) (time.Duration, bool)
+	// Fault, when set, is asked before each request (after Throttle);
+	// returning a status of 500 or more answers it with that status and an
+	// ARM error (InternalServerError, ServiceUnavailable, …) instead.
+	Fault func(op string) (status int, fail bool)
 }
 
 // Server is an in-process HTTPS server emulating the Azure Resource
@@ -88,6 +92,9 @@ type Server struct {
 	history  map[string][]segment // app → traffic segments
 	load     map[string]float64   // app → requests per second at production
 	behavior map[string]map[string]Behavior
+	direct   map[string]map[string]float64 // app → slot → requests per second at the slot's own host
+
+	inv invokeState // invoke.go
 }
 
 // NewServer starts a Server. Close it when done (t.Cleanup(srv.Close)).
@@ -99,6 +106,7 @@ func NewServer(opts Options) *Server {
 		history:  map[string][]segment{},
 		load:     map[string]float64{},
 		behavior: map[string]map[string]Behavior{},
+		direct:   map[string]map[string]float64{},
 	}
 	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serve))
 	return s
@@ -241,6 +249,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
 			writeError(w, errf(http.StatusTooManyRequests, "TooManyRequests",
 				"The request is being throttled as the limit has been reached for operation '%s'. Please try again after '%d' seconds.", req.op, secs))
+			return
+		}
+	}
+	if s.opts.Fault != nil {
+		if status, ok := s.opts.Fault(req.op); ok && status >= 500 {
+			code := strings.ReplaceAll(http.StatusText(status), " ", "")
+			writeError(w, errf(status, code, "The emulator was told to fail %s with %d.", req.op, status))
 			return
 		}
 	}

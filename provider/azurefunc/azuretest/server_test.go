@@ -168,7 +168,7 @@ func rulesOf(t *testing.T, r reply) []any {
 
 // REF-CONFIG: PATCH merges top-level properties, each replaced whole (so
 // experiments.rampUpRules is replaced as a list); PUT sets the whole config
-// (PLATFORMS.md §4, sharp edge 18: a client that PUTs only rampUpRules
+// (docs/platforms/azure-functions.md §4, sharp edge 18: a client that PUTs only rampUpRules
 // loses its other settings).
 func TestConfigPatchMergesPutReplaces(t *testing.T) {
 	srv, _ := start(t, azuretest.Options{})
@@ -225,7 +225,7 @@ func TestRampUpRuleValidation(t *testing.T) {
 }
 
 // REF-SWAP: a swap is a long-running operation: 202 with Location and
-// Retry-After, polled until 200; a second swap meanwhile is 409 (PLATFORMS.md
+// Retry-After, polled until 200; a second swap meanwhile is 409 (docs/platforms/azure-functions.md
 // §4 sharp edge 16). The settings (and so the package) change slots only
 // when it completes.
 func TestSwapIsLongRunning(t *testing.T) {
@@ -436,5 +436,32 @@ func TestSwapCompletesUnpolled(t *testing.T) {
 	r := call(t, srv, http.MethodPost, "/sites/"+app+"/config/appsettings/list", nil)
 	if got := r.body["properties"].(map[string]any)["VERSION"]; got != "new" {
 		t.Fatalf("production VERSION = %v once the swap's time passed, want new", got)
+	}
+}
+
+// Fault answers with a 5xx ARM error.
+func TestFault(t *testing.T) {
+	srv, _ := start(t, azuretest.Options{Fault: func(op string) (int, bool) { return 503, op == "Get" }})
+	wantStatus(t, "faulted", call(t, srv, http.MethodGet, "/sites/"+app, nil), http.StatusServiceUnavailable, "ServiceUnavailable")
+	wantStatus(t, "not faulted", call(t, srv, http.MethodGet, "/sites/"+app+"/config/web", nil), http.StatusOK, "")
+}
+
+// Load sent to a slot's own host name is counted on that slot only.
+func TestSlotLoad(t *testing.T) {
+	srv, c := start(t, azuretest.Options{})
+	createSlot(t, srv, "blue")
+	if err := srv.SetSlotLoad(app, "blue", 2); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(time.Minute)
+	span := "timespan=2026-03-02T10:00:00Z/2026-03-02T10:01:00Z&interval=PT1M&metricnames=Requests&aggregation=Total"
+	if got := totals(t, call(t, srv, http.MethodGet, metricsURL(srv, "blue", span), nil), "total")["Requests"]; len(got) != 1 || got[0] != 120 {
+		t.Errorf("blue Requests = %v, want [120]", got)
+	}
+	if got := totals(t, call(t, srv, http.MethodGet, metricsURL(srv, "", span), nil), "total")["Requests"]; len(got) != 1 || got[0] != 0 {
+		t.Errorf("production Requests = %v, want [0]", got)
+	}
+	if err := srv.SetSlotLoad(app, "absent", 1); err == nil {
+		t.Error("SetSlotLoad on a missing slot succeeded")
 	}
 }

@@ -61,6 +61,9 @@ type segment struct {
 	at    time.Time
 	rps   float64
 	slots map[string]rate
+	// direct is the requests per second sent to each slot's own host name
+	// (SetSlotLoad), besides its share of production's.
+	direct map[string]float64
 }
 
 // SetLoad sets the requests per second arriving at app's production host
@@ -76,6 +79,34 @@ func (s *Server) SetLoad(app string, rps float64) error {
 		return aerr
 	}
 	s.load[app] = rps
+	s.record(st)
+	return nil
+}
+
+// SetSlotLoad sets the requests per second arriving directly at one
+// slot's own host name (app-slot.azurewebsites.net: tests, smoke checks)
+// from now on, besides any share of production's load the ramp-up rules
+// send it. "" is the production slot's host, the same as SetLoad.
+func (s *Server) SetSlotLoad(app, slotName string, rps float64) error {
+	if slotName == "" {
+		return s.SetLoad(app, rps)
+	}
+	if !(rps >= 0) || math.IsInf(rps, 0) {
+		return fmt.Errorf("azuretest: load %v is not a non-negative rate", rps)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, aerr := s.site(app)
+	if aerr != nil {
+		return aerr
+	}
+	if _, aerr := s.slot(app, slotName); aerr != nil {
+		return aerr
+	}
+	if s.direct[app] == nil {
+		s.direct[app] = map[string]float64{}
+	}
+	s.direct[app][slotName] = rps
 	s.record(st)
 	return nil
 }
@@ -105,7 +136,15 @@ func (s *Server) SetBehavior(app, sha256Hex string, b Behavior) error {
 // hold s.mu.
 func (s *Server) record(st *site) {
 	now := s.now()
-	seg := segment{at: now, rps: s.load[st.name], slots: map[string]rate{}}
+	seg := segment{at: now, rps: s.load[st.name], slots: map[string]rate{}, direct: map[string]float64{}}
+	for name, rps := range s.direct[st.name] {
+		if _, ok := st.slots[name]; ok && rps > 0 {
+			seg.direct[name] = rps
+			if _, ok := seg.slots[name]; !ok {
+				seg.slots[name] = s.rateOf(st, name, 0)
+			}
+		}
+	}
 	prod := 1.0
 	if rules, err := rulesOf(st.slots[""].config); err == nil {
 		for _, r := range rules {
@@ -162,7 +201,7 @@ func (s *Server) cumulative(app, slotName string, t time.Time) (req, errs, resp 
 			end = h[i+1].at
 		}
 		r := seg.slots[slotName]
-		n := seg.rps * r.share * end.Sub(seg.at).Seconds()
+		n := (seg.rps*r.share + seg.direct[slotName]) * end.Sub(seg.at).Seconds()
 		req += n
 		errs += n * r.errRate
 		resp += n * r.resp

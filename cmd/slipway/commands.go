@@ -113,13 +113,30 @@ func (st *state) releaseTo(ctx context.Context, out io.Writer, verb string, stag
 		if req, err = st.publishRequest(ctx); err != nil {
 			return
 		}
+		if err = st.guardSemver(ctx); err != nil {
+			return
+		}
+		if verb == "release" {
+			var id string
+			if id, err = st.existingVersion(ctx, req); err != nil {
+				return
+			}
+			if err = st.guardRolledBack(ctx, id); err != nil {
+				return
+			}
+			var done func()
+			if done, err = st.drive(ctx, ""); err != nil {
+				return
+			}
+			defer done()
+		}
 		res, err = w.Release(ctx, release.Request{
 			Function: s.function, Publish: req, ID: s.releaseID(),
 			Actor: s.actor, Reason: s.releaseReason(), Strategy: &strategy,
 		})
 	})
 	if errors.Is(err, semver.ErrNoRelease) {
-		fmt.Fprintf(out, "slipway-ci: %s %s: no release needed: %v\n", verb, s.function, err)
+		fmt.Fprintf(out, "slipway: %s %s: no release needed: %v\n", verb, s.function, err)
 		md := fmt.Sprintf("## ℹ️ %s: no release needed\n\n> %s\n\n", s.function, err)
 		return errors.Join(st.appendFile(s.summaryFile, md), st.appendFile(s.outputFile, "outcome=no release\n"))
 	}
@@ -143,6 +160,18 @@ func (st *state) promote(ctx context.Context, out io.Writer) error {
 				st.mem.SetBehavior(s.function, r.Primary(), memory.Behavior{ErrorRate: s.simulateErrorRate})
 			}
 		}
+		var id string
+		if id, err = st.stagedVersion(ctx); err != nil {
+			return
+		}
+		if err = st.guardRolledBack(ctx, id); err != nil {
+			return
+		}
+		var done func()
+		if done, err = st.drive(ctx, ""); err != nil {
+			return
+		}
+		defer done()
 		res, err = w.Promote(ctx, release.PromoteRequest{
 			Function: s.function, From: s.staging, To: s.production, ID: s.releaseID(),
 			Actor: s.actor, Reason: s.reason, Strategy: &s.strategy,
@@ -179,7 +208,7 @@ func (st *state) report(out io.Writer, res release.Result, err error) error {
 	if res.Function == "" {
 		return err // refused before the run began
 	}
-	line := fmt.Sprintf("slipway-ci: %s %s: %s", s.cmd, res.Function, res.Outcome)
+	line := fmt.Sprintf("slipway: %s %s: %s", s.cmd, res.Function, res.Outcome)
 	if res.Candidate != "" {
 		line += " " + versionText(res.Candidate, res.Semver)
 	}
@@ -190,25 +219,27 @@ func (st *state) report(out io.Writer, res release.Result, err error) error {
 		if res.Published.Existing {
 			what = "already published"
 		}
-		line = fmt.Sprintf("slipway-ci: publish %s: %s %s; %s %s", res.Function, what,
+		line = fmt.Sprintf("slipway: publish %s: %s %s; %s %s", res.Function, what,
 			versionText(res.Candidate, res.Semver), res.Alias, res.Outcome)
 	}
 	if res.Stable != "" && res.Stable != res.Candidate {
 		line += " (stable " + res.Stable + ")"
 	}
 	if res.Reason != "" {
-		line += ": " + oneLine(res.Reason)
+		line += ": " + oneLine(st.printer(out).result(res.Reason))
 	}
-	fmt.Fprintln(out, line)
+	st.printer(out).line("%s", line)
+	st.onRollback(context.Background(), res)
 	if res.NotifyErr != nil {
-		fmt.Fprintf(out, "slipway-ci: notification failed (the outcome stands): %v\n", res.NotifyErr)
+		fmt.Fprintf(out, "slipway: notification failed (the outcome stands): %v\n", res.NotifyErr)
 	}
 	outputs := fmt.Sprintf("outcome=%s\nrelease=%s\nalias=%s\nversion=%s\nsemver=%s\nstable=%s\n",
 		res.Outcome, res.Release, res.Alias, res.Candidate, res.Semver, res.Stable)
 	if ferr := errors.Join(st.appendFile(s.summaryFile, res.Summary.Markdown()), st.appendFile(s.outputFile, outputs)); ferr != nil {
 		return errors.Join(err, ferr)
 	}
-	return err
+	// The last line said what happened: the error is not printed again.
+	return shown(err)
 }
 
 // prune applies the retention policy, or prints its plan.
@@ -242,7 +273,7 @@ func (st *state) prune(ctx context.Context, out io.Writer) error {
 		deleted = strings.Join(rep.Functions[0].Deleted, ",")
 	}
 	_, kept, planned := plan.Counts()
-	fmt.Fprintf(out, "slipway-ci: prune %s: %d kept, %d to delete", s.function, kept, planned)
+	fmt.Fprintf(out, "slipway: prune %s: %d kept, %d to delete", s.function, kept, planned)
 	if !s.dryRun {
 		fmt.Fprintf(out, ", deleted [%s]", deleted)
 	}

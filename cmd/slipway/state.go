@@ -1,0 +1,285 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"gocloud.dev/blob"
+
+	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/canary/blobstore"
+	"github.com/slipway-dev/slipway/journal/blobjournal"
+	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/provider/awslambda"
+	"github.com/slipway-dev/slipway/provider/memory"
+	"github.com/slipway-dev/slipway/release"
+)
+
+// runIn runs f in the clock's time: as a participant of a virtual clock,
+// directly on the real one.
+func runIn(clk canary.Clock, f func()) {
+	if vc, ok := clk.(*canary.VirtualClock); ok {
+		vc.Run(f)
+		return
+	}
+	f()
+}
+
+// state is what one step works with: the settings, the clock, the
+// provider, the bucket of the shared state, the journal, the rollout store.
+type state struct {
+	s *settings
+	// clock is canary.RealClock(), an offset real clock, or a
+	// *canary.VirtualClock, passed as is (not wrapped) so that the runner
+	// recognises a virtual clock.
+	clock   canary.Clock
+	p       provider.Provider
+	metrics provider.Metrics
+	mem     *memory.Provider // nil for a cloud provider
+	bucket  *blob.Bucket
+	journal *blobjournal.Journal
+	store   *blobstore.Store
+	lease   *blobstore.Lease // held while driving a canary
+	pr      *printer
+	out     io.Writer // the step's standard output
+	closers []func() error
+}
+
+// open builds the clock, the provider, the journal and the rollout store.
+// A cloud provider's configuration is loaded and the state URL opened
+// before anything is written, so a missing region fails without writing.
+func open(ctx context.Context, s *settings, stderr io.Writer) (*state, error) {
+	st := &state{s: s}
+	b, memPath, guard, err := openBucket(ctx, s.stateURL)
+	if err != nil {
+		return nil, err
+	}
+	st.bucket = b
+	st.closers = append(st.closers, b.Close)
+	fail := func(err error) (*state, error) {
+		st.close(stderr)
+		return nil, err
+	}
+	j, err := blobjournal.Open(ctx, b, blobjournal.Options{Guard: guard})
+	if err != nil {
+		return fail(fmt.Errorf("journal: %w", err))
+	}
+	st.journal = j
+	st.closers = append(st.closers, j.Close)
+	st.store = blobstore.New(b, blobstore.Options{Guard: guard, Alive: processAlive})
+
+	last, err := lastJournalTime(ctx, j)
+	if err != nil {
+		return fail(err)
+	}
+	// Times only move forward from step to step: the clock starts one
+	// second after the journal's last entry (the release IDs the workflow
+	// derives from the time, to the second, differ), in virtual time or
+	// in real time from there.
+	now := time.Now()
+	start := now
+	if !last.IsZero() {
+		start = latest(now, last.Add(time.Second))
+	}
+	switch {
+	case !s.realTime:
+		st.clock = canary.NewVirtualClock(start)
+	case start.Equal(now):
+		st.clock = canary.RealClock()
+	default:
+		st.clock = offsetClock{base: start, at: now}
+	}
+	open, ok := providerByName(s.providerKey)
+	if !ok {
+		return fail(usageError("--provider %q: want one of %s", s.providerKey, strings.Join(providerNames(), ", ")))
+	}
+	if err := open.open(ctx, st, memPath); err != nil {
+		return fail(err)
+	}
+	return st, nil
+}
+
+// offsetClock is real time shifted to start at base (at the wall-clock
+// instant at): a --real-time step after steps that ran ahead in virtual
+// time continues from where they left off, at real speed.
+type offsetClock struct{ base, at time.Time }
+
+func (c offsetClock) Now() time.Time { return c.base.Add(time.Since(c.at)) }
+
+func (c offsetClock) Sleep(ctx context.Context, d time.Duration) error {
+	return canary.RealClock().Sleep(ctx, d)
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// lastJournalTime returns the time of the journal's newest entry, the zero
+// time when it is empty.
+func lastJournalTime(ctx context.Context, j release.Journal) (time.Time, error) {
+	var last time.Time
+	for e, err := range j.Entries(ctx, release.Filter{}) {
+		if err != nil {
+			return time.Time{}, fmt.Errorf("journal: %w", err)
+		}
+		last = latest(last, e.Time)
+	}
+	return last, nil
+}
+
+// providerKind is one platform the command can release to. Adding one is
+// adding a row to providerKinds.
+type providerKind struct {
+	name    string
+	aliases []string
+	open    func(ctx context.Context, st *state, memPath string) error
+}
+
+func providerKinds() []providerKind {
+	return []providerKind{
+		{name: "memory", open: openMemory},
+		{name: "awslambda", aliases: []string{"aws", "lambda"}, open: func(ctx context.Context, st *state, _ string) error { return st.openAWS(ctx) }},
+		{name: "gcprun", aliases: []string{"gcp", "cloudrun"}, open: notBuiltIn("gcprun")},
+		{name: "azurefunc", aliases: []string{"azure"}, open: notBuiltIn("azurefunc")},
+	}
+}
+
+func notBuiltIn(name string) func(context.Context, *state, string) error {
+	return func(context.Context, *state, string) error {
+		return usageError("--provider %s: this build of slipway has no %s adapter yet", name, name)
+	}
+}
+
+// providerNames lists the platforms by name.
+func providerNames() []string {
+	var out []string
+	for _, k := range providerKinds() {
+		out = append(out, k.name)
+	}
+	return out
+}
+
+// canonicalProvider returns the name of the platform name or one of its
+// aliases names, or name itself.
+func canonicalProvider(name string) string {
+	if k, ok := providerByName(name); ok {
+		return k.name
+	}
+	return name
+}
+
+func providerByName(name string) (providerKind, bool) {
+	for _, k := range providerKinds() {
+		if k.name == name || slices.Contains(k.aliases, name) {
+			return k, true
+		}
+	}
+	return providerKind{}, false
+}
+
+func openMemory(_ context.Context, st *state, memPath string) error {
+	s := st.s
+	// A Provider writes its Path only when something changes: status, which
+	// changes nothing, leaves the file alone.
+	opts := memory.Options{Now: st.clock.Now, Sleep: st.clock.Sleep, Seed: s.seed, Path: memPath}
+	mem, err := memory.New(opts)
+	if err != nil {
+		return fmt.Errorf("memory provider: %w", err)
+	}
+	st.mem, st.p, st.metrics = mem, mem, mem
+	if s.cmd == "publish" || s.cmd == "release" || s.cmd == "promote" {
+		mem.SetLoad(s.function, s.production, s.load)
+		mem.SetLoad(s.function, s.staging, s.load/10)
+		if memPath != "" {
+			if err := mem.Sync(); err != nil {
+				return fmt.Errorf("memory provider: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+func (st *state) openAWS(ctx context.Context) error {
+	var opts []func(*awsconfig.LoadOptions) error
+	if st.s.region != "" {
+		opts = append(opts, awsconfig.WithRegion(st.s.region))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return fmt.Errorf("%w: loading the AWS configuration: %v", errUsage, err)
+	}
+	if cfg.Region == "" {
+		return usageError("--provider awslambda needs a region: --region, SLIPWAY_REGION, AWS_REGION, the config file's region or a profile's")
+	}
+	lambda := awslambda.New(cfg, awslambda.Options{Now: st.clock.Now, Sleep: st.clock.Sleep})
+	st.p = lambda
+	st.metrics = provider.WithRetryMetrics(lambda, provider.RetryPolicy{Sleep: st.clock.Sleep})
+	return nil
+}
+
+func (st *state) close(stderr io.Writer) {
+	for i := len(st.closers) - 1; i >= 0; i-- {
+		if err := st.closers[i](); err != nil {
+			fmt.Fprintf(stderr, "slipway: close: %v\n", err)
+		}
+	}
+	st.closers = nil
+}
+
+// workflow returns a workflow over the step's provider and state, with
+// stages, the strategy and retention from the settings; progress events
+// are printed to out, one line each.
+func (st *state) workflow(out io.Writer, stages release.Stages, onEvent func(release.Event)) (*release.Workflow, error) {
+	s := st.s
+	opts := release.Options{
+		Provider: st.p, Metrics: st.metrics, Journal: st.journal, Store: st.store, Clock: st.clock,
+		Stages: stages, Actor: s.actor, URL: s.runURL, Retention: s.retention,
+		Retry: provider.RetryPolicy{Sleep: st.clock.Sleep},
+		OnEvent: func(e release.Event) {
+			if onEvent != nil {
+				onEvent(e)
+			}
+			st.printer(out).event(e)
+		},
+	}
+	if len(s.strategy.Steps) > 0 {
+		opts.Strategy = s.strategy
+	}
+	if s.cmd == "resume" || s.cmd == "abort" {
+		opts.Checks = s.checks()
+	}
+	s.applyConfig(&opts)
+	var ns release.Multi
+	if s.webhook != "" {
+		ns = append(ns, &release.Webhook{URL: s.webhook})
+	}
+	if s.slackWebhook != "" {
+		ns = append(ns, &release.Slack{WebhookURL: s.slackWebhook})
+	}
+	if len(ns) > 0 {
+		opts.Notifier = ns
+	}
+	w, err := release.New(opts)
+	if errors.Is(err, provider.ErrInvalid) || errors.Is(err, provider.ErrUnsupported) {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return w, err
+}
+
+// printer returns the step's printer of events to out.
+func (st *state) printer(out io.Writer) *printer {
+	if st.pr == nil {
+		st.pr = newPrinter(out, st.clock)
+	}
+	return st.pr
+}

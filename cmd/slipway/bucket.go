@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,9 +14,9 @@ import (
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/azureblob" // azblob:// state URLs
 	"gocloud.dev/blob/fileblob"
-	"gocloud.dev/blob/memblob"
 	_ "gocloud.dev/blob/gcsblob" // gs:// state URLs
-	_ "gocloud.dev/blob/s3blob"  // s3:// state URLs
+	"gocloud.dev/blob/memblob"
+	_ "gocloud.dev/blob/s3blob" // s3:// state URLs
 
 	"github.com/slipway-dev/slipway/internal/blobcas"
 	"github.com/slipway-dev/slipway/internal/filelock"
@@ -26,9 +27,10 @@ import (
 // memory provider's state file next to it), mem:// (this process only: no
 // memory provider state file either), or any URL gocloud.dev/blob opens
 // (s3://, gs://, azblob://: their create-if-absent writes are conditional
-// on the server). memPath is where the memory provider keeps its state,
+// on the server). A directory is created unless create is false (a
+// command that writes nothing when it finds nothing). memPath is where the memory provider keeps its state,
 // "" for none.
-func openBucket(ctx context.Context, state string) (b *blob.Bucket, memPath string, guard blobcas.Guard, err error) {
+func openBucket(ctx context.Context, state string, create bool) (b *blob.Bucket, memPath string, guard blobcas.Guard, err error) {
 	dir := ""
 	switch {
 	case strings.HasPrefix(state, "mem://"):
@@ -54,6 +56,11 @@ func openBucket(ctx context.Context, state string) (b *blob.Bucket, memPath stri
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, "", nil, usageError("--state %q: %v", state, err)
+	}
+	if _, err := os.Stat(abs); !create && errors.Is(err, fs.ErrNotExist) {
+		// Nothing was ever saved here, and a command that only reads
+		// does not create the directory.
+		return memblob.OpenBucket(nil), "", nil, nil
 	}
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, "", nil, fmt.Errorf("state directory: %w", err)

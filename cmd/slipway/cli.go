@@ -1,11 +1,11 @@
 package main
 
 import (
-	"maps"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -135,6 +135,13 @@ func newRoot(env func(string) string, stdout, stderr io.Writer, result *error) *
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		// No subcommand: the usage, on stderr, and exit 2.
+		cmd.SetOut(stderr)
+		_ = cmd.Help()
+		*result = usageError("no subcommand")
+		return nil
+	}
 	root.CompletionOptions.HiddenDefaultCmd = false
 	for _, cm := range commands() {
 		root.AddCommand(newSubcommand(cm[0], cm[1], env, stdout, stderr, result))

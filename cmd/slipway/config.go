@@ -73,8 +73,8 @@ type checksConfig struct {
 		Factor float64 `yaml:"factor"`
 		Slack  float64 `yaml:"slack"`
 	} `yaml:"errorRate"`
-	MaxErrorRate *float64 `yaml:"maxErrorRate"`
-	MaxLatencyP99 string  `yaml:"maxLatencyP99"`
+	MaxErrorRate  *float64 `yaml:"maxErrorRate"`
+	MaxLatencyP99 string   `yaml:"maxLatencyP99"`
 	Judge         *struct {
 		Metric     string  `yaml:"metric"`
 		Confidence float64 `yaml:"confidence"`

@@ -2,13 +2,13 @@ package main
 
 import (
 	"bytes"
-	"slices"
 	"errors"
-		"fmt"
+	"fmt"
 	"math"
 	"net/url"
 	"os"
-		"strings"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/slipway-dev/slipway/canary"
@@ -32,22 +32,22 @@ type settings struct {
 	cmd string // the subcommand
 
 	// Every subcommand.
-	function    string
-	providerKey string // "memory" or "aws"
-	region      string
-	stateURL    string // where the journal, the rollout states and leases live
-	configPath  string
-	force       bool
-	leaseTTL    time.Duration
-	watch       bool
+	function         string
+	providerKey      string // "memory" or "aws"
+	region           string
+	stateURL         string // where the journal, the rollout states and leases live
+	configPath       string
+	force            bool
+	leaseTTL         time.Duration
+	watch            bool
 	failOnUnfinished bool
-	cfg         *config // the config file, nil without one
-	seed        int64
-	realTime    bool
-	staging     string
-	production  string
-	summaryFile string // $GITHUB_STEP_SUMMARY
-	outputFile  string // $GITHUB_OUTPUT
+	cfg              *config // the config file, nil without one
+	seed             int64
+	realTime         bool
+	staging          string
+	production       string
+	summaryFile      string // $GITHUB_STEP_SUMMARY
+	outputFile       string // $GITHUB_OUTPUT
 
 	// Subcommands that change something.
 	actor  string
@@ -499,7 +499,6 @@ func (s *settings) buildStrategy() error {
 // flagOrEnv reports whether name was given by a flag or the environment
 // (not by the config file).
 func (s *settings) flagOrEnv(name string) bool { return s.givenNotByFile[name] }
-
 
 // errorRateCheck is the name of the canary's check, in the strategy and in
 // a stored rollout state.

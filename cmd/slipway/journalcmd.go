@@ -27,7 +27,7 @@ func newJournalCommand(env func(string) string, stdout, stderr io.Writer, result
 					return err
 				}
 				ctx := cmd.Context()
-				b, _, guard, err := openBucket(ctx, stateURL)
+				b, _, guard, err := openBucket(ctx, stateURL, sub.name == "repair")
 				if err != nil {
 					return err
 				}

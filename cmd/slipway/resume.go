@@ -235,11 +235,16 @@ func (st *state) resume(ctx context.Context, out io.Writer) error {
 		if err = st.requireFunction(ctx); err != nil {
 			return
 		}
+		// Read first: with nothing unfinished, nothing is written.
+		if f, err = st.findUnfinished(ctx); err != nil || f.id == "" {
+			return
+		}
 		var done func()
 		if done, err = st.drive(ctx, s.release); err != nil {
 			return
 		}
 		defer done()
+		// Under the lease: the canary may have ended meanwhile.
 		if f, err = st.findUnfinished(ctx); err != nil || f.id == "" {
 			return
 		}
@@ -318,6 +323,9 @@ func (st *state) abort(ctx context.Context, out io.Writer) error {
 	fmt.Fprintf(out, "slipway: abort %s: reason: %s\n", s.function, reason)
 	runIn(st.clock, func() {
 		if err = st.requireFunction(ctx); err != nil {
+			return
+		}
+		if f, err = st.findUnfinished(ctx); err != nil || (f.id == "" && !f.split()) || (f.id != "" && f.state.Done()) {
 			return
 		}
 		if !s.requestOnly {

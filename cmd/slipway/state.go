@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"gocloud.dev/blob"
@@ -49,6 +50,7 @@ type state struct {
 	lease   *blobstore.Lease // held while driving a canary
 	pr      *printer
 	out     io.Writer // the step's standard output
+	awsCfg  aws.Config
 	closers []func() error
 }
 
@@ -57,7 +59,15 @@ type state struct {
 // before anything is written, so a missing region fails without writing.
 func open(ctx context.Context, s *settings, stderr io.Writer) (*state, error) {
 	st := &state{s: s}
-	b, memPath, guard, err := openBucket(ctx, s.stateURL)
+	if s.providerKey == "awslambda" {
+		// The platform's configuration first: a missing region fails
+		// before anything is created.
+		if err := st.loadAWS(ctx); err != nil {
+			return nil, err
+		}
+	}
+	create := s.cmd != "status" && s.cmd != "resume" && s.cmd != "abort"
+	b, memPath, guard, err := openBucket(ctx, s.stateURL, create)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +219,8 @@ func openMemory(_ context.Context, st *state, memPath string) error {
 	return nil
 }
 
-func (st *state) openAWS(ctx context.Context) error {
+// loadAWS loads the AWS configuration.
+func (st *state) loadAWS(ctx context.Context) error {
 	var opts []func(*awsconfig.LoadOptions) error
 	if st.s.region != "" {
 		opts = append(opts, awsconfig.WithRegion(st.s.region))
@@ -221,7 +232,17 @@ func (st *state) openAWS(ctx context.Context) error {
 	if cfg.Region == "" {
 		return usageError("--provider awslambda needs a region: --region, SLIPWAY_REGION, AWS_REGION, the config file's region or a profile's")
 	}
-	lambda := awslambda.New(cfg, awslambda.Options{Now: st.clock.Now, Sleep: st.clock.Sleep})
+	st.awsCfg = cfg
+	return nil
+}
+
+func (st *state) openAWS(ctx context.Context) error {
+	if st.awsCfg.Region == "" {
+		if err := st.loadAWS(ctx); err != nil {
+			return err
+		}
+	}
+	lambda := awslambda.New(st.awsCfg, awslambda.Options{Now: st.clock.Now, Sleep: st.clock.Sleep})
 	st.p = lambda
 	st.metrics = provider.WithRetryMetrics(lambda, provider.RetryPolicy{Sleep: st.clock.Sleep})
 	return nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/canary/blobstore"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
@@ -285,8 +286,19 @@ func (st *state) prune(ctx context.Context, out io.Writer) error {
 
 // status prints the function's aliases, versions, drift and journal.
 func (st *state) status(ctx context.Context, out io.Writer) error {
+	if st.s.watch {
+		return st.watchStatus(ctx, out)
+	}
+	return st.statusOnce(ctx, out, true)
+}
+
+// statusOnce prints the status once; files says whether to write the step
+// summary and outputs.
+func (st *state) statusOnce(ctx context.Context, out io.Writer, files bool) error {
 	s := st.s
 	var (
+		unfinished []unfinishedCanary
+		leases     []blobstore.LeaseInfo
 		routes   []provider.Route
 		versions []provider.Version
 		drift    []release.Drift
@@ -314,6 +326,7 @@ func (st *state) status(ctx context.Context, out io.Writer) error {
 			}
 			entries = append(entries, e)
 		}
+		unfinished, leases, err = st.unfinishedCanaries(ctx)
 	})
 	if err != nil {
 		return fmt.Errorf("status of %s: %w", s.function, err)
@@ -325,6 +338,7 @@ func (st *state) status(ctx context.Context, out io.Writer) error {
 	for _, r := range routes {
 		fmt.Fprintf(out, "  %-12s %s\n", r.Alias, traffic(r))
 	}
+	st.printUnfinished(out, unfinished, leases)
 	fmt.Fprintln(out, "\nversions:")
 	for _, v := range versions {
 		var serves []string
@@ -365,9 +379,14 @@ func (st *state) status(ctx context.Context, out io.Writer) error {
 			e.Kind, e.Alias, what, after, e.Outcome, e.Actor, oneLine(e.Reason))
 	}
 	sum := release.Summary{Function: s.function, Outcome: "status", RoutesAfter: routes, Versions: versions, Drift: drift, Entries: entries}
-	outputs := fmt.Sprintf("drift=%d\n", len(drift))
-	if err := errors.Join(st.appendFile(s.summaryFile, sum.Markdown()), st.appendFile(s.outputFile, outputs)); err != nil {
-		return err
+	outputs := fmt.Sprintf("drift=%d\nunfinished=%d\n", len(drift), len(unfinished))
+	if files {
+		if err := errors.Join(st.appendFile(s.summaryFile, sum.Markdown()+unfinishedMarkdown(s, unfinished)), st.appendFile(s.outputFile, outputs)); err != nil {
+			return err
+		}
+	}
+	if len(unfinished) > 0 && s.failOnUnfinished {
+		return fmt.Errorf("%w: %d canary(ies) of %s unfinished: slipway resume continues, slipway abort rolls back", errUnfinished, len(unfinished), s.function)
 	}
 	if len(drift) > 0 && s.failOnDrift {
 		return fmt.Errorf("%w: %d route(s) of %s changed behind the journal's back", errDrift, len(drift), s.function)

@@ -43,6 +43,7 @@ type settings struct {
 	failOnUnfinished bool
 	cfg              *config // the config file, nil without one
 	seed             int64
+	resolution       time.Duration
 	realTime         bool
 	staging          string
 	production       string
@@ -116,6 +117,7 @@ func (s *settings) register(c *cli) {
 	c.str(&s.region, "region", "", "AWS region (aws only; else the AWS configuration's)", "SLIPWAY_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
 	c.str(&s.stateURL, "state", ".slipway", "where the journal, rollout states and leases live: a directory or file://, s3://, gs://, azblob://, mem:// URL", "SLIPWAY_STATE", "SLIPWAY_STATE_DIR")
 	c.duration(&s.leaseTTL, "lease-ttl", defaultLeaseTTL, "a canary's driver renews its lease every third of this; a lease not renewed for longer is stale (its process crashed)", "SLIPWAY_LEASE_TTL")
+	c.duration(&s.resolution, "resolution", time.Minute, "memory provider: its metrics resolution (1s rehearses a canary in seconds with --real-time; keep it the same across steps)", "SLIPWAY_MEMORY_RESOLUTION")
 	c.int64(&s.seed, "seed", 1, "seed of the memory provider's simulated traffic (keep it the same across steps)", "SLIPWAY_SEED")
 	c.boolean(&s.realTime, "real-time", "wait in real time; the memory provider runs in virtual time by default (the aws provider always runs in real time)", "SLIPWAY_REAL_TIME")
 	c.str(&s.staging, "staging", "staging", "staging alias", "SLIPWAY_STAGING_ALIAS")
@@ -286,7 +288,7 @@ func (s *settings) validate() error {
 		}
 	case "awslambda":
 		// Flags only the memory provider understands.
-		for _, name := range []string{"load", "simulate-error-rate", "code", "seed"} {
+		for _, name := range []string{"load", "simulate-error-rate", "code", "seed", "resolution"} {
 			if s.set[name] {
 				return usageError("--%s works with the memory provider only", name)
 			}
@@ -297,6 +299,9 @@ func (s *settings) validate() error {
 	}
 	if s.stateURL == "" {
 		return usageError("--state is empty")
+	}
+	if s.resolution < time.Second || s.resolution%time.Second != 0 {
+		return usageError("--resolution %v: want whole seconds, at least 1s", s.resolution)
 	}
 	if s.leaseTTL < time.Second {
 		return usageError("--lease-ttl %v: want at least 1s", s.leaseTTL)

@@ -51,6 +51,7 @@ type state struct {
 	pr      *printer
 	out     io.Writer // the step's standard output
 	awsCfg  aws.Config
+	memPath string // the memory provider's state file, "" for none
 	closers []func() error
 }
 
@@ -110,6 +111,7 @@ func open(ctx context.Context, s *settings, stderr io.Writer) (*state, error) {
 	if !ok {
 		return fail(usageError("--provider %q: want one of %s", s.providerKey, strings.Join(providerNames(), ", ")))
 	}
+	st.memPath = memPath
 	if err := open.open(ctx, st, memPath); err != nil {
 		return fail(err)
 	}
@@ -201,7 +203,7 @@ func openMemory(_ context.Context, st *state, memPath string) error {
 	s := st.s
 	// A Provider writes its Path only when something changes: status, which
 	// changes nothing, leaves the file alone.
-	opts := memory.Options{Now: st.clock.Now, Sleep: st.clock.Sleep, Seed: s.seed, Path: memPath}
+	opts := memory.Options{Now: st.clock.Now, Sleep: st.clock.Sleep, Seed: s.seed, Path: memPath, Resolution: s.resolution}
 	mem, err := memory.New(opts)
 	if err != nil {
 		return fmt.Errorf("memory provider: %w", err)

@@ -299,11 +299,11 @@ func (st *state) statusOnce(ctx context.Context, out io.Writer, files bool) erro
 	var (
 		unfinished []unfinishedCanary
 		leases     []blobstore.LeaseInfo
-		routes   []provider.Route
-		versions []provider.Version
-		drift    []release.Drift
-		entries  []release.Entry
-		err      error
+		routes     []provider.Route
+		versions   []provider.Version
+		drift      []release.Drift
+		entries    []release.Entry
+		err        error
 	)
 	runIn(st.clock, func() {
 		if routes, err = st.p.Routes(ctx, s.function); err != nil {

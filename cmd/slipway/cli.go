@@ -147,6 +147,7 @@ func newRoot(env func(string) string, stdout, stderr io.Writer, result *error) *
 		root.AddCommand(newSubcommand(cm[0], cm[1], env, stdout, stderr, result))
 	}
 	root.AddCommand(newJournalCommand(env, stdout, stderr, result))
+	root.AddCommand(newReportCommand(env, stdout, stderr, result))
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "print slipway's version",

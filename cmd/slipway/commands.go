@@ -236,7 +236,8 @@ func (st *state) report(out io.Writer, res release.Result, err error) error {
 	}
 	outputs := fmt.Sprintf("outcome=%s\nrelease=%s\nalias=%s\nversion=%s\nsemver=%s\nstable=%s\n",
 		res.Outcome, res.Release, res.Alias, res.Candidate, res.Semver, res.Stable)
-	if ferr := errors.Join(st.appendFile(s.summaryFile, res.Summary.Markdown()), st.appendFile(s.outputFile, outputs)); ferr != nil {
+	md := res.Summary.Markdown() + mermaidCharts(res.Function, windowSeries(res.Summary.Verdicts))
+	if ferr := errors.Join(st.appendFile(s.summaryFile, md), st.appendFile(s.outputFile, outputs), st.saveSummary(res.Summary)); ferr != nil {
 		return errors.Join(err, ferr)
 	}
 	// The last line said what happened: the error is not printed again.

@@ -148,6 +148,7 @@ func newRoot(env func(string) string, stdout, stderr io.Writer, result *error) *
 	}
 	root.AddCommand(newJournalCommand(env, stdout, stderr, result))
 	root.AddCommand(newReportCommand(env, stdout, stderr, result))
+	root.AddCommand(newTimeoutCommand(env, stdout, stderr, result))
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "print slipway's version",

@@ -44,6 +44,7 @@ type settings struct {
 	cfg              *config // the config file, nil without one
 	seed             int64
 	resolution       time.Duration
+	wait             time.Duration
 	realTime         bool
 	staging          string
 	production       string
@@ -189,6 +190,9 @@ func (s *settings) register(c *cli) {
 		}
 		c.integer(&s.keepLast, "keep-last", 0, what+"keep the N newest versions, delete older ones (routed versions and rollback points are always kept)", "SLIPWAY_KEEP_LAST")
 		c.duration(&s.keepWithin, "keep-within", 0, what+"keep versions published within this duration (720h)", "SLIPWAY_KEEP_WITHIN")
+	}
+	if s.cmd == "promote" || s.cmd == "release" || s.cmd == "resume" {
+		c.duration(&s.wait, "wait", 0, "when another process drives the production canary, wait this long for it to finish (runs queue instead of failing with exit 5)", "SLIPWAY_WAIT")
 	}
 	switch s.cmd {
 	case "publish", "release":

@@ -12,6 +12,9 @@ import (
 	"github.com/slipway-dev/slipway/canary/blobstore"
 )
 
+// leasePoll is how often --wait looks at a held lease.
+const leasePoll = 3 * time.Second
+
 // leaseKey is the key of the lease on the function's production canary.
 func (s *settings) leaseKey() string { return sanitizeID(s.function) + "." + s.production }
 
@@ -24,10 +27,23 @@ func (s *settings) leaseKey() string { return sanitizeID(s.function) + "." + s.p
 func (st *state) drive(ctx context.Context, releaseID string) (func(), error) {
 	s := st.s
 	host, _ := os.Hostname()
-	l, err := st.store.Acquire(ctx, s.leaseKey(), blobstore.Holder{
-		Who: s.actor, Host: host, PID: os.Getpid(), Command: s.cmd, Release: releaseID, URL: s.runURL,
-	}, s.leaseTTL)
+	holder := blobstore.Holder{Who: s.actor, Host: host, PID: os.Getpid(), Command: s.cmd, Release: releaseID, URL: s.runURL}
+	l, err := st.store.Acquire(ctx, s.leaseKey(), holder, s.leaseTTL)
+	// --wait: queue behind the process driving the canary (CI runs queue
+	// on the lease instead of cancelling each other).
 	var busy *blobstore.BusyError
+	for deadline, said := time.Now().Add(s.wait), false; errors.As(err, &busy) && time.Now().Before(deadline); {
+		if !said {
+			b := busy.Lease
+			st.printer(st.out).line("slipway: %s %s: waiting for %s (pid %d on %s, %s %s) to finish the %s canary",
+				s.cmd, s.function, b.Who, b.PID, b.Host, b.Command, b.Release, s.production)
+			said = true
+		}
+		if serr := canary.RealClock().Sleep(ctx, leasePoll); serr != nil {
+			return nil, serr
+		}
+		l, err = st.store.Acquire(ctx, s.leaseKey(), holder, s.leaseTTL)
+	}
 	if errors.As(err, &busy) {
 		b := busy.Lease
 		return nil, fmt.Errorf("%w: another process drives the %s canary of %s: %s (pid %d on %s, %s %s) since %s, renewed %s; wait for it, or run abort to have it roll back",

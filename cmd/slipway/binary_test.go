@@ -493,3 +493,44 @@ func TestBinaryStateURLs(t *testing.T) {
 		t.Errorf("a second process over mem:// saw state:\n%s\n%s", s.stdout, s.stderr)
 	}
 }
+
+// TestBinaryHooks: the config file's pre-traffic command runs before any
+// traffic moves and learns the rollout from its environment; its failure
+// rolls the canary back, and the rollback command runs after.
+func TestBinaryHooks(t *testing.T) {
+	j := newJob(t, `functions:
+  - name: checkout
+strategy:
+  preset: Canary10Percent5Minutes
+hooks:
+  preTraffic: [sh, -c, "echo $SLIPWAY_HOOK $SLIPWAY_FUNCTION $SLIPWAY_ALIAS $SLIPWAY_CANDIDATE $SLIPWAY_STABLE > pre.txt; echo smoke test failed; exit 1"]
+  onRollback: [sh, -c, "echo rolled back $SLIPWAY_CANDIDATE to $SLIPWAY_STABLE > rollback.txt"]
+  timeout: 1m
+`)
+	j.staged()
+	s := j.must(exitRolledBack, "promote")
+	if got := j.route("production"); got != "1=100%" {
+		t.Errorf("production: %s, want all on 1", got)
+	}
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(j.dir, name))
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, s.stdout)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	if got := read("pre.txt"); !strings.Contains(got, "checkout production 2 1") {
+		t.Errorf("the pre-traffic hook saw %q", got)
+	}
+	if got := read("rollback.txt"); got != "rolled back 2 to 1" {
+		t.Errorf("the rollback hook wrote %q", got)
+	}
+	if !strings.Contains(s.stdout, "smoke test failed") {
+		t.Errorf("the hook's output is not in the log:\n%s", s.stdout)
+	}
+	for _, e := range j.journal() {
+		if e.Kind == release.EntryRoute && e.Candidate == "2" {
+			t.Errorf("traffic moved before the pre-traffic hook passed: %+v", e)
+		}
+	}
+}

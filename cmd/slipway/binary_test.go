@@ -134,7 +134,6 @@ func (j *job) must(code int, args ...string) step {
 // background is a step running in the background.
 type background struct {
 	cmd   *exec.Cmd
-	lines chan string
 	out   strings.Builder
 	mu    sync.Mutex
 	done  chan struct{}

@@ -539,11 +539,3 @@ func (s *settings) checks() map[string]canary.Check {
 	return m
 }
 
-const exitCodesText = `
-exit codes:
-  0  done: published, promoted, unchanged, rolled back on request (rollback, abort), nothing to resume, pruned, status printed
-  1  error: the platform, the journal, a refused or failed release
-  2  usage: invalid flags or environment (nothing was called or written)
-  3  the canary rolled back (promote, release, resume): production is on the previous version (checks failed, or interrupted)
-  4  status -fail-on-drift found routes changed behind the journal's back
-`

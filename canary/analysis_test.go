@@ -16,8 +16,8 @@ import (
 // of verdict(n, name), where n counts measurements; an "error" verdict
 // string makes that check's result an error, "source" fails the whole
 // measurement.
-func mVerdicts(m *mSim, verdict func(n int, name string) string) func(int, canary.Window, []string) ([]canary.CheckResult, error) {
-	return func(n int, _ canary.Window, checks []string) ([]canary.CheckResult, error) {
+func mVerdicts(m *mSim, verdict func(n int, name string) string) func(int, canary.MetricWindow, []string) ([]canary.CheckResult, error) {
+	return func(n int, _ canary.MetricWindow, checks []string) ([]canary.CheckResult, error) {
 		if checks == nil {
 			for _, c := range m.s.Checks {
 				checks = append(checks, c.Name)
@@ -210,7 +210,7 @@ func TestAnalysisLimits(t *testing.T) {
 func TestAnalysisRetriesOnlyUnjudgedChecks(t *testing.T) {
 	m := mNewSim(t, mAnalysed(canary.Analysis{}, canary.CheckSpec{Name: "a", Check: mPass}, canary.CheckSpec{Name: "b", Check: mPass}))
 	var asked [][]string
-	m.judge = func(n int, w canary.Window, checks []string) ([]canary.CheckResult, error) {
+	m.judge = func(n int, w canary.MetricWindow, checks []string) ([]canary.CheckResult, error) {
 		asked = append(asked, checks)
 		rs := m.passAll(checks)
 		if n == 0 {

@@ -52,10 +52,10 @@ func (v *Verdict) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Window is what a check judges: one analysis window of a rollout, with the
+// MetricWindow is what a check judges: one analysis window of a rollout, with the
 // metrics of the candidate and of the stable version over exactly the same
 // whole periods (see provider.Observation).
-type Window struct {
+type MetricWindow struct {
 	Function  string `json:"function"`
 	Alias     string `json:"alias"`
 	Candidate string `json:"candidate"` // version ID
@@ -74,7 +74,7 @@ type Window struct {
 
 // Series returns the candidate's and the stable version's series (empty
 // series when absent).
-func (w Window) Series() (candidate, stable provider.Series) {
+func (w MetricWindow) Series() (candidate, stable provider.Series) {
 	candidate, _ = w.Metrics.Of(w.Candidate)
 	if w.Stable != "" {
 		stable, _ = w.Metrics.Of(w.Stable)
@@ -132,7 +132,7 @@ type Stats struct {
 // ctx is done, and must not modify w (its slices are shared between the
 // checks of a window).
 type Check interface {
-	Judge(ctx context.Context, w Window) (Measurement, error)
+	Judge(ctx context.Context, w MetricWindow) (Measurement, error)
 }
 
 // CheckFunc adapts a plain function to Check, as http.HandlerFunc adapts
@@ -140,7 +140,7 @@ type Check interface {
 // the shortest way to a custom check — a business metric read from the
 // caller's own store, a synthetic transaction, a manual flag — and it is
 // safe for concurrent use when f is.
-type CheckFunc func(ctx context.Context, w Window) (Measurement, error)
+type CheckFunc func(ctx context.Context, w MetricWindow) (Measurement, error)
 
 // Judge calls f.
-func (f CheckFunc) Judge(ctx context.Context, w Window) (Measurement, error) { return f(ctx, w) }
+func (f CheckFunc) Judge(ctx context.Context, w MetricWindow) (Measurement, error) { return f(ctx, w) }

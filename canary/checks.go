@@ -132,7 +132,7 @@ type judgeSide struct {
 // with no traffic). A malformed series (negative counts, more errors than
 // invocations) is an error wrapping provider.ErrInvalid; cold starts
 // unknown to the source are an error wrapping provider.ErrUnsupported.
-func judgeRead(w Window, version string, m Metric, what string) (judgeSide, error) {
+func judgeRead(w MetricWindow, version string, m Metric, what string) (judgeSide, error) {
 	s, ok := w.Metrics.Of(version)
 	side := judgeSide{present: ok}
 	for i, p := range s.Points {
@@ -296,7 +296,7 @@ func (t Threshold) Validate() error {
 }
 
 // Judge measures the candidate's metric in w against Max.
-func (t Threshold) Judge(ctx context.Context, w Window) (Measurement, error) {
+func (t Threshold) Judge(ctx context.Context, w MetricWindow) (Measurement, error) {
 	if err := ctx.Err(); err != nil {
 		return Measurement{}, fmt.Errorf("canary: threshold: %w", err)
 	}
@@ -374,7 +374,7 @@ func (r Relative) Validate() error {
 }
 
 // Judge compares the candidate's metric in w with the stable version's.
-func (r Relative) Judge(ctx context.Context, w Window) (Measurement, error) {
+func (r Relative) Judge(ctx context.Context, w MetricWindow) (Measurement, error) {
 	if err := ctx.Err(); err != nil {
 		return Measurement{}, fmt.Errorf("canary: relative: %w", err)
 	}
@@ -412,7 +412,7 @@ func (r Relative) Judge(ctx context.Context, w Window) (Measurement, error) {
 // judgePair reads both sides for a comparison. done is true when the
 // returned measurement is final (Inconclusive for lack of a stable version
 // or of samples).
-func judgePair(w Window, metric Metric, what string, min int64) (cand, stable judgeSide, m Measurement, done bool, err error) {
+func judgePair(w MetricWindow, metric Metric, what string, min int64) (cand, stable judgeSide, m Measurement, done bool, err error) {
 	m.Unit = metric.unit()
 	cand, err = judgeRead(w, w.Candidate, metric, what)
 	if err != nil {

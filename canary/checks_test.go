@@ -40,9 +40,9 @@ func series(version string, mins ...minute) provider.Series {
 // window builds the window of candidate "2" against stable "1" over the
 // series' minutes; a nil series is left out (the version served nothing
 // the source saw).
-func window(cand, stable *provider.Series) canary.Window {
+func window(cand, stable *provider.Series) canary.MetricWindow {
 	n := 0
-	w := canary.Window{Function: "checkout", Alias: "live", Candidate: "2", Stable: "1", Weight: 1000, Start: t0}
+	w := canary.MetricWindow{Function: "checkout", Alias: "live", Candidate: "2", Stable: "1", Weight: 1000, Start: t0}
 	for _, s := range []*provider.Series{cand, stable} {
 		if s != nil {
 			w.Metrics.Series = append(w.Metrics.Series, *s)
@@ -73,14 +73,14 @@ var stableMinutes = []minute{
 	{inv: 1000, errs: 8, thr: 5, cold: 10, p50: ms(82), p90: ms(150), p99: ms(470)},
 }
 
-func tableWindow() canary.Window {
+func tableWindow() canary.MetricWindow {
 	c, s := series("2", candMinutes...), series("1", stableMinutes...)
 	return window(&c, &s)
 }
 
 var allMetrics = []canary.Metric{canary.ErrorRate, canary.ThrottleRate, canary.LatencyP50, canary.LatencyP90, canary.LatencyP99, canary.ColdStartRate}
 
-func judge(t *testing.T, c canary.Check, w canary.Window) canary.Measurement {
+func judge(t *testing.T, c canary.Check, w canary.MetricWindow) canary.Measurement {
 	t.Helper()
 	m, err := c.Judge(context.Background(), w)
 	if err != nil {
@@ -227,14 +227,14 @@ func TestMinimumSamples(t *testing.T) {
 	stableTrickle := series("1", minute{inv: 10, p50: ms(80), p90: ms(90), p99: ms(100)})
 	for _, tc := range []struct {
 		name string
-		w    canary.Window
+		w    canary.MetricWindow
 		rel  bool // only the comparisons are inconclusive
 	}{
 		{"candidate absent from the metrics", window(nil, &stable), false},
 		{"candidate served nothing", window(&silent, &stable), false},
 		{"candidate served 49 requests", window(&trickle, &stable), false},
 		{"stable served 10 requests", window(&healthy, &stableTrickle), true},
-		{"no stable version", func() canary.Window { w := window(&healthy, nil); w.Stable = ""; return w }(), true},
+		{"no stable version", func() canary.MetricWindow { w := window(&healthy, nil); w.Stable = ""; return w }(), true},
 		{"stable absent from the metrics", window(&healthy, nil), true},
 	} {
 		for _, metric := range allMetrics {
@@ -294,7 +294,7 @@ func TestChecksErrorsAreNotVerdicts(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		ctx   context.Context
-		w     canary.Window
+		w     canary.MetricWindow
 		check canary.Check
 		want  error
 	}{
@@ -385,8 +385,8 @@ func TestChecksValidate(t *testing.T) {
 }
 
 func TestCheckFunc(t *testing.T) {
-	var got canary.Window
-	var c canary.Check = canary.CheckFunc(func(ctx context.Context, w canary.Window) (canary.Measurement, error) {
+	var got canary.MetricWindow
+	var c canary.Check = canary.CheckFunc(func(ctx context.Context, w canary.MetricWindow) (canary.Measurement, error) {
 		got = w
 		return canary.Measurement{Verdict: canary.Pass, Reason: "called"}, nil
 	})
@@ -432,12 +432,12 @@ func TestVerdictText(t *testing.T) {
 // exampleWindow is a three-minute window of a 10% canary: the candidate
 // (version 8) served 400 requests with 6 errors, the stable version (7)
 // 3600 with 36.
-func exampleWindow() canary.Window {
+func exampleWindow() canary.MetricWindow {
 	start := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	point := func(i int, inv, errs int64, p99 time.Duration) provider.Point {
 		return provider.Point{Start: start.Add(time.Duration(i) * time.Minute), Invocations: inv, Errors: errs, P99: p99}
 	}
-	return canary.Window{
+	return canary.MetricWindow{
 		Function: "checkout", Alias: "live", Candidate: "8", Stable: "7", Weight: 1000,
 		Start: start, End: start.Add(3 * time.Minute),
 		Metrics: provider.Observation{Series: []provider.Series{
@@ -482,7 +482,7 @@ func ExampleRelative() {
 // window when the candidate served fewer than a tenth of the requests its
 // weight promised (the route is not sending it traffic).
 func ExampleCheckFunc() {
-	routed := canary.CheckFunc(func(ctx context.Context, w canary.Window) (canary.Measurement, error) {
+	routed := canary.CheckFunc(func(ctx context.Context, w canary.MetricWindow) (canary.Measurement, error) {
 		cand, stable := w.Series()
 		c, s := cand.Total().Invocations, stable.Total().Invocations
 		if c+s == 0 {

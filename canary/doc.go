@@ -12,7 +12,7 @@
 //     warm-up, hooks and an optional approval gate. Strategy.Validate
 //     checks it against a platform's provider.Capabilities before anything
 //     is touched.
-//   - Check judges one Window of metrics: Pass, Fail or Inconclusive, or an
+//   - Check judges one MetricWindow of metrics: Pass, Fail or Inconclusive, or an
 //     error, which is not a verdict. Threshold, Relative and the statistical
 //     Judge are built in; CheckFunc adapts a function. Analysis turns the
 //     verdicts of many windows into a decision.

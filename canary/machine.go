@@ -171,7 +171,7 @@ type Action struct {
 	Route provider.Route
 	// Window and Checks: Measure. Window.Metrics is empty: the runner
 	// fetches it.
-	Window Window
+	Window MetricWindow
 	Checks []string
 	// Hook: RunHook.
 	Hook string

@@ -30,7 +30,7 @@ var mT0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // mPass always passes; the machine never calls it (the simulated
 // runner decides the verdicts), but a strategy needs a non-nil Check.
-var mPass = canary.CheckFunc(func(context.Context, canary.Window) (canary.Measurement, error) {
+var mPass = canary.CheckFunc(func(context.Context, canary.MetricWindow) (canary.Measurement, error) {
 	return canary.Measurement{Verdict: canary.Pass}, nil
 })
 
@@ -91,7 +91,7 @@ type mSim struct {
 	plat *mPlatform
 	// judge returns the results of the n-th Measure (from 0); nil: every
 	// check named passes.
-	judge    func(n int, w canary.Window, checks []string) ([]canary.CheckResult, error)
+	judge    func(n int, w canary.MetricWindow, checks []string) ([]canary.CheckResult, error)
 	measures int
 	// hook returns a hook's outcome; hookTakes is its virtual run time.
 	hook      func(name string) error
@@ -833,7 +833,7 @@ func TestMachineRandomEvents(t *testing.T) {
 		r := rand.New(rand.NewPCG(uint64(seed), 7))
 		st := mRandomStrategy(r)
 		m := mNewSimSpec(t, canary.Spec{Strategy: st, OnConflict: canary.ConflictPolicy(r.IntN(2)), OnCancel: canary.CancelPolicy(r.IntN(2))})
-		m.judge = func(n int, w canary.Window, checks []string) ([]canary.CheckResult, error) {
+		m.judge = func(n int, w canary.MetricWindow, checks []string) ([]canary.CheckResult, error) {
 			if r.IntN(8) == 0 {
 				return nil, errors.New("metrics unavailable")
 			}
@@ -1219,7 +1219,7 @@ func BenchmarkPresetWalk(b *testing.B) {
 func ExampleNext() {
 	st := canary.Canary(2000, 2*time.Minute) // 20% for 2 minutes, then 100%
 	st.Analysis.Checks = []canary.CheckSpec{{Name: "errors", Check: canary.CheckFunc(
-		func(context.Context, canary.Window) (canary.Measurement, error) {
+		func(context.Context, canary.MetricWindow) (canary.Measurement, error) {
 			return canary.Measurement{Verdict: canary.Pass, Reason: "0.1% errors"}, nil
 		})}}
 	current := provider.Route{Alias: "live", Weights: []provider.Weight{{Version: "6", BasisPoints: 10000}}, Revision: "a"}

@@ -95,7 +95,7 @@ func (p HTTPProbe) Validate() error {
 }
 
 // Judge sends the probe's requests and measures the share that succeeded.
-func (p HTTPProbe) Judge(ctx context.Context, w Window) (Measurement, error) {
+func (p HTTPProbe) Judge(ctx context.Context, w MetricWindow) (Measurement, error) {
 	if err := p.Validate(); err != nil {
 		return Measurement{}, err
 	}

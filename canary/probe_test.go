@@ -53,7 +53,7 @@ func TestHTTPProbeSuccessRatio(t *testing.T) {
 		{0, canary.Fail}, // zero means every request
 	} {
 		t.Run(fmt.Sprint(tc.min), func(t *testing.T) {
-			m := judge(t, canary.HTTPProbe{URL: srv.URL + "/healthz", MinSuccess: tc.min}, canary.Window{})
+			m := judge(t, canary.HTTPProbe{URL: srv.URL + "/healthz", MinSuccess: tc.min}, canary.MetricWindow{})
 			if m.Verdict != tc.want || m.Value != 0.8 || m.Unit != "ratio" {
 				t.Errorf("got %v value %v %s (%s), want %v 0.8", m.Verdict, m.Value, m.Unit, m.Reason, tc.want)
 			}
@@ -70,7 +70,7 @@ func TestHTTPProbeStatuses(t *testing.T) {
 	// 200, 204 and 299 succeed; a 301 is not followed (the client below
 	// does not follow redirects) and fails, like 404, 500, 300 and 418.
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	m := judge(t, canary.HTTPProbe{URL: srv.URL, Requests: len(codes), MinSuccess: 0.3, Client: client}, canary.Window{})
+	m := judge(t, canary.HTTPProbe{URL: srv.URL, Requests: len(codes), MinSuccess: 0.3, Client: client}, canary.MetricWindow{})
 	if m.Verdict != canary.Pass || m.Value != 3.0/8 {
 		t.Errorf("got %v value %v (%s), want Pass 0.375", m.Verdict, m.Value, m.Reason)
 	}
@@ -89,12 +89,12 @@ func TestHTTPProbeTimeout(t *testing.T) {
 		}
 		return http.StatusOK
 	})
-	m := judge(t, canary.HTTPProbe{URL: srv.URL, Requests: 4, Timeout: 20 * time.Millisecond, MinSuccess: 0.9}, canary.Window{})
+	m := judge(t, canary.HTTPProbe{URL: srv.URL, Requests: 4, Timeout: 20 * time.Millisecond, MinSuccess: 0.9}, canary.MetricWindow{})
 	if m.Verdict != canary.Fail || m.Value != 0.5 || !strings.HasSuffix(m.Reason, ": 2 timed out after 20ms") {
 		t.Errorf("got %v value %v (%s), want Fail 0.5 with 2 timeouts", m.Verdict, m.Value, m.Reason)
 	}
 	hang, _ := probeServer(t, func(int64) int { return 0 })
-	m = judge(t, canary.HTTPProbe{URL: hang.URL, Requests: 2, Timeout: 20 * time.Millisecond}, canary.Window{})
+	m = judge(t, canary.HTTPProbe{URL: hang.URL, Requests: 2, Timeout: 20 * time.Millisecond}, canary.MetricWindow{})
 	if m.Verdict != canary.Fail || m.Value != 0 {
 		t.Errorf("every request hangs: %v value %v (%s), want Fail 0", m.Verdict, m.Value, m.Reason)
 	}
@@ -106,7 +106,7 @@ func TestHTTPProbeUnreachable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	addr := srv.URL
 	srv.Close() // nothing listens there any more
-	m, err := canary.HTTPProbe{URL: addr, Requests: 3}.Judge(context.Background(), canary.Window{})
+	m, err := canary.HTTPProbe{URL: addr, Requests: 3}.Judge(context.Background(), canary.MetricWindow{})
 	if !errors.Is(err, provider.ErrUnavailable) || m != (canary.Measurement{}) {
 		t.Fatalf("got %+v, %v; want an ErrUnavailable error", m, err)
 	}
@@ -124,7 +124,7 @@ func TestHTTPProbeCancel(t *testing.T) {
 		}
 		return http.StatusOK
 	})
-	m, err := canary.HTTPProbe{URL: srv.URL, Requests: 10}.Judge(ctx, canary.Window{})
+	m, err := canary.HTTPProbe{URL: srv.URL, Requests: 10}.Judge(ctx, canary.MetricWindow{})
 	if !errors.Is(err, context.Canceled) || m != (canary.Measurement{}) {
 		t.Fatalf("got %+v, %v; want context.Canceled", m, err)
 	}
@@ -132,7 +132,7 @@ func TestHTTPProbeCancel(t *testing.T) {
 		t.Errorf("%d requests sent, want 3", got)
 	}
 	// Already cancelled: nothing is sent.
-	if _, err := (canary.HTTPProbe{URL: srv.URL}).Judge(ctx, canary.Window{}); !errors.Is(err, context.Canceled) || n.Load() != 3 {
+	if _, err := (canary.HTTPProbe{URL: srv.URL}).Judge(ctx, canary.MetricWindow{}); !errors.Is(err, context.Canceled) || n.Load() != 3 {
 		t.Errorf("cancelled before the start: %v, %d requests", err, n.Load())
 	}
 }
@@ -151,10 +151,10 @@ func TestHTTPProbeClient(t *testing.T) {
 		r.Header.Set("Authorization", "Bearer t0k3n")
 		return http.DefaultTransport.RoundTrip(r)
 	})}
-	if m := judge(t, canary.HTTPProbe{URL: srv.URL, Requests: 3}, canary.Window{}); m.Verdict != canary.Fail || m.Value != 0 {
+	if m := judge(t, canary.HTTPProbe{URL: srv.URL, Requests: 3}, canary.MetricWindow{}); m.Verdict != canary.Fail || m.Value != 0 {
 		t.Errorf("default client: %v value %v, want Fail 0 (unauthorised)", m.Verdict, m.Value)
 	}
-	if m := judge(t, canary.HTTPProbe{URL: srv.URL, Requests: 3, Client: client}, canary.Window{}); m.Verdict != canary.Pass || m.Value != 1 {
+	if m := judge(t, canary.HTTPProbe{URL: srv.URL, Requests: 3, Client: client}, canary.MetricWindow{}); m.Verdict != canary.Pass || m.Value != 1 {
 		t.Errorf("token client: %v value %v (%s), want Pass 1", m.Verdict, m.Value, m.Reason)
 	}
 }
@@ -170,7 +170,7 @@ func TestHTTPProbeConcurrentUse(t *testing.T) {
 	verdicts := make([]canary.Verdict, 8)
 	for i := range verdicts {
 		wg.Go(func() {
-			m, err := probe.Judge(context.Background(), canary.Window{})
+			m, err := probe.Judge(context.Background(), canary.MetricWindow{})
 			if err != nil {
 				t.Error(err)
 			}
@@ -210,7 +210,7 @@ func TestHTTPProbeValidate(t *testing.T) {
 			if !errors.As(err, &ie) || !errors.Is(err, provider.ErrInvalid) || ie.Field != tc.field {
 				t.Fatalf("Validate() = %v, want an InvalidError for %s", err, tc.field)
 			}
-			if _, err := tc.p.Judge(context.Background(), canary.Window{}); !errors.Is(err, provider.ErrInvalid) {
+			if _, err := tc.p.Judge(context.Background(), canary.MetricWindow{}); !errors.Is(err, provider.ErrInvalid) {
 				t.Errorf("Judge: %v, want the validation error", err)
 			}
 		})
@@ -232,7 +232,7 @@ func ExampleHTTPProbe() {
 	defer srv.Close()
 
 	probe := canary.HTTPProbe{URL: srv.URL + "/healthz", Requests: 10, Timeout: 2 * time.Second, MinSuccess: 0.9}
-	m, err := probe.Judge(context.Background(), canary.Window{})
+	m, err := probe.Judge(context.Background(), canary.MetricWindow{})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -749,7 +749,7 @@ func (d *drive) measure(ctx context.Context, a Action) Event {
 // source to complete it. The window of a blue/green test alias is queried
 // across routes, so the stable version is measured on the traffic it
 // serves.
-func (d *drive) observe(ctx context.Context, w Window) (provider.Observation, error) {
+func (d *drive) observe(ctx context.Context, w MetricWindow) (provider.Observation, error) {
 	q := provider.Query{Function: w.Function, Alias: w.Alias, Versions: []string{w.Candidate}, Start: w.Start, End: w.End}
 	if w.Stable != "" && w.Stable != w.Candidate {
 		q.Versions = append(q.Versions, w.Stable)

@@ -578,12 +578,12 @@ func (s State) Done() bool { return s.Phase.Terminal() }
 
 // window returns the window being measured next: [NextAnalysis-Interval,
 // NextAnalysis).
-func (s *State) window() Window {
+func (s *State) window() MetricWindow {
 	alias, weight := s.Alias, s.Plan.Steps[s.Step].Weight
 	if s.Plan.onTest(s.Step) {
 		alias = s.Plan.TestAlias
 	}
-	return Window{
+	return MetricWindow{
 		Function:  s.Function,
 		Alias:     alias,
 		Candidate: s.Candidate,

@@ -8,8 +8,8 @@ import (
 // Clock is a source of time for code that waits: it reads the time only
 // through Now and waits only through Sleep, so that a simulation can run it
 // on virtual time (canary.VirtualClock, or the wall clock inside a
-// testing/synctest bubble). canary.Clock and retention.Clock are this
-// interface.
+// testing/synctest bubble). canary.Clock is this interface; retention's
+// Planner and ApplyOptions and release's Options.Runner take it.
 //
 // Implementations are safe for concurrent use.
 type Clock interface {

@@ -227,3 +227,36 @@ func TestErrors(t *testing.T) {
 		t.Fatalf("Error() = %q, want %q", err.Error(), want)
 	}
 }
+
+func TestPercent(t *testing.T) {
+	for bp, want := range map[int]string{
+		0: "0%", 1: "0.01%", 10: "0.1%", 99: "0.99%", 100: "1%", 125: "1.25%", 950: "9.5%", 1000: "10%",
+		1250: "12.5%", 9000: "90%", 9999: "99.99%", 10000: "100%", -50: "-0.5%",
+	} {
+		if got := Percent(bp); got != want {
+			t.Errorf("Percent(%d) = %q, want %q", bp, got, want)
+		}
+	}
+}
+
+func TestRouteString(t *testing.T) {
+	split := Split("prod", "1", "2", 1000)
+	split.Revision = "7"
+	tests := []struct {
+		r             Route
+		traffic, text string
+	}{
+		{split, "1=90% 2=10%", "1=90% 2=10% (rev 7)"},
+		{To("prod", "3"), "3=100%", "3=100%"},
+		{Route{Alias: "a", Weights: []Weight{{"1", 5000}, {"2", 2500}, {"3", 2500}}}, "1=50% 2=25% 3=25%", "1=50% 2=25% 3=25%"},
+		{Route{Alias: "a", Revision: "r"}, "", " (rev r)"},
+	}
+	for _, tt := range tests {
+		if got := tt.r.Traffic(); got != tt.traffic {
+			t.Errorf("%#v.Traffic() = %q, want %q", tt.r, got, tt.traffic)
+		}
+		if got := tt.r.String(); got != tt.text {
+			t.Errorf("%#v.String() = %q, want %q", tt.r, got, tt.text)
+		}
+	}
+}

@@ -19,11 +19,11 @@
 //  2. Stage: the staging alias is pointed at the version and the caller's
 //     integration tests run against it.
 //  3. Canary: production traffic moves to the candidate in steps while
-//     checks judge it, within the deploy windows of a Policy (Check before
+//     checks judge it, within the deploy windows of a DeployPolicy (Check before
 //     the release starts, CheckShift before each increase; a rollback is
 //     never blocked).
 //  4. Promote, or roll back to the previous good version, and notify
-//     (Notifier: Webhook, Slack, Multi).
+//     (a notify.Notifier: Webhook, Slack, Multi).
 //  5. Prune old versions by the caller's retention policy.
 //
 // Workflow runs these steps: Release does all of them for one function,
@@ -33,18 +33,19 @@
 // process died mid-canary, Abort rolls a running canary back from another
 // goroutine or process, and Prune applies retention. The canary runner
 // never writes a route the workflow has not admitted and journaled: the
-// provider it drives checks the deploy Policy before every increase of the
+// provider it drives checks the DeployPolicy before every increase of the
 // candidate's traffic (holding up to Options.MaxHold for a window to open,
 // else refusing, which rolls the canary back; a decrease is never blocked)
-// and appends an Entry after every write. A journal that cannot record a
+// and appends a journal.Entry after every write. A journal that cannot record a
 // write cancels the canary, which rolls back. Each step is reported as a
 // typed Event (Options.OnEvent), and each run returns a Result with its
 // Summary.
 //
-// Every route change and decision is appended to a Journal (MemoryJournal,
-// or FileJournal: JSON lines, fsynced, torn-tail recovery), which is the
-// audit trail and the memory of the workflow: PreviousGood answers the
-// rollback target after a process restart, and Verify reports routes
+// Every route change and decision is appended to a journal.Journal
+// (package journal: MemoryJournal, or FileJournal: JSON lines, fsynced,
+// torn-tail recovery), which is the audit trail and the memory of the
+// workflow: journal.PreviousGood answers the rollback target after a
+// process restart, and Verify reports routes
 // changed behind the journal's back (Drift). A Summary renders a run as
 // Markdown for a CI job summary.
 //
@@ -64,12 +65,12 @@
 // # Conventions
 //
 // Every function that does I/O takes a context first. Time comes from the
-// caller (Entry.Time, Policy.Check's argument), never from time.Now, so a
+// caller (journal.Entry.Time, DeployPolicy.Check's argument), never from time.Now, so a
 // release runs in virtual time in tests. Errors wrap the sentinels of
 // package provider (provider.ErrNotFound, ErrConflict, ErrInvalid, …) or
-// this package's own (ErrBlocked, ErrCorrupt, ErrClosed), with typed
-// errors (*BlockedError, *VersionExistsError, *HTTPError, *TornError,
-// *CorruptError) where callers need the fields. Values are plain data:
+// this package's own (ErrBlocked) or the journal's (journal.ErrCorrupt,
+// journal.ErrClosed), with typed errors (*BlockedError,
+// *VersionExistsError, *HTTPError) where callers need the fields. Values are plain data:
 // policies, reports, summaries and journal entries serialise to JSON and
 // compare under cmp.Diff.
 package release

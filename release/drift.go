@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 )
 
@@ -39,7 +40,7 @@ type Drift struct {
 	After *provider.Route `json:"after,omitempty"`
 	// Last is the journal entry Before comes from (when, who, why); nil
 	// for DriftUnknown.
-	Last *Entry `json:"last,omitempty"`
+	Last *journal.Entry `json:"last,omitempty"`
 }
 
 // String describes d in one line, such as
@@ -59,7 +60,7 @@ func (d Drift) String() string {
 		fmt.Fprintf(&b, "%s: ", d.Kind)
 	}
 	if d.Before != nil {
-		fmt.Fprintf(&b, "journal has %s", routeText(*d.Before))
+		fmt.Fprintf(&b, "journal has %s", d.Before.String())
 		if d.Last != nil {
 			fmt.Fprintf(&b, " from %s", d.Last.Time.UTC().Format("2006-01-02T15:04:05Z"))
 			if d.Last.Actor != "" {
@@ -71,35 +72,11 @@ func (d Drift) String() string {
 		b.WriteString(", ")
 	}
 	if d.After != nil {
-		fmt.Fprintf(&b, "now %s", routeText(*d.After))
+		fmt.Fprintf(&b, "now %s", d.After.String())
 	} else {
 		b.WriteString(", now absent")
 	}
 	return b.String()
-}
-
-// routeText renders a route's weights in percent and its revision, as
-// "1=90% 2=10% (rev 7)".
-func routeText(r provider.Route) string {
-	parts := make([]string, 0, len(r.Weights)+1)
-	for _, w := range r.Weights {
-		parts = append(parts, w.Version+"="+percent(w.BasisPoints))
-	}
-	s := strings.Join(parts, " ")
-	if r.Revision != "" {
-		s += " (rev " + r.Revision + ")"
-	}
-	return s
-}
-
-// percent renders basis points as a percentage: 1000 is "10%", 125 is
-// "1.25%".
-func percent(bp int) string {
-	s := fmt.Sprintf("%d", bp/100)
-	if f := bp % 100; f != 0 {
-		s += strings.TrimRight(fmt.Sprintf(".%02d", f), "0")
-	}
-	return s + "%"
 }
 
 // Verify compares the routes of fn with the journal and reports every route
@@ -121,7 +98,7 @@ func percent(bp int) string {
 // With an IndexedJournal, Verify reads the journal's last route change of
 // each alias (LastRoutes) and no other entry; otherwise it reads all of
 // fn's entries.
-func Verify(ctx context.Context, p provider.Provider, j Journal, fn string) ([]Drift, error) {
+func Verify(ctx context.Context, p provider.Provider, j journal.Journal, fn string) ([]Drift, error) {
 	if err := provider.CheckName("function", fn); err != nil {
 		return nil, err
 	}
@@ -157,16 +134,16 @@ func Verify(ctx context.Context, p provider.Provider, j Journal, fn string) ([]D
 
 // lastRoutes returns the newest route change of each alias of fn in j,
 // by alias.
-func lastRoutes(ctx context.Context, j Journal, fn string) (map[string]Entry, error) {
-	if ij, ok := j.(IndexedJournal); ok {
+func lastRoutes(ctx context.Context, j journal.Journal, fn string) (map[string]journal.Entry, error) {
+	if ij, ok := j.(journal.IndexedJournal); ok {
 		return ij.LastRoutes(ctx, fn)
 	}
-	last := make(map[string]Entry)
-	for e, err := range j.Entries(ctx, Filter{Function: fn}) {
+	last := make(map[string]journal.Entry)
+	for e, err := range j.Entries(ctx, journal.Filter{Function: fn}) {
 		if err != nil {
 			return nil, err
 		}
-		if e.Kind.changesRoute() {
+		if e.Kind.ChangesRoute() {
 			last[e.Alias] = e
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
@@ -40,7 +41,7 @@ func publishN(t *testing.T, p provider.Provider, fn string, n int) []string {
 
 // journaledSet sets a route through the provider and journals it, as the
 // workflow does.
-func journaledSet(t *testing.T, p provider.Provider, j release.Journal, fn string, r provider.Route, kind release.EntryKind) provider.Route {
+func journaledSet(t *testing.T, p provider.Provider, j journal.Journal, fn string, r provider.Route, kind journal.EntryKind) provider.Route {
 	t.Helper()
 	ctx := context.Background()
 	var before *provider.Route
@@ -52,7 +53,7 @@ func journaledSet(t *testing.T, p provider.Provider, j release.Journal, fn strin
 	if err != nil {
 		t.Fatalf("SetRoute(%+v): %v", r, err)
 	}
-	if err := j.Append(ctx, release.Entry{Time: t0, Kind: kind, Function: fn, Alias: r.Alias, Actor: "ci", Before: before, After: &after}); err != nil {
+	if err := j.Append(ctx, journal.Entry{Time: t0, Kind: kind, Function: fn, Alias: r.Alias, Actor: "ci", Before: before, After: &after}); err != nil {
 		t.Fatalf("Append: %v", err)
 	}
 	return after
@@ -61,14 +62,14 @@ func journaledSet(t *testing.T, p provider.Provider, j release.Journal, fn strin
 func TestVerify(t *testing.T) {
 	ctx := context.Background()
 	p := newMemory(t)
-	j := &release.MemoryJournal{}
+	j := &journal.MemoryJournal{}
 	ids := publishN(t, p, "fn", 3)
 
 	// production: journaled twice, then changed out of band; staging:
 	// journaled and untouched; dev: created by hand.
-	journaledSet(t, p, j, "fn", provider.To("production", ids[0]), release.EntryPromote)
-	prod := journaledSet(t, p, j, "fn", provider.Split("production", ids[0], ids[1], 1000), release.EntryRoute)
-	journaledSet(t, p, j, "fn", provider.To("staging", ids[1]), release.EntryPromote)
+	journaledSet(t, p, j, "fn", provider.To("production", ids[0]), journal.EntryPromote)
+	prod := journaledSet(t, p, j, "fn", provider.Split("production", ids[0], ids[1], 1000), journal.EntryRoute)
+	journaledSet(t, p, j, "fn", provider.To("staging", ids[1]), journal.EntryPromote)
 
 	if got, err := release.Verify(ctx, p, j, "fn"); err != nil || len(got) != 0 {
 		t.Fatalf("Verify before any out-of-band change = %v, %v; want no drift", got, err)
@@ -88,12 +89,12 @@ func TestVerify(t *testing.T) {
 	// deleted, or the journal belongs to another account).
 	gone := provider.To("canary", ids[0])
 	gone.Revision = "r-old"
-	if err := j.Append(ctx, release.Entry{Time: t0, Kind: release.EntryRoute, Function: "fn", Alias: "canary", After: &gone}); err != nil {
+	if err := j.Append(ctx, journal.Entry{Time: t0, Kind: journal.EntryRoute, Function: "fn", Alias: "canary", After: &gone}); err != nil {
 		t.Fatal(err)
 	}
 	// Another function's entries are not this one's.
 	other := provider.To("dev", "9")
-	if err := j.Append(ctx, release.Entry{Time: t0, Kind: release.EntryRoute, Function: "other", Alias: "dev", After: &other}); err != nil {
+	if err := j.Append(ctx, journal.Entry{Time: t0, Kind: journal.EntryRoute, Function: "other", Alias: "dev", After: &other}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -101,11 +102,11 @@ func TestVerify(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	lastProd, err := release.LastRoute(ctx, j, "fn", "production")
+	lastProd, err := journal.LastRoute(ctx, j, "fn", "production")
 	if err != nil {
 		t.Fatal(err)
 	}
-	lastCanary, _ := release.LastRoute(ctx, j, "fn", "canary")
+	lastCanary, _ := journal.LastRoute(ctx, j, "fn", "canary")
 	want := []release.Drift{
 		{Function: "fn", Alias: "canary", Kind: release.DriftMissing, Before: &gone, Last: &lastCanary},
 		{Function: "fn", Alias: "dev", Kind: release.DriftUnknown, After: &dev},
@@ -135,9 +136,9 @@ func TestVerify(t *testing.T) {
 func TestVerifySameTrafficNewToken(t *testing.T) {
 	ctx := context.Background()
 	p := newMemory(t)
-	j := &release.MemoryJournal{}
+	j := &journal.MemoryJournal{}
 	ids := publishN(t, p, "fn", 1)
-	prod := journaledSet(t, p, j, "fn", provider.To("production", ids[0]), release.EntryPromote)
+	prod := journaledSet(t, p, j, "fn", provider.To("production", ids[0]), journal.EntryPromote)
 	again, err := p.SetRoute(ctx, "fn", prod)
 	if err != nil {
 		t.Fatal(err)
@@ -153,12 +154,12 @@ func TestVerifySameTrafficNewToken(t *testing.T) {
 func TestVerifyAfterRollback(t *testing.T) {
 	ctx := context.Background()
 	p := newMemory(t)
-	j := &release.MemoryJournal{}
+	j := &journal.MemoryJournal{}
 	ids := publishN(t, p, "fn", 2)
-	journaledSet(t, p, j, "fn", provider.To("production", ids[0]), release.EntryPromote)
-	journaledSet(t, p, j, "fn", provider.Split("production", ids[0], ids[1], 500), release.EntryRoute)
-	journaledSet(t, p, j, "fn", provider.To("production", ids[0]), release.EntryRollback)
-	if err := j.Append(ctx, release.Entry{Time: t0, Kind: release.EntryDecision, Function: "fn", Alias: "production", Outcome: "rolled back"}); err != nil {
+	journaledSet(t, p, j, "fn", provider.To("production", ids[0]), journal.EntryPromote)
+	journaledSet(t, p, j, "fn", provider.Split("production", ids[0], ids[1], 500), journal.EntryRoute)
+	journaledSet(t, p, j, "fn", provider.To("production", ids[0]), journal.EntryRollback)
+	if err := j.Append(ctx, journal.Entry{Time: t0, Kind: journal.EntryDecision, Function: "fn", Alias: "production", Outcome: "rolled back"}); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := release.Verify(ctx, p, j, "fn"); err != nil || len(got) != 0 {
@@ -169,7 +170,7 @@ func TestVerifyAfterRollback(t *testing.T) {
 func TestVerifyErrors(t *testing.T) {
 	ctx := context.Background()
 	p := newMemory(t)
-	j := &release.MemoryJournal{}
+	j := &journal.MemoryJournal{}
 	if _, err := release.Verify(ctx, p, j, "nope"); !errors.Is(err, provider.ErrNotFound) {
 		t.Errorf("Verify(unknown function) = %v, want ErrNotFound", err)
 	}
@@ -179,7 +180,7 @@ func TestVerifyErrors(t *testing.T) {
 	publishN(t, p, "fn", 1)
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := j.Append(ctx, release.Entry{Time: t0, Kind: release.EntryPublish, Function: "fn"}); err != nil {
+	if err := j.Append(ctx, journal.Entry{Time: t0, Kind: journal.EntryPublish, Function: "fn"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := release.Verify(cctx, p, j, "fn"); !errors.Is(err, context.Canceled) {
@@ -203,14 +204,14 @@ func TestDriftStringPercents(t *testing.T) {
 func ExampleVerify() {
 	ctx := context.Background()
 	p, _ := memory.New(memory.Options{})
-	j := &release.MemoryJournal{}
+	j := &journal.MemoryJournal{}
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	v1, _ := p.Publish(ctx, "orders", provider.PublishInput{Artifact: provider.Artifact{Zip: []byte("v1")}})
 	v2, _ := p.Publish(ctx, "orders", provider.PublishInput{Artifact: provider.Artifact{Zip: []byte("v2")}})
 
 	// The workflow sets production and journals the change.
 	prod, _ := p.SetRoute(ctx, "orders", provider.To("production", v1.ID))
-	_ = j.Append(ctx, release.Entry{Time: now, Kind: release.EntryPromote, Function: "orders", Alias: "production", Actor: "ci", After: &prod})
+	_ = j.Append(ctx, journal.Entry{Time: now, Kind: journal.EntryPromote, Function: "orders", Alias: "production", Actor: "ci", After: &prod})
 
 	// Someone moves production in the console.
 	manual := provider.To("production", v2.ID)

@@ -16,14 +16,9 @@ var (
 	// release or a traffic increase now. The error is a *BlockedError
 	// that says why and until when.
 	ErrBlocked = errors.New("blocked by deploy policy")
-	// ErrCorrupt: a journal file holds a line that is not a journal entry
-	// before its last line. A damaged audit trail is never skipped over.
-	ErrCorrupt = errors.New("corrupt journal")
-	// ErrClosed: the journal was closed.
-	ErrClosed = errors.New("journal closed")
 )
 
-// BlockedError is the refusal of a deploy Policy. It matches ErrBlocked
+// BlockedError is the refusal of a DeployPolicy. It matches ErrBlocked
 // under errors.Is.
 type BlockedError struct {
 	// Reason says what blocks: outside every deploy window, or the name
@@ -48,45 +43,6 @@ func (e *BlockedError) Error() string {
 // Is makes errors.Is(err, ErrBlocked) true.
 func (e *BlockedError) Is(target error) bool { return target == ErrBlocked }
 
-// TornError describes a final journal line that was cut short by a crash
-// (or does not decode): the bytes from Offset to the end of the file. It is
-// not returned by OpenFileJournal; FileJournal.Recovered reports it, and the
-// next Append removes those bytes (see FileJournal).
-type TornError struct {
-	Path   string `json:"path"`
-	Offset int64  `json:"offset"` // where the torn line starts
-	Line   []byte `json:"line"`   // the torn bytes, as found
-	Err    error  `json:"-"`      // the decoding error, nil when only the newline was missing
-}
-
-func (e *TornError) Error() string {
-	msg := fmt.Sprintf("release: journal %s: torn final line at offset %d (%d bytes)", e.Path, e.Offset, len(e.Line))
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
-	}
-	return msg
-}
-
-func (e *TornError) Unwrap() error { return e.Err }
-
-// CorruptError is a journal line before the last one that does not decode.
-// It matches ErrCorrupt under errors.Is.
-type CorruptError struct {
-	Path   string
-	Line   int   // 1-based line number
-	Offset int64 // where the line starts
-	Err    error
-}
-
-func (e *CorruptError) Error() string {
-	return fmt.Sprintf("release: journal %s: line %d (offset %d) is not a journal entry: %v", e.Path, e.Line, e.Offset, e.Err)
-}
-
-// Is makes errors.Is(err, ErrCorrupt) true.
-func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
-
-func (e *CorruptError) Unwrap() error { return e.Err }
-
 // VersionExistsError refuses to publish a semantic version that a version of
 // the function already carries. It matches provider.ErrConflict under
 // errors.Is: nothing was published.
@@ -103,22 +59,3 @@ func (e *VersionExistsError) Error() string {
 
 // Is makes errors.Is(err, provider.ErrConflict) true.
 func (e *VersionExistsError) Is(target error) bool { return target == provider.ErrConflict }
-
-// HTTPError is a notification endpoint's answer outside 2xx.
-type HTTPError struct {
-	// Endpoint is the scheme and host of the URL; the path is left out
-	// because webhook URLs (Slack's among them) carry their secret there.
-	Endpoint   string `json:"endpoint"`
-	StatusCode int    `json:"statusCode"`
-	Status     string `json:"status"`
-	// Body is the first bytes of the response body (at most 512).
-	Body string `json:"body,omitempty"`
-}
-
-func (e *HTTPError) Error() string {
-	msg := "release: notify " + e.Endpoint + ": " + e.Status
-	if e.Body != "" {
-		msg += ": " + e.Body
-	}
-	return msg
-}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/slipway-dev/slipway/provider"
 )
 
 // Step names a step of the workflow.
@@ -75,7 +77,7 @@ type Event struct {
 	// EventWeightSet and EventVerdict.
 	Weight int `json:"weight,omitempty"`
 	// Verdicts are the checks' judgements of one window (EventVerdict).
-	Verdicts []Verdict `json:"verdicts,omitempty"`
+	Verdicts []CheckVerdict `json:"verdicts,omitempty"`
 	// Until is the end of a wait (EventWaiting) or when a block lifts
 	// (EventBlocked, zero when unknown).
 	Until   time.Time `json:"until,omitzero"`
@@ -90,7 +92,7 @@ func (e Event) String() string {
 	fmt.Fprintf(&b, "%s %-8s %-11s %s", e.Time.UTC().Format("15:04:05"), e.Step, e.Alias, e.Kind)
 	switch e.Kind {
 	case EventWeightSet:
-		fmt.Fprintf(&b, ": %s to %s", percent(e.Weight), plainVersion(e.Candidate, e.Semver))
+		fmt.Fprintf(&b, ": %s to %s", provider.Percent(e.Weight), plainVersion(e.Candidate, e.Semver))
 	case EventVerdict:
 		parts := make([]string, 0, len(e.Verdicts))
 		for _, v := range e.Verdicts {
@@ -100,7 +102,7 @@ func (e Event) String() string {
 			}
 			parts = append(parts, s)
 		}
-		fmt.Fprintf(&b, " at %s: %s", percent(e.Weight), strings.Join(parts, "; "))
+		fmt.Fprintf(&b, " at %s: %s", provider.Percent(e.Weight), strings.Join(parts, "; "))
 	case EventPublished, EventPromoted:
 		fmt.Fprintf(&b, ": %s", plainVersion(e.Candidate, e.Semver))
 	case EventRolledBack:

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/retention"
@@ -23,7 +24,7 @@ import (
 // through it, LastRoute, PreviousGood, RollbackPoints, Verify and the
 // workflow take their fallback and read Entries in order, as they did
 // before IndexedJournal existed.
-type plainJournal struct{ Journal }
+type plainJournal struct{ journal.Journal }
 
 var indexT0 = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 
@@ -49,9 +50,9 @@ func randomRoute(r *rand.Rand, alias string) provider.Route {
 // points repeat and promotions without Stable occur. Release IDs repeat
 // and carry "-2", "-3" suffixes as derived IDs do; times are not in append
 // order.
-func randomHistoryEntry(r *rand.Rand, fns int) Entry {
+func randomHistoryEntry(r *rand.Rand, fns int) journal.Entry {
 	fn := fmt.Sprintf("fn-%d", r.IntN(fns))
-	e := Entry{
+	e := journal.Entry{
 		Time:     indexT0.Add(time.Duration(r.IntN(3600)) * time.Second),
 		Function: fn,
 		Actor:    "ci",
@@ -66,17 +67,17 @@ func randomHistoryEntry(r *rand.Rand, fns int) Entry {
 	alias := indexAliases[r.IntN(len(indexAliases))]
 	switch k := r.IntN(10); {
 	case k == 0:
-		e.Kind, e.Candidate = EntryPublish, fmt.Sprint(1+r.IntN(6))
+		e.Kind, e.Candidate = journal.EntryPublish, fmt.Sprint(1+r.IntN(6))
 	case k < 3:
-		e.Kind, e.Outcome = EntryDecision, []string{"passed", "out of band", "promoted", "failed"}[r.IntN(4)]
+		e.Kind, e.Outcome = journal.EntryDecision, []string{"passed", "out of band", "promoted", "failed"}[r.IntN(4)]
 		if r.IntN(3) > 0 {
 			e.Alias = alias
 		}
 	default:
-		e.Kind = []EntryKind{EntryRoute, EntryRoute, EntryPromote, EntryPromote, EntryRollback}[r.IntN(5)]
+		e.Kind = []journal.EntryKind{journal.EntryRoute, journal.EntryRoute, journal.EntryPromote, journal.EntryPromote, journal.EntryRollback}[r.IntN(5)]
 		e.Alias = alias
 		after := randomRoute(r, alias)
-		if e.Kind != EntryRoute {
+		if e.Kind != journal.EntryRoute {
 			after = provider.To(alias, after.Primary())
 			after.Revision = fmt.Sprint(r.IntN(1 << 16))
 		}
@@ -105,17 +106,17 @@ func randomHistoryEntry(r *rand.Rand, fns int) Entry {
 // scan: Latest with Entries reversed, LastRoutes, LastRoute, PreviousGood,
 // RollbackPoints and the workflow's bounded rollback points, Verify
 // against p, and the release IDs claimID sees as taken.
-func checkFastPaths(t *testing.T, p provider.Provider, j Journal, fns int) {
+func checkFastPaths(t *testing.T, p provider.Provider, j journal.Journal, fns int) {
 	t.Helper()
 	ctx := context.Background()
-	ij, ok := j.(IndexedJournal)
+	ij, ok := j.(journal.IndexedJournal)
 	if !ok {
 		t.Fatalf("%T does not implement IndexedJournal", j)
 	}
 	pj := plainJournal{j}
 	aliases := append([]string{""}, indexAliases...)
 	aliases = append(aliases, "nowhere")
-	latest := func(f Filter) {
+	latest := func(f journal.Filter) {
 		t.Helper()
 		want := readAll(t, j.Entries(ctx, f))
 		slices.Reverse(want)
@@ -125,15 +126,15 @@ func checkFastPaths(t *testing.T, p provider.Provider, j Journal, fns int) {
 		}
 	}
 	since := indexT0.Add(30 * time.Minute)
-	latest(Filter{})
-	latest(Filter{Alias: "staging", Since: since})
+	latest(journal.Filter{})
+	latest(journal.Filter{Alias: "staging", Since: since})
 	for i := range fns + 1 { // fn-<fns> has no entries
 		fn := fmt.Sprintf("fn-%d", i)
 		for _, alias := range aliases {
-			latest(Filter{Function: fn, Alias: alias})
+			latest(journal.Filter{Function: fn, Alias: alias})
 		}
-		latest(Filter{Function: fn, Since: since})
-		latest(Filter{Function: fn, Alias: "prod", Since: since})
+		latest(journal.Filter{Function: fn, Since: since})
+		latest(journal.Filter{Function: fn, Alias: "prod", Since: since})
 		fast, err := ij.LastRoutes(ctx, fn)
 		if err != nil {
 			t.Fatal(err)
@@ -146,11 +147,11 @@ func checkFastPaths(t *testing.T, p provider.Provider, j Journal, fns int) {
 			t.Fatalf("LastRoutes(%s) (-scan +indexed):\n%s", fn, diff)
 		}
 		for _, alias := range aliases {
-			e1, err1 := LastRoute(ctx, j, fn, alias)
-			e2, err2 := LastRoute(ctx, pj, fn, alias)
+			e1, err1 := journal.LastRoute(ctx, j, fn, alias)
+			e2, err2 := journal.LastRoute(ctx, pj, fn, alias)
 			sameAnswer(t, fmt.Sprintf("LastRoute(%s, %q)", fn, alias), []any{e2, err2}, []any{e1, err1})
-			v1, p1, err1 := PreviousGood(ctx, j, fn, alias)
-			v2, p2, err2 := PreviousGood(ctx, pj, fn, alias)
+			v1, p1, err1 := journal.PreviousGood(ctx, j, fn, alias)
+			v2, p2, err2 := journal.PreviousGood(ctx, pj, fn, alias)
 			sameAnswer(t, fmt.Sprintf("PreviousGood(%s, %q)", fn, alias), []any{v2, p2, err2}, []any{v1, p1, err1})
 		}
 		h1, err1 := RollbackPoints(ctx, j, fn)
@@ -214,9 +215,9 @@ func sameAnswer(t *testing.T, what string, want, got []any) {
 	}
 }
 
-func readAll(t *testing.T, seq func(func(Entry, error) bool)) []Entry {
+func readAll(t *testing.T, seq func(func(journal.Entry, error) bool)) []journal.Entry {
 	t.Helper()
-	var out []Entry
+	var out []journal.Entry
 	for e, err := range seq {
 		if err != nil {
 			t.Fatal(err)
@@ -231,14 +232,14 @@ func readAll(t *testing.T, seq func(func(Entry, error) bool)) []Entry {
 // the entries that journal a few of those routes as they are (so Verify
 // finds no drift for them, next to out-of-band, unknown and missing
 // routes).
-func indexFleet(t *testing.T, r *rand.Rand, fns int) (*memory.Provider, []Entry) {
+func indexFleet(t *testing.T, r *rand.Rand, fns int) (*memory.Provider, []journal.Entry) {
 	t.Helper()
 	ctx := context.Background()
 	p, err := memory.New(memory.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var journaled []Entry
+	var journaled []journal.Entry
 	for i := range fns {
 		fn := fmt.Sprintf("fn-%d", i)
 		for v := range 6 {
@@ -256,7 +257,7 @@ func indexFleet(t *testing.T, r *rand.Rand, fns int) (*memory.Provider, []Entry)
 				t.Fatal(err)
 			}
 			if r.IntN(2) == 0 {
-				journaled = append(journaled, Entry{Time: indexT0, Kind: EntryRoute, Function: fn, Alias: alias, After: &rt})
+				journaled = append(journaled, journal.Entry{Time: indexT0, Kind: journal.EntryRoute, Function: fn, Alias: alias, After: &rt})
 			}
 		}
 	}
@@ -266,7 +267,7 @@ func indexFleet(t *testing.T, r *rand.Rand, fns int) (*memory.Provider, []Entry)
 // appendHistory appends n random entries of fns functions to j, and, with
 // probability one in ten each, one of the entries of journaled not yet
 // appended (which it returns, shortened).
-func appendHistory(t *testing.T, j Journal, r *rand.Rand, n, fns int, journaled []Entry) []Entry {
+func appendHistory(t *testing.T, j journal.Journal, r *rand.Rand, n, fns int, journaled []journal.Entry) []journal.Entry {
 	t.Helper()
 	for range n {
 		e := randomHistoryEntry(r, fns)
@@ -297,7 +298,7 @@ func TestIndexedJournalMatchesScan(t *testing.T) {
 			t.Run("memory", func(t *testing.T) {
 				r := rand.New(rand.NewPCG(seed, 11))
 				p, journaled := indexFleet(t, r, fns)
-				var j MemoryJournal
+				var j journal.MemoryJournal
 				for range 3 {
 					journaled = appendHistory(t, &j, r, 50*fns, fns, journaled)
 					checkFastPaths(t, p, &j, fns)
@@ -310,7 +311,7 @@ func TestIndexedJournalMatchesScan(t *testing.T) {
 				r := rand.New(rand.NewPCG(seed, 12))
 				p, journaled := indexFleet(t, r, fns)
 				path := filepath.Join(t.TempDir(), "j.jsonl")
-				j, err := OpenFileJournal(path)
+				j, err := journal.OpenFileJournal(path)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -320,7 +321,7 @@ func TestIndexedJournalMatchesScan(t *testing.T) {
 				if err := j.Close(); err != nil {
 					t.Fatal(err)
 				}
-				if j, err = OpenFileJournal(path); err != nil {
+				if j, err = journal.OpenFileJournal(path); err != nil {
 					t.Fatal(err)
 				}
 				checkFastPaths(t, p, j, fns)
@@ -343,7 +344,7 @@ func TestIndexedJournalMatchesScan(t *testing.T) {
 				if err := raw.Close(); err != nil {
 					t.Fatal(err)
 				}
-				if j, err = OpenFileJournal(path); err != nil {
+				if j, err = journal.OpenFileJournal(path); err != nil {
 					t.Fatal(err)
 				}
 				if j.Recovered() == nil {

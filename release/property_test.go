@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
 )
@@ -71,13 +72,13 @@ func workflowProperty(t *testing.T, seed uint64) {
 			switch {
 			case faulty:
 				if !errors.Is(err, canary.ErrRolledBack) || !after.SameTraffic(before) {
-					t.Fatalf("op %d: faulty release: %v; production %s, was %s", op, err, routeText(after), routeText(before))
+					t.Fatalf("op %d: faulty release: %v; production %s, was %s", op, err, after.String(), before.String())
 				}
 			case err != nil || after.Share(res.Candidate) != provider.AllTraffic:
-				t.Fatalf("op %d: healthy release: %v; production %s", op, err, routeText(after))
+				t.Fatalf("op %d: healthy release: %v; production %s", op, err, after.String())
 			}
 		case k < 8: // an explicit rollback
-			target, _, perr := PreviousGood(ctx, f.journal, fn, "production")
+			target, _, perr := journal.PreviousGood(ctx, f.journal, fn, "production")
 			res, err := f.w.Rollback(ctx, fn, "production")
 			switch {
 			case errors.Is(perr, provider.ErrNotFound):
@@ -90,7 +91,7 @@ func workflowProperty(t *testing.T, seed uint64) {
 				}
 			default:
 				if got := f.route("production"); got.Share(target) != provider.AllTraffic || res.Stable != target {
-					t.Fatalf("op %d: rollback to %s: production %s", op, target, routeText(got))
+					t.Fatalf("op %d: rollback to %s: production %s", op, target, got.String())
 				}
 			}
 		default: // someone re-saves production by hand
@@ -114,15 +115,15 @@ func workflowProperty(t *testing.T, seed uint64) {
 // checkChain checks that each alias's journaled route changes follow one
 // another revision by revision, except across a journaled out-of-band
 // change.
-func checkChain(t *testing.T, es []Entry) {
+func checkChain(t *testing.T, es []journal.Entry) {
 	t.Helper()
 	last := map[string]*provider.Route{}
 	for i, e := range es {
-		if e.Kind == EntryDecision && e.Outcome == "out of band" {
+		if e.Kind == journal.EntryDecision && e.Outcome == "out of band" {
 			delete(last, e.Alias)
 			continue
 		}
-		if !e.Kind.changesRoute() {
+		if !e.Kind.ChangesRoute() {
 			continue
 		}
 		prev, ok := last[e.Alias]

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/retention"
 )
@@ -92,8 +93,8 @@ func (w *Workflow) RollbackWith(ctx context.Context, req RollbackRequest) (Resul
 	if r.reason == "" {
 		r.reason = "rollback to " + why
 	}
-	if last, err := LastRoute(ctx, w.journal, req.Function, alias); err == nil && last.After != nil && last.After.Revision != cur.Revision {
-		r.reason += fmt.Sprintf("; the alias had changed out of band (journal %s, now %s)", routeText(*last.After), routeText(cur))
+	if last, err := journal.LastRoute(ctx, w.journal, req.Function, alias); err == nil && last.After != nil && last.After.Revision != cur.Revision {
+		r.reason += fmt.Sprintf("; the alias had changed out of band (journal %s, now %s)", last.After.String(), cur.String())
 		if err := r.checkDrift(ctx); err != nil {
 			return r.finish(ctx, OutcomeFailed, err.Error(), err)
 		}
@@ -110,7 +111,7 @@ func (w *Workflow) RollbackWith(ctx context.Context, req RollbackRequest) (Resul
 		return r.finish(ctx, OutcomeFailed, err.Error(), err)
 	}
 	r.remember(got)
-	if err := r.record(ctx, Entry{Kind: EntryRollback, Alias: alias, Before: &cur, After: &got}); err != nil {
+	if err := r.record(ctx, journal.Entry{Kind: journal.EntryRollback, Alias: alias, Before: &cur, After: &got}); err != nil {
 		return r.finish(ctx, OutcomeRolledBack, r.reason, err)
 	}
 	r.emit(Event{Kind: EventWeightSet, Step: StepRollback, Weight: got.Share(r.candidate), Message: "rolled back"})
@@ -126,14 +127,14 @@ func (w *Workflow) rollbackTarget(ctx context.Context, fn, alias, to string) (st
 		}
 		return to, "version " + to + " as asked", nil
 	}
-	last, err := LastRoute(ctx, w.journal, fn, alias)
-	if err == nil && last.Kind == EntryRoute && last.Stable != "" {
+	last, err := journal.LastRoute(ctx, w.journal, fn, alias)
+	if err == nil && last.Kind == journal.EntryRoute && last.Stable != "" {
 		return last.Stable, fmt.Sprintf("version %s, which unfinished release %s was moving away from", last.Stable, last.Release), nil
 	}
 	if err != nil && !errors.Is(err, provider.ErrNotFound) {
 		return "", "", err
 	}
-	target, promo, err := PreviousGood(ctx, w.journal, fn, alias)
+	target, promo, err := journal.PreviousGood(ctx, w.journal, fn, alias)
 	if err != nil {
 		return "", "", err
 	}
@@ -159,7 +160,7 @@ func (w *Workflow) Prune(ctx context.Context, fn string, dryRun bool) (retention
 	if err != nil {
 		msg += ": " + err.Error()
 	}
-	e := Entry{Time: w.clock.Now(), Kind: EntryDecision, Function: fn, Actor: w.opts.Actor, Outcome: "pruned", Reason: msg}
+	e := journal.Entry{Time: w.clock.Now(), Kind: journal.EntryDecision, Function: fn, Actor: w.opts.Actor, Outcome: "pruned", Reason: msg}
 	if jerr := w.journal.Append(ctx, e); jerr != nil {
 		err = errors.Join(err, jerr)
 	}
@@ -186,12 +187,12 @@ func (w *Workflow) prune(ctx context.Context, fn string, dryRun bool) (retention
 	}
 	merged[fn] = hist
 	pol.RollbackPoints = merged
-	planner := retention.Planner{Retry: w.opts.Retry, Clock: w.clock, Logger: w.opts.Logger}
-	plan, err := planner.Plan(ctx, w.opts.Provider, []string{fn}, pol, w.clock.Now())
+	planner := retention.Planner{Retry: w.opts.Runner.Retry, Clock: w.clock, Logger: w.opts.Logger}
+	plan, err := planner.Plan(ctx, w.opts.Runner.Provider, []string{fn}, pol, w.clock.Now())
 	if err != nil || dryRun {
 		return plan, retention.Report{}, err
 	}
-	rep, err := retention.Apply(ctx, w.opts.Provider, plan, w.opts.Prune)
+	rep, err := retention.Apply(ctx, w.opts.Runner.Provider, plan, w.opts.Prune)
 	return plan, rep, err
 }
 
@@ -203,7 +204,7 @@ func (w *Workflow) prune(ctx context.Context, fn string, dryRun bool) (retention
 //
 // With an IndexedJournal it reads each alias's entries newest first;
 // otherwise it reads fn's entries in order.
-func RollbackPoints(ctx context.Context, j Journal, fn string) (retention.RouteHistory, error) {
+func RollbackPoints(ctx context.Context, j journal.Journal, fn string) (retention.RouteHistory, error) {
 	return rollbackPoints(ctx, j, fn, 0)
 }
 
@@ -212,8 +213,8 @@ func RollbackPoints(ctx context.Context, j Journal, fn string) (retention.RouteH
 // reading an alias's entries once it has them, so the workflow's prune
 // (which keeps Options.RollbackPoints of them) costs the same at any
 // length of history.
-func rollbackPoints(ctx context.Context, j Journal, fn string, limit int) (retention.RouteHistory, error) {
-	ij, ok := j.(IndexedJournal)
+func rollbackPoints(ctx context.Context, j journal.Journal, fn string, limit int) (retention.RouteHistory, error) {
+	ij, ok := j.(journal.IndexedJournal)
 	if !ok {
 		out, err := scanRollbackPoints(ctx, j, fn)
 		for alias, vs := range out {
@@ -235,11 +236,11 @@ func rollbackPoints(ctx context.Context, j Journal, fn string, limit int) (reten
 		var hist []string
 		seen := map[string]bool{}
 	entries:
-		for e, err := range ij.Latest(ctx, Filter{Function: fn, Alias: alias}) {
+		for e, err := range ij.Latest(ctx, journal.Filter{Function: fn, Alias: alias}) {
 			if err != nil {
 				return nil, err
 			}
-			if !e.Kind.changesRoute() || e.After == nil || len(e.After.Weights) == 0 {
+			if !e.Kind.ChangesRoute() || e.After == nil || len(e.After.Weights) == 0 {
 				continue
 			}
 			vs := [2]string{e.After.Primary()}
@@ -269,13 +270,13 @@ func rollbackPoints(ctx context.Context, j Journal, fn string, limit int) (reten
 
 // scanRollbackPoints is RollbackPoints over Entries, in order: the
 // implementation for a journal without IndexedJournal.
-func scanRollbackPoints(ctx context.Context, j Journal, fn string) (retention.RouteHistory, error) {
+func scanRollbackPoints(ctx context.Context, j journal.Journal, fn string) (retention.RouteHistory, error) {
 	seq := map[string][]string{}
-	for e, err := range j.Entries(ctx, Filter{Function: fn}) {
+	for e, err := range j.Entries(ctx, journal.Filter{Function: fn}) {
 		if err != nil {
 			return nil, err
 		}
-		if !e.Kind.changesRoute() || e.After == nil || len(e.After.Weights) == 0 {
+		if !e.Kind.ChangesRoute() || e.After == nil || len(e.After.Weights) == 0 {
 			continue
 		}
 		if e.Before != nil && len(e.Before.Weights) > 0 {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
+	"github.com/slipway-dev/slipway/notify"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/retention"
 )
@@ -35,14 +37,14 @@ type run struct {
 	routesBefore      []provider.Route
 	step              Step // the step a run's outcome is reported under
 	drift             []Drift
-	safety            *Report
+	safety            *ConfigReport
 
 	mu         sync.Mutex // guards the fields below: hooks may run on other goroutines
 	routes     map[string]provider.Route
 	why        string // the canary's latest reason
 	phase      canary.Phase
-	entries    []Entry
-	verdicts   []Verdict
+	entries    []journal.Entry
+	verdicts   []CheckVerdict
 	journalErr error
 	cancel     context.CancelCauseFunc
 }
@@ -157,7 +159,7 @@ func (r *run) checkDrift(ctx context.Context) error {
 		if d.Kind == DriftUnknown {
 			continue
 		}
-		if err := r.record(ctx, Entry{Kind: EntryDecision, Alias: d.Alias, Outcome: "out of band", Reason: d.String()}); err != nil {
+		if err := r.record(ctx, journal.Entry{Kind: journal.EntryDecision, Alias: d.Alias, Outcome: "out of band", Reason: d.String()}); err != nil {
 			return err
 		}
 	}
@@ -183,7 +185,7 @@ func (r *run) compareStages(ctx context.Context) {
 
 // record appends e to the journal with the run's identity filled in, and
 // keeps it for the summary.
-func (r *run) record(ctx context.Context, e Entry) error {
+func (r *run) record(ctx context.Context, e journal.Entry) error {
 	e.Time = r.w.clock.Now()
 	e.Release, e.Function = r.id, r.fn
 	if e.Actor == "" {
@@ -195,7 +197,7 @@ func (r *run) record(ctx context.Context, e Entry) error {
 	if e.Candidate == "" {
 		e.Candidate = r.candidate
 	}
-	if e.Stable == "" && e.Kind != EntryPromote {
+	if e.Stable == "" && e.Kind != journal.EntryPromote {
 		e.Stable = r.stable
 	}
 	if e.Semver == "" && e.Candidate == r.candidate {
@@ -259,8 +261,8 @@ func (r *run) admitShift(ctx context.Context, alias string, from, to int) error 
 		}
 		var be *BlockedError
 		if !errors.As(err, &be) || be.Until.IsZero() || be.Until.Sub(now) > r.w.opts.MaxHold {
-			reason := fmt.Sprintf("%s → %s to %s refused: %v", percent(from), percent(to), r.candidate, err)
-			if jerr := r.record(ctx, Entry{Kind: EntryDecision, Alias: alias, Outcome: OutcomeBlocked, Reason: reason}); jerr != nil {
+			reason := fmt.Sprintf("%s → %s to %s refused: %v", provider.Percent(from), provider.Percent(to), r.candidate, err)
+			if jerr := r.record(ctx, journal.Entry{Kind: journal.EntryDecision, Alias: alias, Outcome: OutcomeBlocked, Reason: reason}); jerr != nil {
 				return errors.Join(err, jerr)
 			}
 			ev := Event{Kind: EventBlocked, Step: StepCanary, Alias: alias, Weight: from, Message: reason}
@@ -270,8 +272,8 @@ func (r *run) admitShift(ctx context.Context, alias string, from, to int) error 
 			r.emit(ev)
 			return err
 		}
-		reason := fmt.Sprintf("holding at %s: %s", percent(from), be.Reason)
-		if jerr := r.record(ctx, Entry{Kind: EntryDecision, Alias: alias, Outcome: "held", Reason: reason + " until " + be.Until.UTC().Format(time.RFC3339)}); jerr != nil {
+		reason := fmt.Sprintf("holding at %s: %s", provider.Percent(from), be.Reason)
+		if jerr := r.record(ctx, journal.Entry{Kind: journal.EntryDecision, Alias: alias, Outcome: "held", Reason: reason + " until " + be.Until.UTC().Format(time.RFC3339)}); jerr != nil {
 			return jerr
 		}
 		r.emit(Event{Kind: EventWaiting, Step: StepCanary, Alias: alias, Weight: from, Until: be.Until, Message: reason})
@@ -282,10 +284,47 @@ func (r *run) admitShift(ctx context.Context, alias string, from, to int) error 
 }
 
 // tracked is the provider the canary runner drives: every route write is
-// admitted by the deploy policy first and journaled after.
+// admitted by the deploy policy first and journaled after. As provider/doc.go
+// asks of a wrapper, it keeps the optional powers (UsageReporter,
+// EventSourceLister, PermissionReader): it forwards them to the provider it
+// wraps, and answers provider.ErrUnsupported where that one lacks them.
 type tracked struct {
 	provider.Provider
 	r *run
+}
+
+var (
+	_ provider.UsageReporter     = (*tracked)(nil)
+	_ provider.EventSourceLister = (*tracked)(nil)
+	_ provider.PermissionReader  = (*tracked)(nil)
+)
+
+// Usage forwards to the wrapped provider's provider.UsageReporter.
+func (t *tracked) Usage(ctx context.Context, fn string) ([]provider.Usage, error) {
+	u, ok := t.Provider.(provider.UsageReporter)
+	if !ok {
+		return nil, &provider.Error{Op: "usage", Function: fn, Err: provider.ErrUnsupported}
+	}
+	return u.Usage(ctx, fn)
+}
+
+// EventSources forwards to the wrapped provider's
+// provider.EventSourceLister.
+func (t *tracked) EventSources(ctx context.Context, fn string) ([]provider.EventSource, error) {
+	l, ok := t.Provider.(provider.EventSourceLister)
+	if !ok {
+		return nil, &provider.Error{Op: "event sources", Function: fn, Err: provider.ErrUnsupported}
+	}
+	return l.EventSources(ctx, fn)
+}
+
+// Permissions forwards to the wrapped provider's provider.PermissionReader.
+func (t *tracked) Permissions(ctx context.Context, fn, qualifier string) ([]provider.Permission, error) {
+	pr, ok := t.Provider.(provider.PermissionReader)
+	if !ok {
+		return nil, &provider.Error{Op: "permissions", Function: fn, Err: provider.ErrUnsupported}
+	}
+	return pr.Permissions(ctx, fn, qualifier)
 }
 
 func (t *tracked) Route(ctx context.Context, fn, alias string) (provider.Route, error) {
@@ -333,14 +372,14 @@ func (r *run) routeChanged(ctx context.Context, before *provider.Route, got prov
 	r.mu.Lock()
 	why, phase := r.why, r.phase
 	r.mu.Unlock()
-	kind := EntryRoute
+	kind := journal.EntryRoute
 	switch {
 	case share == provider.AllTraffic:
-		kind = EntryPromote
+		kind = journal.EntryPromote
 	case phase == canary.PhaseRollingBack, share == 0 && before != nil && before.Share(r.candidate) > 0:
-		kind = EntryRollback
+		kind = journal.EntryRollback
 	}
-	e := Entry{Kind: kind, Alias: got.Alias, After: &got, Reason: why, Stable: previousOf(before, r.candidate)}
+	e := journal.Entry{Kind: kind, Alias: got.Alias, After: &got, Reason: why, Stable: previousOf(before, r.candidate)}
 	if before != nil {
 		b := before.Clone()
 		e.Before = &b
@@ -392,9 +431,9 @@ func (r *run) progress(e canary.ProgressEvent) {
 	r.mu.Unlock()
 	step := r.stepOf(e.Alias)
 	if e.Results != nil {
-		vs := make([]Verdict, 0, len(e.Results))
+		vs := make([]CheckVerdict, 0, len(e.Results))
 		for _, res := range e.Results {
-			v := Verdict{Time: e.Time, Step: e.Step + 1, Weight: e.Weight, Check: res.Name,
+			v := CheckVerdict{Time: e.Time, Step: e.Step + 1, Weight: e.Weight, Check: res.Name,
 				Verdict: strings.ToLower(res.Measurement.Verdict.String()), Detail: res.Measurement.Reason}
 			if res.Err != nil {
 				v.Verdict, v.Detail = "error", res.Err.Error()
@@ -424,15 +463,19 @@ func (r *run) progress(e canary.ProgressEvent) {
 	}
 }
 
-// runner returns a canary runner that drives the run's provider.
+// runner returns a canary runner that drives the run's provider: the
+// options' runner, with the provider tracked and the progress reported to
+// the run (and to the options' own OnEvent, when set).
 func (r *run) runner() (*canary.Runner, error) {
-	o := r.w.opts
-	return canary.NewRunner(canary.RunnerOptions{
-		Provider: &tracked{Provider: o.Provider, r: r}, Metrics: o.Metrics, Store: r.w.store, Clock: r.w.clock,
-		OnEvent: r.progress, Hooks: o.Hooks, Approve: o.Approve, Checks: o.Checks,
-		CancelPolicy: o.CancelPolicy, OnOutOfBand: o.OnOutOfBand, Retry: o.Retry,
-		PollInterval: o.PollInterval, RollbackTimeout: o.RollbackTimeout, MetricsLag: o.MetricsLag,
-	})
+	o := r.w.opts.Runner
+	o.Provider = &tracked{Provider: o.Provider, r: r}
+	o.Store, o.Clock = r.w.store, r.w.clock
+	if sink := o.OnEvent; sink != nil {
+		o.OnEvent = func(e canary.ProgressEvent) { r.progress(e); sink(e) }
+	} else {
+		o.OnEvent = r.progress
+	}
+	return canary.NewRunner(o)
 }
 
 // shift moves alias to the candidate with strategy. A missing alias is
@@ -493,7 +536,7 @@ func (r *run) journalLanded(ctx context.Context, st canary.State) error {
 		return nil // not written: the runner writes it, and it is journaled then
 	}
 	var before *provider.Route
-	last, err := LastRoute(ctx, r.w.journal, r.fn, st.Want.Alias)
+	last, err := journal.LastRoute(ctx, r.w.journal, r.fn, st.Want.Alias)
 	switch {
 	case err == nil && last.After != nil && last.After.Revision == cur.Revision:
 		return nil // journaled already
@@ -570,7 +613,7 @@ func (r *run) restore(ctx context.Context, alias string, prev provider.Route, re
 		return fmt.Errorf("release %s: put %q back: %w", r.id, alias, err)
 	}
 	r.remember(got)
-	if err := r.record(ctx, Entry{Kind: EntryRollback, Alias: alias, Before: &cur, After: &got, Stable: prev.Primary(), Reason: reason}); err != nil {
+	if err := r.record(ctx, journal.Entry{Kind: journal.EntryRollback, Alias: alias, Before: &cur, After: &got, Stable: prev.Primary(), Reason: reason}); err != nil {
 		return err
 	}
 	r.emit(Event{Kind: EventWeightSet, Step: r.stepOf(alias), Alias: alias, Weight: got.Share(r.candidate), Message: "put back"})
@@ -607,7 +650,7 @@ func (r *run) canaryDone(ctx context.Context, st canary.State, err error) (Resul
 	if errors.As(err, &ce) {
 		fctx, cancel := finishContext(ctx)
 		defer cancel()
-		if jerr := r.record(fctx, Entry{Kind: EntryDecision, Alias: r.alias, Outcome: "out of band", Reason: ce.Error()}); jerr != nil {
+		if jerr := r.record(fctx, journal.Entry{Kind: journal.EntryDecision, Alias: r.alias, Outcome: "out of band", Reason: ce.Error()}); jerr != nil {
 			err = errors.Join(err, jerr)
 		}
 	}
@@ -655,7 +698,7 @@ func (r *run) prune(ctx context.Context) {
 	} else {
 		msg = "retention failed: " + err.Error()
 	}
-	if jerr := r.record(ctx, Entry{Kind: EntryDecision, Alias: r.alias, Outcome: "pruned", Reason: msg}); jerr != nil {
+	if jerr := r.record(ctx, journal.Entry{Kind: journal.EntryDecision, Alias: r.alias, Outcome: "pruned", Reason: msg}); jerr != nil {
 		msg += "; " + jerr.Error()
 	}
 	r.emit(Event{Kind: EventPruned, Step: StepPrune, Message: msg})
@@ -679,18 +722,18 @@ func finishContext(ctx context.Context) (context.Context, context.CancelFunc) {
 func (r *run) finish(ctx context.Context, outcome, reason string, err error) (Result, error) {
 	ctx, cancel := finishContext(ctx)
 	defer cancel()
-	if jerr := r.record(ctx, Entry{Kind: EntryDecision, Alias: r.alias, Outcome: outcome, Reason: reason}); jerr != nil {
+	if jerr := r.record(ctx, journal.Entry{Kind: journal.EntryDecision, Alias: r.alias, Outcome: outcome, Reason: reason}); jerr != nil {
 		err = errors.Join(err, jerr)
 	}
 	ev := Event{Kind: EventFailed, Step: r.step, Message: reason}
-	kind := NotifyFailed
+	kind := notify.Failed
 	switch outcome {
 	case OutcomePromoted:
-		ev.Kind, kind = EventPromoted, NotifyPromoted
+		ev.Kind, kind = EventPromoted, notify.Promoted
 	case OutcomeUnchanged:
 		ev.Kind, kind = EventPromoted, ""
 	case OutcomeRolledBack:
-		ev.Kind, kind = EventRolledBack, NotifyRolledBack
+		ev.Kind, kind = EventRolledBack, notify.RolledBack
 	case OutcomeBlocked:
 		ev.Kind = EventBlocked
 		var be *BlockedError
@@ -702,7 +745,7 @@ func (r *run) finish(ctx context.Context, outcome, reason string, err error) (Re
 	res := r.result()
 	res.Outcome, res.Reason = outcome, reason
 	if kind != "" && r.w.opts.Notifier != nil {
-		n := Notification{Kind: kind, Time: r.w.clock.Now(), Function: r.fn, Alias: r.alias, Release: r.id,
+		n := notify.Notification{Kind: kind, Time: r.w.clock.Now(), Function: r.fn, Alias: r.alias, Release: r.id,
 			Candidate: r.candidate, Stable: r.stable, Semver: r.semver, Actor: r.actor, Reason: reason, URL: r.w.opts.URL}
 		if nerr := r.w.opts.Notifier.Notify(ctx, n); nerr != nil {
 			res.NotifyErr = nerr
@@ -738,8 +781,8 @@ func (r *run) summary(ctx context.Context, outcome, reason string) Summary {
 		s.Versions = append(s.Versions, v)
 	}
 	r.mu.Lock()
-	s.Entries = append([]Entry(nil), r.entries...)
-	s.Verdicts = append([]Verdict(nil), r.verdicts...)
+	s.Entries = append([]journal.Entry(nil), r.entries...)
+	s.Verdicts = append([]CheckVerdict(nil), r.verdicts...)
 	r.mu.Unlock()
 	s.Pruned = prunedOf(r.prunePlan, r.pruned)
 	s.Drift, s.Safety = r.drift, r.safety
@@ -786,7 +829,7 @@ func strategyText(s canary.Strategy) string {
 	}
 	parts := make([]string, 0, len(p.Steps))
 	for _, st := range p.Steps {
-		t := percent(st.Weight)
+		t := provider.Percent(st.Weight)
 		if st.Bake > 0 {
 			t += " for " + st.Bake.String()
 		}

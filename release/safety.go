@@ -15,7 +15,7 @@ import (
 	"github.com/slipway-dev/slipway/provider"
 )
 
-// Report is the drift and safety report of two configurations: the
+// ConfigReport is the drift and safety report of two configurations: the
 // differences between them (values of environment variables masked) and
 // the findings of the safety checks, with the status of every check so a
 // check that could not be made is never mistaken for one that passed.
@@ -23,7 +23,7 @@ import (
 // Compare fills it for two stages of a function, CompareConfig for a
 // desired configuration and an actual one. It is plain data: it serialises
 // to JSON and compares under cmp.Diff.
-type Report struct {
+type ConfigReport struct {
 	// Function is the function compared; empty for CompareConfig.
 	Function string `json:"function,omitempty"`
 	// A and B name the two sides: the stages (aliases) given to Compare,
@@ -45,7 +45,7 @@ type Report struct {
 }
 
 // Difference is one configuration field that differs between the sides of
-// a Report.
+// a ConfigReport.
 type Difference struct {
 	// Field is the JSON name of the provider.Config field: "runtime",
 	// "handler", "memoryMB", "timeout", "environment" or "role".
@@ -128,7 +128,7 @@ const (
 	SafetyNotChecked SafetyStatus = "not checked"
 )
 
-// SafetyCheck is one check of a Report and its status.
+// SafetyCheck is one check of a ConfigReport and its status.
 type SafetyCheck struct {
 	Name   string       `json:"name"`
 	Status SafetyStatus `json:"status"`
@@ -137,7 +137,7 @@ type SafetyCheck struct {
 }
 
 // Check returns the check named name and whether the report has it.
-func (r Report) Check(name string) (SafetyCheck, bool) {
+func (r ConfigReport) Check(name string) (SafetyCheck, bool) {
 	for _, c := range r.Checks {
 		if c.Name == name {
 			return c, true
@@ -148,7 +148,7 @@ func (r Report) Check(name string) (SafetyCheck, bool) {
 
 // String renders the report as text: the differences, the findings and
 // the checks, one per line. No environment value appears in it.
-func (r Report) String() string {
+func (r ConfigReport) String() string {
 	var b strings.Builder
 	head := r.A + " → " + r.B
 	if r.Function != "" {
@@ -193,8 +193,8 @@ const (
 //
 // A nil and an empty Environment are alike; zero fields show as
 // "(default)".
-func CompareConfig(want, got provider.Config) Report {
-	r := Report{A: "want", B: "got"}
+func CompareConfig(want, got provider.Config) ConfigReport {
+	r := ConfigReport{A: "want", B: "got"}
 	r.Differences = diffConfig(want, got)
 	r.configChecks(want, got)
 	r.Checks = append(r.Checks,
@@ -204,7 +204,7 @@ func CompareConfig(want, got provider.Config) Report {
 }
 
 // configChecks adds the secret and role checks of configurations a and b.
-func (r *Report) configChecks(a, b provider.Config) {
+func (r *ConfigReport) configChecks(a, b provider.Config) {
 	var secrets []Finding
 	for _, side := range []struct {
 		name string
@@ -226,7 +226,7 @@ func (r *Report) configChecks(a, b provider.Config) {
 }
 
 // add records a check that ran, with its findings.
-func (r *Report) add(name string, fs []Finding) {
+func (r *ConfigReport) add(name string, fs []Finding) {
 	st := SafetyPassed
 	if len(fs) > 0 {
 		st = SafetyFound
@@ -253,32 +253,32 @@ func (r *Report) add(name string, fs []Finding) {
 // Errors: provider.ErrNotFound (wrapped) when fn or a stage does not
 // exist, provider.ErrInvalid for empty names, and the provider's other
 // errors, wrapped; no partial report is returned.
-func Compare(ctx context.Context, p provider.Provider, fn, stageA, stageB string) (Report, error) {
+func Compare(ctx context.Context, p provider.Provider, fn, stageA, stageB string) (ConfigReport, error) {
 	for _, n := range []struct{ field, v string }{{"function", fn}, {"stageA", stageA}, {"stageB", stageB}} {
 		if err := provider.CheckName(n.field, n.v); err != nil {
-			return Report{}, err
+			return ConfigReport{}, err
 		}
 	}
 	routes, err := p.Routes(ctx, fn)
 	if err != nil {
-		return Report{}, fmt.Errorf("release: compare %s: %w", fn, err)
+		return ConfigReport{}, fmt.Errorf("release: compare %s: %w", fn, err)
 	}
 	va, err := stageVersion(ctx, p, fn, stageA, routes)
 	if err != nil {
-		return Report{}, err
+		return ConfigReport{}, err
 	}
 	vb, err := stageVersion(ctx, p, fn, stageB, routes)
 	if err != nil {
-		return Report{}, err
+		return ConfigReport{}, err
 	}
-	r := Report{Function: fn, A: stageA, B: stageB, AVersion: va.ID, BVersion: vb.ID}
+	r := ConfigReport{Function: fn, A: stageA, B: stageB, AVersion: va.ID, BVersion: vb.ID}
 	r.Differences = diffConfig(va.Config, vb.Config)
 	r.configChecks(va.Config, vb.Config)
 	if err := r.checkEventSources(ctx, p, fn, routes); err != nil {
-		return Report{}, err
+		return ConfigReport{}, err
 	}
 	if err := r.checkPublic(ctx, p, fn, routes); err != nil {
-		return Report{}, err
+		return ConfigReport{}, err
 	}
 	return r, nil
 }
@@ -296,11 +296,11 @@ func stageVersion(ctx context.Context, p provider.Provider, fn, stage string, ro
 	return provider.Version{}, fmt.Errorf("release: compare %s: stage %q: %w", fn, stage, provider.ErrNotFound)
 }
 
-func (r *Report) notChecked(name, detail string) {
+func (r *ConfigReport) notChecked(name, detail string) {
 	r.Checks = append(r.Checks, SafetyCheck{Name: name, Status: SafetyNotChecked, Detail: detail})
 }
 
-func (r *Report) checkEventSources(ctx context.Context, p provider.Provider, fn string, routes []provider.Route) error {
+func (r *ConfigReport) checkEventSources(ctx context.Context, p provider.Provider, fn string, routes []provider.Route) error {
 	el, ok := p.(provider.EventSourceLister)
 	if !ok {
 		r.notChecked(CheckEventSources, "the provider cannot list event sources")
@@ -330,7 +330,7 @@ func (r *Report) checkEventSources(ctx context.Context, p provider.Provider, fn 
 	return nil
 }
 
-func (r *Report) checkPublic(ctx context.Context, p provider.Provider, fn string, routes []provider.Route) error {
+func (r *ConfigReport) checkPublic(ctx context.Context, p provider.Provider, fn string, routes []provider.Route) error {
 	pr, ok := p.(provider.PermissionReader)
 	if !ok {
 		r.notChecked(CheckPublic, "the provider cannot read invoke permissions")

@@ -97,7 +97,7 @@ func TestCompareConfig(t *testing.T) {
 	}
 	r := release.CompareConfig(want, got)
 	const noProvider = "configurations only: no provider"
-	wantReport := release.Report{
+	wantReport := release.ConfigReport{
 		A: "want", B: "got",
 		Differences: []release.Difference{
 			{Field: "runtime", A: "nodejs20.x", B: "nodejs22.x"},
@@ -193,7 +193,7 @@ func TestCompare(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Compare: %v", err)
 	}
-	want := release.Report{
+	want := release.ConfigReport{
 		Function: "fn", A: "production", B: "staging", AVersion: "1", BVersion: "2",
 		Differences: []release.Difference{
 			{Field: "runtime", A: "go1.x", B: "provided.al2023"},

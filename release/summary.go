@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 )
 
@@ -40,9 +41,9 @@ type Summary struct {
 	RoutesBefore []provider.Route `json:"routesBefore,omitempty"`
 	RoutesAfter  []provider.Route `json:"routesAfter,omitempty"`
 	// Entries are the journal entries of the run, oldest first.
-	Entries []Entry `json:"entries,omitempty"`
+	Entries []journal.Entry `json:"entries,omitempty"`
 	// Verdicts are the checks' judgements, in the order they were made.
-	Verdicts []Verdict `json:"verdicts,omitempty"`
+	Verdicts []CheckVerdict `json:"verdicts,omitempty"`
 	// Versions are the function's versions after the run; the table shows
 	// their semantic versions and commits (from their labels) and which
 	// routes of RoutesAfter send them traffic.
@@ -51,12 +52,12 @@ type Summary struct {
 	// after the release.
 	Pruned []Pruned `json:"pruned,omitempty"`
 	// Drift and Safety are reported when set.
-	Drift  []Drift `json:"drift,omitempty"`
-	Safety *Report `json:"safety,omitempty"`
+	Drift  []Drift       `json:"drift,omitempty"`
+	Safety *ConfigReport `json:"safety,omitempty"`
 }
 
-// Verdict is one check's judgement of one analysis window.
-type Verdict struct {
+// CheckVerdict is one check's judgement of one analysis window.
+type CheckVerdict struct {
 	Time time.Time `json:"time"`
 	// Step is the 1-based step of the strategy; Weight the candidate's
 	// share during the window, in basis points.
@@ -233,7 +234,7 @@ func traffic(r *provider.Route) string {
 	}
 	parts := make([]string, 0, len(r.Weights))
 	for _, w := range r.Weights {
-		parts = append(parts, md(w.Version)+": "+percent(w.BasisPoints))
+		parts = append(parts, md(w.Version)+": "+provider.Percent(w.BasisPoints))
 	}
 	return strings.Join(parts, " · ")
 }
@@ -290,7 +291,7 @@ func (s Summary) verdicts(b *bytes.Buffer) {
 	b.WriteString("### Checks\n\n| Time | Step | Canary | Check | Verdict | Detail |\n|---|---:|---:|---|---|---|\n")
 	for _, v := range s.Verdicts {
 		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s |\n",
-			s.clock(v.Time), v.Step, percent(v.Weight), md(v.Check), verdictMark(v.Verdict), md(v.Detail))
+			s.clock(v.Time), v.Step, provider.Percent(v.Weight), md(v.Check), verdictMark(v.Verdict), md(v.Detail))
 	}
 	b.WriteString("\n")
 }
@@ -304,7 +305,7 @@ func (s Summary) versions(b *bytes.Buffer) {
 		var routed []string
 		for _, r := range s.RoutesAfter {
 			if sh := r.Share(v.ID); sh > 0 {
-				routed = append(routed, "`"+code(r.Alias)+"` "+percent(sh))
+				routed = append(routed, "`"+code(r.Alias)+"` "+provider.Percent(sh))
 			}
 		}
 		commit := v.Labels[provider.LabelCommit]

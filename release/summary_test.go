@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/release"
 )
@@ -51,13 +52,13 @@ func rolledBackSummary() release.Summary {
 	prodBefore := route("production", "r10", w("7", 10000))
 	step1 := route("production", "r11", w("7", 9000), w("8", 1000))
 	back := route("production", "r12", w("7", 10000))
-	entries := []release.Entry{
-		{Time: at(0, 0), Release: "r-42", Kind: release.EntryPublish, Function: "orders", Actor: "ci <bot>", Reason: "feat: faster checkout | fix: totals", Candidate: "8", Semver: "1.2.0"},
-		{Time: at(0, 5), Release: "r-42", Kind: release.EntryRoute, Function: "orders", Alias: "staging", Actor: "ci <bot>", Reason: "integration tests passed",
+	entries := []journal.Entry{
+		{Time: at(0, 0), Release: "r-42", Kind: journal.EntryPublish, Function: "orders", Actor: "ci <bot>", Reason: "feat: faster checkout | fix: totals", Candidate: "8", Semver: "1.2.0"},
+		{Time: at(0, 5), Release: "r-42", Kind: journal.EntryRoute, Function: "orders", Alias: "staging", Actor: "ci <bot>", Reason: "integration tests passed",
 			Before: rptr(route("staging", "s3", w("7", 10000))), After: rptr(route("staging", "s4", w("8", 10000))), Candidate: "8", Stable: "7", Semver: "1.2.0"},
-		{Time: at(1, 0), Release: "r-42", Kind: release.EntryRoute, Function: "orders", Alias: "production", Actor: "ci <bot>", Reason: "step 1: 10%",
+		{Time: at(1, 0), Release: "r-42", Kind: journal.EntryRoute, Function: "orders", Alias: "production", Actor: "ci <bot>", Reason: "step 1: 10%",
 			Before: &prodBefore, After: &step1, Candidate: "8", Stable: "7", Semver: "1.2.0"},
-		{Time: at(6, 0), Release: "r-42", Kind: release.EntryRollback, Function: "orders", Alias: "production", Actor: "ci <bot>",
+		{Time: at(6, 0), Release: "r-42", Kind: journal.EntryRollback, Function: "orders", Alias: "production", Actor: "ci <bot>",
 			Reason: "check error-rate failed", Before: &step1, After: &back, Candidate: "8", Stable: "7", Semver: "1.2.0", Outcome: "rolled back"},
 	}
 	created := func(day int) time.Time { return time.Date(2026, 2, day, 9, 30, 0, 0, time.UTC) }
@@ -76,7 +77,7 @@ func rolledBackSummary() release.Summary {
 		RoutesBefore: []provider.Route{prodBefore, route("staging", "s3", w("7", 10000))},
 		RoutesAfter:  []provider.Route{back, route("staging", "s4", w("8", 10000)), route("dev", "d1", w("8", 10000))},
 		Entries:      entries,
-		Verdicts: []release.Verdict{
+		Verdicts: []release.CheckVerdict{
 			{Time: at(3, 0), Step: 1, Weight: 1000, Check: "error-rate", Verdict: "pass", Detail: "0.2% ≤ 1% (n=612)"},
 			{Time: at(3, 0), Step: 1, Weight: 1000, Check: "p99-latency", Verdict: "inconclusive", Detail: "n=12 < 50 samples"},
 			{Time: at(6, 0), Step: 1, Weight: 1000, Check: "error-rate", Verdict: "fail", Detail: "4.1% > 1% (n=598)"},
@@ -122,8 +123,8 @@ func TestSummaryMarkdownPromoted(t *testing.T) {
 }
 
 func TestSummaryEscapes(t *testing.T) {
-	s := release.Summary{Function: "f", Entries: []release.Entry{{
-		Time: t0, Kind: release.EntryDecision, Function: "f",
+	s := release.Summary{Function: "f", Entries: []journal.Entry{{
+		Time: t0, Kind: journal.EntryDecision, Function: "f",
 		Reason: "a|b <script>x</script> *bold* [link](http://x)\nsecond line",
 	}}}
 	got := s.Markdown()

@@ -9,14 +9,14 @@ import (
 	"github.com/slipway-dev/slipway/provider"
 )
 
-// Policy restricts when a release may start or move more traffic: only
+// DeployPolicy restricts when a release may start or move more traffic: only
 // inside one of its weekly Windows (when there are any) and never during one
 // of its Freezes. It is modelled on Google Cloud Deploy's deploy policies
 // (weekly windows of days and times of day in a time zone, and one-time
 // windows), and is plain data: it serialises to JSON and compares under
 // cmp.Diff.
 //
-// The zero Policy allows everything.
+// The zero DeployPolicy allows everything.
 //
 // # Who checks, and when
 //
@@ -39,19 +39,19 @@ import (
 // 02:00 to 03:00 opens at 03:00); on the day clocks fall back, a window
 // covering the repeated hour lasts an hour longer in real time. Freezes
 // are absolute instants and ignore zones.
-type Policy struct {
+type DeployPolicy struct {
 	// Windows are the weekly windows in which releases are allowed. None
 	// means always allowed (subject to Freezes).
-	Windows []Window `json:"windows,omitempty"`
+	Windows []DeployWindow `json:"windows,omitempty"`
 	// Freezes are periods in which nothing is released, whatever the
 	// windows say.
 	Freezes []Freeze `json:"freezes,omitempty"`
 }
 
-// Window is a weekly window: the days listed, from Start to End of day, in
+// DeployWindow is a weekly window: the days listed, from Start to End of day, in
 // a time zone. A window never spans midnight; write an overnight window as
 // two windows (Mon 22:00–24:00 and Tue 00:00–06:00).
-type Window struct {
+type DeployWindow struct {
 	// Days are the local weekdays on which the window opens. In JSON they
 	// are names: "Monday", or "Mon".
 	Days []time.Weekday `json:"days"`
@@ -125,7 +125,7 @@ type windowJSON struct {
 }
 
 // MarshalJSON writes Days as weekday names.
-func (w Window) MarshalJSON() ([]byte, error) {
+func (w DeployWindow) MarshalJSON() ([]byte, error) {
 	days := make([]string, len(w.Days))
 	for i, d := range w.Days {
 		if d < time.Sunday || d > time.Saturday {
@@ -138,7 +138,7 @@ func (w Window) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads Days as weekday names, full ("Monday") or
 // abbreviated ("Mon"), in any case.
-func (w *Window) UnmarshalJSON(b []byte) error {
+func (w *DeployWindow) UnmarshalJSON(b []byte) error {
 	var raw windowJSON
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
@@ -151,7 +151,7 @@ func (w *Window) UnmarshalJSON(b []byte) error {
 		}
 		days[i] = d
 	}
-	*w = Window{Days: days, Start: raw.Start, End: raw.End, TimeZone: raw.TimeZone}
+	*w = DeployWindow{Days: days, Start: raw.Start, End: raw.End, TimeZone: raw.TimeZone}
 	return nil
 }
 
@@ -169,13 +169,13 @@ func parseWeekday(s string) (time.Weekday, bool) {
 // once, has Start before End within 00:00..24:00 and a loadable TimeZone;
 // every freeze has a Name and an End after its Start. Errors wrap
 // provider.ErrInvalid and name the field.
-func (p Policy) Validate() error {
+func (p DeployPolicy) Validate() error {
 	_, err := p.locations()
 	return err
 }
 
 // locations validates p and loads the windows' zones.
-func (p Policy) locations() ([]*time.Location, error) {
+func (p DeployPolicy) locations() ([]*time.Location, error) {
 	locs := make([]*time.Location, len(p.Windows))
 	for i, w := range p.Windows {
 		field := fmt.Sprintf("windows[%d]", i)
@@ -233,7 +233,7 @@ const horizon = 366 * 24 * time.Hour
 // BlockedError.Until is the first instant at or after t that is inside a
 // window (when there are windows) and outside every freeze, looking up to a
 // year ahead; it is the zero time when there is none.
-func (p Policy) Check(t time.Time) error {
+func (p DeployPolicy) Check(t time.Time) error {
 	locs, err := p.locations()
 	if err != nil {
 		return err
@@ -261,7 +261,7 @@ func (p Policy) Check(t time.Time) error {
 //
 //	p.CheckShift(now, 2500, 0)    // rollback: nil
 //	p.CheckShift(now, 2500, 5000) // next canary step: p.Check(now)
-func (p Policy) CheckShift(t time.Time, from, to int) error {
+func (p DeployPolicy) CheckShift(t time.Time, from, to int) error {
 	if to <= from {
 		return nil
 	}
@@ -269,7 +269,7 @@ func (p Policy) CheckShift(t time.Time, from, to int) error {
 }
 
 // frozen returns the freeze containing t that ends last.
-func (p Policy) frozen(t time.Time) (Freeze, bool) {
+func (p DeployPolicy) frozen(t time.Time) (Freeze, bool) {
 	var out Freeze
 	found := false
 	for _, f := range p.Freezes {
@@ -280,7 +280,7 @@ func (p Policy) frozen(t time.Time) (Freeze, bool) {
 	return out, found
 }
 
-func (p Policy) inWindow(t time.Time, locs []*time.Location) bool {
+func (p DeployPolicy) inWindow(t time.Time, locs []*time.Location) bool {
 	if len(p.Windows) == 0 {
 		return true
 	}
@@ -292,7 +292,7 @@ func (p Policy) inWindow(t time.Time, locs []*time.Location) bool {
 	return false
 }
 
-func (w Window) contains(t time.Time, loc *time.Location) bool {
+func (w DeployWindow) contains(t time.Time, loc *time.Location) bool {
 	lt := t.In(loc)
 	mins := lt.Hour()*60 + lt.Minute()
 	for _, d := range w.Days {
@@ -304,7 +304,7 @@ func (w Window) contains(t time.Time, loc *time.Location) bool {
 }
 
 // next returns the first instant at or after t allowed by p, or zero.
-func (p Policy) next(t time.Time, locs []*time.Location) time.Time {
+func (p DeployPolicy) next(t time.Time, locs []*time.Location) time.Time {
 	u := t
 	for u.Sub(t) <= horizon {
 		if f, ok := p.frozen(u); ok {
@@ -324,7 +324,7 @@ func (p Policy) next(t time.Time, locs []*time.Location) time.Time {
 }
 
 // nextOpening returns the earliest window opening after u.
-func (p Policy) nextOpening(u time.Time, locs []*time.Location) (time.Time, bool) {
+func (p DeployPolicy) nextOpening(u time.Time, locs []*time.Location) (time.Time, bool) {
 	var best time.Time
 	for i, w := range p.Windows {
 		if s, ok := w.nextOpening(u, locs[i]); ok && (best.IsZero() || s.Before(best)) {
@@ -339,7 +339,7 @@ func (p Policy) nextOpening(u time.Time, locs []*time.Location) (time.Time, bool
 // local time of day is at least w.Start. Two weeks, not one, because an
 // opening that falls in a spring-forward gap (a window lying wholly inside
 // the missing hour) does not happen that week.
-func (w Window) nextOpening(u time.Time, loc *time.Location) (time.Time, bool) {
+func (w DeployWindow) nextOpening(u time.Time, loc *time.Location) (time.Time, bool) {
 	lu := u.In(loc)
 	y, m, d := lu.Date()
 	for i := range 15 {
@@ -355,7 +355,7 @@ func (w Window) nextOpening(u time.Time, loc *time.Location) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func (w Window) on(d time.Weekday) bool {
+func (w DeployWindow) on(d time.Weekday) bool {
 	for _, x := range w.Days {
 		if x == d {
 			return true
@@ -367,7 +367,7 @@ func (w Window) on(d time.Weekday) bool {
 // openingOn returns the first instant of day's date whose local time of day
 // is at least w.Start. When w.Start falls in a spring-forward gap, that is
 // the instant the gap ends.
-func (w Window) openingOn(day time.Time, loc *time.Location) time.Time {
+func (w DeployWindow) openingOn(day time.Time, loc *time.Location) time.Time {
 	y, m, d := day.Date()
 	s := time.Date(y, m, d, w.Start.Hour, w.Start.Minute, 0, 0, loc)
 	sy, sm, sd := s.Date()

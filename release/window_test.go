@@ -35,7 +35,7 @@ type checkCase struct {
 	freeze  string    // when blocked by a freeze: its name
 }
 
-func runCheckTable(t *testing.T, p release.Policy, tests []checkCase) {
+func runCheckTable(t *testing.T, p release.DeployPolicy, tests []checkCase) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,7 +78,7 @@ func runCheckTable(t *testing.T, p release.Policy, tests []checkCase) {
 func utc(day, h, m int) time.Time { return time.Date(2026, 3, day, h, m, 0, 0, time.UTC) }
 
 func TestPolicyZeroAllowsEverything(t *testing.T) {
-	var p release.Policy
+	var p release.DeployPolicy
 	for _, at := range []time.Time{utc(1, 3, 0), utc(7, 23, 59), time.Date(2026, 12, 25, 0, 0, 0, 0, time.UTC)} {
 		if err := p.Check(at); err != nil {
 			t.Errorf("zero Policy.Check(%s) = %v, want nil", at, err)
@@ -87,7 +87,7 @@ func TestPolicyZeroAllowsEverything(t *testing.T) {
 }
 
 func TestPolicyOfficeHours(t *testing.T) {
-	p := release.Policy{Windows: []release.Window{{Days: weekdays, Start: hm(9, 0), End: hm(17, 0)}}}
+	p := release.DeployPolicy{Windows: []release.DeployWindow{{Days: weekdays, Start: hm(9, 0), End: hm(17, 0)}}}
 	runCheckTable(t, p, []checkCase{
 		{name: "monday opening", at: utc(2, 9, 0), allowed: true},
 		{name: "monday last minute", at: utc(2, 16, 59), allowed: true},
@@ -102,7 +102,7 @@ func TestPolicyOfficeHours(t *testing.T) {
 // A window never spans midnight: an overnight window is two windows, and
 // together they are one uninterrupted opening across midnight.
 func TestPolicyAcrossMidnight(t *testing.T) {
-	p := release.Policy{Windows: []release.Window{
+	p := release.DeployPolicy{Windows: []release.DeployWindow{
 		{Days: []time.Weekday{time.Monday}, Start: hm(22, 0), End: hm(24, 0)},
 		{Days: []time.Weekday{time.Tuesday}, Start: hm(0, 0), End: hm(6, 0)},
 	}}
@@ -117,7 +117,7 @@ func TestPolicyAcrossMidnight(t *testing.T) {
 	})
 
 	// Written as one window, it is refused with the field named.
-	bad := release.Policy{Windows: []release.Window{{Days: []time.Weekday{time.Monday}, Start: hm(22, 0), End: hm(6, 0)}}}
+	bad := release.DeployPolicy{Windows: []release.DeployWindow{{Days: []time.Weekday{time.Monday}, Start: hm(22, 0), End: hm(6, 0)}}}
 	err := bad.Validate()
 	var ie *provider.InvalidError
 	if !errors.As(err, &ie) || ie.Field != "windows[0].end" || !errors.Is(err, provider.ErrInvalid) {
@@ -132,7 +132,7 @@ func TestPolicyTimeZones(t *testing.T) {
 	ny := mustZone(t, "America/New_York")
 	akl := mustZone(t, "Pacific/Auckland")
 	t.Run("new york office hours", func(t *testing.T) {
-		p := release.Policy{Windows: []release.Window{{Days: weekdays, Start: hm(9, 0), End: hm(17, 0), TimeZone: "America/New_York"}}}
+		p := release.DeployPolicy{Windows: []release.DeployWindow{{Days: weekdays, Start: hm(9, 0), End: hm(17, 0), TimeZone: "America/New_York"}}}
 		runCheckTable(t, p, []checkCase{
 			// March 2 2026: EST, UTC-5.
 			{name: "08:30 local is 13:30 UTC", at: utc(2, 13, 30), until: utc(2, 14, 0)},
@@ -146,7 +146,7 @@ func TestPolicyTimeZones(t *testing.T) {
 	t.Run("auckland monday is sunday in utc", func(t *testing.T) {
 		// March 2026 in Auckland is NZDT, UTC+13: Monday 09:00 local is
 		// Sunday 20:00 UTC.
-		p := release.Policy{Windows: []release.Window{{Days: []time.Weekday{time.Monday}, Start: hm(9, 0), End: hm(12, 0), TimeZone: "Pacific/Auckland"}}}
+		p := release.DeployPolicy{Windows: []release.DeployWindow{{Days: []time.Weekday{time.Monday}, Start: hm(9, 0), End: hm(12, 0), TimeZone: "Pacific/Auckland"}}}
 		runCheckTable(t, p, []checkCase{
 			{name: "sunday 20:30 UTC", at: utc(1, 20, 30), allowed: true},
 			{name: "monday 09:00 UTC is monday 22:00 local", at: utc(2, 9, 0), until: time.Date(2026, 3, 9, 9, 0, 0, 0, akl)},
@@ -154,7 +154,7 @@ func TestPolicyTimeZones(t *testing.T) {
 		})
 	})
 	t.Run("unknown zone", func(t *testing.T) {
-		p := release.Policy{Windows: []release.Window{{Days: weekdays, Start: hm(9, 0), End: hm(17, 0), TimeZone: "Mars/Olympus_Mons"}}}
+		p := release.DeployPolicy{Windows: []release.DeployWindow{{Days: weekdays, Start: hm(9, 0), End: hm(17, 0), TimeZone: "Mars/Olympus_Mons"}}}
 		var ie *provider.InvalidError
 		if err := p.Validate(); !errors.As(err, &ie) || ie.Field != "windows[0].timeZone" {
 			t.Fatalf("Validate = %v, want an InvalidError on windows[0].timeZone", err)
@@ -168,7 +168,7 @@ func TestPolicyDaylightSaving(t *testing.T) {
 	t.Run("office hours follow the clocks", func(t *testing.T) {
 		// Berlin springs forward on Sunday 2026-03-29 (02:00 CET → 03:00
 		// CEST): 09:00 local is 08:00 UTC the week before, 07:00 UTC after.
-		p := release.Policy{Windows: []release.Window{{Days: weekdays, Start: hm(9, 0), End: hm(17, 0), TimeZone: "Europe/Berlin"}}}
+		p := release.DeployPolicy{Windows: []release.DeployWindow{{Days: weekdays, Start: hm(9, 0), End: hm(17, 0), TimeZone: "Europe/Berlin"}}}
 		runCheckTable(t, p, []checkCase{
 			{name: "winter 07:30 UTC is 08:30 CET", at: utc(27, 7, 30), until: utc(27, 8, 0)},
 			{name: "winter 08:00 UTC is 09:00 CET", at: utc(27, 8, 0), allowed: true},
@@ -180,7 +180,7 @@ func TestPolicyDaylightSaving(t *testing.T) {
 	t.Run("berlin spring-forward gap", func(t *testing.T) {
 		// 02:30 does not exist on 2026-03-29 in Berlin: the window opens
 		// when the gap ends, at 03:00 CEST = 01:00 UTC.
-		p := release.Policy{Windows: []release.Window{{Days: []time.Weekday{time.Sunday}, Start: hm(2, 30), End: hm(4, 0), TimeZone: "Europe/Berlin"}}}
+		p := release.DeployPolicy{Windows: []release.DeployWindow{{Days: []time.Weekday{time.Sunday}, Start: hm(2, 30), End: hm(4, 0), TimeZone: "Europe/Berlin"}}}
 		runCheckTable(t, p, []checkCase{
 			{name: "01:30 CET", at: utc(29, 0, 30), until: utc(29, 1, 0)},
 			{name: "03:00 CEST", at: utc(29, 1, 0), allowed: true},
@@ -192,7 +192,7 @@ func TestPolicyDaylightSaving(t *testing.T) {
 		// New York springs forward on 2026-03-08 at 02:00 EST → 03:00 EDT
 		// (07:00 UTC). time.Date resolves the missing wall time in the
 		// other direction from Berlin's; the opening is the same rule.
-		p := release.Policy{Windows: []release.Window{{Days: []time.Weekday{time.Sunday}, Start: hm(2, 30), End: hm(5, 0), TimeZone: "America/New_York"}}}
+		p := release.DeployPolicy{Windows: []release.DeployWindow{{Days: []time.Weekday{time.Sunday}, Start: hm(2, 30), End: hm(5, 0), TimeZone: "America/New_York"}}}
 		runCheckTable(t, p, []checkCase{
 			{name: "01:30 EST", at: utc(8, 6, 30), until: utc(8, 7, 0)},
 			{name: "03:00 EDT", at: utc(8, 7, 0), allowed: true},
@@ -204,7 +204,7 @@ func TestPolicyDaylightSaving(t *testing.T) {
 		// Lord Howe Island moves its clocks by 30 minutes: on 2026-04-05
 		// 02:00 LHDT (+11) falls back to 01:30 LHST (+10:30), so 01:30–02:00
 		// happens twice; on 2026-10-04 02:00 LHST jumps to 02:30 LHDT.
-		p := release.Policy{Windows: []release.Window{
+		p := release.DeployPolicy{Windows: []release.DeployWindow{
 			{Days: []time.Weekday{time.Sunday}, Start: hm(1, 30), End: hm(2, 0), TimeZone: "Australia/Lord_Howe"},
 		}}
 		at := func(m time.Month, d, h, min int) time.Time { return time.Date(2026, m, d, h, min, 0, 0, time.UTC) }
@@ -214,7 +214,7 @@ func TestPolicyDaylightSaving(t *testing.T) {
 			{name: "second 01:30 (LHST)", at: at(4, 4, 15, 0), allowed: true},
 			{name: "02:00 LHST", at: at(4, 4, 15, 30), until: at(4, 11, 15, 0)},
 		})
-		gap := release.Policy{Windows: []release.Window{
+		gap := release.DeployPolicy{Windows: []release.DeployWindow{
 			{Days: []time.Weekday{time.Sunday}, Start: hm(2, 10), End: hm(3, 0), TimeZone: "Australia/Lord_Howe"},
 		}}
 		runCheckTable(t, gap, []checkCase{
@@ -223,7 +223,7 @@ func TestPolicyDaylightSaving(t *testing.T) {
 		})
 	})
 	t.Run("a window entirely in the gap never opens that day", func(t *testing.T) {
-		p := release.Policy{Windows: []release.Window{{Days: []time.Weekday{time.Sunday}, Start: hm(2, 0), End: hm(2, 30), TimeZone: "Europe/Berlin"}}}
+		p := release.DeployPolicy{Windows: []release.DeployWindow{{Days: []time.Weekday{time.Sunday}, Start: hm(2, 0), End: hm(2, 30), TimeZone: "Europe/Berlin"}}}
 		runCheckTable(t, p, []checkCase{
 			{name: "saturday before", at: utc(28, 12, 0), until: time.Date(2026, 4, 5, 2, 0, 0, 0, berlin)},
 		})
@@ -231,7 +231,7 @@ func TestPolicyDaylightSaving(t *testing.T) {
 	t.Run("berlin fall-back repeats the hour", func(t *testing.T) {
 		// On 2026-10-25 Berlin falls back at 03:00 CEST → 02:00 CET: the
 		// window 02:00–03:00 lasts two hours of real time, 00:00–02:00 UTC.
-		p := release.Policy{Windows: []release.Window{{Days: []time.Weekday{time.Sunday}, Start: hm(2, 0), End: hm(3, 0), TimeZone: "Europe/Berlin"}}}
+		p := release.DeployPolicy{Windows: []release.DeployWindow{{Days: []time.Weekday{time.Sunday}, Start: hm(2, 0), End: hm(3, 0), TimeZone: "Europe/Berlin"}}}
 		oct := func(day, h, m int) time.Time { return time.Date(2026, 10, day, h, m, 0, 0, time.UTC) }
 		runCheckTable(t, p, []checkCase{
 			{name: "01:59 CEST", at: oct(24, 23, 59), until: oct(25, 0, 0)},
@@ -247,8 +247,8 @@ func TestPolicyDaylightSaving(t *testing.T) {
 func TestPolicyFreezes(t *testing.T) {
 	// Windows Mon–Fri 09:00–17:00 UTC, a year-end freeze and two freezes
 	// back to back in March. 2026-12-18 is a Friday, 2027-01-04 a Monday.
-	p := release.Policy{
-		Windows: []release.Window{{Days: weekdays, Start: hm(9, 0), End: hm(17, 0)}},
+	p := release.DeployPolicy{
+		Windows: []release.DeployWindow{{Days: weekdays, Start: hm(9, 0), End: hm(17, 0)}},
 		Freezes: []release.Freeze{
 			{Name: "year-end", Reason: "holidays", Start: time.Date(2026, 12, 18, 12, 0, 0, 0, time.UTC), End: time.Date(2027, 1, 4, 12, 0, 0, 0, time.UTC)},
 			{Name: "launch", Start: utc(10, 0, 0), End: utc(11, 0, 0)},
@@ -276,7 +276,7 @@ func TestPolicyFreezes(t *testing.T) {
 	}
 
 	t.Run("freeze without windows", func(t *testing.T) {
-		p := release.Policy{Freezes: []release.Freeze{{Name: "f", Start: utc(2, 0, 0), End: utc(3, 0, 0)}}}
+		p := release.DeployPolicy{Freezes: []release.Freeze{{Name: "f", Start: utc(2, 0, 0), End: utc(3, 0, 0)}}}
 		runCheckTable(t, p, []checkCase{
 			{name: "inside", at: utc(2, 12, 0), freeze: "f", until: utc(3, 0, 0)},
 			{name: "after", at: utc(3, 0, 0), allowed: true},
@@ -292,7 +292,7 @@ func TestPolicyFreezes(t *testing.T) {
 			{release.Freeze{Name: "f", Start: utc(3, 0, 0), End: utc(3, 0, 0)}, "freezes[0].end"},
 		} {
 			var ie *provider.InvalidError
-			err := release.Policy{Freezes: []release.Freeze{tt.f}}.Validate()
+			err := release.DeployPolicy{Freezes: []release.Freeze{tt.f}}.Validate()
 			if !errors.As(err, &ie) || ie.Field != tt.field {
 				t.Errorf("Validate(%+v) = %v, want an InvalidError on %s", tt.f, err, tt.field)
 			}
@@ -302,8 +302,8 @@ func TestPolicyFreezes(t *testing.T) {
 
 // A policy that never opens within a year reports a zero Until.
 func TestPolicyNoOpening(t *testing.T) {
-	p := release.Policy{
-		Windows: []release.Window{{Days: []time.Weekday{time.Monday}, Start: hm(9, 0), End: hm(10, 0)}},
+	p := release.DeployPolicy{
+		Windows: []release.DeployWindow{{Days: []time.Weekday{time.Monday}, Start: hm(9, 0), End: hm(10, 0)}},
 		Freezes: []release.Freeze{{Name: "forever", Start: utc(1, 0, 0), End: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}},
 	}
 	runCheckTable(t, p, []checkCase{{name: "frozen for years", at: utc(2, 9, 30), freeze: "forever"}})
@@ -312,27 +312,27 @@ func TestPolicyNoOpening(t *testing.T) {
 func TestPolicyValidateWindows(t *testing.T) {
 	tests := []struct {
 		name  string
-		w     release.Window
+		w     release.DeployWindow
 		field string
 	}{
-		{"no days", release.Window{Start: hm(9, 0), End: hm(17, 0)}, "windows[0].days"},
-		{"day twice", release.Window{Days: []time.Weekday{time.Monday, time.Monday}, Start: hm(9, 0), End: hm(17, 0)}, "windows[0].days"},
-		{"not a weekday", release.Window{Days: []time.Weekday{7}, Start: hm(9, 0), End: hm(17, 0)}, "windows[0].days"},
-		{"start 24:00", release.Window{Days: weekdays, Start: hm(24, 0), End: hm(24, 0)}, "windows[0].start"},
-		{"minute 60", release.Window{Days: weekdays, Start: hm(9, 60), End: hm(17, 0)}, "windows[0].start"},
-		{"end 24:30", release.Window{Days: weekdays, Start: hm(9, 0), End: hm(24, 30)}, "windows[0].end"},
-		{"empty", release.Window{Days: weekdays, Start: hm(9, 0), End: hm(9, 0)}, "windows[0].end"},
+		{"no days", release.DeployWindow{Start: hm(9, 0), End: hm(17, 0)}, "windows[0].days"},
+		{"day twice", release.DeployWindow{Days: []time.Weekday{time.Monday, time.Monday}, Start: hm(9, 0), End: hm(17, 0)}, "windows[0].days"},
+		{"not a weekday", release.DeployWindow{Days: []time.Weekday{7}, Start: hm(9, 0), End: hm(17, 0)}, "windows[0].days"},
+		{"start 24:00", release.DeployWindow{Days: weekdays, Start: hm(24, 0), End: hm(24, 0)}, "windows[0].start"},
+		{"minute 60", release.DeployWindow{Days: weekdays, Start: hm(9, 60), End: hm(17, 0)}, "windows[0].start"},
+		{"end 24:30", release.DeployWindow{Days: weekdays, Start: hm(9, 0), End: hm(24, 30)}, "windows[0].end"},
+		{"empty", release.DeployWindow{Days: weekdays, Start: hm(9, 0), End: hm(9, 0)}, "windows[0].end"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var ie *provider.InvalidError
-			err := release.Policy{Windows: []release.Window{tt.w}}.Validate()
+			err := release.DeployPolicy{Windows: []release.DeployWindow{tt.w}}.Validate()
 			if !errors.As(err, &ie) || ie.Field != tt.field || !errors.Is(err, provider.ErrInvalid) {
 				t.Fatalf("Validate = %v, want an InvalidError on %s", err, tt.field)
 			}
 		})
 	}
-	whole := release.Policy{Windows: []release.Window{{Days: []time.Weekday{time.Sunday}, Start: hm(0, 0), End: hm(24, 0)}}}
+	whole := release.DeployPolicy{Windows: []release.DeployWindow{{Days: []time.Weekday{time.Sunday}, Start: hm(0, 0), End: hm(24, 0)}}}
 	if err := whole.Validate(); err != nil {
 		t.Errorf("Validate(00:00–24:00) = %v", err)
 	}
@@ -341,12 +341,12 @@ func TestPolicyValidateWindows(t *testing.T) {
 func TestPolicyJSON(t *testing.T) {
 	in := `{"windows":[{"days":["mon","Tuesday","FRI"],"start":"09:30","end":"24:00","timeZone":"Europe/Berlin"}],` +
 		`"freezes":[{"name":"year-end","reason":"holidays","start":"2026-12-18T12:00:00Z","end":"2027-01-04T12:00:00Z"}]}`
-	var p release.Policy
+	var p release.DeployPolicy
 	if err := json.Unmarshal([]byte(in), &p); err != nil {
 		t.Fatalf("Unmarshal: %v", err)
 	}
-	want := release.Policy{
-		Windows: []release.Window{{Days: []time.Weekday{time.Monday, time.Tuesday, time.Friday}, Start: hm(9, 30), End: hm(24, 0), TimeZone: "Europe/Berlin"}},
+	want := release.DeployPolicy{
+		Windows: []release.DeployWindow{{Days: []time.Weekday{time.Monday, time.Tuesday, time.Friday}, Start: hm(9, 30), End: hm(24, 0), TimeZone: "Europe/Berlin"}},
 		Freezes: []release.Freeze{{Name: "year-end", Reason: "holidays",
 			Start: time.Date(2026, 12, 18, 12, 0, 0, 0, time.UTC), End: time.Date(2027, 1, 4, 12, 0, 0, 0, time.UTC)}},
 	}
@@ -368,12 +368,12 @@ func TestPolicyJSON(t *testing.T) {
 		`{"windows":[{"days":["Mon"],"start":"09:00","end":"25:00"}]}`,
 		`{"windows":[{"days":["Mon"],"start":"0a:00","end":"17:00"}]}`,
 	} {
-		var p release.Policy
+		var p release.DeployPolicy
 		if err := json.Unmarshal([]byte(bad), &p); err == nil {
 			t.Errorf("Unmarshal(%s) = nil error, want one", bad)
 		}
 	}
-	if _, err := json.Marshal(release.Window{Days: []time.Weekday{9}}); err == nil {
+	if _, err := json.Marshal(release.DeployWindow{Days: []time.Weekday{9}}); err == nil {
 		t.Error("Marshal(window with day 9) = nil error, want one")
 	}
 }
@@ -383,14 +383,14 @@ func TestPolicyJSON(t *testing.T) {
 // window, and even with a policy that does not validate, while increases
 // are checked.
 func TestPolicyRollbackBypassesWindows(t *testing.T) {
-	frozen := release.Policy{
-		Windows: []release.Window{{Days: weekdays, Start: hm(9, 0), End: hm(17, 0)}},
+	frozen := release.DeployPolicy{
+		Windows: []release.DeployWindow{{Days: weekdays, Start: hm(9, 0), End: hm(17, 0)}},
 		Freezes: []release.Freeze{{Name: "incident", Start: utc(2, 0, 0), End: utc(3, 0, 0)}},
 	}
-	invalid := release.Policy{Windows: []release.Window{{Start: hm(9, 0), End: hm(17, 0)}}}
+	invalid := release.DeployPolicy{Windows: []release.DeployWindow{{Start: hm(9, 0), End: hm(17, 0)}}}
 	tests := []struct {
 		name     string
-		p        release.Policy
+		p        release.DeployPolicy
 		at       time.Time
 		from, to int
 		blocked  bool // else allowed
@@ -427,9 +427,9 @@ func TestPolicyRollbackBypassesWindows(t *testing.T) {
 	}
 }
 
-func ExamplePolicy_Check() {
-	p := release.Policy{
-		Windows: []release.Window{{
+func ExampleDeployPolicy_Check() {
+	p := release.DeployPolicy{
+		Windows: []release.DeployWindow{{
 			Days:     []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday},
 			Start:    release.TimeOfDay{Hour: 9},
 			End:      release.TimeOfDay{Hour: 16},

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
+	"github.com/slipway-dev/slipway/notify"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/retention"
 )
@@ -65,42 +67,43 @@ type Target struct {
 // waits with the clock's Sleep.
 type TestFunc func(ctx context.Context, t Target) error
 
-// Options configure a Workflow. Provider is required; Metrics is required
-// when a strategy has checks. The zero values of the other fields are
-// documented defaults.
+// Options configure a Workflow. Runner.Provider is required;
+// Runner.Metrics is required when a strategy has checks. The zero values
+// of the other fields are documented defaults.
 type Options struct {
-	Provider provider.Provider
-	Metrics  provider.Metrics
-	// Journal is the audit trail; nil means a new MemoryJournal (nothing
-	// survives the process: use a FileJournal in CI).
-	Journal Journal
-	// Store holds the canary rollouts' states; nil means a new
-	// canary.MemoryStore. A canary.FileStore lets another process Abort a
-	// release or Resume it after a crash.
-	Store canary.Store
-	// Clock is the source of time; nil means canary.RealClock().
-	Clock canary.Clock
+	// Runner configures the canary runner the workflow drives, and the
+	// workflow itself where the two share a need: Provider, Metrics, Store
+	// (nil means a new canary.MemoryStore; a canary.FileStore lets another
+	// process Abort a release or Resume it after a crash), Clock (nil
+	// means canary.RealClock()), Hooks (the pre- and post-traffic hooks
+	// strategies name), Approve (resolves confirm-promotion gates; nil
+	// leaves them to Abort or an operator's canary.Runner.Approve),
+	// Checks (the checks of rollouts Resume continues, by CheckSpec name:
+	// a stored state does not carry code), Retry (the provider's calls,
+	// the workflow's and the runner's), CancelPolicy and OnOutOfBand (by
+	// default a canary whose context ends rolls back, and one whose alias
+	// was changed by someone else stops without overwriting it),
+	// PollInterval, MetricsLag and RollbackTimeout (0 means the runner's
+	// defaults). Its OnEvent and Logger, when set, receive the canary's
+	// own progress events; the workflow's Events go to Options.OnEvent
+	// and Options.Logger.
+	Runner canary.RunnerOptions
+	// Journal is the audit trail; nil means a new journal.MemoryJournal
+	// (nothing survives the process: use a journal.FileJournal in CI).
+	Journal journal.Journal
 	// Stages names the aliases; the zero value means DefaultStages().
 	Stages Stages
 	// Strategy is how production traffic moves when a Request or
 	// PromoteRequest names none; the zero value means
 	// canary.Canary(1000, 10*time.Minute) with no checks (a bake only).
 	Strategy canary.Strategy
-	// Checks holds the checks of rollouts Resume continues, by CheckSpec
-	// name (a stored state does not carry code).
-	Checks map[string]canary.Check
-	// Hooks holds the pre- and post-traffic hooks strategies name.
-	Hooks map[string]canary.HookFunc
-	// Approve resolves confirm-promotion gates (canary.Strategy.Approval);
-	// nil leaves them to Abort or an operator's canary.Runner.Approve.
-	Approve canary.ApproveFunc
-	// Policy restricts releases to deploy windows and blocks them during
+	// Policy (a DeployPolicy) restricts releases to deploy windows and blocks them during
 	// freezes. It guards the production stage: it is checked before a
 	// Release (or a Promote to production) starts and before every increase
 	// of the candidate's share of production; staging and other aliases
 	// are not restricted, and a rollback is never blocked. Nil allows
 	// every time.
-	Policy *Policy
+	Policy *DeployPolicy
 	// MaxHold is how long a traffic increase that the Policy blocks in the
 	// middle of a canary waits for the window to open again, holding the
 	// traffic where it is. A block that lasts longer rolls the canary
@@ -109,7 +112,7 @@ type Options struct {
 	// Retention, when set, prunes the function's old versions after each
 	// promotion to production, keeping (besides what the policy keeps) the
 	// rollback points the journal knows. Prune tunes the deletions; its
-	// Clock defaults to Clock.
+	// Clock defaults to Runner.Clock.
 	Retention *retention.Policy
 	Prune     retention.ApplyOptions
 	// RollbackPoints is how many of the journal's rollback points of each
@@ -119,7 +122,7 @@ type Options struct {
 	// Notifier is told of promotions, rollbacks and failures; nil is
 	// silent. A failed notification is logged and reported in
 	// Result.NotifyErr; it never changes the release.
-	Notifier Notifier
+	Notifier notify.Notifier
 	// Actor is who releases when a request names no one (a CI job's
 	// identity).
 	Actor string
@@ -130,19 +133,6 @@ type Options struct {
 	// event. Both may be nil.
 	OnEvent func(Event)
 	Logger  *slog.Logger
-	// Retry retries the provider's calls through throttling and transient
-	// failures.
-	Retry provider.RetryPolicy
-	// CancelPolicy and OnOutOfBand are passed to the canary runner: by
-	// default a canary whose context ends rolls back, and one whose alias
-	// was changed by someone else stops without overwriting it.
-	CancelPolicy canary.CancelPolicy
-	OnOutOfBand  canary.ConflictPolicy
-	// PollInterval, MetricsLag and RollbackTimeout are passed to the canary
-	// runner (0 means its defaults).
-	PollInterval    time.Duration
-	MetricsLag      time.Duration
-	RollbackTimeout time.Duration
 }
 
 // Workflow releases functions on one provider: Release (publish, stage,
@@ -154,7 +144,7 @@ type Options struct {
 type Workflow struct {
 	opts    Options
 	p       provider.Provider // opts.Provider with retries
-	journal Journal
+	journal journal.Journal
 	store   canary.Store
 	clock   canary.Clock
 	stages  Stages
@@ -166,8 +156,8 @@ type Workflow struct {
 // policy or retention policy, stages without a production alias or with
 // two stages on one alias, a negative MaxHold.
 func New(opts Options) (*Workflow, error) {
-	if opts.Provider == nil {
-		return nil, provider.Invalid("release options", "provider", "is nil")
+	if opts.Runner.Provider == nil {
+		return nil, provider.Invalid("release options", "runner.provider", "is nil")
 	}
 	if opts.RollbackPoints == 0 {
 		opts.RollbackPoints = 1
@@ -175,9 +165,9 @@ func New(opts Options) (*Workflow, error) {
 	if opts.MaxHold < 0 {
 		return nil, provider.Invalid("release options", "maxHold", "is negative")
 	}
-	w := &Workflow{opts: opts, journal: opts.Journal, store: opts.Store, clock: opts.Clock, stages: opts.Stages}
+	w := &Workflow{opts: opts, journal: opts.Journal, store: opts.Runner.Store, clock: opts.Runner.Clock, stages: opts.Stages}
 	if w.journal == nil {
-		w.journal = &MemoryJournal{}
+		w.journal = &journal.MemoryJournal{}
 	}
 	if w.store == nil {
 		w.store = &canary.MemoryStore{}
@@ -207,13 +197,13 @@ func New(opts Options) (*Workflow, error) {
 			return nil, err
 		}
 	}
-	if w.opts.Retry.Sleep == nil {
-		w.opts.Retry.Sleep = w.clock.Sleep
+	if w.opts.Runner.Retry.Sleep == nil {
+		w.opts.Runner.Retry.Sleep = w.clock.Sleep
 	}
 	if w.opts.Prune.Clock == nil {
 		w.opts.Prune.Clock = w.clock
 	}
-	w.p = provider.WithRetry(opts.Provider, w.opts.Retry)
+	w.p = provider.WithRetry(opts.Runner.Provider, w.opts.Runner.Retry)
 	return w, nil
 }
 
@@ -243,18 +233,18 @@ func (s Stages) validate() error {
 // names exist and that a metrics source judges its checks, so a release
 // fails before it publishes anything.
 func (w *Workflow) checkStrategy(s canary.Strategy) error {
-	if err := s.Validate(w.opts.Provider.Capabilities()); err != nil {
+	if err := s.Validate(w.opts.Runner.Provider.Capabilities()); err != nil {
 		return err
 	}
 	for _, h := range []*canary.HookSpec{s.PreTraffic, s.PostTraffic} {
 		if h == nil {
 			continue
 		}
-		if _, ok := w.opts.Hooks[h.Name]; !ok {
+		if _, ok := w.opts.Runner.Hooks[h.Name]; !ok {
 			return provider.Invalid("release options", "hooks", fmt.Sprintf("has no hook %q, which the strategy names", h.Name))
 		}
 	}
-	if len(s.Analysis.Checks) > 0 && w.opts.Metrics == nil {
+	if len(s.Analysis.Checks) > 0 && w.opts.Runner.Metrics == nil {
 		return provider.Invalid("release options", "metrics", "is nil, and the strategy has checks")
 	}
 	return nil
@@ -312,7 +302,7 @@ type Result struct {
 
 // Release runs the whole workflow for one function:
 //
-//  1. check the deploy Policy (a block returns a *BlockedError at once);
+//  1. check the DeployPolicy (a block returns a *BlockedError at once);
 //  2. publish the artifact as the next semantic version (Publish), and
 //     report routes changed behind the journal's back (Verify: an event,
 //     a journaled decision and Summary.Drift; the release goes on from the
@@ -335,7 +325,7 @@ type Result struct {
 // (matching canary.ErrRolledBack); one that stopped without rolling back
 // (an out-of-band change, a failed rollback) matches canary.ErrStopped.
 // When ctx ends during the canary, the canary rolls back (see
-// Options.CancelPolicy) and the error wraps ctx.Err().
+// Options.Runner.CancelPolicy) and the error wraps ctx.Err().
 //
 // Errors before anything changed: provider.ErrInvalid for a bad request
 // (checked before any call), *BlockedError, the Publish errors
@@ -384,7 +374,7 @@ func (w *Workflow) Release(ctx context.Context, req Request) (Result, error) {
 	if pub.Existing {
 		outcome, msg = "existing", "already published: same artifact and configuration"
 	}
-	if err := r.record(ctx, Entry{Kind: EntryPublish, Outcome: outcome}); err != nil {
+	if err := r.record(ctx, journal.Entry{Kind: journal.EntryPublish, Outcome: outcome}); err != nil {
 		return r.finish(ctx, OutcomeFailed, err.Error(), err)
 	}
 	r.emit(Event{Kind: EventPublished, Step: StepPublish, Message: msg})
@@ -418,7 +408,7 @@ type PromoteRequest struct {
 }
 
 // Promote moves the version From serves to To through the canary runner
-// (never by editing To's route directly), with the deploy Policy,
+// (never by editing To's route directly), with the DeployPolicy,
 // journal, events, notification and, when To is the production stage,
 // retention as in Release. The result and errors are as for Release. An
 // alias that already sends all its traffic to the version is left alone
@@ -466,7 +456,7 @@ func (w *Workflow) Promote(ctx context.Context, req PromoteRequest) (Result, err
 	}
 	if len(src.Weights) != 1 {
 		err := fmt.Errorf("release: alias %q of %s splits its traffic (%s): promote a version that has all of it: %w",
-			from, req.Function, routeText(src), provider.ErrConflict)
+			from, req.Function, src.String(), provider.ErrConflict)
 		return r.finish(ctx, OutcomeFailed, err.Error(), err)
 	}
 	r.candidate = src.Primary()
@@ -485,7 +475,7 @@ func (w *Workflow) Promote(ctx context.Context, req PromoteRequest) (Result, err
 
 // Resume continues a release whose process stopped during its canary (a
 // crash, a killed CI job: not a cancellation, which ends the canary),
-// from the rollout state in Options.Store: the canary goes on where it
+// from the rollout state in Options.Runner.Store: the canary goes on where it
 // was, then the release ends as Release would (journal, notification,
 // retention). id is the release's ID (Result.Release). Checks and hooks come
 // from Options. A release whose canary already ended is finished without
@@ -499,11 +489,11 @@ func (w *Workflow) Resume(ctx context.Context, id string) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("release: resume %q: %w", id, err)
 	}
-	for e, err := range w.journal.Entries(ctx, Filter{Function: st.Function, Alias: st.Alias}) {
+	for e, err := range w.journal.Entries(ctx, journal.Filter{Function: st.Function, Alias: st.Alias}) {
 		if err != nil {
 			return Result{}, fmt.Errorf("release: resume %q: read the journal: %w", id, err)
 		}
-		if e.Release == id && e.Kind == EntryDecision &&
+		if e.Release == id && e.Kind == journal.EntryDecision &&
 			(e.Outcome == OutcomePromoted || e.Outcome == OutcomeRolledBack || e.Outcome == OutcomeUnchanged) {
 			return Result{Release: id, Function: st.Function, Alias: st.Alias, Outcome: e.Outcome, Reason: e.Reason,
 					Candidate: st.Candidate, Stable: st.Stable, Semver: e.Semver},
@@ -564,7 +554,7 @@ func (w *Workflow) AbortWith(ctx context.Context, req AbortRequest) (canary.Stat
 	if actor == "" {
 		actor = w.opts.Actor
 	}
-	e := Entry{Time: w.clock.Now(), Release: req.ID, Kind: EntryDecision, Function: st.Function, Alias: st.Alias,
+	e := journal.Entry{Time: w.clock.Now(), Release: req.ID, Kind: journal.EntryDecision, Function: st.Function, Alias: st.Alias,
 		Actor: actor, Reason: req.Reason, Candidate: st.Candidate, Stable: st.Stable, Outcome: OutcomeAbortRequested,
 		Semver: w.semverOf(ctx, st.Function, st.Candidate)}
 	if err := w.journal.Append(ctx, e); err != nil {
@@ -574,11 +564,11 @@ func (w *Workflow) AbortWith(ctx context.Context, req AbortRequest) (canary.Stat
 }
 
 // Abort asks the running canary of release id (in this process or another
-// sharing Options.Store) to roll back. It returns the rollout's state as
+// sharing Options.Runner.Store) to roll back. It returns the rollout's state as
 // saved; the release's own Release or Resume call reports the outcome.
 // AbortWith also journals who asked and why.
 func (w *Workflow) Abort(ctx context.Context, id string) (canary.State, error) {
-	runner, err := canary.NewRunner(canary.RunnerOptions{Provider: w.opts.Provider, Store: w.store, Clock: w.clock})
+	runner, err := canary.NewRunner(canary.RunnerOptions{Provider: w.opts.Runner.Provider, Store: w.store, Clock: w.clock})
 	if err != nil {
 		return canary.State{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/retention"
 )
 
@@ -31,7 +32,7 @@ func BenchmarkRelease(b *testing.B) {
 func BenchmarkReleaseFileJournal(b *testing.B) {
 	for _, history := range []int{200, 1000} {
 		b.Run(fmt.Sprintf("history=%d", history), func(b *testing.B) {
-			j, err := OpenFileJournal(filepath.Join(b.TempDir(), "journal.jsonl"))
+			j, err := journal.OpenFileJournal(filepath.Join(b.TempDir(), "journal.jsonl"))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -43,7 +44,7 @@ func BenchmarkReleaseFileJournal(b *testing.B) {
 
 // benchmarkRelease releases the fixture's function history times, then
 // once per iteration; j, when not nil, is the workflow's journal.
-func benchmarkRelease(b *testing.B, history int, j Journal) {
+func benchmarkRelease(b *testing.B, history int, j journal.Journal) {
 	f := newFixture(b, func(o *Options) {
 		o.OnEvent, o.Notifier = nil, nil
 		o.Retention = &retention.Policy{KeepLast: 5}

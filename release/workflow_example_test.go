@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
@@ -31,7 +32,8 @@ func ExampleWorkflow_Release() {
 		Check: canary.Relative{Metric: canary.ErrorRate, Factor: 1.5, Slack: 0.01},
 	}}
 	w, err := release.New(release.Options{
-		Provider: mem, Metrics: mem, Clock: clock, Actor: "ci", Strategy: strategy,
+		Runner: canary.RunnerOptions{Provider: mem, Metrics: mem, Clock: clock},
+		Actor:  "ci", Strategy: strategy,
 		OnEvent: func(e release.Event) {
 			switch e.Kind {
 			case release.EventWeightSet, release.EventTestsPassed, release.EventPromoted:
@@ -89,9 +91,9 @@ func ExampleWorkflow_Rollback() {
 	if err != nil {
 		panic(err)
 	}
-	journal := &release.MemoryJournal{}
+	journal := &journal.MemoryJournal{}
 	all := canary.AllAtOnce()
-	opts := release.Options{Provider: mem, Journal: journal, Clock: clock, Strategy: all, Actor: "ci"}
+	opts := release.Options{Runner: canary.RunnerOptions{Provider: mem, Clock: clock}, Journal: journal, Strategy: all, Actor: "ci"}
 	w, err := release.New(opts)
 	if err != nil {
 		panic(err)

@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
+	"github.com/slipway-dev/slipway/notify"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/retention"
@@ -30,13 +32,13 @@ type fixture struct {
 	t       testing.TB
 	clock   *canary.VirtualClock
 	mem     *memory.Provider
-	journal Journal
+	journal journal.Journal
 	store   canary.Store
 	w       *Workflow
 
 	mu     sync.Mutex
 	events []Event
-	notes  []Notification
+	notes  []notify.Notification
 }
 
 func newFixture(t testing.TB, edit func(*Options)) *fixture {
@@ -46,7 +48,7 @@ func newFixture(t testing.TB, edit func(*Options)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, clock: clock, mem: mem, journal: &MemoryJournal{}, store: &canary.MemoryStore{}}
+	f := &fixture{t: t, clock: clock, mem: mem, journal: &journal.MemoryJournal{}, store: &canary.MemoryStore{}}
 	mem.SetLoad(fn, "production", 50)
 	f.w = f.workflow(edit)
 	return f
@@ -57,9 +59,9 @@ func newFixture(t testing.TB, edit func(*Options)) *fixture {
 func (f *fixture) workflow(edit func(*Options)) *Workflow {
 	f.t.Helper()
 	opts := Options{
-		Provider: f.mem, Metrics: f.mem, Journal: f.journal, Store: f.store, Clock: f.clock,
-		Strategy: healthyStrategy(), Actor: "ci",
-		Notifier: NotifierFunc(func(_ context.Context, n Notification) error {
+		Runner:  canary.RunnerOptions{Provider: f.mem, Metrics: f.mem, Store: f.store, Clock: f.clock},
+		Journal: f.journal, Strategy: healthyStrategy(), Actor: "ci",
+		Notifier: notify.NotifierFunc(func(_ context.Context, n notify.Notification) error {
 			f.mu.Lock()
 			f.notes = append(f.notes, n)
 			f.mu.Unlock()
@@ -138,10 +140,10 @@ func (f *fixture) route(alias string) provider.Route {
 	return r
 }
 
-func (f *fixture) entries() []Entry {
+func (f *fixture) entries() []journal.Entry {
 	f.t.Helper()
-	var out []Entry
-	for e, err := range f.journal.Entries(context.Background(), Filter{Function: fn}) {
+	var out []journal.Entry
+	for e, err := range f.journal.Entries(context.Background(), journal.Filter{Function: fn}) {
 		if err != nil {
 			f.t.Fatal(err)
 		}
@@ -152,13 +154,13 @@ func (f *fixture) entries() []Entry {
 
 // brief is an entry reduced to what the tests compare.
 type brief struct {
-	Kind    EntryKind
+	Kind    journal.EntryKind
 	Alias   string
 	Traffic string
 	Outcome string
 }
 
-func briefs(es []Entry, release string) []brief {
+func briefs(es []journal.Entry, release string) []brief {
 	var out []brief
 	for _, e := range es {
 		if release != "" && e.Release != release {
@@ -185,10 +187,10 @@ func (f *fixture) kinds(release string) []EventKind {
 	return out
 }
 
-func (f *fixture) notified() []NotificationKind {
+func (f *fixture) notified() []notify.Kind {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []NotificationKind
+	var out []notify.Kind
 	for _, n := range f.notes {
 		out = append(out, n.Kind)
 	}
@@ -203,19 +205,19 @@ func TestReleaseFirstCreatesAliases(t *testing.T) {
 	}
 	for _, alias := range []string{"staging", "production"} {
 		if r := f.route(alias); r.Share("1") != provider.AllTraffic {
-			t.Errorf("%s: %s, want all on 1", alias, routeText(r))
+			t.Errorf("%s: %s, want all on 1", alias, r.String())
 		}
 	}
 	want := []brief{
-		{Kind: EntryPublish, Outcome: "published"},
-		{Kind: EntryPromote, Alias: "staging", Traffic: "1: 100%"},
-		{Kind: EntryPromote, Alias: "production", Traffic: "1: 100%"},
-		{Kind: EntryDecision, Alias: "production", Outcome: OutcomePromoted},
+		{Kind: journal.EntryPublish, Outcome: "published"},
+		{Kind: journal.EntryPromote, Alias: "staging", Traffic: "1: 100%"},
+		{Kind: journal.EntryPromote, Alias: "production", Traffic: "1: 100%"},
+		{Kind: journal.EntryDecision, Alias: "production", Outcome: OutcomePromoted},
 	}
 	if d := cmp.Diff(want, briefs(f.entries(), res.Release)); d != "" {
 		t.Errorf("journal (-want +got):\n%s", d)
 	}
-	if _, _, err := PreviousGood(context.Background(), f.journal, fn, "production"); !errors.Is(err, provider.ErrNotFound) {
+	if _, _, err := journal.PreviousGood(context.Background(), f.journal, fn, "production"); !errors.Is(err, provider.ErrNotFound) {
 		t.Errorf("PreviousGood after a first release: %v, want ErrNotFound (nothing to roll back to)", err)
 	}
 }
@@ -247,14 +249,14 @@ func TestReleaseHealthyPromotes(t *testing.T) {
 		t.Errorf("rollout: %+v", res.Rollout)
 	}
 	if got := f.route("production"); got.Share("2") != provider.AllTraffic {
-		t.Errorf("production: %s", routeText(got))
+		t.Errorf("production: %s", got.String())
 	}
 	want := []brief{
-		{Kind: EntryPublish, Outcome: "published"},
-		{Kind: EntryPromote, Alias: "staging", Traffic: "2: 100%"},
-		{Kind: EntryRoute, Alias: "production", Traffic: "1: 90% · 2: 10%"},
-		{Kind: EntryPromote, Alias: "production", Traffic: "2: 100%"},
-		{Kind: EntryDecision, Alias: "production", Outcome: OutcomePromoted},
+		{Kind: journal.EntryPublish, Outcome: "published"},
+		{Kind: journal.EntryPromote, Alias: "staging", Traffic: "2: 100%"},
+		{Kind: journal.EntryRoute, Alias: "production", Traffic: "1: 90% · 2: 10%"},
+		{Kind: journal.EntryPromote, Alias: "production", Traffic: "2: 100%"},
+		{Kind: journal.EntryDecision, Alias: "production", Outcome: OutcomePromoted},
 	}
 	es := f.entries()
 	if d := cmp.Diff(want, briefs(es, res.Release)); d != "" {
@@ -267,7 +269,7 @@ func TestReleaseHealthyPromotes(t *testing.T) {
 		if e.Actor != "alice" || e.Candidate != "2" || e.Semver != "0.2.0" {
 			t.Errorf("entry %s %s: actor %q candidate %q semver %q", e.Kind, e.Alias, e.Actor, e.Candidate, e.Semver)
 		}
-		if e.Kind == EntryPromote && e.Alias == "production" {
+		if e.Kind == journal.EntryPromote && e.Alias == "production" {
 			if e.Stable != "1" || e.Before == nil || e.Before.Share("2") != 1000 || e.After.Revision == e.Before.Revision {
 				t.Errorf("promotion entry: stable %q before %v after %v", e.Stable, e.Before, e.After)
 			}
@@ -276,7 +278,7 @@ func TestReleaseHealthyPromotes(t *testing.T) {
 			}
 		}
 	}
-	if prev, _, err := PreviousGood(context.Background(), f.journal, fn, "production"); err != nil || prev != "1" {
+	if prev, _, err := journal.PreviousGood(context.Background(), f.journal, fn, "production"); err != nil || prev != "1" {
 		t.Errorf("PreviousGood = %q, %v; want 1", prev, err)
 	}
 	wantKinds := []EventKind{EventPublished, EventStepStarted, EventWeightSet, EventStepStarted, EventTestsPassed,
@@ -284,7 +286,7 @@ func TestReleaseHealthyPromotes(t *testing.T) {
 	if d := cmp.Diff(wantKinds, f.kinds(res.Release)); d != "" {
 		t.Errorf("events (-want +got):\n%s", d)
 	}
-	if d := cmp.Diff([]NotificationKind{NotifyPromoted, NotifyPromoted}, f.notified()); d != "" {
+	if d := cmp.Diff([]notify.Kind{notify.Promoted, notify.Promoted}, f.notified()); d != "" {
 		t.Errorf("notifications (-want +got):\n%s", d)
 	}
 	if len(res.Summary.Verdicts) != 5 || res.Summary.Verdicts[0].Verdict != "pass" {
@@ -313,14 +315,14 @@ func TestReleaseFaultyRollsBack(t *testing.T) {
 		t.Fatalf("result: %q rollout %+v", res.Outcome, res.Rollout)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("production after the rollback: %s", routeText(got))
+		t.Errorf("production after the rollback: %s", got.String())
 	}
 	want := []brief{
-		{Kind: EntryPublish, Outcome: "published"},
-		{Kind: EntryPromote, Alias: "staging", Traffic: "2: 100%"},
-		{Kind: EntryRoute, Alias: "production", Traffic: "1: 90% · 2: 10%"},
-		{Kind: EntryRollback, Alias: "production", Traffic: "1: 100%"},
-		{Kind: EntryDecision, Alias: "production", Outcome: OutcomeRolledBack},
+		{Kind: journal.EntryPublish, Outcome: "published"},
+		{Kind: journal.EntryPromote, Alias: "staging", Traffic: "2: 100%"},
+		{Kind: journal.EntryRoute, Alias: "production", Traffic: "1: 90% · 2: 10%"},
+		{Kind: journal.EntryRollback, Alias: "production", Traffic: "1: 100%"},
+		{Kind: journal.EntryDecision, Alias: "production", Outcome: OutcomeRolledBack},
 	}
 	if d := cmp.Diff(want, briefs(f.entries(), res.Release)); d != "" {
 		t.Errorf("journal (-want +got):\n%s", d)
@@ -328,11 +330,11 @@ func TestReleaseFaultyRollsBack(t *testing.T) {
 	// The window that failed was the first: rolled back at 10:01 plus
 	// the metrics lag, not after the whole bake.
 	for _, e := range f.entries() {
-		if e.Release == res.Release && e.Kind == EntryRollback && !e.Time.Before(start.Add(5*time.Minute)) {
+		if e.Release == res.Release && e.Kind == journal.EntryRollback && !e.Time.Before(start.Add(5*time.Minute)) {
 			t.Errorf("rolled back at %s, after the bake", e.Time)
 		}
 	}
-	if d := cmp.Diff([]NotificationKind{NotifyPromoted, NotifyRolledBack}, f.notified()); d != "" {
+	if d := cmp.Diff([]notify.Kind{notify.Promoted, notify.RolledBack}, f.notified()); d != "" {
 		t.Errorf("notifications (-want +got):\n%s", d)
 	}
 	fails := 0
@@ -360,7 +362,7 @@ func TestReleaseSameArtifactAgainIsUnchanged(t *testing.T) {
 		t.Fatalf("result: %q published %+v", res.Outcome, res.Published)
 	}
 	for _, e := range f.entries() {
-		if e.Release == "retry" && e.Kind.changesRoute() {
+		if e.Release == "retry" && e.Kind.ChangesRoute() {
 			t.Errorf("a retried release changed a route: %+v", e)
 		}
 	}
@@ -379,7 +381,7 @@ func TestReleaseSameArtifactAgainIsUnchanged(t *testing.T) {
 func TestRollbackAfterRestart(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "journal.jsonl")
-	j, err := OpenFileJournal(path)
+	j, err := journal.OpenFileJournal(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +398,7 @@ func TestRollbackAfterRestart(t *testing.T) {
 
 	// A new process: a new journal value over the same file, a new
 	// workflow; only the file remembers the releases.
-	j2, err := OpenFileJournal(path)
+	j2, err := journal.OpenFileJournal(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,10 +413,10 @@ func TestRollbackAfterRestart(t *testing.T) {
 		t.Errorf("result: %q stable %q candidate %q", res.Outcome, res.Stable, res.Candidate)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("production after Rollback: %s", routeText(got))
+		t.Errorf("production after Rollback: %s", got.String())
 	}
-	last, err := LastRoute(ctx, j2, fn, "production")
-	if err != nil || last.Kind != EntryRollback || last.Stable != "1" || last.Before.Share("2") != provider.AllTraffic || last.Actor != "ci" {
+	last, err := journal.LastRoute(ctx, j2, fn, "production")
+	if err != nil || last.Kind != journal.EntryRollback || last.Stable != "1" || last.Before.Share("2") != provider.AllTraffic || last.Actor != "ci" {
 		t.Errorf("journal's last production change: %+v, %v", last, err)
 	}
 	if drift, err := Verify(ctx, f.mem, j2, fn); err != nil || len(drift) != 0 {
@@ -425,7 +427,7 @@ func TestRollbackAfterRestart(t *testing.T) {
 	if err != nil || again.Outcome != OutcomeUnchanged {
 		t.Errorf("second Rollback: %q, %v; want unchanged", again.Outcome, err)
 	}
-	if d := cmp.Diff([]NotificationKind{NotifyPromoted, NotifyPromoted, NotifyRolledBack}, f.notified()); d != "" {
+	if d := cmp.Diff([]notify.Kind{notify.Promoted, notify.Promoted, notify.RolledBack}, f.notified()); d != "" {
 		t.Errorf("notifications (-want +got):\n%s", d)
 	}
 }
@@ -441,7 +443,7 @@ func TestRollbackErrors(t *testing.T) {
 		t.Errorf("rollback with no previous version: %v, want ErrNotFound", err)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("a refused rollback changed production: %s", routeText(got))
+		t.Errorf("a refused rollback changed production: %s", got.String())
 	}
 	if _, err := f.w.RollbackWith(ctx, RollbackRequest{Function: fn, To: "9"}); !errors.Is(err, provider.ErrNotFound) {
 		t.Errorf("rollback to a version that does not exist: %v", err)
@@ -452,7 +454,7 @@ func TestRollbackErrors(t *testing.T) {
 // version the release was moving away from, not to the one before.
 func TestRollbackOfAnUnfinishedCanary(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t, func(o *Options) { o.CancelPolicy = canary.LeaveOnCancel })
+	f := newFixture(t, func(o *Options) { o.Runner.CancelPolicy = canary.LeaveOnCancel })
 	f.first()
 	if _, err := f.release(ctx, Request{Function: fn, Publish: artifact("v2")}); err != nil {
 		t.Fatal(err)
@@ -469,14 +471,14 @@ func TestRollbackOfAnUnfinishedCanary(t *testing.T) {
 		t.Fatalf("cancelled release with LeaveOnCancel: %v", err)
 	}
 	if got := f.route("production"); got.Share("3") != 1000 {
-		t.Fatalf("production: %s, want left at 10%% on 3", routeText(got))
+		t.Fatalf("production: %s, want left at 10%% on 3", got.String())
 	}
 	res, err := f.w.Rollback(ctx, fn, "production")
 	if err != nil || res.Stable != "2" {
 		t.Fatalf("Rollback: stable %q, %v; want 2", res.Stable, err)
 	}
 	if got := f.route("production"); got.Share("2") != provider.AllTraffic {
-		t.Errorf("production: %s", routeText(got))
+		t.Errorf("production: %s", got.String())
 	}
 }
 
@@ -508,7 +510,7 @@ func TestReleaseOutOfBandChangeDetected(t *testing.T) {
 		t.Errorf("outcome %q", res.Outcome)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("the person's change was overwritten: %s", routeText(got))
+		t.Errorf("the person's change was overwritten: %s", got.String())
 	}
 	outcomes := map[string]bool{}
 	for _, e := range f.entries() {
@@ -523,14 +525,14 @@ func TestReleaseOutOfBandChangeDetected(t *testing.T) {
 	if err != nil || len(drift) != 1 || drift[0].Kind != DriftOutOfBand || drift[0].Alias != "production" {
 		t.Errorf("Verify: %v, %v; want production out of band", drift, err)
 	}
-	if d := cmp.Diff([]NotificationKind{NotifyPromoted, NotifyFailed}, f.notified()); d != "" {
+	if d := cmp.Diff([]notify.Kind{notify.Promoted, notify.Failed}, f.notified()); d != "" {
 		t.Errorf("notifications (-want +got):\n%s", d)
 	}
 }
 
 func TestReleaseHookFailureRollsBack(t *testing.T) {
 	f := newFixture(t, func(o *Options) {
-		o.Hooks = map[string]canary.HookFunc{"smoke": func(_ context.Context, in canary.HookInput) error {
+		o.Runner.Hooks = map[string]canary.HookFunc{"smoke": func(_ context.Context, in canary.HookInput) error {
 			if in.Stage == canary.StagePostTraffic && in.Candidate == "2" {
 				return errors.New("checkout returns 500")
 			}
@@ -545,15 +547,15 @@ func TestReleaseHookFailureRollsBack(t *testing.T) {
 		t.Fatalf("Release with a failing post-traffic hook: %v", err)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("production: %s", routeText(got))
+		t.Errorf("production: %s", got.String())
 	}
 	want := []brief{
-		{Kind: EntryPublish, Outcome: "published"},
-		{Kind: EntryPromote, Alias: "staging", Traffic: "2: 100%"},
-		{Kind: EntryRoute, Alias: "production", Traffic: "1: 90% · 2: 10%"},
-		{Kind: EntryPromote, Alias: "production", Traffic: "2: 100%"},
-		{Kind: EntryRollback, Alias: "production", Traffic: "1: 100%"},
-		{Kind: EntryDecision, Alias: "production", Outcome: OutcomeRolledBack},
+		{Kind: journal.EntryPublish, Outcome: "published"},
+		{Kind: journal.EntryPromote, Alias: "staging", Traffic: "2: 100%"},
+		{Kind: journal.EntryRoute, Alias: "production", Traffic: "1: 90% · 2: 10%"},
+		{Kind: journal.EntryPromote, Alias: "production", Traffic: "2: 100%"},
+		{Kind: journal.EntryRollback, Alias: "production", Traffic: "1: 100%"},
+		{Kind: journal.EntryDecision, Alias: "production", Outcome: OutcomeRolledBack},
 	}
 	if d := cmp.Diff(want, briefs(f.entries(), res.Release)); d != "" {
 		t.Errorf("journal (-want +got):\n%s", d)
@@ -578,13 +580,13 @@ func TestReleaseCancellationRollsBack(t *testing.T) {
 		t.Fatalf("cancelled Release: %v", err)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("production: %s", routeText(got))
+		t.Errorf("production: %s", got.String())
 	}
 	kinds := briefs(f.entries(), res.Release)
-	if n := len(kinds); n < 2 || kinds[n-2].Kind != EntryRollback || kinds[n-1].Outcome != OutcomeRolledBack {
+	if n := len(kinds); n < 2 || kinds[n-2].Kind != journal.EntryRollback || kinds[n-1].Outcome != OutcomeRolledBack {
 		t.Errorf("journal after cancellation: %+v", kinds)
 	}
-	if d := cmp.Diff([]NotificationKind{NotifyPromoted, NotifyRolledBack}, f.notified()); d != "" {
+	if d := cmp.Diff([]notify.Kind{notify.Promoted, notify.RolledBack}, f.notified()); d != "" {
 		t.Errorf("notifications (-want +got):\n%s", d)
 	}
 }
@@ -603,14 +605,14 @@ func TestReleaseIntegrationTestsFail(t *testing.T) {
 	}
 	for _, alias := range []string{"staging", "production"} {
 		if got := f.route(alias); got.Share("1") != provider.AllTraffic {
-			t.Errorf("%s: %s, want put back on 1", alias, routeText(got))
+			t.Errorf("%s: %s, want put back on 1", alias, got.String())
 		}
 	}
 	want := []brief{
-		{Kind: EntryPublish, Outcome: "published"},
-		{Kind: EntryPromote, Alias: "staging", Traffic: "2: 100%"},
-		{Kind: EntryRollback, Alias: "staging", Traffic: "1: 100%"},
-		{Kind: EntryDecision, Alias: "production", Outcome: OutcomeFailed},
+		{Kind: journal.EntryPublish, Outcome: "published"},
+		{Kind: journal.EntryPromote, Alias: "staging", Traffic: "2: 100%"},
+		{Kind: journal.EntryRollback, Alias: "staging", Traffic: "1: 100%"},
+		{Kind: journal.EntryDecision, Alias: "production", Outcome: OutcomeFailed},
 	}
 	if d := cmp.Diff(want, briefs(f.entries(), res.Release)); d != "" {
 		t.Errorf("journal (-want +got):\n%s", d)
@@ -618,8 +620,8 @@ func TestReleaseIntegrationTestsFail(t *testing.T) {
 }
 
 // weekdayMornings allows releases 10:00–10:03 UTC on weekdays.
-func weekdayMornings() *Policy {
-	return &Policy{Windows: []Window{{
+func weekdayMornings() *DeployPolicy {
+	return &DeployPolicy{Windows: []DeployWindow{{
 		Days:  []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday},
 		Start: TimeOfDay{Hour: 10}, End: TimeOfDay{Hour: 10, Minute: 3}, TimeZone: "UTC",
 	}}}
@@ -667,7 +669,7 @@ func TestReleaseBlockedBeforeStart(t *testing.T) {
 		t.Errorf("Promote to production outside the window: %q, %v", promoted.Outcome, perr)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("production: %s", routeText(got))
+		t.Errorf("production: %s", got.String())
 	}
 	rb, err := f.w.RollbackWith(ctx, RollbackRequest{Function: fn, Alias: "staging"})
 	if err != nil || rb.Outcome != OutcomeRolledBack || f.route("staging").Share("1") != provider.AllTraffic {
@@ -685,7 +687,7 @@ func TestReleaseWindowClosesDuringCanary(t *testing.T) {
 			t.Fatalf("Release whose window closes at 10:03 before the 10:05 step: %v", err)
 		}
 		if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-			t.Errorf("production: %s", routeText(got))
+			t.Errorf("production: %s", got.String())
 		}
 		// The rollback itself happened outside the window: never blocked.
 		var rolled, blocked bool
@@ -694,7 +696,7 @@ func TestReleaseWindowClosesDuringCanary(t *testing.T) {
 				continue
 			}
 			blocked = blocked || e.Outcome == OutcomeBlocked
-			rolled = rolled || e.Kind == EntryRollback && e.Time.After(start.Add(3*time.Minute))
+			rolled = rolled || e.Kind == journal.EntryRollback && e.Time.After(start.Add(3*time.Minute))
 		}
 		if !blocked || !rolled {
 			t.Errorf("journal: blocked %v, rolled back outside the window %v", blocked, rolled)
@@ -708,8 +710,8 @@ func TestReleaseWindowClosesDuringCanary(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Release: %v", err)
 		}
-		last, err := LastRoute(context.Background(), f.journal, fn, "production")
-		if err != nil || last.Kind != EntryPromote || !last.Time.Equal(start.Add(24*time.Hour)) {
+		last, err := journal.LastRoute(context.Background(), f.journal, fn, "production")
+		if err != nil || last.Kind != journal.EntryPromote || !last.Time.Equal(start.Add(24*time.Hour)) {
 			t.Errorf("promotion %+v, %v; want the next morning at 10:00", last, err)
 		}
 		held := false
@@ -803,7 +805,7 @@ func TestPromoteBetweenStages(t *testing.T) {
 		t.Fatalf("Promote: %q candidate %q semver %q, %v", res.Outcome, res.Candidate, res.Semver, err)
 	}
 	if got := f.route("production"); got.Share("2") != provider.AllTraffic {
-		t.Errorf("production: %s", routeText(got))
+		t.Errorf("production: %s", got.String())
 	}
 	var saw10 bool
 	for _, e := range f.entries() {
@@ -838,21 +840,21 @@ func TestResumeAfterCrash(t *testing.T) {
 		t.Fatalf("Release with a crashing store: %v", err)
 	}
 	if got := f.route("production"); got.Share("2") != 1000 {
-		t.Fatalf("production after the crash: %s, want 10%% on 2", routeText(got))
+		t.Fatalf("production after the crash: %s, want 10%% on 2", got.String())
 	}
 	f.store = fs
 	f.w = f.workflow(func(o *Options) {
-		o.Checks = map[string]canary.Check{"error rate": healthyStrategy().Analysis.Checks[0].Check}
+		o.Runner.Checks = map[string]canary.Check{"error rate": healthyStrategy().Analysis.Checks[0].Check}
 	})
 	f.clock.Run(func() { res, err = f.w.Resume(ctx, "rel-2") })
 	if err != nil || res.Outcome != OutcomePromoted || res.Candidate != "2" || res.Semver != "0.2.0" {
 		t.Fatalf("Resume: %q candidate %q semver %q, %v", res.Outcome, res.Candidate, res.Semver, err)
 	}
 	if got := f.route("production"); got.Share("2") != provider.AllTraffic {
-		t.Errorf("production after Resume: %s", routeText(got))
+		t.Errorf("production after Resume: %s", got.String())
 	}
-	last, err := LastRoute(ctx, f.journal, fn, "production")
-	if err != nil || last.Kind != EntryPromote || last.Release != "rel-2" || last.Stable != "1" {
+	last, err := journal.LastRoute(ctx, f.journal, fn, "production")
+	if err != nil || last.Kind != journal.EntryPromote || last.Release != "rel-2" || last.Stable != "1" {
 		t.Errorf("last production entry: %+v, %v", last, err)
 	}
 	if _, err := f.w.Resume(ctx, "nope"); !errors.Is(err, provider.ErrNotFound) {
@@ -899,7 +901,7 @@ func TestAbortFromAnotherGoroutine(t *testing.T) {
 		t.Fatalf("aborted Release: %v", err)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("production: %s", routeText(got))
+		t.Errorf("production: %s", got.String())
 	}
 }
 
@@ -908,7 +910,7 @@ func TestAbortFromAnotherGoroutine(t *testing.T) {
 func TestReleaseJournalFailureRollsBack(t *testing.T) {
 	f := newFixture(t, nil)
 	f.first()
-	fj := &failingJournal{Journal: f.journal, failKind: EntryRoute}
+	fj := &failingJournal{Journal: f.journal, failKind: journal.EntryRoute}
 	f.journal = fj
 	f.w = f.workflow(nil)
 	_, err := f.release(context.Background(), Request{Function: fn, Publish: artifact("v2")})
@@ -916,18 +918,18 @@ func TestReleaseJournalFailureRollsBack(t *testing.T) {
 		t.Fatalf("Release with a failing journal: %v", err)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("production: %s", routeText(got))
+		t.Errorf("production: %s", got.String())
 	}
 }
 
 var errJournal = errors.New("journal disk full")
 
 type failingJournal struct {
-	Journal
-	failKind EntryKind
+	journal.Journal
+	failKind journal.EntryKind
 }
 
-func (j *failingJournal) Append(ctx context.Context, e Entry) error {
+func (j *failingJournal) Append(ctx context.Context, e journal.Entry) error {
 	if e.Kind == j.failKind {
 		return errJournal
 	}
@@ -941,13 +943,13 @@ func TestNewAndReleaseValidate(t *testing.T) {
 	}
 	for name, o := range map[string]Options{
 		"no provider":        {},
-		"negative hold":      {Provider: mem, MaxHold: -time.Second},
-		"no production":      {Provider: mem, Stages: Stages{Staging: "staging"}},
-		"stages share alias": {Provider: mem, Stages: Stages{Staging: "live", Production: "live"}},
-		"checks no metrics":  {Provider: mem, Strategy: healthyStrategy()},
-		"missing hook":       {Provider: mem, Strategy: canary.Strategy{Steps: []canary.Step{{Weight: 10000}}, PreTraffic: &canary.HookSpec{Name: "x"}}},
-		"bad retention":      {Provider: mem, Retention: &retention.Policy{}},
-		"bad policy":         {Provider: mem, Policy: &Policy{Windows: []Window{{TimeZone: "Mars/Olympus"}}}},
+		"negative hold":      {Runner: canary.RunnerOptions{Provider: mem}, MaxHold: -time.Second},
+		"no production":      {Runner: canary.RunnerOptions{Provider: mem}, Stages: Stages{Staging: "staging"}},
+		"stages share alias": {Runner: canary.RunnerOptions{Provider: mem}, Stages: Stages{Staging: "live", Production: "live"}},
+		"checks no metrics":  {Runner: canary.RunnerOptions{Provider: mem}, Strategy: healthyStrategy()},
+		"missing hook":       {Runner: canary.RunnerOptions{Provider: mem}, Strategy: canary.Strategy{Steps: []canary.Step{{Weight: 10000}}, PreTraffic: &canary.HookSpec{Name: "x"}}},
+		"bad retention":      {Runner: canary.RunnerOptions{Provider: mem}, Retention: &retention.Policy{}},
+		"bad policy":         {Runner: canary.RunnerOptions{Provider: mem}, Policy: &DeployPolicy{Windows: []DeployWindow{{TimeZone: "Mars/Olympus"}}}},
 	} {
 		if _, err := New(o); !errors.Is(err, provider.ErrInvalid) {
 			t.Errorf("%s: New = %v, want ErrInvalid", name, err)
@@ -985,7 +987,7 @@ func TestEventString(t *testing.T) {
 		{Event{Time: at, Kind: EventWeightSet, Step: StepCanary, Alias: "production", Candidate: "7", Semver: "1.1.0", Weight: 1000},
 			"10:01:30 canary   production  weight set: 10% to 7 (v1.1.0)"},
 		{Event{Time: at, Kind: EventVerdict, Step: StepCanary, Alias: "production", Weight: 250,
-			Verdicts: []Verdict{{Check: "error rate", Verdict: "pass", Detail: "0.1% ≤ 1%"}}},
+			Verdicts: []CheckVerdict{{Check: "error rate", Verdict: "pass", Detail: "0.1% ≤ 1%"}}},
 			"10:01:30 canary   production  verdict at 2.5%: error rate pass (0.1% ≤ 1%)"},
 		{Event{Time: at, Kind: EventWaiting, Step: StepCanary, Alias: "production", Until: start.Add(5 * time.Minute), Message: "step 1 of 2 bakes"},
 			"10:01:30 canary   production  waiting until 10:05:00: step 1 of 2 bakes"},
@@ -1079,7 +1081,7 @@ func TestReleaseBlueGreen(t *testing.T) {
 		}
 	}
 	if got := f.route("preview"); got.Share("2") != provider.AllTraffic {
-		t.Errorf("preview: %s", routeText(got))
+		t.Errorf("preview: %s", got.String())
 	}
 	// The previous version is still there: a rollback is one write.
 	rb, err := f.w.Rollback(ctx, fn, "production")
@@ -1087,7 +1089,7 @@ func TestReleaseBlueGreen(t *testing.T) {
 		t.Fatalf("Rollback after blue/green: %q, %v", rb.Stable, err)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("production: %s", routeText(got))
+		t.Errorf("production: %s", got.String())
 	}
 }
 
@@ -1097,7 +1099,7 @@ func TestReleaseApprovalGate(t *testing.T) {
 			var asked []canary.Approval
 			f := newFixture(t, func(o *Options) {
 				o.Strategy.Approval = &canary.ApprovalSpec{Timeout: time.Hour}
-				o.Approve = func(_ context.Context, a canary.Approval) (bool, error) {
+				o.Runner.Approve = func(_ context.Context, a canary.Approval) (bool, error) {
 					asked = append(asked, a)
 					return approve, nil
 				}
@@ -1119,7 +1121,7 @@ func TestReleaseApprovalGate(t *testing.T) {
 				}
 			}
 			if got := f.route("production"); got.Share(want) != provider.AllTraffic {
-				t.Errorf("production: %s, want all on %s", routeText(got), want)
+				t.Errorf("production: %s, want all on %s", got.String(), want)
 			}
 		})
 	}
@@ -1139,15 +1141,15 @@ func TestResumeJournalsAWriteThatLandedBeforeTheCrash(t *testing.T) {
 	f.first()
 	good := f.journal
 	f.store = &crashStore{Store: fs, after: 2} // saves the start and the shift, not the step in place
-	f.journal = &failingJournal{Journal: good, failKind: EntryRoute}
+	f.journal = &failingJournal{Journal: good, failKind: journal.EntryRoute}
 	f.w = f.workflow(nil)
 	if _, err := f.release(ctx, Request{Function: fn, Publish: artifact("v2"), ID: "rel-2"}); !errors.Is(err, errCrash) {
 		t.Fatalf("Release: %v", err)
 	}
 	if got := f.route("production"); got.Share("2") != 1000 {
-		t.Fatalf("production after the crash: %s", routeText(got))
+		t.Fatalf("production after the crash: %s", got.String())
 	}
-	if last, _ := LastRoute(ctx, good, fn, "production"); last.After.Share("2") != 0 {
+	if last, _ := journal.LastRoute(ctx, good, fn, "production"); last.After.Share("2") != 0 {
 		t.Fatalf("the 10%% write was journaled before the resume: %+v", last)
 	}
 	if drift, _ := Verify(ctx, f.mem, good, fn); len(drift) != 1 {
@@ -1156,7 +1158,7 @@ func TestResumeJournalsAWriteThatLandedBeforeTheCrash(t *testing.T) {
 
 	f.store, f.journal = fs, good
 	f.w = f.workflow(func(o *Options) {
-		o.Checks = map[string]canary.Check{"error rate": healthyStrategy().Analysis.Checks[0].Check}
+		o.Runner.Checks = map[string]canary.Check{"error rate": healthyStrategy().Analysis.Checks[0].Check}
 	})
 	var res Result
 	f.clock.Run(func() { res, err = f.w.Resume(ctx, "rel-2") })
@@ -1165,7 +1167,7 @@ func TestResumeJournalsAWriteThatLandedBeforeTheCrash(t *testing.T) {
 	}
 	var steps []string
 	for _, e := range f.entries() {
-		if e.Release == "rel-2" && e.Alias == "production" && e.Kind.changesRoute() {
+		if e.Release == "rel-2" && e.Alias == "production" && e.Kind.ChangesRoute() {
 			steps = append(steps, string(e.Kind)+" "+traffic(e.After))
 		}
 	}
@@ -1191,7 +1193,7 @@ func TestDerivedIDsOfOneSecondDiffer(t *testing.T) {
 		StableRoute: provider.To("production", "1"), Plan: canary.Plan{Steps: []canary.Step{{Weight: provider.AllTraffic}}}}, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.journal.Append(ctx, Entry{Time: f.clock.Now(), Release: base + "-2", Kind: EntryDecision, Function: fn, Outcome: "passed"}); err != nil {
+	if err := f.journal.Append(ctx, journal.Entry{Time: f.clock.Now(), Release: base + "-2", Kind: journal.EntryDecision, Function: fn, Outcome: "passed"}); err != nil {
 		t.Fatal(err)
 	}
 	// A damaged state under -3 (it fails State.Validate) takes the name too.
@@ -1292,18 +1294,18 @@ func TestAbortWithJournalsWhoAndWhy(t *testing.T) {
 	if _, err := f.release(ctx, Request{Function: fn, Publish: artifact("v2"), ID: "rel-2"}); !errors.Is(err, canary.ErrRolledBack) {
 		t.Fatalf("aborted Release: %v", err)
 	}
-	var asked *Entry
+	var asked *journal.Entry
 	for _, e := range f.entries() {
 		if e.Release == "rel-2" && e.Outcome == OutcomeAbortRequested {
 			asked = &e
 		}
 	}
-	if asked == nil || asked.Actor != "alice" || asked.Reason != "pager fired" || asked.Kind != EntryDecision ||
+	if asked == nil || asked.Actor != "alice" || asked.Reason != "pager fired" || asked.Kind != journal.EntryDecision ||
 		asked.Alias != "production" || asked.Candidate != "2" || asked.Stable != "1" || asked.Semver != "0.2.0" {
 		t.Fatalf("abort request in the journal: %+v", asked)
 	}
 	if got := f.route("production"); got.Share("1") != provider.AllTraffic {
-		t.Errorf("production: %s", routeText(got))
+		t.Errorf("production: %s", got.String())
 	}
 	n := len(f.entries())
 	if _, err := f.w.AbortWith(ctx, AbortRequest{ID: "rel-2", Actor: "bob"}); !errors.Is(err, canary.ErrIgnored) {

@@ -71,7 +71,7 @@ type ApplyOptions struct {
 	// (unless Retry.Sleep is set) and RecheckInterval read and wait on it.
 	// Nil means the wall clock. Grace is always measured in real time: it
 	// bounds real calls.
-	Clock Clock
+	Clock provider.Clock
 }
 
 // Outcome is what happened to one planned deletion.

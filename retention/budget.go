@@ -55,7 +55,7 @@ const (
 type budget struct {
 	lim   *rate.Limiter
 	retry provider.RetryPolicy
-	clock Clock
+	clock provider.Clock
 	// mu makes the reservations of one waitN consecutive.
 	mu sync.Mutex
 }
@@ -63,7 +63,7 @@ type budget struct {
 // newBudget returns the budget for a limiter or a rate and burst; what is
 // invalid is reported against what (e.g. "planner"). When clk is not nil and
 // retry has no Sleep of its own, retries wait on clk.
-func newBudget(what string, lim *rate.Limiter, r float64, burst int, retry provider.RetryPolicy, clk Clock) (*budget, error) {
+func newBudget(what string, lim *rate.Limiter, r float64, burst int, retry provider.RetryPolicy, clk provider.Clock) (*budget, error) {
 	bad := func(field, msg string) error {
 		return fmt.Errorf("retention: %w", provider.Invalid(what, field, msg))
 	}
@@ -88,7 +88,7 @@ func newBudget(what string, lim *rate.Limiter, r float64, burst int, retry provi
 	return &budget{lim: rate.NewLimiter(rate.Limit(r), burst), retry: retryOn(retry, clk), clock: clockOrWall(clk)}, nil
 }
 
-func retryOn(p provider.RetryPolicy, clk Clock) provider.RetryPolicy {
+func retryOn(p provider.RetryPolicy, clk provider.Clock) provider.RetryPolicy {
 	if clk != nil && p.Sleep == nil {
 		p.Sleep = clk.Sleep
 	}

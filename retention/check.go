@@ -137,7 +137,7 @@ func (a *applier) readReferences(ctx context.Context, st *fnState, held bool) (m
 	for _, rt := range routes {
 		for _, w := range rt.Weights {
 			if refs[w.Version] == "" {
-				refs[w.Version] = fmt.Sprintf("alias %s (%s) references it now", rt.Alias, percent(w.BasisPoints))
+				refs[w.Version] = fmt.Sprintf("alias %s (%s) references it now", rt.Alias, provider.Percent(w.BasisPoints))
 			}
 		}
 	}

@@ -127,7 +127,7 @@ func Decide(s Snapshot, pol Policy, now time.Time) FunctionPlan {
 	slices.SortStableFunc(routes, func(a, b provider.Route) int { return cmp.Compare(a.Alias, b.Alias) })
 	for _, rt := range routes {
 		for _, w := range rt.Weights {
-			keep(w.Version, RuleRoute, fmt.Sprintf("alias %s (%s)", rt.Alias, percent(w.BasisPoints)))
+			keep(w.Version, RuleRoute, fmt.Sprintf("alias %s (%s)", rt.Alias, provider.Percent(w.BasisPoints)))
 		}
 	}
 	if n := len(vs); n > 0 {
@@ -210,14 +210,6 @@ func whyDeletable(pol Policy, age time.Duration) string {
 		return "not routed, pinned, a rollback point or in use"
 	}
 	return strings.Join(why, "; ")
-}
-
-// percent formats basis points as a percentage: 9000 "90%", 950 "9.5%",
-// 1 "0.01%".
-func percent(bp int) string {
-	s := fmt.Sprintf("%d.%02d", bp/100, bp%100)
-	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	return s + "%"
 }
 
 // formatAge prints an age rounded down to a readable unit: days from two

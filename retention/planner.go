@@ -38,7 +38,7 @@ type Planner struct {
 	// Clock is what the rate budget and the retries wait on; nil means the
 	// wall clock. It does not set the plan's time: Plan takes that as an
 	// argument.
-	Clock Clock
+	Clock provider.Clock
 }
 
 // Plan reads every function in fns (its versions, its routes and, where p

@@ -43,7 +43,7 @@ var timeScale = flag.Float64("retention.timescale", 50,
 // requests (as on Lambda: two each), which Capabilities reports.
 type account struct {
 	provider.Provider
-	clk                   retention.Clock
+	clk                   provider.Clock
 	lim                   *rate.Limiter
 	latency               time.Duration
 	usageCost, deleteCost int // requests per call; 0 means 1
@@ -204,7 +204,7 @@ func (r scaleResult) String() string {
 // runScale prunes the fleet through the account limit, with Apply or with
 // a sequential loop that deletes one version after the other and waits out
 // each throttle's hint (the way simple pruners work).
-func runScale(tb testing.TB, p *memory.Provider, pl retention.Plan, clk retention.Clock, mode scaleMode) scaleResult {
+func runScale(tb testing.TB, p *memory.Provider, pl retention.Plan, clk provider.Clock, mode scaleMode) scaleResult {
 	tb.Helper()
 	acct := &account{Provider: p, clk: clk, lim: rate.NewLimiter(rate.Limit(mode.limit()), accountBurst), latency: callLatency}
 	if mode.lambda {

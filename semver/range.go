@@ -45,20 +45,20 @@ func (c comparator) String() string {
 	return opText[c.op] + c.v.String()
 }
 
-func (c comparator) test(v Version) bool {
+func (c *comparator) test(v *Version) bool {
 	switch c.op {
 	case opAny:
 		return true
 	case opEQ:
-		return Compare(v, c.v) == 0
+		return compare(v, &c.v) == 0
 	case opLT:
-		return Compare(v, c.v) < 0
+		return compare(v, &c.v) < 0
 	case opLE:
-		return Compare(v, c.v) <= 0
+		return compare(v, &c.v) <= 0
 	case opGT:
-		return Compare(v, c.v) > 0
+		return compare(v, &c.v) > 0
 	default: // opGE
-		return Compare(v, c.v) >= 0
+		return compare(v, &c.v) >= 0
 	}
 }
 
@@ -503,23 +503,24 @@ func (r Range) Contains(v Version) bool {
 		return v.pre == ""
 	}
 	for _, set := range r.sets {
-		if containsSet(set, v) {
+		if containsSet(set, &v) {
 			return true
 		}
 	}
 	return false
 }
 
-func containsSet(set []comparator, v Version) bool {
-	for _, c := range set {
-		if !c.test(v) {
+func containsSet(set []comparator, v *Version) bool {
+	for i := range set {
+		if !set[i].test(v) {
 			return false
 		}
 	}
 	if v.pre == "" {
 		return true
 	}
-	for _, c := range set {
+	for i := range set {
+		c := &set[i]
 		if c.op != opAny && c.v.pre != "" &&
 			c.v.major == v.major && c.v.minor == v.minor && c.v.patch == v.patch {
 			return true

@@ -341,6 +341,20 @@ func Compare(a, b Version) int {
 	return comparePrerelease(a.pre, b.pre)
 }
 
+// compare is Compare on pointers, so that the range checks, which compare
+// a version with each comparator's, copy no Version.
+func compare(a, b *Version) int {
+	switch {
+	case a.major != b.major:
+		return cmpUint(a.major, b.major)
+	case a.minor != b.minor:
+		return cmpUint(a.minor, b.minor)
+	case a.patch != b.patch:
+		return cmpUint(a.patch, b.patch)
+	}
+	return comparePrerelease(a.pre, b.pre)
+}
+
 func cmpUint(a, b uint64) int {
 	if a < b {
 		return -1
@@ -350,6 +364,14 @@ func cmpUint(a, b uint64) int {
 
 // comparePrerelease compares two valid prerelease strings; "" means none
 // and sorts last.
+//
+// Identifiers before the first differing byte, at i, are equal, so only
+// the identifiers holding that byte decide, and the byte itself says how
+// they compare: numeric identifiers (no leading zeros) by length, then at
+// i; a numeric one below an alphanumeric one; alphanumeric ones in ASCII
+// order, at i, a prefix first. Identifiers that are equal up to their ends
+// mean one list ended at i: fewer identifiers is lower (the other list
+// goes on with a dot, which no identifier holds). One pass, no allocation.
 func comparePrerelease(a, b string) int {
 	if a == b {
 		return 0
@@ -360,52 +382,70 @@ func comparePrerelease(a, b string) int {
 	if b == "" {
 		return -1
 	}
-	// Identifiers before the first differing byte are equal: start at the
-	// identifier that holds it.
-	i := 0
-	for i < len(a) && i < len(b) && a[i] == b[i] {
+	i, n := 0, min(len(a), len(b))
+	for i < n && a[i] == b[i] {
 		i++
 	}
-	if j := strings.LastIndexByte(a[:i], '.'); j >= 0 {
-		a, b = a[j+1:], b[j+1:]
-	}
-	for {
-		x, restA, moreA := strings.Cut(a, ".")
-		y, restB, moreB := strings.Cut(b, ".")
-		if c := compareIdentifier(x, y); c != 0 {
-			return c
+	start := i
+	numA := true // the shared part of the identifiers is all digits
+	for start > 0 && a[start-1] != '.' {
+		start--
+		if !isDigit(a[start]) {
+			numA = false
 		}
-		switch {
-		case !moreA && !moreB:
-			return 0
-		case !moreA:
-			return -1
-		case !moreB:
-			return 1
-		}
-		a, b = restA, restB
 	}
-}
-
-// compareIdentifier compares two valid prerelease identifiers.
-func compareIdentifier(x, y string) int {
-	nx, ny := isNumeric(x), isNumeric(y)
+	numB := numA
+	endA, endB := i, i
+	for endA < len(a) && a[endA] != '.' {
+		if !isDigit(a[endA]) {
+			numA = false
+		}
+		endA++
+	}
+	for endB < len(b) && b[endB] != '.' {
+		if !isDigit(b[endB]) {
+			numB = false
+		}
+		endB++
+	}
+	numA = numA && endA > start
+	numB = numB && endB > start
 	switch {
-	case nx && ny:
-		// No leading zeros, so a longer number is a larger one.
-		if len(x) != len(y) {
-			if len(x) < len(y) {
-				return -1
-			}
-			return 1
+	case i == endA && i == endB: // equal identifiers: one list ended at i
+		if endA == len(a) {
+			return -1
 		}
-		return strings.Compare(x, y)
-	case nx:
+		return 1
+	case numA && numB:
+		if la, lb := endA-start, endB-start; la != lb {
+			return cmpLen(la, lb)
+		}
+		// Same length, not equal: the differing byte is inside both.
+		return cmpByte(a[i], b[i])
+	case numA:
 		return -1
-	case ny:
+	case numB:
+		return 1
+	case i < endA && i < endB:
+		return cmpByte(a[i], b[i])
+	case i < endA: // b's identifier is a proper prefix of a's
 		return 1
 	}
-	return strings.Compare(x, y)
+	return -1 // a's identifier is a proper prefix of b's
+}
+
+func cmpLen(a, b int) int {
+	if a < b {
+		return -1
+	}
+	return 1
+}
+
+func cmpByte(a, b byte) int {
+	if a < b {
+		return -1
+	}
+	return 1
 }
 
 func isNumeric(s string) bool {

@@ -109,6 +109,18 @@ func checkID(what, id string) error {
 // numbered lists the numbered objects directly under prefix ("<20
 // digits><suffix>"), in number order.
 func (s *Store) numbered(ctx context.Context, prefix, suffix string) ([]uint64, error) {
+	// A local directory lists the temporary file of a write in progress,
+	// which can be renamed away before the listing stats it (fileblob with
+	// NoTempDir): that listing is retried.
+	for attempt := 1; ; attempt++ {
+		nums, err := s.numberedOnce(ctx, prefix, suffix)
+		if err == nil || gcerrors.Code(err) != gcerrors.NotFound || attempt == 5 {
+			return nums, err
+		}
+	}
+}
+
+func (s *Store) numberedOnce(ctx context.Context, prefix, suffix string) ([]uint64, error) {
 	var out []uint64
 	it := s.b.List(&blob.ListOptions{Prefix: prefix, Delimiter: "/"})
 	for {
@@ -239,7 +251,22 @@ func (s *Store) Save(ctx context.Context, id string, st canary.State, expectedRe
 
 // IDs returns the IDs of the saved rollouts, sorted.
 func (s *Store) IDs(ctx context.Context) ([]string, error) {
-	prefix := s.opts.Prefix + "rollouts/"
+	return retryList(func() ([]string, error) { return s.dirs(ctx, s.opts.Prefix+"rollouts/", "rollout") })
+}
+
+// retryList retries a listing that failed with NotFound (see numbered).
+func retryList(list func() ([]string, error)) ([]string, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := list()
+		if err == nil || gcerrors.Code(err) != gcerrors.NotFound || attempt == 5 {
+			return out, err
+		}
+	}
+}
+
+// dirs lists the names of the "directories" directly under prefix that
+// are valid IDs.
+func (s *Store) dirs(ctx context.Context, prefix, what string) ([]string, error) {
 	var ids []string
 	it := s.b.List(&blob.ListOptions{Prefix: prefix, Delimiter: "/"})
 	for {
@@ -248,13 +275,13 @@ func (s *Store) IDs(ctx context.Context) ([]string, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("blobstore: list rollouts: %w", err)
+			return nil, fmt.Errorf("blobstore: list %s: %w", prefix, err)
 		}
 		if !obj.IsDir {
 			continue
 		}
 		id := strings.TrimSuffix(strings.TrimPrefix(obj.Key, prefix), "/")
-		if checkID("rollout", id) == nil {
+		if checkID(what, id) == nil {
 			ids = append(ids, id)
 		}
 	}
@@ -453,20 +480,9 @@ func (l *Lease) Release(ctx context.Context) error {
 // Leases returns the newest lease of every key, held, stale or released,
 // sorted by key.
 func (s *Store) Leases(ctx context.Context) ([]LeaseInfo, error) {
-	prefix := s.opts.Prefix + "leases/"
-	var keys []string
-	it := s.b.List(&blob.ListOptions{Prefix: prefix, Delimiter: "/"})
-	for {
-		obj, err := it.Next(ctx)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("blobstore: list leases: %w", err)
-		}
-		if obj.IsDir {
-			keys = append(keys, strings.TrimSuffix(strings.TrimPrefix(obj.Key, prefix), "/"))
-		}
+	keys, err := retryList(func() ([]string, error) { return s.dirs(ctx, s.opts.Prefix+"leases/", "lease") })
+	if err != nil {
+		return nil, err
 	}
 	slices.Sort(keys)
 	var out []LeaseInfo

@@ -14,8 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway-dev/slipway/journal"
+
 	"github.com/slipway-dev/slipway/provider/memory"
-	"github.com/slipway-dev/slipway/release"
 )
 
 // The tests in this file drive the built binary, as a CI job does: go build
@@ -133,10 +134,10 @@ func (j *job) must(code int, args ...string) step {
 
 // background is a step running in the background.
 type background struct {
-	cmd   *exec.Cmd
-	out   strings.Builder
-	mu    sync.Mutex
-	done  chan struct{}
+	cmd  *exec.Cmd
+	out  strings.Builder
+	mu   sync.Mutex
+	done chan struct{}
 }
 
 // start starts a step and returns once its stdout shows marker.
@@ -214,11 +215,11 @@ func (j *job) route(alias string) string {
 	if err != nil {
 		j.t.Fatal(err)
 	}
-	return traffic(r)
+	return r.Traffic()
 }
 
 // journal reads the state directory's journal.
-func (j *job) journal() []release.Entry {
+func (j *job) journal() []journal.Entry {
 	j.t.Helper()
 	p := &pipeline{t: j.t, dir: filepath.Join(j.dir, ".slipway")}
 	return p.journal()
@@ -346,7 +347,7 @@ func TestBinaryConcurrentResumes(t *testing.T) {
 	}
 	promotions := 0
 	for _, e := range j.journal() {
-		if e.Kind == release.EntryPromote && e.Alias == "production" && e.Candidate == "2" {
+		if e.Kind == journal.EntryPromote && e.Alias == "production" && e.Candidate == "2" {
 			promotions++
 		}
 	}
@@ -528,7 +529,7 @@ hooks:
 		t.Errorf("the hook's output is not in the log:\n%s", s.stdout)
 	}
 	for _, e := range j.journal() {
-		if e.Kind == release.EntryRoute && e.Candidate == "2" {
+		if e.Kind == journal.EntryRoute && e.Candidate == "2" {
 			t.Errorf("traffic moved before the pre-traffic hook passed: %+v", e)
 		}
 	}

@@ -36,7 +36,7 @@ var relativeRE = regexp.MustCompile(`^([a-z ]+?) ([0-9.]+)% \([0-9]+/[0-9]+\) ag
 // windowSeries returns, per check, candidate against stable per window,
 // from the verdicts of the checks that compare the two (the relative rate
 // checks); checks whose verdicts carry no such pair are left out.
-func windowSeries(vs []release.Verdict) []checkSeries {
+func windowSeries(vs []release.CheckVerdict) []checkSeries {
 	var out []checkSeries
 	index := map[string]int{}
 	for _, v := range vs {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/canary/blobstore"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
@@ -303,7 +304,7 @@ func (st *state) statusOnce(ctx context.Context, out io.Writer, files bool) erro
 		routes     []provider.Route
 		versions   []provider.Version
 		drift      []release.Drift
-		entries    []release.Entry
+		entries    []journal.Entry
 		err        error
 	)
 	runIn(st.clock, func() {
@@ -320,7 +321,7 @@ func (st *state) statusOnce(ctx context.Context, out io.Writer, files bool) erro
 		if drift, err = release.Verify(ctx, st.p, st.journal, s.function); err != nil {
 			return
 		}
-		for e, jerr := range st.journal.Entries(ctx, release.Filter{Function: s.function}) {
+		for e, jerr := range st.journal.Entries(ctx, journal.Filter{Function: s.function}) {
 			if jerr != nil {
 				err = jerr
 				return
@@ -337,7 +338,7 @@ func (st *state) statusOnce(ctx context.Context, out io.Writer, files bool) erro
 
 	fmt.Fprintf(out, "== %s\n\naliases:\n", s.function)
 	for _, r := range routes {
-		fmt.Fprintf(out, "  %-12s %s\n", r.Alias, traffic(r))
+		fmt.Fprintf(out, "  %-12s %s\n", r.Alias, r.Traffic())
 	}
 	st.printUnfinished(out, unfinished, leases)
 	fmt.Fprintln(out, "\nversions:")
@@ -345,7 +346,7 @@ func (st *state) statusOnce(ctx context.Context, out io.Writer, files bool) erro
 		var serves []string
 		for _, r := range routes {
 			if sh := r.Share(v.ID); sh > 0 {
-				serves = append(serves, fmt.Sprintf("%s %s", r.Alias, percent(sh)))
+				serves = append(serves, fmt.Sprintf("%s %s", r.Alias, provider.Percent(sh)))
 			}
 		}
 		sv := v.Labels[provider.LabelSemver]
@@ -371,7 +372,7 @@ func (st *state) statusOnce(ctx context.Context, out io.Writer, files bool) erro
 	for _, e := range entries {
 		after, what := "", ""
 		if e.After != nil {
-			after = traffic(*e.After)
+			after = e.After.Traffic()
 		}
 		if e.Candidate != "" {
 			what = versionText(e.Candidate, e.Semver)
@@ -407,23 +408,6 @@ func (st *state) appendFile(path, text string) error {
 	}
 	_, err = f.WriteString(text)
 	return errors.Join(err, f.Close())
-}
-
-// traffic renders a route's weights: "1=90% 2=10%".
-func traffic(r provider.Route) string {
-	parts := make([]string, 0, len(r.Weights))
-	for _, w := range r.Weights {
-		parts = append(parts, w.Version+"="+percent(w.BasisPoints))
-	}
-	return strings.Join(parts, " ")
-}
-
-// percent renders basis points: "10%", "12.5%".
-func percent(bp int) string {
-	if bp%100 == 0 {
-		return fmt.Sprintf("%d%%", bp/100)
-	}
-	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", float64(bp)/100), "0"), ".") + "%"
 }
 
 // versionText is "7 (v1.1.0)" or "7".

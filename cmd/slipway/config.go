@@ -133,7 +133,7 @@ type config struct {
 
 	strategy *canary.Strategy // nil: the --strategy preset
 	checks   []canary.CheckSpec
-	policy   *release.Policy
+	policy   *release.DeployPolicy
 	hooks    hooksConfig
 	hookTO   time.Duration
 }
@@ -343,9 +343,9 @@ func (c *config) validate(root *yaml.Node) error {
 		}
 	}
 	if len(f.Windows) > 0 || len(f.Freezes) > 0 {
-		pol := &release.Policy{}
+		pol := &release.DeployPolicy{}
 		for i, w := range f.Windows {
-			var rw release.Window
+			var rw release.DeployWindow
 			for j, d := range w.Days {
 				wd, ok := weekday(d)
 				if !ok {

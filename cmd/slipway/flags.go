@@ -33,7 +33,8 @@ type settings struct {
 
 	// Every subcommand.
 	function         string
-	providerKey      string // "memory" or "aws"
+	providerKey      string // a row of providerKinds
+	project          string // Google Cloud project (gcprun)
 	region           string
 	stateURL         string // where the journal, the rollout states and leases live
 	configPath       string
@@ -115,7 +116,8 @@ type settings struct {
 func (s *settings) register(c *cli) {
 	c.str(&s.function, "function", "", "name of the function (required)", "SLIPWAY_FUNCTION")
 	c.str(&s.providerKey, "provider", "memory", "platform: "+strings.Join(providerNames(), ", ")+" (memory: a simulated one, its state next to the journal)", "SLIPWAY_PROVIDER")
-	c.str(&s.region, "region", "", "AWS region (aws only; else the AWS configuration's)", "SLIPWAY_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
+	c.str(&s.region, "region", "", "AWS region (awslambda; else the AWS configuration's) or Cloud Run location (gcprun, required)", "SLIPWAY_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
+	c.str(&s.project, "project", "", "Google Cloud project (gcprun only, required)", "SLIPWAY_PROJECT", "GOOGLE_CLOUD_PROJECT")
 	c.str(&s.stateURL, "state", ".slipway", "where the journal, rollout states and leases live: a directory or file://, s3://, gs://, azblob://, mem:// URL", "SLIPWAY_STATE", "SLIPWAY_STATE_DIR")
 	c.duration(&s.leaseTTL, "lease-ttl", defaultLeaseTTL, "a canary's driver renews its lease every third of this; a lease not renewed for longer is stale (its process crashed)", "SLIPWAY_LEASE_TTL")
 	c.duration(&s.resolution, "resolution", time.Minute, "memory provider: its metrics resolution (1s rehearses a canary in seconds with --real-time; keep it the same across steps)", "SLIPWAY_MEMORY_RESOLUTION")
@@ -290,7 +292,7 @@ func (s *settings) validate() error {
 		if strings.ContainsAny(s.function, "/\\") {
 			return usageError("--function %q: the memory provider wants a plain name", s.function)
 		}
-	case "awslambda":
+	case "awslambda", "gcprun":
 		// Flags only the memory provider understands.
 		for _, name := range []string{"load", "simulate-error-rate", "code", "seed", "resolution"} {
 			if s.set[name] {
@@ -300,6 +302,12 @@ func (s *settings) validate() error {
 		s.realTime = true
 	default:
 		return usageError("--provider %q: want one of %s", s.providerKey, strings.Join(providerNames(), ", "))
+	}
+	if s.providerKey == "gcprun" && s.project == "" {
+		return usageError("--provider gcprun needs a project: --project, SLIPWAY_PROJECT, GOOGLE_CLOUD_PROJECT or the config file's project")
+	}
+	if s.providerKey == "gcprun" && s.region == "" {
+		return usageError("--provider gcprun needs a location: --region, SLIPWAY_REGION or the config file's region (e.g. us-central1)")
 	}
 	if s.stateURL == "" {
 		return usageError("--state is empty")
@@ -538,4 +546,3 @@ func (s *settings) checks() map[string]canary.Check {
 	}
 	return m
 }
-

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/slipway-dev/slipway/journal"
+
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/release"
 )
@@ -48,17 +50,17 @@ func (st *state) guardSemver(ctx context.Context) error {
 
 // rolledBack reports whether the journal has production rolled back from
 // version id of the function.
-func (st *state) rolledBack(ctx context.Context, id string) (release.Entry, bool, error) {
+func (st *state) rolledBack(ctx context.Context, id string) (journal.Entry, bool, error) {
 	s := st.s
-	for e, err := range st.journal.Entries(ctx, release.Filter{Function: s.function, Alias: s.production}) {
+	for e, err := range st.journal.Entries(ctx, journal.Filter{Function: s.function, Alias: s.production}) {
 		if err != nil {
-			return release.Entry{}, false, err
+			return journal.Entry{}, false, err
 		}
-		if e.Kind == release.EntryRollback && e.Candidate == id {
+		if e.Kind == journal.EntryRollback && e.Candidate == id {
 			return e, true, nil
 		}
 	}
-	return release.Entry{}, false, nil
+	return journal.Entry{}, false, nil
 }
 
 // guardRolledBack refuses to promote version id to production when
@@ -84,8 +86,8 @@ func (st *state) guardRolledBack(ctx context.Context, id string) error {
 func (st *state) journalForced(ctx context.Context, candidate, alias, reason string) error {
 	s := st.s
 	st.printer(st.out).line("slipway: %s %s: %s", s.cmd, s.function, reason)
-	return st.journal.Append(ctx, release.Entry{
-		Time: st.clock.Now(), Release: s.releaseID(), Kind: release.EntryDecision, Function: s.function, Alias: alias,
+	return st.journal.Append(ctx, journal.Entry{
+		Time: st.clock.Now(), Release: s.releaseID(), Kind: journal.EntryDecision, Function: s.function, Alias: alias,
 		Actor: s.actor, Reason: reason, Candidate: candidate, Outcome: outcomeForced,
 	})
 }

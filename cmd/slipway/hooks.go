@@ -32,7 +32,7 @@ func (s *settings) applyConfig(opts *release.Options) {
 		hooks[hookPostTraffic] = commandHook(c)
 	}
 	if len(hooks) > 0 {
-		opts.Hooks = hooks
+		opts.Runner.Hooks = hooks
 	}
 }
 

@@ -32,7 +32,7 @@ func newJournalCommand(env func(string) string, stdout, stderr io.Writer, result
 					return err
 				}
 				defer b.Close()
-				j, err := blobjournal.Open(ctx, b, blobjournal.Options{Guard: guard})
+				j, err := blobjournal.Open(ctx, b, blobjournal.Options{Guard: blobjournal.Guard(guard)})
 				if err != nil {
 					return err
 				}

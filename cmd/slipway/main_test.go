@@ -22,10 +22,11 @@ import (
 	"gocloud.dev/blob/fileblob"
 
 	"github.com/slipway-dev/slipway/internal/filelock"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/journal/blobjournal"
+	"github.com/slipway-dev/slipway/notify"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
-	"github.com/slipway-dev/slipway/release"
 )
 
 const fn = "checkout"
@@ -119,15 +120,15 @@ func (p *pipeline) versions() []string {
 	return ids
 }
 
-func (p *pipeline) journal() []release.Entry {
+func (p *pipeline) journal() []journal.Entry {
 	p.t.Helper()
 	j, err := p.openJournal()
 	if err != nil {
 		p.t.Fatal(err)
 	}
 	defer j.Close()
-	var out []release.Entry
-	for e, err := range j.Entries(context.Background(), release.Filter{}) {
+	var out []journal.Entry
+	for e, err := range j.Entries(context.Background(), journal.Filter{}) {
 		if err != nil {
 			p.t.Fatal(err)
 		}
@@ -161,7 +162,7 @@ func (p *pipeline) read(path string) string {
 func allOn(t *testing.T, r provider.Route, version string) {
 	t.Helper()
 	if r.Share(version) != provider.AllTraffic {
-		t.Errorf("%s: %s, want all on %s", r.Alias, traffic(r), version)
+		t.Errorf("%s: %s, want all on %s", r.Alias, r.Traffic(), version)
 	}
 }
 
@@ -178,9 +179,9 @@ func TestPublishPromoteHealthy(t *testing.T) {
 	allOn(t, p.route("production"), "1")
 
 	var mu sync.Mutex
-	var notes []release.Notification
+	var notes []notify.Notification
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var n release.Notification
+		var n notify.Notification
 		if err := json.NewDecoder(r.Body).Decode(&n); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -229,9 +230,9 @@ func TestPublishPromoteHealthy(t *testing.T) {
 	}
 
 	// The journal records who, which run and which commit.
-	var promote *release.Entry
+	var promote *journal.Entry
 	for _, e := range p.journal() {
-		if e.Kind == release.EntryPromote && e.Alias == "production" && e.Candidate == "2" {
+		if e.Kind == journal.EntryPromote && e.Alias == "production" && e.Candidate == "2" {
 			promote = &e
 		}
 	}
@@ -251,7 +252,7 @@ func TestPublishPromoteHealthy(t *testing.T) {
 
 	mu.Lock()
 	defer mu.Unlock()
-	if len(notes) != 1 || notes[0].Kind != release.NotifyPromoted || notes[0].Candidate != "2" ||
+	if len(notes) != 1 || notes[0].Kind != notify.Promoted || notes[0].Candidate != "2" ||
 		notes[0].URL != "https://github.example/acme/checkout/actions/runs/4242" || notes[0].Actor != "octocat" {
 		t.Errorf("notifications: %+v, want one promotion of 2 linking the run", notes)
 	}
@@ -326,13 +327,13 @@ func TestFaultyCandidateRollsBack(t *testing.T) {
 	if out := p.read(p.output); !strings.Contains(out, "outcome=rolled back\n") {
 		t.Errorf("outputs:\n%s", out)
 	}
-	var kinds []release.EntryKind
+	var kinds []journal.EntryKind
 	for _, e := range p.journal() {
 		if e.Alias == "production" && e.Candidate == "2" {
 			kinds = append(kinds, e.Kind)
 		}
 	}
-	want := []release.EntryKind{release.EntryRoute, release.EntryRollback, release.EntryDecision}
+	want := []journal.EntryKind{journal.EntryRoute, journal.EntryRollback, journal.EntryDecision}
 	if !slices.Equal(kinds, want) {
 		t.Errorf("journal of production for 2: %v, want %v (canary step, rollback, outcome)", kinds, want)
 	}
@@ -363,7 +364,7 @@ func TestRollbackInANewProcess(t *testing.T) {
 	}
 	es := p.journal()
 	last := es[len(es)-2] // the route change; the outcome decision follows it
-	if last.Kind != release.EntryRollback || last.Alias != "production" || last.Actor != "oncall" ||
+	if last.Kind != journal.EntryRollback || last.Alias != "production" || last.Actor != "oncall" ||
 		last.Reason != "checkout errors in eu-west" || last.After == nil || last.After.Share("1") != provider.AllTraffic {
 		t.Errorf("rollback entry: %+v", last)
 	}
@@ -396,8 +397,8 @@ func TestRollbackAfterAJobDiedMidCanary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := j.Append(context.Background(), release.Entry{
-		Time: last.Add(time.Second), Release: "checkout-gh7.1-promote", Kind: release.EntryRoute, Function: fn, Alias: "production",
+	if err := j.Append(context.Background(), journal.Entry{
+		Time: last.Add(time.Second), Release: "checkout-gh7.1-promote", Kind: journal.EntryRoute, Function: fn, Alias: "production",
 		Actor: "ci", Before: &before, After: &after, Candidate: "2", Stable: "1", Semver: "0.2.0",
 	}); err != nil {
 		t.Fatal(err)
@@ -498,7 +499,7 @@ func TestNoReleaseNeededAndCommits(t *testing.T) {
 		t.Errorf("publish:\n%s", s.stdout)
 	}
 	for _, e := range p.journal() {
-		if e.Kind == release.EntryPublish && e.Candidate == "2" && e.Reason != "fix: rounding" {
+		if e.Kind == journal.EntryPublish && e.Candidate == "2" && e.Reason != "fix: rounding" {
 			t.Errorf("publish entry's reason: %q, want the first commit's subject", e.Reason)
 		}
 	}
@@ -644,7 +645,7 @@ func TestRealTimeContinuesAStateAhead(t *testing.T) {
 	// A virtual-time step that ran an hour-long canary left the journal
 	// ahead of the wall clock.
 	ahead := time.Now().Add(time.Hour)
-	if err := j.Append(context.Background(), release.Entry{Time: ahead, Kind: release.EntryDecision, Function: fn, Outcome: "held"}); err != nil {
+	if err := j.Append(context.Background(), journal.Entry{Time: ahead, Kind: journal.EntryDecision, Function: fn, Outcome: "held"}); err != nil {
 		t.Fatal(err)
 	}
 	before := len(p.journal())
@@ -657,6 +658,37 @@ func TestRealTimeContinuesAStateAhead(t *testing.T) {
 	for _, e := range es[before:] {
 		if e.Time.Before(ahead) {
 			t.Errorf("entry %s %s at %s, before the journal's last entry at %s", e.Kind, e.Alias, e.Time, ahead)
+		}
+	}
+}
+
+// TestGCPRunWithoutProject: -provider gcprun without a project or a
+// location is a usage error before any client is built or anything is
+// written.
+func TestGCPRunWithoutProject(t *testing.T) {
+	t.Setenv("GOOGLE_CLOUD_PROJECT", "")
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"SLIPWAY_REGION": "us-central1"}, "needs a project"},
+		{map[string]string{"SLIPWAY_PROJECT": "p"}, "needs a location"},
+	} {
+		for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
+			t.Setenv(k, "")
+		}
+		p := newPipeline(t)
+		p.env["SLIPWAY_PROVIDER"] = "gcprun"
+		p.env["SLIPWAY_REGION"] = ""
+		for k, v := range tc.env {
+			p.env[k] = v
+		}
+		s := p.must(exitUsage, "status")
+		if !strings.Contains(s.stderr, tc.want) {
+			t.Errorf("stderr: %s, want %q", s.stderr, tc.want)
+		}
+		if _, err := os.Stat(p.dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("the state directory was created (%v)", err)
 		}
 	}
 }

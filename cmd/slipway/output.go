@@ -26,7 +26,7 @@ type printer struct {
 	printed time.Time // wall time of the last line
 	last    release.Event
 	w       int // the candidate's share of the last event that had one
-	verdict []release.Verdict
+	verdict []release.CheckVerdict
 	clock   canary.Clock
 }
 

@@ -12,6 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slipway-dev/slipway/journal"
+	"github.com/slipway-dev/slipway/provider"
+
 	"github.com/spf13/cobra"
 	"gocloud.dev/blob"
 
@@ -185,7 +188,7 @@ func chartsFor(series []checkSeries) []svgChart {
 					v = p.stable
 				}
 				pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(v)))
-				l.Dots = append(l.Dots, svgDot{X: x(i), Y: y(v), Title: fmt.Sprintf("%s %s: %.2f%% at %s (step %d, %s to the candidate, %s)", which, s.metric, v, p.label, p.step, percent(p.weight), p.verdict)})
+				l.Dots = append(l.Dots, svgDot{X: x(i), Y: y(v), Title: fmt.Sprintf("%s %s: %.2f%% at %s (step %d, %s to the candidate, %s)", which, s.metric, v, p.label, p.step, provider.Percent(p.weight), p.verdict)})
 			}
 			l.Points = strings.Join(pts, " ")
 			ch.Lines = append(ch.Lines, l)
@@ -219,11 +222,11 @@ func writeReport(w io.Writer, sum release.Summary) error {
 	var steps []timelineStep
 	for _, e := range sum.Entries {
 		ts := timelineStep{Time: e.Time.UTC().Format("15:04:05"), Kind: string(e.Kind), Reason: oneLine(e.Reason)}
-		if e.Kind == release.EntryDecision {
+		if e.Kind == journal.EntryDecision {
 			ts.Kind += ": " + e.Outcome
 		}
 		if e.After != nil {
-			ts.Traffic = traffic(*e.After)
+			ts.Traffic = e.After.Traffic()
 			ts.Share = e.After.Share(sum.Candidate) / 100
 		}
 		steps = append(steps, ts)
@@ -236,7 +239,7 @@ func writeReport(w io.Writer, sum release.Summary) error {
 		Duration string
 		Steps    []timelineStep
 		Charts   []svgChart
-		Verdicts []release.Verdict
+		Verdicts []release.CheckVerdict
 	}{
 		S: sum, Steps: steps, Charts: chartsFor(windowSeries(sum.Verdicts)), Verdicts: verdicts,
 		Started: sum.Started.UTC().Format(time.RFC3339), Finished: sum.Finished.UTC().Format(time.RFC3339),
@@ -246,7 +249,7 @@ func writeReport(w io.Writer, sum release.Summary) error {
 }
 
 var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"pct": func(bp int) string { return percent(bp) },
+	"pct": provider.Percent,
 	"mul": func(a, b int) int { return a * b },
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

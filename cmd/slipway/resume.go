@@ -10,6 +10,7 @@ import (
 
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/canary/blobstore"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
@@ -142,11 +143,11 @@ func unfinishedWhy(ro canary.State, cur *provider.Route, outcome string, last bo
 		case cur == nil:
 			return fmt.Sprintf("its canary stopped in phase %s, and alias %q no longer exists", ro.Phase, ro.Alias), false
 		case cur.Revision == ro.Route.Revision:
-			return fmt.Sprintf("its canary stopped in phase %s at step %d of %d (%s)", ro.Phase, ro.Step+1, len(ro.Plan.Steps), traffic(*cur)), true
+			return fmt.Sprintf("its canary stopped in phase %s at step %d of %d (%s)", ro.Phase, ro.Step+1, len(ro.Plan.Steps), cur.Traffic()), true
 		case ro.Awaiting == canary.AwaitRoute && cur.SameTraffic(ro.Want):
-			return fmt.Sprintf("its canary stopped in phase %s right after writing %s", ro.Phase, traffic(*cur)), true
+			return fmt.Sprintf("its canary stopped in phase %s right after writing %s", ro.Phase, cur.Traffic()), true
 		}
-		return fmt.Sprintf("its canary stopped in phase %s, but %q has changed since (now %s): superseded", ro.Phase, ro.Alias, traffic(*cur)), false
+		return fmt.Sprintf("its canary stopped in phase %s, but %q has changed since (now %s): superseded", ro.Phase, ro.Alias, cur.Traffic()), false
 	}
 	switch {
 	case outcome != "":
@@ -163,12 +164,12 @@ func unfinishedWhy(ro canary.State, cur *provider.Route, outcome string, last bo
 func (st *state) journalOutcomes(ctx context.Context) (map[string]string, string, error) {
 	s := st.s
 	outcomes, last := map[string]string{}, ""
-	for e, err := range st.journal.Entries(ctx, release.Filter{Function: s.function, Alias: s.production}) {
+	for e, err := range st.journal.Entries(ctx, journal.Filter{Function: s.function, Alias: s.production}) {
 		if err != nil {
 			return nil, "", fmt.Errorf("journal: %w", err)
 		}
 		switch {
-		case e.Kind == release.EntryDecision && slices.Contains(finalOutcomes, e.Outcome):
+		case e.Kind == journal.EntryDecision && slices.Contains(finalOutcomes, e.Outcome):
 			outcomes[e.Release] = e.Outcome
 		case e.After != nil:
 			last = e.Release
@@ -204,7 +205,7 @@ func (st *state) loadRollout(ctx context.Context, id string) (canary.State, erro
 // orphanError is production split with no saved canary to drive it.
 func (st *state) orphanError(f finding) error {
 	return fmt.Errorf("%q of %s is split (%s) and no saved canary owns it (%s): the state of the job that split it is lost; abort or rollback puts it back on the version it was moving away from",
-		st.s.production, st.s.function, traffic(*f.route), f.note)
+		st.s.production, st.s.function, f.route.Traffic(), f.note)
 }
 
 // nothing reports that there is nothing to resume or abort, in the log,
@@ -353,7 +354,7 @@ func (st *state) abort(ctx context.Context, out io.Writer) error {
 			// the journal may have lost the split with the state.
 			rollback = true
 			fmt.Fprintf(out, "slipway: abort %s: no saved canary owns %q (%s): putting it back on its primary version %s\n",
-				s.function, s.production, traffic(*f.route), f.route.Primary())
+				s.function, s.production, f.route.Traffic(), f.route.Primary())
 			res, err = w.RollbackWith(ctx, release.RollbackRequest{Function: s.function, Alias: s.production, To: f.route.Primary(),
 				ID: s.releaseID(), Actor: s.actor, Reason: reason})
 			return

@@ -14,8 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
-	"github.com/slipway-dev/slipway/release"
 )
 
 // dieOn is a writer that ends the goroutine writing a line containing
@@ -48,10 +48,10 @@ func (p *pipeline) killedPromote(args ...string) {
 	p.killedPromoteAt("step 1 of 2 bakes", args...)
 	r := p.route("production")
 	if r.Share("1") != 9000 || r.Share("2") != 1000 {
-		p.t.Fatalf("production after the killed promote: %s, want 1=90%% 2=10%%", traffic(r))
+		p.t.Fatalf("production after the killed promote: %s, want 1=90%% 2=10%%", r.Traffic())
 	}
 	for _, e := range p.journal() {
-		if e.Release == killedRelease && e.Kind == release.EntryDecision && slices.Contains(finalOutcomes, e.Outcome) {
+		if e.Release == killedRelease && e.Kind == journal.EntryDecision && slices.Contains(finalOutcomes, e.Outcome) {
 			p.t.Fatalf("the killed promote journaled an outcome: %+v", e)
 		}
 	}
@@ -204,7 +204,7 @@ func TestAbortAfterAJobDiedMidCanary(t *testing.T) {
 		case e.Release != killedRelease:
 		case e.Outcome == "abort requested" && (e.Actor != "oncall" || e.Reason != "checkout errors in eu-west"):
 			t.Errorf("abort request entry: actor %q reason %q", e.Actor, e.Reason)
-		case e.Kind == release.EntryRollback && (e.After == nil || e.After.Share("1") != provider.AllTraffic):
+		case e.Kind == journal.EntryRollback && (e.After == nil || e.After.Share("1") != provider.AllTraffic):
 			t.Errorf("rollback entry's route: %+v", e.After)
 		}
 	}
@@ -229,7 +229,7 @@ func TestAbortRequestOnlyThenResume(t *testing.T) {
 		t.Errorf("abort -request-only:\n%s", s.stdout)
 	}
 	if r := p.route("production"); r.Share("2") != 1000 {
-		t.Errorf("production after the request: %s, want still split", traffic(r))
+		t.Errorf("production after the request: %s, want still split", r.Traffic())
 	}
 	// A later resume drives the aborted canary back.
 	p.must(exitRolledBack, "resume")
@@ -329,7 +329,7 @@ func TestResumeOrphanedSplit(t *testing.T) {
 		t.Errorf("resume's stderr: %s", s.stderr)
 	}
 	if r := p.route("production"); r.Share("2") != 1000 {
-		t.Errorf("resume changed production: %s", traffic(r))
+		t.Errorf("resume changed production: %s", r.Traffic())
 	}
 	s = p.must(exitOK, "abort")
 	allOn(t, p.route("production"), "1")

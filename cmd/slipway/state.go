@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slipway-dev/slipway/journal"
+	"github.com/slipway-dev/slipway/notify"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
@@ -19,6 +22,7 @@ import (
 	"github.com/slipway-dev/slipway/journal/blobjournal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
+	"github.com/slipway-dev/slipway/provider/gcprun"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
 )
@@ -78,7 +82,7 @@ func open(ctx context.Context, s *settings, stderr io.Writer) (*state, error) {
 		st.close(stderr)
 		return nil, err
 	}
-	j, err := blobjournal.Open(ctx, b, blobjournal.Options{Guard: guard})
+	j, err := blobjournal.Open(ctx, b, blobjournal.Options{Guard: blobjournal.Guard(guard)})
 	if err != nil {
 		return fail(fmt.Errorf("journal: %w", err))
 	}
@@ -138,9 +142,9 @@ func latest(a, b time.Time) time.Time {
 
 // lastJournalTime returns the time of the journal's newest entry, the zero
 // time when it is empty.
-func lastJournalTime(ctx context.Context, j release.Journal) (time.Time, error) {
+func lastJournalTime(ctx context.Context, j journal.Journal) (time.Time, error) {
 	var last time.Time
-	for e, err := range j.Entries(ctx, release.Filter{}) {
+	for e, err := range j.Entries(ctx, journal.Filter{}) {
 		if err != nil {
 			return time.Time{}, fmt.Errorf("journal: %w", err)
 		}
@@ -161,7 +165,7 @@ func providerKinds() []providerKind {
 	return []providerKind{
 		{name: "memory", open: openMemory},
 		{name: "awslambda", aliases: []string{"aws", "lambda"}, open: func(ctx context.Context, st *state, _ string) error { return st.openAWS(ctx) }},
-		{name: "gcprun", aliases: []string{"gcp", "cloudrun"}, open: notBuiltIn("gcprun")},
+		{name: "gcprun", aliases: []string{"gcp", "cloudrun"}, open: func(ctx context.Context, st *state, _ string) error { return st.openGCP(ctx) }},
 		{name: "azurefunc", aliases: []string{"azure"}, open: notBuiltIn("azurefunc")},
 	}
 }
@@ -265,9 +269,11 @@ func (st *state) close(stderr io.Writer) {
 func (st *state) workflow(out io.Writer, stages release.Stages, onEvent func(release.Event)) (*release.Workflow, error) {
 	s := st.s
 	opts := release.Options{
-		Provider: st.p, Metrics: st.metrics, Journal: st.journal, Store: st.store, Clock: st.clock,
-		Stages: stages, Actor: s.actor, URL: s.runURL, Retention: s.retention,
-		Retry: provider.RetryPolicy{Sleep: st.clock.Sleep},
+		Runner: canary.RunnerOptions{
+			Provider: st.p, Metrics: st.metrics, Store: st.store, Clock: st.clock,
+			Retry: provider.RetryPolicy{Sleep: st.clock.Sleep},
+		},
+		Journal: st.journal, Stages: stages, Actor: s.actor, URL: s.runURL, Retention: s.retention,
 		OnEvent: func(e release.Event) {
 			if onEvent != nil {
 				onEvent(e)
@@ -279,15 +285,15 @@ func (st *state) workflow(out io.Writer, stages release.Stages, onEvent func(rel
 		opts.Strategy = s.strategy
 	}
 	if s.cmd == "resume" || s.cmd == "abort" {
-		opts.Checks = s.checks()
+		opts.Runner.Checks = s.checks()
 	}
 	s.applyConfig(&opts)
-	var ns release.Multi
+	var ns notify.Multi
 	if s.webhook != "" {
-		ns = append(ns, &release.Webhook{URL: s.webhook})
+		ns = append(ns, &notify.Webhook{URL: s.webhook})
 	}
 	if s.slackWebhook != "" {
-		ns = append(ns, &release.Slack{WebhookURL: s.slackWebhook})
+		ns = append(ns, &notify.Slack{WebhookURL: s.slackWebhook})
 	}
 	if len(ns) > 0 {
 		opts.Notifier = ns
@@ -305,4 +311,25 @@ func (st *state) printer(out io.Writer) *printer {
 		st.pr = newPrinter(out, st.clock)
 	}
 	return st.pr
+}
+
+// openGCP builds the Cloud Run functions adapter with Application Default
+// Credentials; the production alias is the service's traffic split and
+// every other alias a traffic tag.
+func (st *state) openGCP(ctx context.Context) error {
+	s := st.s
+	if s.project == "" {
+		return usageError("--provider gcprun needs a project: --project, SLIPWAY_PROJECT, GOOGLE_CLOUD_PROJECT or the config file's project")
+	}
+	if s.region == "" {
+		return usageError("--provider gcprun needs a location: --region, SLIPWAY_REGION or the config file's region (e.g. us-central1)")
+	}
+	p, err := gcprun.New(ctx, gcprun.Options{Project: s.project, Location: s.region, Route: s.production, Now: st.clock.Now, Sleep: st.clock.Sleep})
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	st.p = p
+	st.metrics = provider.WithRetryMetrics(p, provider.RetryPolicy{Sleep: st.clock.Sleep})
+	st.closers = append(st.closers, p.Close)
+	return nil
 }

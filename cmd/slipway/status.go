@@ -11,10 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slipway-dev/slipway/journal"
+
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/canary/blobstore"
 	"github.com/slipway-dev/slipway/provider"
-	"github.com/slipway-dev/slipway/release"
 )
 
 // unfinishedCanary is a canary status reports as unfinished: a killed
@@ -62,7 +63,7 @@ func (st *state) unfinishedCanaries(ctx context.Context) ([]unfinishedCanary, []
 			continue
 		}
 		u := unfinishedCanary{release: id, state: ro, why: why, route: cur}
-		for e, err := range st.journal.Entries(ctx, release.Filter{Function: s.function, Alias: s.production}) {
+		for e, err := range st.journal.Entries(ctx, journal.Filter{Function: s.function, Alias: s.production}) {
 			if err != nil {
 				return nil, nil, err
 			}
@@ -147,7 +148,7 @@ func (st *state) printUnfinished(out io.Writer, us []unfinishedCanary, leases []
 }
 
 // trafficOf is traffic, kept apart for status.
-func trafficOf(r provider.Route) string { return traffic(r) }
+func trafficOf(r provider.Route) string { return r.Traffic() }
 
 // unfinishedMarkdown is the job summary's section on unfinished canaries.
 func unfinishedMarkdown(s *settings, us []unfinishedCanary) string {
@@ -159,7 +160,7 @@ func unfinishedMarkdown(s *settings, us []unfinishedCanary) string {
 	for _, u := range us {
 		tr := "-"
 		if u.route != nil {
-			tr = traffic(*u.route)
+			tr = u.route.Traffic()
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d of %d | %s |\n", u.release, u.state.Candidate, u.state.Stable, u.state.Phase, u.state.Step+1, len(u.state.Plan.Steps), tr)
 	}

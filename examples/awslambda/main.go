@@ -45,6 +45,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
 	"github.com/slipway-dev/slipway/release"
@@ -143,18 +144,19 @@ func run(ctx context.Context, f flags, out io.Writer) error {
 	if err := os.MkdirAll(filepath.Join(f.state, "rollouts"), 0o755); err != nil {
 		return err
 	}
-	journal, err := release.OpenFileJournal(filepath.Join(f.state, "journal.jsonl"))
+	jr, err := journal.OpenFileJournal(filepath.Join(f.state, "journal.jsonl"))
 	if err != nil {
 		return err
 	}
-	defer journal.Close()
+	defer jr.Close()
 	store, err := canary.OpenFileStore(filepath.Join(f.state, "rollouts"))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	w, err := release.New(release.Options{
-		Provider: p, Metrics: metrics, Journal: journal, Store: store,
+		Runner:   canary.RunnerOptions{Provider: p, Metrics: metrics, Store: store},
+		Journal:  jr,
 		Stages:   release.Stages{Production: f.alias}, // no staging: straight to the alias
 		Strategy: strategy, Actor: os.Getenv("USER"),
 		OnEvent: func(e release.Event) { fmt.Fprintln(out, e.String()) },

@@ -18,9 +18,18 @@
 //	go run ./examples/quickstart -strategy Linear10PercentEvery1Minute
 //	go run ./examples/quickstart -real-time -strategy Canary10Percent5Minutes
 //	go run ./examples/quickstart -summary release.md   # Markdown summaries, as a CI job would publish them
+//	go run ./examples/quickstart -provider gcprun     # the Cloud Run functions adapter on its in-process emulator
+//
+// With -provider gcprun the same job runs through provider/gcprun and the
+// Google Cloud client libraries against provider/gcprun/runtest (gRPC on a
+// loopback port): "production" is the Cloud Run service's traffic split,
+// "staging" a traffic tag, versions are revisions, metrics come from the
+// emulated Cloud Monitoring.
 package main
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -33,7 +42,11 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/journal"
+	"github.com/slipway-dev/slipway/notify"
 	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/provider/gcprun"
+	"github.com/slipway-dev/slipway/provider/gcprun/runtest"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
 	"github.com/slipway-dev/slipway/retention"
@@ -61,6 +74,7 @@ func main() {
 
 // config is what the flags choose.
 type config struct {
+	provider string // "memory" (default) or "gcprun"
 	strategy string
 	realTime bool
 	summary  string // path of the Markdown summaries; "" writes none
@@ -70,6 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.StringVar(&c.provider, "provider", "memory", "the platform: memory (the in-memory provider) or gcprun (Cloud Run functions on its in-process emulator)")
 	fs.StringVar(&c.strategy, "strategy", "Canary10Percent5Minutes",
 		"how production traffic shifts: one of "+strings.Join(canary.Presets(), ", "))
 	fs.BoolVar(&c.realTime, "real-time", false, "wait in real time (a canary takes its minutes) instead of virtual time")
@@ -83,6 +98,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if _, err := canary.Preset(c.strategy); err != nil {
 		return config{}, err
 	}
+	if c.provider != "memory" && c.provider != "gcprun" {
+		return config{}, provider.Invalid("quickstart flags", "provider", fmt.Sprintf("%q is not memory or gcprun", c.provider))
+	}
 	return c, nil
 }
 
@@ -91,7 +109,7 @@ type outcome struct {
 	results    []release.Result
 	production provider.Route
 	versions   []provider.Version
-	journal    []release.Entry
+	journal    []journal.Entry
 }
 
 // clock is the time source: a virtual clock runs the releases as its
@@ -110,14 +128,11 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 	if cfg.realTime {
 		clk = clock{Clock: canary.RealClock(), run: func(f func()) { f() }}
 	}
-	mem, err := memory.New(memory.Options{Now: clk.Clock.Now, Sleep: clk.Clock.Sleep, Seed: 42})
+	pf, err := newPlatform(ctx, cfg.provider, clk.Clock)
 	if err != nil {
 		return outcome{}, err
 	}
-	// Production gets 40 requests a second, staging a trickle. The stable
-	// code fails 0.2% of its invocations.
-	mem.SetLoad(function, "production", 40)
-	mem.SetLoad(function, "staging", 1)
+	defer pf.close()
 
 	// The faults the simulated platform gives each version's code, by
 	// semantic version: set as each version is published.
@@ -142,13 +157,14 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 		fmt.Fprintln(out, "note: all at once has no canary: nothing compares a candidate with the stable version before everyone gets it")
 	}
 
-	journal := &release.MemoryJournal{}
+	jr := &journal.MemoryJournal{}
 	var md strings.Builder
 	w, err := release.New(release.Options{
-		Provider: mem, Metrics: mem, Journal: journal, Clock: clk.Clock, Actor: "quickstart",
+		Runner:  canary.RunnerOptions{Provider: pf.p, Metrics: pf.m, Clock: clk.Clock},
+		Journal: jr, Actor: "quickstart",
 		Strategy:  strategy,
 		Retention: &retention.Policy{KeepLast: 2},
-		Notifier: release.NotifierFunc(func(_ context.Context, n release.Notification) error {
+		Notifier: notify.NotifierFunc(func(_ context.Context, n notify.Notification) error {
 			fmt.Fprintf(out, "         notify   %s\n", n.Text())
 			return nil
 		}),
@@ -158,7 +174,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 				if !bad {
 					b = healthy
 				}
-				mem.SetBehavior(function, e.Candidate, b)
+				pf.behave(e.Candidate, b)
 			}
 			fmt.Fprintln(out, e.String())
 		},
@@ -171,7 +187,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 	fmt.Fprintf(out, "== setting the scene: %s has v0.9.0 … v1.0.0, v1.0.0 in production\n", function)
 	for _, v := range []string{"0.9.0", "0.9.1", "0.9.2"} {
 		sv := semver.MustParse(v)
-		if _, err := release.Publish(ctx, mem, function, release.PublishRequest{Artifact: code(v), Config: config0(), Semver: &sv}); err != nil {
+		if _, err := release.Publish(ctx, pf.p, function, release.PublishRequest{Artifact: pf.code(v), Config: pf.config, Semver: &sv}); err != nil {
 			return outcome{}, err
 		}
 	}
@@ -179,10 +195,13 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 	var res release.Result
 	clk.run(func() {
 		all := canary.AllAtOnce()
-		res, err = w.Release(ctx, release.Request{Function: function, Publish: release.PublishRequest{Artifact: code("1.0.0"), Config: config0(), Semver: &first}, Strategy: &all})
+		res, err = w.Release(ctx, release.Request{Function: function, Publish: release.PublishRequest{Artifact: pf.code("1.0.0"), Config: pf.config, Semver: &first}, Strategy: &all})
 	})
 	if err != nil {
 		return outcome{}, fmt.Errorf("setting the scene: %w", err)
+	}
+	if err := pf.afterScene(); err != nil {
+		return outcome{}, err
 	}
 	o := outcome{results: []release.Result{res}}
 	for i, step := range []struct{ name, commit, sha string }{
@@ -193,9 +212,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 		clk.run(func() {
 			res, err = w.Release(ctx, release.Request{
 				Function: function,
-				Publish:  release.PublishRequest{Artifact: code(step.sha), Config: config0(), Commits: []string{step.commit}, Commit: fmt.Sprintf("c0ffee%d", i+1)},
+				Publish:  release.PublishRequest{Artifact: pf.code(step.sha), Config: pf.config, Commits: []string{step.commit}, Commit: fmt.Sprintf("c0ffee%d", i+1)},
 				Reason:   step.commit,
-				Test:     smokeTest(mem, clk),
+				Test:     smokeTest(pf.p, clk),
 			})
 		})
 		o.results = append(o.results, res)
@@ -214,22 +233,22 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 		}
 	}
 
-	if o.production, err = mem.Route(ctx, function, "production"); err != nil {
+	if o.production, err = pf.p.Route(ctx, function, "production"); err != nil {
 		return o, err
 	}
-	for v, err := range mem.Versions(ctx, function) {
+	for v, err := range pf.p.Versions(ctx, function) {
 		if err != nil {
 			return o, err
 		}
 		o.versions = append(o.versions, v)
 	}
-	for e, err := range journal.Entries(ctx, release.Filter{Function: function}) {
+	for e, err := range jr.Entries(ctx, journal.Filter{Function: function}) {
 		if err != nil {
 			return o, err
 		}
 		o.journal = append(o.journal, e)
 	}
-	routes, err := mem.Routes(ctx, function)
+	routes, err := pf.p.Routes(ctx, function)
 	if err != nil {
 		return o, err
 	}
@@ -246,9 +265,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 // smokeTest is the integration test run against staging: a few requests
 // to the staged version must succeed. On the simulated platform it reads
 // the staged version's behaviour from its metrics after a minute.
-func smokeTest(mem *memory.Provider, clk clock) release.TestFunc {
+func smokeTest(p provider.Provider, clk clock) release.TestFunc {
 	return func(ctx context.Context, t release.Target) error {
-		r, err := mem.Route(ctx, t.Function, t.Alias)
+		r, err := p.Route(ctx, t.Function, t.Alias)
 		if err != nil {
 			return err
 		}
@@ -257,6 +276,87 @@ func smokeTest(mem *memory.Provider, clk clock) release.TestFunc {
 		}
 		return clk.Sleep(ctx, time.Second) // the requests take a moment
 	}
+}
+
+// platform is where the quickstart runs: a provider, its metrics, and the
+// simulation's knobs.
+type platform struct {
+	p      provider.Provider
+	m      provider.Metrics
+	config provider.Config
+	code   func(v string) provider.Artifact
+	// behave sets how a version's code behaves from now on.
+	behave func(version string, b memory.Behavior)
+	// afterScene runs once the function exists (the emulated Cloud Run
+	// service takes its load then).
+	afterScene func() error
+	close      func()
+}
+
+func newPlatform(ctx context.Context, name string, clk canary.Clock) (*platform, error) {
+	if name == "gcprun" {
+		return newGCPPlatform(ctx, clk)
+	}
+	mem, err := memory.New(memory.Options{Now: clk.Now, Sleep: clk.Sleep, Seed: 42})
+	if err != nil {
+		return nil, err
+	}
+	// Production gets 40 requests a second, staging a trickle. The stable
+	// code fails 0.2% of its invocations.
+	mem.SetLoad(function, "production", 40)
+	mem.SetLoad(function, "staging", 1)
+	return &platform{
+		p: mem, m: mem, config: config0(), code: code,
+		behave:     func(v string, b memory.Behavior) { mem.SetBehavior(function, v, b) },
+		afterScene: func() error { return nil },
+		close:      func() {},
+	}, nil
+}
+
+// newGCPPlatform starts the Cloud Run functions emulator and points the
+// gcprun adapter at it by client options only. Production (the service's
+// split) gets 40 requests a second once the function exists; metrics are
+// a minute late.
+func newGCPPlatform(ctx context.Context, clk canary.Clock) (*platform, error) {
+	srv := runtest.NewServer(runtest.Options{Now: clk.Now, MetricsDelay: time.Minute})
+	p, err := gcprun.New(ctx, gcprun.Options{
+		Project: srv.Project(), Location: srv.Location(), Route: "production",
+		Now: clk.Now, Sleep: clk.Sleep, MetricsDelay: time.Minute,
+	}, srv.ClientOptions()...)
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	return &platform{
+		p: p, m: p, code: zipCode,
+		config: provider.Config{Runtime: "go125", Handler: "Checkout", MemoryMB: 256, Timeout: 10 * time.Second,
+			Environment: map[string]string{"PAYMENTS_URL": "https://payments.internal"}},
+		behave: func(v string, b memory.Behavior) {
+			_ = srv.SetBehavior(function, v, runtest.Behavior{ErrorRate: b.ErrorRate, P50: b.Latency.Median, P90: b.Latency.Median, P99: b.Latency.P99})
+		},
+		afterScene: func() error { return srv.SetLoad(function, 40) },
+		close: func() {
+			_ = p.Close()
+			srv.Close()
+		},
+	}, nil
+}
+
+// zipCode is a version's source as the zip archive Cloud Functions builds.
+func zipCode(v string) provider.Artifact {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "checkout.go", Method: zip.Store})
+	if err == nil {
+		_, err = fmt.Fprintf(w, "package checkout // %s\n", v)
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		panic(err) // writing to a bytes.Buffer cannot fail
+	}
+	return provider.Artifact{Zip: buf.Bytes()}
 }
 
 func code(v string) provider.Artifact {
@@ -275,28 +375,20 @@ func printState(out io.Writer, o outcome, routes []provider.Route) {
 		var serves []string
 		for _, r := range routes {
 			if s := r.Share(v.ID); s > 0 {
-				serves = append(serves, fmt.Sprintf("%s %d%%", r.Alias, s/100))
+				serves = append(serves, r.Alias+" "+provider.Percent(s))
 			}
 		}
 		fmt.Fprintf(out, "  %-3s v%-7s %s %s\n", v.ID, v.Labels[provider.LabelSemver], v.Created.UTC().Format("15:04:05"), strings.Join(serves, ", "))
 	}
 	fmt.Fprintln(out, "\naliases:")
 	for _, r := range routes {
-		var parts []string
-		for _, w := range r.Weights {
-			parts = append(parts, fmt.Sprintf("%s=%d%%", w.Version, w.BasisPoints/100))
-		}
-		fmt.Fprintf(out, "  %-11s %s\n", r.Alias, strings.Join(parts, " "))
+		fmt.Fprintf(out, "  %-11s %s\n", r.Alias, r.Traffic())
 	}
 	fmt.Fprintln(out, "\njournal:")
 	for _, e := range o.journal {
 		after := ""
 		if e.After != nil {
-			var parts []string
-			for _, w := range e.After.Weights {
-				parts = append(parts, fmt.Sprintf("%s=%d%%", w.Version, w.BasisPoints/100))
-			}
-			after = strings.Join(parts, " ")
+			after = e.After.Traffic()
 		}
 		what := ""
 		if e.Candidate != "" {

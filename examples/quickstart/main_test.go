@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/release"
 )
@@ -63,7 +64,7 @@ func TestQuickstart(t *testing.T) {
 			}
 			var rollbacks int
 			for _, e := range o.journal {
-				if e.Kind == release.EntryRollback {
+				if e.Kind == journal.EntryRollback {
 					rollbacks++
 				}
 			}
@@ -153,4 +154,50 @@ func (c *cancelOn) Write(p []byte) (int, error) {
 		c.cancel()
 	}
 	return c.w.Write(p)
+}
+
+// TestQuickstartGCPRun runs the job on the Cloud Run functions adapter and
+// its in-process emulator: the same outcomes as on the memory provider,
+// with revisions as versions, production as the service's traffic split
+// and staging as a traffic tag.
+func TestQuickstartGCPRun(t *testing.T) {
+	var out strings.Builder
+	o, err := run(context.Background(), config{provider: "gcprun", strategy: "Canary10Percent5Minutes"}, &out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	if len(o.results) != 3 {
+		t.Fatalf("%d releases, want 3", len(o.results))
+	}
+	if h := o.results[1]; h.Semver != "1.1.0" || h.Outcome != release.OutcomePromoted {
+		t.Errorf("healthy release: v%s %s", h.Semver, h.Outcome)
+	}
+	if f := o.results[2]; f.Semver != "1.2.0" || f.Outcome != release.OutcomeRolledBack {
+		t.Errorf("faulty release: v%s %s", f.Semver, f.Outcome)
+	}
+	if got := productionSemver(t, o); got != "1.1.0" {
+		t.Errorf("production ends on v%s, want v1.1.0", got)
+	}
+	for _, v := range o.versions {
+		if !strings.HasPrefix(v.ID, function+"-000") {
+			t.Errorf("version %q is not a Cloud Run revision name", v.ID)
+		}
+	}
+	for _, want := range []string{"v1.1.0 promoted", "v1.2.0 rolled back", "deleted version checkout-00001-"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestQuickstartProviderFlag(t *testing.T) {
+	if c, err := parseFlags([]string{"-provider", "gcprun"}, io.Discard); err != nil || c.provider != "gcprun" {
+		t.Errorf("-provider gcprun: %+v, %v", c, err)
+	}
+	if c, err := parseFlags(nil, io.Discard); err != nil || c.provider != "memory" {
+		t.Errorf("default provider: %+v, %v", c, err)
+	}
+	if _, err := parseFlags([]string{"-provider", "azure"}, io.Discard); !errors.Is(err, provider.ErrInvalid) {
+		t.Errorf("unknown provider: %v", err)
+	}
 }

@@ -15,8 +15,10 @@
 // has read).
 //
 // A local directory (gocloud.dev/blob/fileblob) makes IfNotExist atomic only
-// within one process; give Options.Guard (package internal/filelock) to make
-// it atomic across processes.
+// within one process (a process-wide mutex around a stat and a rename);
+// give Options.Guard, an exclusive lock across processes (the slipway
+// command uses flock(2) on a file in the directory), to make it atomic
+// across processes too.
 package blobjournal
 
 import (
@@ -33,10 +35,10 @@ import (
 	"sync"
 
 	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
 
-	"github.com/slipway-dev/slipway/internal/blobcas"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
-	"github.com/slipway-dev/slipway/release"
 )
 
 // DefaultPrefix is where the entries live in the bucket.
@@ -50,24 +52,24 @@ type Options struct {
 	// Guard, when set, is held around every create-if-absent write: it
 	// makes the write atomic across processes for a bucket whose
 	// IfNotExist is not (fileblob).
-	Guard blobcas.Guard
+	Guard Guard
 }
 
-// Journal is a release.Journal in a bucket. It is safe for concurrent use,
+// Journal is a journal.Journal in a bucket. It is safe for concurrent use,
 // and any number of Journals, in any number of processes, may append to
 // one prefix. It does not own the bucket: Close does not close it.
 type Journal struct {
 	b      *blob.Bucket
 	prefix string
-	guard  blobcas.Guard
+	guard  Guard
 
 	mu     sync.Mutex
 	next   uint64                   // the number the next Append tries first
-	cache  map[uint64]release.Entry // entries read or written, by number
+	cache  map[uint64]journal.Entry // entries read or written, by number
 	closed bool
 }
 
-var _ release.Journal = (*Journal)(nil)
+var _ journal.Journal = (*Journal)(nil)
 
 // Open returns a journal over the entries under opts.Prefix in b. It lists
 // the prefix once to find where appending starts.
@@ -75,7 +77,7 @@ func Open(ctx context.Context, b *blob.Bucket, opts Options) (*Journal, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
-	j := &Journal{b: b, prefix: opts.Prefix, guard: opts.Guard, cache: map[uint64]release.Entry{}, next: 1}
+	j := &Journal{b: b, prefix: opts.Prefix, guard: opts.Guard, cache: map[uint64]journal.Entry{}, next: 1}
 	keys, err := j.list(ctx)
 	if err != nil {
 		return nil, err
@@ -89,9 +91,9 @@ func Open(ctx context.Context, b *blob.Bucket, opts Options) (*Journal, error) {
 // Key returns the object key of entry number seq.
 func (j *Journal) Key(seq uint64) string { return j.prefix + fmt.Sprintf("%020d", seq) + ".json" }
 
-// Append implements release.Journal: the entry is durable when the
+// Append implements journal.Journal: the entry is durable when the
 // conditional write of its object has succeeded.
-func (j *Journal) Append(ctx context.Context, e release.Entry) error {
+func (j *Journal) Append(ctx context.Context, e journal.Entry) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
@@ -105,7 +107,7 @@ func (j *Journal) Append(ctx context.Context, e release.Entry) error {
 	j.mu.Lock()
 	if j.closed {
 		j.mu.Unlock()
-		return release.ErrClosed
+		return journal.ErrClosed
 	}
 	n := j.next
 	j.mu.Unlock()
@@ -114,7 +116,7 @@ func (j *Journal) Append(ctx context.Context, e release.Entry) error {
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, blobcas.ErrExists) {
+		if !errors.Is(err, ErrExists) {
 			return fmt.Errorf("blobjournal: append entry %d: %w", n, err)
 		}
 		n++ // another writer took n: try the next number
@@ -126,10 +128,31 @@ func (j *Journal) Append(ctx context.Context, e release.Entry) error {
 	return nil
 }
 
-// create writes doc at key only if nothing is there (blobcas.ErrExists
-// otherwise).
+// ErrExists is returned (wrapped) by a create-if-absent write that found
+// the object.
+var ErrExists = errors.New("object exists")
+
+// Guard is held around a create-if-absent write when the bucket's
+// IfNotExist is atomic only within one process (fileblob). Nil means the
+// bucket needs none.
+type Guard func(ctx context.Context) (unlock func(), err error)
+
+// create writes doc at key only if nothing is there (ErrExists
+// otherwise). (canary/blobstore has the same few lines: the journal
+// imports nothing of ours but provider.)
 func (j *Journal) create(ctx context.Context, key string, doc []byte) error {
-	return blobcas.Create(ctx, j.b, j.guard, key, doc)
+	if j.guard != nil {
+		unlock, err := j.guard(ctx)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	err := j.b.WriteAll(ctx, key, doc, &blob.WriterOptions{IfNotExist: true, ContentType: "application/json"})
+	if gcerrors.Code(err) == gcerrors.FailedPrecondition {
+		return fmt.Errorf("%w: %s: %w", ErrExists, key, err)
+	}
+	return err
 }
 
 type seqKey struct {
@@ -140,6 +163,18 @@ type seqKey struct {
 // list returns the entry keys in number order. Keys under the prefix that
 // are not entry keys are skipped.
 func (j *Journal) list(ctx context.Context) ([]seqKey, error) {
+	// A local directory lists the temporary file of a write in progress,
+	// which can be renamed away before the listing stats it (fileblob with
+	// NoTempDir): that listing is retried.
+	for attempt := 1; ; attempt++ {
+		keys, err := j.listOnce(ctx)
+		if err == nil || gcerrors.Code(err) != gcerrors.NotFound || attempt == 5 {
+			return keys, err
+		}
+	}
+}
+
+func (j *Journal) listOnce(ctx context.Context) ([]seqKey, error) {
 	var out []seqKey
 	it := j.b.List(&blob.ListOptions{Prefix: j.prefix})
 	for {
@@ -178,7 +213,7 @@ func cmpUint(a, b uint64) int {
 }
 
 // CorruptError is an object under the prefix that is not a journal entry.
-// It matches release.ErrCorrupt under errors.Is.
+// It matches journal.ErrCorrupt under errors.Is.
 type CorruptError struct {
 	Key string
 	Err error
@@ -188,13 +223,13 @@ func (e *CorruptError) Error() string {
 	return fmt.Sprintf("blobjournal: %s is not a journal entry: %v", e.Key, e.Err)
 }
 
-// Is makes errors.Is(err, release.ErrCorrupt) true.
-func (e *CorruptError) Is(target error) bool { return target == release.ErrCorrupt }
+// Is makes errors.Is(err, journal.ErrCorrupt) true.
+func (e *CorruptError) Is(target error) bool { return target == journal.ErrCorrupt }
 
 func (e *CorruptError) Unwrap() error { return e.Err }
 
 // read returns entry seq, from the cache or the bucket.
-func (j *Journal) read(ctx context.Context, k seqKey) (release.Entry, error) {
+func (j *Journal) read(ctx context.Context, k seqKey) (journal.Entry, error) {
 	j.mu.Lock()
 	e, ok := j.cache[k.seq]
 	j.mu.Unlock()
@@ -203,11 +238,11 @@ func (j *Journal) read(ctx context.Context, k seqKey) (release.Entry, error) {
 	}
 	doc, err := j.b.ReadAll(ctx, k.key)
 	if err != nil {
-		return release.Entry{}, fmt.Errorf("blobjournal: read %s: %w", k.key, err)
+		return journal.Entry{}, fmt.Errorf("blobjournal: read %s: %w", k.key, err)
 	}
 	e, err = decode(doc)
 	if err != nil {
-		return release.Entry{}, &CorruptError{Key: k.key, Err: err}
+		return journal.Entry{}, &CorruptError{Key: k.key, Err: err}
 	}
 	j.mu.Lock()
 	j.cache[k.seq] = e
@@ -217,50 +252,50 @@ func (j *Journal) read(ctx context.Context, k seqKey) (release.Entry, error) {
 
 // decode reads one entry strictly: unknown fields and trailing data are
 // errors, and the entry must validate.
-func decode(doc []byte) (release.Entry, error) {
+func decode(doc []byte) (journal.Entry, error) {
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.DisallowUnknownFields()
-	var e release.Entry
+	var e journal.Entry
 	if err := dec.Decode(&e); err != nil {
-		return release.Entry{}, err
+		return journal.Entry{}, err
 	}
 	if dec.More() {
-		return release.Entry{}, errors.New("trailing data after the entry")
+		return journal.Entry{}, errors.New("trailing data after the entry")
 	}
 	if err := e.Validate(); err != nil {
-		return release.Entry{}, err
+		return journal.Entry{}, err
 	}
 	return e, nil
 }
 
-// Entries implements release.Journal: the entries in number order. An
+// Entries implements journal.Journal: the entries in number order. An
 // object that does not decode stops the iteration with a *CorruptError.
-func (j *Journal) Entries(ctx context.Context, f release.Filter) iter.Seq2[release.Entry, error] {
-	return func(yield func(release.Entry, error) bool) {
+func (j *Journal) Entries(ctx context.Context, f journal.Filter) iter.Seq2[journal.Entry, error] {
+	return func(yield func(journal.Entry, error) bool) {
 		if err := ctx.Err(); err != nil {
-			yield(release.Entry{}, err)
+			yield(journal.Entry{}, err)
 			return
 		}
 		j.mu.Lock()
 		closed := j.closed
 		j.mu.Unlock()
 		if closed {
-			yield(release.Entry{}, release.ErrClosed)
+			yield(journal.Entry{}, journal.ErrClosed)
 			return
 		}
 		keys, err := j.list(ctx)
 		if err != nil {
-			yield(release.Entry{}, err)
+			yield(journal.Entry{}, err)
 			return
 		}
 		for _, k := range keys {
 			if err := ctx.Err(); err != nil {
-				yield(release.Entry{}, err)
+				yield(journal.Entry{}, err)
 				return
 			}
 			e, err := j.read(ctx, k)
 			if err != nil {
-				yield(release.Entry{}, err)
+				yield(journal.Entry{}, err)
 				return
 			}
 			if f.Match(e) && !yield(e, nil) {
@@ -270,7 +305,7 @@ func (j *Journal) Entries(ctx context.Context, f release.Filter) iter.Seq2[relea
 	}
 }
 
-// Close makes later calls fail with release.ErrClosed. The bucket stays
+// Close makes later calls fail with journal.ErrClosed. The bucket stays
 // open.
 func (j *Journal) Close() error {
 	j.mu.Lock()
@@ -315,7 +350,7 @@ func (j *Journal) Verify(ctx context.Context) (Report, error) {
 		want = k.seq + 1
 		r.Last = k.seq
 		if _, err := j.read(ctx, k); err != nil {
-			if !errors.Is(err, release.ErrCorrupt) {
+			if !errors.Is(err, journal.ErrCorrupt) {
 				return r, err
 			}
 			r.Problems = append(r.Problems, Problem{Key: k.key, Seq: k.seq, Err: err.Error()})

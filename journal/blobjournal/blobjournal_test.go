@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,29 +18,29 @@ import (
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/blob/memblob"
 
-	"github.com/slipway-dev/slipway/internal/filelock"
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/journal/blobjournal"
+	"github.com/slipway-dev/slipway/journal/journaltest"
 	"github.com/slipway-dev/slipway/provider"
-	"github.com/slipway-dev/slipway/release"
 )
 
 var t0 = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 
-func routeEntry(i int) release.Entry {
+func routeEntry(i int) journal.Entry {
 	before := provider.To("prod", "1")
 	before.Revision = fmt.Sprintf("rev-%d", i)
 	after := provider.Split("prod", "1", "2", 100*(i%100+1))
 	after.Revision = fmt.Sprintf("rev-%d", i+1)
-	return release.Entry{
-		Time: t0.Add(time.Duration(i) * time.Second), Release: "r1", Kind: release.EntryRoute,
+	return journal.Entry{
+		Time: t0.Add(time.Duration(i) * time.Second), Release: "r1", Kind: journal.EntryRoute,
 		Function: "fn", Alias: "prod", Actor: "ci", Reason: fmt.Sprintf("step %d", i),
 		Before: &before, After: &after, Candidate: "2", Stable: "1", Semver: "1.1.0",
 	}
 }
 
-func collect(t *testing.T, j release.Journal, f release.Filter) []release.Entry {
+func collect(t *testing.T, j journal.Journal, f journal.Filter) []journal.Entry {
 	t.Helper()
-	var out []release.Entry
+	var out []journal.Entry
 	for e, err := range j.Entries(context.Background(), f) {
 		if err != nil {
 			t.Fatalf("Entries: %v", err)
@@ -65,7 +66,7 @@ func buckets(t *testing.T, f func(t *testing.T, open func() (*blob.Bucket, blobj
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { b.Close() })
-			return b, blobjournal.Options{Guard: filelock.Guard(filepath.Join(dir, ".lock"))}
+			return b, blobjournal.Options{Guard: flockGuard(filepath.Join(dir, ".lock"))}
 		})
 	})
 }
@@ -91,7 +92,7 @@ func TestJournalContract(t *testing.T) {
 	ctx := context.Background()
 	buckets(t, func(t *testing.T, openB func() (*blob.Bucket, blobjournal.Options)) {
 		j := reopen(t, openB)
-		var want []release.Entry
+		var want []journal.Entry
 		for i := range 5 {
 			e := routeEntry(i)
 			if i == 3 {
@@ -105,18 +106,18 @@ func TestJournalContract(t *testing.T) {
 			}
 			want = append(want, e)
 		}
-		if diff := cmp.Diff(want, collect(t, j, release.Filter{})); diff != "" {
+		if diff := cmp.Diff(want, collect(t, j, journal.Filter{})); diff != "" {
 			t.Errorf("all entries (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff([]release.Entry{want[0], want[1], want[2]}, collect(t, j, release.Filter{Function: "fn", Alias: "prod"})); diff != "" {
+		if diff := cmp.Diff([]journal.Entry{want[0], want[1], want[2]}, collect(t, j, journal.Filter{Function: "fn", Alias: "prod"})); diff != "" {
 			t.Errorf("fn/prod (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff([]release.Entry{want[2], want[4]}, collect(t, j, release.Filter{Function: "fn", Since: want[2].Time})); diff != "" {
+		if diff := cmp.Diff([]journal.Entry{want[2], want[4]}, collect(t, j, journal.Filter{Function: "fn", Since: want[2].Time})); diff != "" {
 			t.Errorf("since (-want +got):\n%s", diff)
 		}
 		// A second journal over the same bucket (another process) reads
 		// the same entries, from the objects.
-		if diff := cmp.Diff(want, collect(t, reopen(t, openB), release.Filter{})); diff != "" {
+		if diff := cmp.Diff(want, collect(t, reopen(t, openB), journal.Filter{})); diff != "" {
 			t.Errorf("reopened (-want +got):\n%s", diff)
 		}
 
@@ -125,19 +126,19 @@ func TestJournalContract(t *testing.T) {
 		if err := j.Append(ctx, bad); !errors.Is(err, provider.ErrInvalid) {
 			t.Errorf("Append(invalid) = %v, want ErrInvalid", err)
 		}
-		if got := len(collect(t, j, release.Filter{})); got != 5 {
+		if got := len(collect(t, j, journal.Filter{})); got != 5 {
 			t.Errorf("after refused append: %d entries, want 5", got)
 		}
 
-		for e := range j.Entries(ctx, release.Filter{}) {
+		for e := range j.Entries(ctx, journal.Filter{}) {
 			e.After.Weights[0].Version = "mutated"
 		}
-		if diff := cmp.Diff(want, collect(t, j, release.Filter{})); diff != "" {
+		if diff := cmp.Diff(want, collect(t, j, journal.Filter{})); diff != "" {
 			t.Errorf("after mutating yielded entries (-want +got):\n%s", diff)
 		}
 
 		n := 0
-		for _, err := range j.Entries(ctx, release.Filter{}) {
+		for _, err := range j.Entries(ctx, journal.Filter{}) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,7 +149,7 @@ func TestJournalContract(t *testing.T) {
 				break
 			}
 		}
-		if got := len(collect(t, j, release.Filter{})); got != 7 {
+		if got := len(collect(t, j, journal.Filter{})); got != 7 {
 			t.Errorf("after appending in the loop: %d entries, want 7", got)
 		}
 
@@ -157,7 +158,7 @@ func TestJournalContract(t *testing.T) {
 		if err := j.Append(cctx, routeEntry(20)); !errors.Is(err, context.Canceled) {
 			t.Errorf("Append(cancelled) = %v", err)
 		}
-		for _, err := range j.Entries(cctx, release.Filter{}) {
+		for _, err := range j.Entries(cctx, journal.Filter{}) {
 			if !errors.Is(err, context.Canceled) {
 				t.Errorf("Entries(cancelled) yielded %v", err)
 			}
@@ -165,7 +166,7 @@ func TestJournalContract(t *testing.T) {
 		}
 
 		j.Close()
-		if err := j.Append(ctx, routeEntry(21)); !errors.Is(err, release.ErrClosed) {
+		if err := j.Append(ctx, routeEntry(21)); !errors.Is(err, journal.ErrClosed) {
 			t.Errorf("Append after Close = %v, want ErrClosed", err)
 		}
 	})
@@ -196,11 +197,11 @@ func TestConcurrentJournalsNeverShareANumber(t *testing.T) {
 		for err := range errs {
 			t.Error(err)
 		}
-		checkPerWriter(t, collect(t, reopen(t, openB), release.Filter{}), writers, each)
+		checkPerWriter(t, collect(t, reopen(t, openB), journal.Filter{}), writers, each)
 	})
 }
 
-func checkPerWriter(t *testing.T, entries []release.Entry, writers, each int) {
+func checkPerWriter(t *testing.T, entries []journal.Entry, writers, each int) {
 	t.Helper()
 	if len(entries) != writers*each {
 		t.Errorf("%d entries, want %d", len(entries), writers*each)
@@ -245,7 +246,7 @@ func TestTwoProcessesAppend(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	entries := collect(t, open(t, b, blobjournal.Options{}), release.Filter{})
+	entries := collect(t, open(t, b, blobjournal.Options{}), journal.Filter{})
 	checkPerWriter(t, entries, 2, each)
 }
 
@@ -257,7 +258,7 @@ func writer(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	j := open(t, b, blobjournal.Options{Guard: filelock.Guard(filepath.Join(dir, ".lock"))})
+	j := open(t, b, blobjournal.Options{Guard: flockGuard(filepath.Join(dir, ".lock"))})
 	for i := range each {
 		e := routeEntry(i)
 		e.Actor = fmt.Sprintf("writer-%d", w)
@@ -285,13 +286,13 @@ func TestVerifyAndRepair(t *testing.T) {
 		}
 		j = open(t, b, opts)
 		var got error
-		for _, err := range j.Entries(ctx, release.Filter{}) {
+		for _, err := range j.Entries(ctx, journal.Filter{}) {
 			if err != nil {
 				got = err
 			}
 		}
 		var ce *blobjournal.CorruptError
-		if !errors.As(got, &ce) || ce.Key != j.Key(2) || !errors.Is(got, release.ErrCorrupt) {
+		if !errors.As(got, &ce) || ce.Key != j.Key(2) || !errors.Is(got, journal.ErrCorrupt) {
 			t.Fatalf("Entries over a damaged object: %v, want a CorruptError for %s", got, j.Key(2))
 		}
 		rep, err := j.Verify(ctx)
@@ -312,7 +313,7 @@ func TestVerifyAndRepair(t *testing.T) {
 		if err := j.Append(ctx, routeEntry(5)); err != nil {
 			t.Fatal(err)
 		}
-		if got := len(collect(t, j, release.Filter{})); got != 3 {
+		if got := len(collect(t, j, journal.Filter{})); got != 3 {
 			t.Errorf("after repair and append: %d entries, want 3", got)
 		}
 		rep, _ = j.Verify(ctx)
@@ -320,4 +321,47 @@ func TestVerifyAndRepair(t *testing.T) {
 			t.Errorf("Verify after repair = %+v, want OK with gap 2 and last 4", rep)
 		}
 	})
+}
+
+// TestConformance: the journal passes journaltest, the suite every journal
+// passes, on both drivers.
+func TestConformance(t *testing.T) {
+	t.Run("memblob", func(t *testing.T) {
+		journaltest.Run(t, func(t *testing.T) journal.Journal {
+			b := memblob.OpenBucket(nil)
+			t.Cleanup(func() { b.Close() })
+			return open(t, b, blobjournal.Options{})
+		})
+	})
+	t.Run("fileblob", func(t *testing.T) {
+		journaltest.Run(t, func(t *testing.T) journal.Journal {
+			dir := t.TempDir()
+			b, err := fileblob.OpenBucket(dir, &fileblob.Options{NoTempDir: true, Metadata: fileblob.MetadataDontWrite})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { b.Close() })
+			return open(t, b, blobjournal.Options{Guard: flockGuard(filepath.Join(dir, ".lock"))})
+		})
+	})
+}
+
+// flockGuard is an exclusive flock(2) on path, as the slipway command
+// takes around each write to a local directory (internal/filelock; the
+// journal's tests may import nothing of ours but provider and journal).
+func flockGuard(path string) blobjournal.Guard {
+	return func(ctx context.Context) (func(), error) {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			f.Close()
+			return nil, err
+		}
+		return func() {
+			_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+			f.Close()
+		}, nil
+	}
 }

@@ -116,7 +116,7 @@ func cancelSetRoute(e *env) {
 	update := provider.To("stage", v[1])
 	update.Revision = before.Routes[i].Revision
 	for _, req := range []provider.Route{update, provider.To("other", v[1])} {
-		call := fmt.Sprintf("SetRoute(%q, %s)", e.fn, fmtRoute(req))
+		call := fmt.Sprintf("SetRoute(%q, %s)", e.fn, routeText(req))
 		_, err := e.p.SetRoute(e.cancelled(), e.fn, req)
 		e.wantErr(call, err, context.Canceled, e.fn)
 		e.unchanged(call, before)

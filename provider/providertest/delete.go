@@ -117,6 +117,6 @@ func deleteDeleted(e *env) {
 	// A route never points at a deleted version.
 	req := provider.To("stage", vs[1].ID)
 	_, err = e.p.SetRoute(e.ctx, e.fn, req)
-	e.wantErr(fmt.Sprintf("SetRoute(%q, %s) to a deleted version", e.fn, fmtRoute(req)), err, provider.ErrInvalid, e.fn)
+	e.wantErr(fmt.Sprintf("SetRoute(%q, %s) to a deleted version", e.fn, routeText(req)), err, provider.ErrInvalid, e.fn)
 	e.wantNoRoute("stage")
 }

@@ -322,13 +322,13 @@ func (e *env) put(r provider.Route) provider.Route {
 	}
 	got, err := e.p.SetRoute(e.ctx, e.fn, r)
 	if err != nil {
-		e.t.Fatalf("SetRoute(%q, %s): %v", e.fn, fmtRoute(r), err)
+		e.t.Fatalf("SetRoute(%q, %s): %v", e.fn, routeText(r), err)
 	}
 	if got.Revision == "" {
-		e.t.Errorf("SetRoute(%q, %s) returned an empty revision", e.fn, fmtRoute(r))
+		e.t.Errorf("SetRoute(%q, %s) returned an empty revision", e.fn, routeText(r))
 	}
 	if !got.SameTraffic(r) || got.Alias != r.Alias {
-		e.t.Errorf("SetRoute(%q, %s) returned %s", e.fn, fmtRoute(r), fmtRoute(got))
+		e.t.Errorf("SetRoute(%q, %s) returned %s", e.fn, routeText(r), routeText(got))
 	}
 	return got
 }
@@ -407,15 +407,6 @@ func sentinel(err error) error {
 	return err
 }
 
-func fmtRoute(r provider.Route) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%q[", r.Alias)
-	for i, w := range r.Weights {
-		if i > 0 {
-			b.WriteString(" ")
-		}
-		fmt.Fprintf(&b, "%s:%d", w.Version, w.BasisPoints)
-	}
-	fmt.Fprintf(&b, "]@%q", r.Revision)
-	return b.String()
-}
+// routeText renders a route for a failure message: its alias, then
+// provider.Route.String.
+func routeText(r provider.Route) string { return fmt.Sprintf("%q %s", r.Alias, r) }

@@ -36,7 +36,7 @@ func (e *env) create(r provider.Route) provider.Route {
 	e.t.Helper()
 	got, err := e.p.SetRoute(e.ctx, e.fn, r)
 	if err != nil {
-		e.t.Fatalf("SetRoute(%q, %s) creating the route: %v", e.fn, fmtRoute(r), err)
+		e.t.Fatalf("SetRoute(%q, %s) creating the route: %v", e.fn, routeText(r), err)
 	}
 	e.checkSet(r, got)
 	return got
@@ -48,11 +48,11 @@ func (e *env) update(r provider.Route, rev string) provider.Route {
 	r.Revision = rev
 	got, err := e.p.SetRoute(e.ctx, e.fn, r)
 	if err != nil {
-		e.t.Fatalf("SetRoute(%q, %s) with the current revision: %v", e.fn, fmtRoute(r), err)
+		e.t.Fatalf("SetRoute(%q, %s) with the current revision: %v", e.fn, routeText(r), err)
 	}
 	e.checkSet(r, got)
 	if got.Revision == rev {
-		e.t.Errorf("SetRoute(%q, %s) kept the revision %q: a changed route needs a new revision, or stale writers go unnoticed", e.fn, fmtRoute(r), rev)
+		e.t.Errorf("SetRoute(%q, %s) kept the revision %q: a changed route needs a new revision, or stale writers go unnoticed", e.fn, routeText(r), rev)
 	}
 	return got
 }
@@ -62,13 +62,13 @@ func (e *env) update(r provider.Route, rev string) provider.Route {
 func (e *env) checkSet(r, got provider.Route) {
 	e.t.Helper()
 	if got.Alias != r.Alias || !got.SameTraffic(r) {
-		e.t.Errorf("SetRoute(%q, %s) returned %s, want the requested alias and traffic", e.fn, fmtRoute(r), fmtRoute(got))
+		e.t.Errorf("SetRoute(%q, %s) returned %s, want the requested alias and traffic", e.fn, routeText(r), routeText(got))
 	}
 	if got.Revision == "" {
-		e.t.Errorf("SetRoute(%q, %s) returned an empty revision", e.fn, fmtRoute(r))
+		e.t.Errorf("SetRoute(%q, %s) returned an empty revision", e.fn, routeText(r))
 	}
 	if got.Primary() != r.Primary() {
-		e.t.Errorf("SetRoute(%q, %s) returned primary %q, want %q", e.fn, fmtRoute(r), got.Primary(), r.Primary())
+		e.t.Errorf("SetRoute(%q, %s) returned primary %q, want %q", e.fn, routeText(r), got.Primary(), r.Primary())
 	}
 	e.wantRoute(got)
 }
@@ -83,7 +83,7 @@ func (e *env) wantRoute(want provider.Route) {
 		return
 	}
 	if got.Alias != want.Alias || got.Revision != want.Revision || got.Primary() != want.Primary() || !got.SameTraffic(want) {
-		e.t.Errorf("Route(%q, %q) = %s, want %s", e.fn, want.Alias, fmtRoute(got), fmtRoute(want))
+		e.t.Errorf("Route(%q, %q) = %s, want %s", e.fn, want.Alias, routeText(got), routeText(want))
 	}
 }
 
@@ -92,7 +92,7 @@ func (e *env) wantNoRoute(alias string) {
 	e.t.Helper()
 	r, err := e.p.Route(e.ctx, e.fn, alias)
 	if err == nil {
-		e.t.Errorf("Route(%q, %q) = %s, want ErrNotFound", e.fn, alias, fmtRoute(r))
+		e.t.Errorf("Route(%q, %q) = %s, want ErrNotFound", e.fn, alias, routeText(r))
 		return
 	}
 	e.wantErr(fmt.Sprintf("Route(%q, %q)", e.fn, alias), err, provider.ErrNotFound, e.fn)
@@ -105,7 +105,7 @@ func routesCreate(e *env) {
 	if i < 0 {
 		e.t.Errorf("Routes(%q) = %v, want it to list %q", e.fn, e.routes(), "stage")
 	} else if got := e.routes()[i]; got.Revision != r.Revision || !got.SameTraffic(r) {
-		e.t.Errorf("Routes(%q) lists %s, want %s", e.fn, fmtRoute(got), fmtRoute(r))
+		e.t.Errorf("Routes(%q) lists %s, want %s", e.fn, routeText(got), routeText(r))
 	}
 }
 
@@ -114,7 +114,7 @@ func routesCreateExisting(e *env) {
 	r := e.create(provider.To("stage", v[0]))
 	req := provider.To("stage", v[1])
 	_, err := e.p.SetRoute(e.ctx, e.fn, req)
-	e.wantErr(fmt.Sprintf("SetRoute(%q, %s) on an existing route", e.fn, fmtRoute(req)), err, provider.ErrConflict, e.fn)
+	e.wantErr(fmt.Sprintf("SetRoute(%q, %s) on an existing route", e.fn, routeText(req)), err, provider.ErrConflict, e.fn)
 	e.wantRoute(r)
 }
 
@@ -136,7 +136,7 @@ func routesUpdateStale(e *env) {
 		req := provider.To("stage", v[2])
 		req.Revision = rev
 		_, err := e.p.SetRoute(e.ctx, e.fn, req)
-		e.wantErr(fmt.Sprintf("SetRoute(%q, %s) with a stale revision (current %q)", e.fn, fmtRoute(req), r1.Revision), err, provider.ErrConflict, e.fn)
+		e.wantErr(fmt.Sprintf("SetRoute(%q, %s) with a stale revision (current %q)", e.fn, routeText(req), r1.Revision), err, provider.ErrConflict, e.fn)
 		e.wantRoute(r1)
 	}
 	// The current revision still works.
@@ -149,7 +149,7 @@ func routesUpdateMissing(e *env) {
 	req := provider.To("nowhere", v[0])
 	req.Revision = other.Revision
 	_, err := e.p.SetRoute(e.ctx, e.fn, req)
-	e.wantErr(fmt.Sprintf("SetRoute(%q, %s) on a route that does not exist", e.fn, fmtRoute(req)), err, provider.ErrNotFound, e.fn)
+	e.wantErr(fmt.Sprintf("SetRoute(%q, %s) on a route that does not exist", e.fn, routeText(req)), err, provider.ErrNotFound, e.fn)
 	e.wantNoRoute("nowhere")
 	e.wantRoute(other)
 }
@@ -190,7 +190,7 @@ func routesOrdered(e *env) {
 	// Every listed route, ours or the platform's own, reads back the same.
 	for _, r := range rs {
 		if w, ok := want[r.Alias]; ok && (r.Revision != w.Revision || !r.SameTraffic(w)) {
-			e.t.Errorf("Routes(%q) lists %s, want %s", e.fn, fmtRoute(r), fmtRoute(w))
+			e.t.Errorf("Routes(%q) lists %s, want %s", e.fn, routeText(r), routeText(w))
 		}
 		e.wantRoute(r)
 	}
@@ -206,12 +206,12 @@ func routesSplit(e *env) {
 	r := e.put(provider.Split(alias, v[0], v[1], bp))
 	e.wantRoute(r)
 	if got := e.route(alias); got.Share(v[1]) != bp || got.Share(v[0]) != provider.AllTraffic-bp {
-		e.t.Errorf("Route(%q, %q) = %s, want %d basis points on %q", e.fn, alias, fmtRoute(got), bp, v[1])
+		e.t.Errorf("Route(%q, %q) = %s, want %d basis points on %q", e.fn, alias, routeText(got), bp, v[1])
 	}
 	// Promote: all traffic on the candidate.
 	r = e.update(provider.To(alias, v[1]), r.Revision)
 	if got := e.route(alias); got.Share(v[0]) != 0 {
-		e.t.Errorf("Route(%q, %q) = %s after promotion, want no traffic on %q", e.fn, alias, fmtRoute(got), v[0])
+		e.t.Errorf("Route(%q, %q) = %s after promotion, want no traffic on %q", e.fn, alias, routeText(got), v[0])
 	}
 	// And back to a split with the stable version as primary.
 	e.update(provider.Split(alias, v[0], v[1], bp), r.Revision)
@@ -268,7 +268,7 @@ func routesRace(e *env) {
 
 		switch {
 		case errs[0] == nil && errs[1] == nil:
-			e.t.Fatalf("round %d: both writers from revision %q won (%s and %s): one update was lost", round, base.Revision, fmtRoute(got[0]), fmtRoute(got[1]))
+			e.t.Fatalf("round %d: both writers from revision %q won (%s and %s): one update was lost", round, base.Revision, routeText(got[0]), routeText(got[1]))
 		case errs[0] != nil && errs[1] != nil:
 			e.t.Fatalf("round %d: both writers from revision %q failed: %v; %v", round, base.Revision, errs[0], errs[1])
 		}
@@ -277,13 +277,13 @@ func routesRace(e *env) {
 			win = 1
 		}
 		lose := 1 - win
-		e.wantErr(fmt.Sprintf("round %d: the losing SetRoute(%q, %s)", round, e.fn, fmtRoute(reqs[lose])), errs[lose], provider.ErrConflict, e.fn)
+		e.wantErr(fmt.Sprintf("round %d: the losing SetRoute(%q, %s)", round, e.fn, routeText(reqs[lose])), errs[lose], provider.ErrConflict, e.fn)
 		if !got[win].SameTraffic(reqs[win]) || got[win].Revision == "" || got[win].Revision == base.Revision {
-			e.t.Errorf("round %d: the winning SetRoute(%q, %s) returned %s", round, e.fn, fmtRoute(reqs[win]), fmtRoute(got[win]))
+			e.t.Errorf("round %d: the winning SetRoute(%q, %s) returned %s", round, e.fn, routeText(reqs[win]), routeText(got[win]))
 		}
 		final := e.route(alias)
 		if final.Revision != got[win].Revision || !final.SameTraffic(reqs[win]) {
-			e.t.Errorf("round %d: Route(%q, %q) = %s after the race, want the winner's %s", round, e.fn, alias, fmtRoute(final), fmtRoute(got[win]))
+			e.t.Errorf("round %d: Route(%q, %q) = %s after the race, want the winner's %s", round, e.fn, alias, routeText(final), routeText(got[win]))
 		}
 	}
 }
@@ -332,7 +332,7 @@ func routesRaceIncrement(e *env) {
 	want := writers * steps * g
 	if got := e.route(alias); got.Share(v[1]) != want {
 		e.t.Errorf("Route(%q, %q) = %s after %d writers each added %d×%d basis points, want %d on %q: updates were lost",
-			e.fn, alias, fmtRoute(got), writers, steps, g, want, v[1])
+			e.fn, alias, routeText(got), writers, steps, g, want, v[1])
 	}
 }
 
@@ -377,7 +377,7 @@ func routesFunctionsIsolated(e *env) {
 	}
 	for _, r := range rs {
 		if r.Alias == "stage" {
-			e.t.Errorf("Routes(%q) lists %s, a route of function %q", b, fmtRoute(r), a)
+			e.t.Errorf("Routes(%q) lists %s, a route of function %q", b, routeText(r), a)
 		}
 	}
 	// A version ID of function a that b does not have is unknown to b.
@@ -387,7 +387,7 @@ func routesFunctionsIsolated(e *env) {
 		}
 		req := provider.To("stage", id)
 		_, err := e.p.SetRoute(e.ctx, b, req)
-		e.wantErr(fmt.Sprintf("SetRoute(%q, %s) naming a version of function %q", b, fmtRoute(req), a), err, provider.ErrInvalid, b)
+		e.wantErr(fmt.Sprintf("SetRoute(%q, %s) naming a version of function %q", b, routeText(req), a), err, provider.ErrInvalid, b)
 		_, err = e.p.Version(e.ctx, b, id)
 		e.wantErr(fmt.Sprintf("Version(%q, %q) of a version of function %q", b, id, a), err, provider.ErrNotFound, b)
 	}

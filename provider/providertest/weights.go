@@ -184,14 +184,14 @@ func runWeightCase(e *env, c weightCase) {
 			}
 			got, err := e.p.SetRoute(e.ctx, e.fn, req)
 			if err == nil {
-				e.t.Errorf("SetRoute(%q, %s) = %s, want an error matching %v", e.fn, fmtRoute(req), fmtRoute(got), want)
+				e.t.Errorf("SetRoute(%q, %s) = %s, want an error matching %v", e.fn, routeText(req), routeText(got), want)
 				continue
 			}
-			e.wantErr(fmt.Sprintf("SetRoute(%q, %s)", e.fn, fmtRoute(req)), err, want, e.fn)
+			e.wantErr(fmt.Sprintf("SetRoute(%q, %s)", e.fn, routeText(req)), err, want, e.fn)
 		}
 		after := e.routes()
 		if diff := cmp.Diff(before, after); diff != "" {
-			e.t.Errorf("a refused SetRoute(%q, %s) changed the routes (-before +after):\n%s", e.fn, fmtRoute(bad), diff)
+			e.t.Errorf("a refused SetRoute(%q, %s) changed the routes (-before +after):\n%s", e.fn, routeText(bad), diff)
 			before = after // report each request's changes once
 		}
 	}

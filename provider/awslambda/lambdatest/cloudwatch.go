@@ -21,13 +21,13 @@ import (
 
 // CloudWatch GetMetricData over Smithy RPC v2 CBOR, the protocol
 // aws-sdk-go-v2's cloudwatch client v1.75.5 speaks (api_client.go sets
-// rpcv2.NewCBOR; PLATFORMS.md §2 "Wire protocol"): POST
+// rpcv2.NewCBOR; docs/platforms/aws-lambda.md §2 "Wire protocol"): POST
 // /service/GraniteServiceVersion20100801/operation/GetMetricData with a
 // CBOR map body; timestamps are CBOR tag 1 around epoch seconds; errors are
 // a CBOR map {__type, message} plus, since the service is query-compatible,
 // the X-Amzn-Query-Error: Code;Sender|Receiver header the SDK prefers.
 //
-// Emulated (PLATFORMS.md §2 "GetMetricData shape", sharp edge 10): up to
+// Emulated (docs/platforms/aws-lambda.md §2 "GetMetricData shape", sharp edge 10): up to
 // 500 queries with unique ids starting with a lowercase letter; periods with
 // no data absent (no zeros); Invocations not emitted when zero; newest first
 // unless ScanBy=TimestampAscending; paging through NextToken when a

@@ -15,7 +15,7 @@ import (
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
 )
 
-// GetMetricData over Smithy RPC v2 CBOR (PLATFORMS.md §2 "Wire protocol",
+// GetMetricData over Smithy RPC v2 CBOR (docs/platforms/aws-lambda.md §2 "Wire protocol",
 // SDK-CW request_snapshot/GetMetricData.request.snap), with hand-built CBOR
 // bodies.
 

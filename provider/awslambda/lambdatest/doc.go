@@ -35,7 +35,7 @@
 //
 // # Documented behaviour it enforces
 //
-// Each rule names its source (PLATFORMS.md in the slipway repository, which
+// Each rule names its source (docs/platforms/aws-lambda.md in the slipway repository, which
 // cites the AWS API reference, the SDK model and developer-guide pages;
 // rules marked unverified there are marked so here):
 //   - RevisionId preconditions on UpdateFunctionCode,
@@ -55,6 +55,14 @@
 //     primary, existing, same role and dead-letter config; weights within
 //     0.0–1.0 and numeric keys (ValidationException otherwise); alias names
 //     not all digits.
+//   - Model constraints answered with 400 ValidationException, as the API
+//     reference states them: alias Name (in the body and in the path of
+//     GetAlias, UpdateAlias, DeleteAlias) 1–128 characters of
+//     [a-zA-Z0-9-_], not all digits; Description at most 256 characters on
+//     CreateAlias, UpdateAlias, PublishVersion and
+//     UpdateFunctionConfiguration; FunctionVersion (and the ListAliases
+//     filter) $LATEST or digits, at most 1024 characters, as are the keys
+//     of AdditionalVersionWeights.
 //   - DeleteFunction?Qualifier=N refused with 409 while an alias references
 //     N (the alias names are in the message), and with 400
 //     InvalidParameterValueException ("… because it is a replicated
@@ -65,7 +73,7 @@
 //     code's location, 404 for a missing version; it does not count as a
 //     poll of an update in progress.
 //   - ListVersionsByFunction pages at most 50 versions whatever MaxItems says,
-//     $LATEST first; ListEventSourceMappings at most 100; NextMarker absent on
+//     $LATEST first, with its qualified FunctionArn (…:function:name:$LATEST); ListEventSourceMappings at most 100; NextMarker absent on
 //     the last page; markers are opaque.
 //   - Errors carry X-Amzn-ErrorType and a JSON body with Type and message;
 //     throttling is 429 TooManyRequestsException with Retry-After and Reason.

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Lambda errors on the wire (PLATFORMS.md §1 "Errors on the wire", from
+// Lambda errors on the wire (docs/platforms/aws-lambda.md §1 "Errors on the wire", from
 // smithy-go restjson1 and SDK-L schemas.go): the code travels in the
 // X-Amzn-ErrorType header, the body carries "Type" ("User" or "Service")
 // and the message under "message" — except ResourceNotFoundException and
@@ -33,7 +33,7 @@ func errInvalid(format string, a ...any) *apiError {
 
 // errValidation is a model-constraint failure (length, range, pattern):
 // the service answers ValidationException, not InvalidParameterValue
-// (PLATFORMS.md §1 "Weighted aliases", last rows).
+// (docs/platforms/aws-lambda.md §1 "Weighted aliases", last rows).
 func errValidation(format string, a ...any) *apiError {
 	return &apiError{http.StatusBadRequest, "ValidationException", "1 validation error detected: " + fmt.Sprintf(format, a...)}
 }

@@ -23,7 +23,7 @@ const lastModifiedLayout = "2006-01-02T15:04:05.000-0700"
 // latest is the $LATEST qualifier.
 const latest = "$LATEST"
 
-// Patterns from MODEL-L (PLATFORMS.md §1 "Input constraints"). Compiled
+// Patterns from MODEL-L (docs/platforms/aws-lambda.md §1 "Input constraints"). Compiled
 // regexps are immutable and safe for concurrent use.
 var (
 	functionNameRe = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
@@ -745,7 +745,7 @@ func encodeMarker(key string) string {
 func decodeMarker(m string) (string, *apiError) {
 	b, err := base64.RawURLEncoding.DecodeString(m)
 	if err != nil || !strings.HasPrefix(string(b), "after:") {
-		// Unknown marker → InvalidParameterValue (PLATFORMS.md §1
+		// Unknown marker → InvalidParameterValue (docs/platforms/aws-lambda.md §1
 		// "Pagination", unverified).
 		return "", errInvalid("Invalid marker: %s", m)
 	}

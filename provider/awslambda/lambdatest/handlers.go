@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Each handler cites the rule it enforces: PLATFORMS.md §1 (sources SDK-L,
+// Each handler cites the rule it enforces: docs/platforms/aws-lambda.md §1 (sources SDK-L,
 // MODEL-L and the Lambda developer guide pages named there), "Sharp edges"
 // items 1–9.
 
@@ -316,8 +316,8 @@ func (s *Server) publishVersion(w http.ResponseWriter, r *http.Request, rt route
 	desc := f.latest.description
 	if in.Description != nil {
 		desc = *in.Description
-		if len([]rune(desc)) > 256 {
-			writeAPIError(w, errValidation("Value at 'description' failed to satisfy constraint: Member must have length less than or equal to 256"))
+		if err := checkDescription(in.Description); err != nil {
+			writeAPIError(w, err)
 			return
 		}
 	}
@@ -375,7 +375,13 @@ func (s *Server) listVersions(w http.ResponseWriter, r *http.Request, rt route) 
 		key int
 		cfg functionConfiguration
 	}
-	all := []item{{0, s.latestJSON(f)}}
+	// The $LATEST entry carries the qualified ARN, "…:function:name:$LATEST",
+	// as every version's does (the CLI reference's list-versions-by-function
+	// example). GetFunctionConfiguration without a qualifier keeps the
+	// unqualified one (unverified).
+	lj := s.latestJSON(f)
+	lj.FunctionArn += ":" + latest
+	all := []item{{0, lj}}
 	for _, v := range f.sortedVersions() {
 		all = append(all, item{v.num, s.versionJSON(f, v)})
 	}
@@ -413,8 +419,39 @@ func checkAliasName(name string) *apiError {
 	return nil
 }
 
+// checkDescription enforces the Description shape of CreateAlias,
+// UpdateAlias and PublishVersion: length 0–256 (MODEL-L shape Description;
+// API_CreateAlias and API_UpdateAlias "Length Constraints: Minimum length
+// of 0. Maximum length of 256"), a model constraint, so ValidationException.
+func checkDescription(d *string) *apiError {
+	if d != nil && len([]rune(*d)) > maxDescription {
+		return errValidation("Value at 'description' failed to satisfy constraint: Member must have length less than or equal to %d", maxDescription)
+	}
+	return nil
+}
+
+// maxDescription is the longest Description Lambda accepts.
+const maxDescription = 256
+
+// checkVersion enforces the Version shape (FunctionVersion of CreateAlias
+// and UpdateAlias, the FunctionVersion filter of ListAliases): the pattern
+// ($LATEST|[0-9]+) and length 1–1024 (MODEL-L shape Version).
+func checkVersion(field, v string) *apiError {
+	if !versionRe.MatchString(v) {
+		return errValidation("Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\$LATEST|[0-9]+)", v, field)
+	}
+	if len(v) > maxVersionLen {
+		return errValidation("Value '%s' at '%s' failed to satisfy constraint: Member must have length less than or equal to %d", v, field, maxVersionLen)
+	}
+	return nil
+}
+
+// maxVersionLen bounds a version string (shapes Version and
+// AdditionalVersion: length 1–1024).
+const maxVersionLen = 1024
+
 // checkRouting enforces the weighted-alias rules (sharp edge 5;
-// PLATFORMS.md §1 "Weighted aliases", from the API_AliasRoutingConfiguration
+// docs/platforms/aws-lambda.md §1 "Weighted aliases", from the API_AliasRoutingConfiguration
 // and lambda-traffic-shifting-using-aliases pages):
 //   - keys [0-9]+ and weights within 0.0–1.0 are model constraints
 //     (ValidationException);
@@ -427,11 +464,11 @@ func checkAliasName(name string) *apiError {
 //   - both versions share the execution role and dead-letter config
 //     (traffic-shifting page) → InvalidParameterValue (wording unverified).
 func (s *Server) checkRouting(f *function, primary string, weights map[string]float64) *apiError {
-	if !versionRe.MatchString(primary) {
-		return errValidation("Value '%s' at 'functionVersion' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\$LATEST|[0-9]+)", primary)
+	if err := checkVersion("functionVersion", primary); err != nil {
+		return err
 	}
 	for k, wt := range weights {
-		if !digitsRe.MatchString(k) {
+		if !digitsRe.MatchString(k) || len(k) > maxVersionLen {
 			return errValidation("Value '{%s=%v}' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [0-9]+]", k, wt)
 		}
 		if wt < 0 || wt > 1 || wt != wt {
@@ -489,6 +526,10 @@ func (s *Server) createAlias(w http.ResponseWriter, r *http.Request, rt route) {
 		writeAPIError(w, err)
 		return
 	}
+	if err := checkDescription(in.Description); err != nil {
+		writeAPIError(w, err)
+		return
+	}
 	var weights map[string]float64
 	if in.RoutingConfig != nil {
 		weights = in.RoutingConfig.AdditionalVersionWeights
@@ -521,6 +562,10 @@ func (s *Server) getAlias(w http.ResponseWriter, r *http.Request, rt route) {
 		writeAPIError(w, err)
 		return
 	}
+	if err := checkAliasName(rt.alias); err != nil {
+		writeAPIError(w, err)
+		return
+	}
 	a, ok := f.aliases[rt.alias]
 	if !ok {
 		writeAPIError(w, errNotFound("Alias not found: %s:%s", s.functionARN(f.name), rt.alias))
@@ -531,7 +576,7 @@ func (s *Server) getAlias(w http.ResponseWriter, r *http.Request, rt route) {
 
 // updateAlias: omitted FunctionVersion, Description or RoutingConfig leave
 // the alias's values as they are; a RoutingConfig with an empty map clears
-// the routing (PLATFORMS.md §1 "Weighted aliases", promotion row). A stale
+// the routing (docs/platforms/aws-lambda.md §1 "Weighted aliases", promotion row). A stale
 // RevisionId → 412 (sharp edge 1; the alias token is its own, separate
 // from the function's).
 func (s *Server) updateAlias(w http.ResponseWriter, r *http.Request, rt route) {
@@ -544,6 +589,14 @@ func (s *Server) updateAlias(w http.ResponseWriter, r *http.Request, rt route) {
 	defer s.mu.Unlock()
 	f, _, err := s.lookup(rt.fn, false)
 	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	if err := checkAliasName(rt.alias); err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	if err := checkDescription(in.Description); err != nil {
 		writeAPIError(w, err)
 		return
 	}
@@ -591,6 +644,10 @@ func (s *Server) deleteAlias(w http.ResponseWriter, r *http.Request, rt route) {
 		writeAPIError(w, err)
 		return
 	}
+	if err := checkAliasName(rt.alias); err != nil {
+		writeAPIError(w, err)
+		return
+	}
 	if _, ok := f.aliases[rt.alias]; ok {
 		delete(f.aliases, rt.alias)
 		f.traffic.routeChanged(rt.alias, s.now(), "", nil)
@@ -623,6 +680,12 @@ func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, rt route) {
 		after = k
 	}
 	filter := r.URL.Query().Get("FunctionVersion")
+	if filter != "" {
+		if err := checkVersion("functionVersion", filter); err != nil {
+			writeAPIError(w, err)
+			return
+		}
+	}
 	var names []string
 	for _, name := range slices.Sorted(maps.Keys(f.aliases)) {
 		a := f.aliases[name]

@@ -20,7 +20,7 @@ import (
 
 // These tests speak raw HTTP with hand-written JSON, independent of the
 // adapter and of the SDK, and check the documented rules one by one. Test
-// names say which rule; sources are in PLATFORMS.md §1–2 (sharp edges
+// names say which rule; sources are in docs/platforms/aws-lambda.md §1–2 (sharp edges
 // 1–10) as cited in the handlers.
 
 type clock struct {
@@ -381,7 +381,7 @@ func TestDeleteVersion_AliasedIs409(t *testing.T) {
 	if msg := r.str("message"); msg != "Unable to delete version because the following aliases reference it: [beta, live]" {
 		t.Errorf("message = %q", msg)
 	}
-	// As additional routing version (unverified in PLATFORMS.md).
+	// As additional routing version (unverified in docs/platforms/aws-lambda.md).
 	want(t, call(t, srv, "DELETE", fnPath+"?Qualifier=2", ""), 409, "ResourceConflictException")
 	want(t, call(t, srv, "DELETE", fnPath+"?Qualifier=3", ""), 204, "")
 	want(t, call(t, srv, "DELETE", fnPath+"?Qualifier=3", ""), 404, "ResourceNotFoundException")
@@ -807,4 +807,92 @@ func TestGetFunction(t *testing.T) {
 	}
 	want(t, call(t, srv, "GET", fnPath+"?Qualifier=3", ""), 404, "ResourceNotFoundException")
 	want(t, call(t, srv, "GET", "/2015-03-31/functions/nope", ""), 404, "ResourceNotFoundException")
+}
+
+// ListVersionsByFunction's $LATEST entry carries the qualified FunctionArn,
+// ending ":$LATEST", as the versions carry theirs ("…:1"): the AWS CLI
+// command reference's list-versions-by-function example shows
+// "FunctionArn": "arn:aws:lambda:us-west-2:123456789012:function:my-function:$LATEST"
+// for "Version": "$LATEST". GetFunctionConfiguration without a qualifier
+// keeps the unqualified ARN (the emulator's choice, unverified).
+func TestListVersions_LatestCarriesQualifiedArn(t *testing.T) {
+	srv := newServer(t, lambdatest.Options{SettlePolls: -1})
+	publishN(t, srv, 2)
+	r := call(t, srv, "GET", fnPath+"/versions", "")
+	want(t, r, 200, "")
+	unqualified := call(t, srv, "GET", fnPath+"/configuration", "").str("FunctionArn")
+	if !strings.HasSuffix(unqualified, ":function:fn") {
+		t.Fatalf("unqualified FunctionArn = %q", unqualified)
+	}
+	wantArn := map[string]string{"$LATEST": unqualified + ":$LATEST", "1": unqualified + ":1", "2": unqualified + ":2"}
+	got := map[string]string{}
+	for _, v := range r.body["Versions"].([]any) {
+		m := v.(map[string]any)
+		got[m["Version"].(string)] = m["FunctionArn"].(string)
+	}
+	if diff := cmp.Diff(wantArn, got); diff != "" {
+		t.Errorf("FunctionArn by version (-want +got):\n%s", diff)
+	}
+}
+
+// Model constraints of the alias operations, from the Lambda API reference
+// (API_CreateAlias, API_UpdateAlias, API_GetAlias, API_DeleteAlias,
+// API_ListAliases, API_PublishVersion; the same shapes in the SDK model
+// lambda/2015-03-31/api-2.json): Description "Minimum length of 0. Maximum
+// length of 256"; Name "Minimum length of 1. Maximum length of 128",
+// pattern (?!^[0-9]+$)([a-zA-Z0-9-_]+), in the body or the URI;
+// FunctionVersion "Minimum length of 1. Maximum length of 1024", pattern
+// (\$LATEST|[0-9]+); AdditionalVersionWeights keys 1–1024 digits. A request
+// breaking one is refused with 400 ValidationException and changes nothing.
+func TestAliases_ModelConstraints(t *testing.T) {
+	srv := newServer(t, lambdatest.Options{SettlePolls: -1})
+	publishN(t, srv, 2)
+	want(t, call(t, srv, "POST", fnPath+"/aliases", `{"Name":"live","FunctionVersion":"1","Description":"first"}`), 201, "")
+	desc := func(n int) string { return strings.Repeat("é", n) } // characters, not bytes
+	long := strings.Repeat("9", 1025)
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		code                     string
+	}{
+		{"create: description of 256", "POST", "/aliases", `{"Name":"d256","FunctionVersion":"1","Description":"` + desc(256) + `"}`, 201, ""},
+		{"create: description of 257", "POST", "/aliases", `{"Name":"d257","FunctionVersion":"1","Description":"` + desc(257) + `"}`, 400, "ValidationException"},
+		{"update: description of 256", "PUT", "/aliases/live", `{"Description":"` + desc(256) + `"}`, 200, ""},
+		{"update: description of 257", "PUT", "/aliases/live", `{"Description":"` + desc(257) + `"}`, 400, "ValidationException"},
+		{"publish: description of 257", "POST", "/versions", `{"Description":"` + desc(257) + `"}`, 400, "ValidationException"},
+		{"create: name of 128", "POST", "/aliases", `{"Name":"` + strings.Repeat("n", 128) + `","FunctionVersion":"1"}`, 201, ""},
+		{"create: name of 129", "POST", "/aliases", `{"Name":"` + strings.Repeat("n", 129) + `","FunctionVersion":"1"}`, 400, "ValidationException"},
+		{"get: name all digits", "GET", "/aliases/123", "", 400, "ValidationException"},
+		{"get: name of 129", "GET", "/aliases/" + strings.Repeat("n", 129), "", 400, "ValidationException"},
+		{"get: well-formed but missing", "GET", "/aliases/nope", "", 404, "ResourceNotFoundException"},
+		{"update: name with a dot", "PUT", "/aliases/a.b", `{"FunctionVersion":"2"}`, 400, "ValidationException"},
+		{"delete: name all digits", "DELETE", "/aliases/42", "", 400, "ValidationException"},
+		{"create: version of 1025 digits", "POST", "/aliases", `{"Name":"v1025","FunctionVersion":"` + long + `"}`, 400, "ValidationException"},
+		{"update: version of 1025 digits", "PUT", "/aliases/live", `{"FunctionVersion":"` + long + `"}`, 400, "ValidationException"},
+		{"create: weight key of 1025 digits", "POST", "/aliases", `{"Name":"k1025","FunctionVersion":"1","RoutingConfig":{"AdditionalVersionWeights":{"` + long + `":0.1}}}`, 400, "ValidationException"},
+		{"list: version filter pattern", "GET", "/aliases?FunctionVersion=latest", "", 400, "ValidationException"},
+		{"list: version filter of 1025 digits", "GET", "/aliases?FunctionVersion=" + long, "", 400, "ValidationException"},
+		{"list: version filter", "GET", "/aliases?FunctionVersion=1", "", 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want(t, call(t, srv, tt.method, fnPath+tt.path, tt.body), tt.status, tt.code)
+		})
+	}
+	// The refused requests changed nothing: live keeps its version and its
+	// description of 256 characters, and no refused alias exists.
+	live := call(t, srv, "GET", fnPath+"/aliases/live", "")
+	if live.str("FunctionVersion") != "1" || live.str("Description") != desc(256) {
+		t.Errorf("live: version %q, description of %d characters", live.str("FunctionVersion"), len([]rune(live.str("Description"))))
+	}
+	var names []string
+	for _, a := range call(t, srv, "GET", fnPath+"/aliases", "").body["Aliases"].([]any) {
+		names = append(names, a.(map[string]any)["Name"].(string))
+	}
+	if diff := cmp.Diff([]string{"d256", "live", strings.Repeat("n", 128)}, names); diff != "" {
+		t.Errorf("aliases (-want +got):\n%s", diff)
+	}
+	if n := len(versionsOf(call(t, srv, "GET", fnPath+"/versions", ""))); n != 3 {
+		t.Errorf("%d versions after a refused publish, want 3 ($LATEST, 1, 2)", n)
+	}
 }

@@ -1,0 +1,87 @@
+package integration_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/provider/awslambda"
+	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
+)
+
+// The canary package's Runner drives a Canary10Percent5Minutes rollout
+// through the adapter, the real SDK clients and the emulator, in virtual
+// time: CloudWatch data two minutes late, one-minute analysis windows, an
+// error-rate check relative to the stable version. A healthy candidate is
+// promoted; a faulty one is rolled back after the first judged window.
+func TestCanaryRunnerEndToEnd(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		candidate lambdatest.Behavior
+	}{{"healthy", healthy}, {"faulty", faulty}} {
+		t.Run(tt.name, func(t *testing.T) {
+			epoch := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+			clk := canary.NewVirtualClock(epoch)
+			srv := lambdatest.NewServer(lambdatest.Options{Now: clk.Now, SettlePolls: -1, MetricsDelay: 2 * time.Minute})
+			t.Cleanup(srv.Close)
+			must(t, srv.CreateFunction(fn, lambdatest.FunctionSpec{Runtime: "provided.al2023", Handler: "bootstrap", Role: role}))
+			p := awslambda.NewFromClients(srv.LambdaClient(noRetry), srv.CloudWatchClient(noRetryCW),
+				awslambda.Options{Now: clk.Now, Sleep: clk.Sleep, MetricsDelay: 2 * time.Minute})
+			ctx := context.Background()
+			for _, code := range []string{"v1", "v2"} {
+				_, err := p.Publish(ctx, fn, zipIn(code))
+				must(t, err)
+			}
+			_, err := p.SetRoute(ctx, fn, provider.To("live", "1"))
+			must(t, err)
+			must(t, srv.SetLoad(fn, "live", 10))
+			must(t, srv.SetBehavior(fn, "1", healthy))
+			must(t, srv.SetBehavior(fn, "2", tt.candidate))
+			srv.ResetRequests()
+
+			s, err := canary.Preset("Canary10Percent5Minutes")
+			must(t, err)
+			s.Interval = time.Minute
+			check := canary.Relative{Metric: canary.ErrorRate, Factor: 2, Slack: 0.005}
+			s.Analysis.Checks = []canary.CheckSpec{{Name: "errors", Check: check}}
+			r, err := canary.NewRunner(canary.RunnerOptions{
+				Provider: p, Metrics: p, Clock: clk, MetricsLag: 3 * time.Minute,
+				Checks: map[string]canary.Check{"errors": check},
+			})
+			must(t, err)
+			st, err := r.Start(ctx, canary.Rollout{ID: "r1", Function: fn, Alias: "live", Candidate: "2", Strategy: s})
+			ops := srv.Ops()
+			t.Logf("%s: phase %s after %s; API calls %v", tt.name, st.Phase, clk.Now().Sub(epoch), ops)
+			route, rerr := p.Route(ctx, fn, "live")
+			must(t, rerr)
+			switch tt.name {
+			case "healthy":
+				if err != nil || st.Phase != canary.PhaseSucceeded || !route.SameTraffic(provider.To("live", "2")) {
+					t.Fatalf("Start = %s, %v; route %+v; want Succeeded with all traffic on 2", st.Phase, err, route.Weights)
+				}
+				// One read of the alias at the start, two route writes (10%,
+				// 100%), and per judged window one GetAlias (the runner checks
+				// the traffic was not changed out of band) and one
+				// GetMetricData: five one-minute windows in the 5-minute bake,
+				// none repeated while CloudWatch lags.
+				w := []string{"GetAlias", "GetMetricData"}
+				want := append([]string{"GetAlias", "UpdateAlias"}, slices.Concat(w, w, w, w, w)...)
+				opsEqual(t, "healthy rollout", ops, append(want, "UpdateAlias")...)
+			case "faulty":
+				if !errors.Is(err, canary.ErrRolledBack) || st.Phase != canary.PhaseRolledBack || !route.SameTraffic(provider.To("live", "1")) {
+					t.Fatalf("Start = %s, %v; route %+v; want RolledBack with all traffic on 1", st.Phase, err, route.Weights)
+				}
+				// Judged bad on the first window [0, 1m) once its data is
+				// complete at 3m, and rolled back then.
+				opsEqual(t, "faulty rollout", ops, "GetAlias", "UpdateAlias", "GetAlias", "GetMetricData", "UpdateAlias")
+				if back := clk.Now().Sub(epoch); back != 3*time.Minute {
+					t.Fatalf("rolled back after %s, want 3m (one interval plus the 2m CloudWatch delay)", back)
+				}
+			}
+		})
+	}
+}

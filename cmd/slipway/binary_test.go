@@ -534,3 +534,37 @@ hooks:
 		}
 	}
 }
+
+// TestBinaryStatusWatch: status --watch, not on a terminal, prints each
+// changed line once with the time: it shows the canary split while another
+// process bakes it, then production on the candidate, and stops on SIGINT.
+func TestBinaryStatusWatch(t *testing.T) {
+	j := newJob(t, rehearsalConfig("6s"))
+	j.staged()
+	promote := j.start(bakeMarker, "promote", "--real-time")
+	watch := j.start("production   1=90% 2=10%", "status", "--watch")
+	if code := promote.wait(t); code != exitOK {
+		t.Fatalf("promote: exit %d\n%s", code, promote.output())
+	}
+	deadline := time.Now().Add(time.Minute) // a hang, not a timing assertion
+	for !strings.Contains(watch.output(), "production   2=100%") && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := watch.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := watch.wait(t); code != exitOK {
+		t.Errorf("status --watch after SIGINT: exit %d", code)
+	}
+	out := watch.output()
+	split, whole := strings.Index(out, "production   1=90% 2=10%"), strings.Index(out, "production   2=100%")
+	if split < 0 || whole < split {
+		t.Errorf("the watch did not show the split and then the promotion:\n%s", out)
+	}
+	if n := strings.Count(out, "unfinished canaries:"); n != 1 {
+		t.Errorf("an unchanged line was printed %d times:\n%s", n, out)
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Errorf("terminal escapes when not on a terminal:\n%s", out)
+	}
+}

@@ -28,6 +28,9 @@ type printer struct {
 	w       int // the candidate's share of the last event that had one
 	verdict []release.CheckVerdict
 	clock   canary.Clock
+	// phase, when set, reads the rollout's phase from the store, for the
+	// progress lines.
+	phase func(release, alias string) string
 }
 
 func newPrinter(out io.Writer, clock canary.Clock) *printer {
@@ -122,7 +125,16 @@ func (p *printer) progress(ctx context.Context, every time.Duration) {
 		if time.Since(p.printed) >= every && p.last.Kind != "" {
 			e := p.last
 			now := p.clock.Now()
-			line := fmt.Sprintf("%s %-8s %-11s baking: %d%% to %s", now.UTC().Format("15:04:05"), e.Step, e.Alias, p.weight()/100, versionText(e.Candidate, e.Semver))
+			what := "baking"
+			if p.phase != nil {
+				if ph := p.phase(e.Release, e.Alias); ph != "" && ph != "Baking" {
+					what = strings.ToLower(ph)
+					if ph == "Paused" {
+						what += " (the canary waits for an operator: slipway abort rolls it back)"
+					}
+				}
+			}
+			line := fmt.Sprintf("%s %-8s %-11s %s: %d%% to %s", now.UTC().Format("15:04:05"), e.Step, e.Alias, what, p.weight()/100, versionText(e.Candidate, e.Semver))
 			if !e.Until.IsZero() && e.Until.After(now) {
 				line += fmt.Sprintf(", next step at %s (in %s)", e.Until.UTC().Format("15:04:05"), e.Until.Sub(now).Round(time.Second))
 			}

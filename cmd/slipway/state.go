@@ -309,6 +309,16 @@ func (st *state) workflow(out io.Writer, stages release.Stages, onEvent func(rel
 func (st *state) printer(out io.Writer) *printer {
 	if st.pr == nil {
 		st.pr = newPrinter(out, st.clock)
+		st.pr.phase = func(id, alias string) string {
+			if id == "" || st.store == nil {
+				return ""
+			}
+			ro, _, err := st.store.Load(context.Background(), id+"."+alias)
+			if err != nil {
+				return ""
+			}
+			return ro.Phase.String()
+		}
 	}
 	return st.pr
 }

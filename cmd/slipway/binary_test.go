@@ -244,7 +244,12 @@ const bakeMarker = "step 1 of 2 bakes"
 func TestBinaryKillMidCanary(t *testing.T) {
 	j := newJob(t, rehearsalConfig("10m"))
 	j.staged()
-	b := j.start(bakeMarker, "promote", "--real-time")
+	b := j.start("verdict at 10%: error rate pass", "promote", "--real-time")
+	// Killed after the second verdict: the state saved after the first is
+	// in the store by then (an event is printed before its state is saved).
+	for deadline := time.Now().Add(time.Minute); strings.Count(b.output(), "verdict at 10%") < 2 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err := b.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -263,6 +268,8 @@ func TestBinaryKillMidCanary(t *testing.T) {
 		"run: slipway resume --function checkout",
 		"slipway abort --function checkout",
 		"STALE: its process is gone (crashed writer)",
+		"error rate candidate ", // the small chart of candidate vs stable
+		"stable    ",
 		fmt.Sprintf("pid %d", b.cmd.Process.Pid),
 	} {
 		if !strings.Contains(s.stdout, want) {

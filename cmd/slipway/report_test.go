@@ -15,7 +15,7 @@ import (
 
 // healthyLinear releases v2 through Linear10PercentEvery1Minute: ten
 // steps, a window judged at each, candidate and stable both healthy.
-// The candidate fails 0.5% of its requests: within the check's slack, and
+// The candidate fails 0.2% of its requests: within the check's slack, and
 // its line lies above the stable one's.
 func healthyLinear(t *testing.T) *pipeline {
 	t.Helper()
@@ -23,7 +23,7 @@ func healthyLinear(t *testing.T) *pipeline {
 	p.first()
 	p.must(exitOK, "publish", "--code", "v2", "--level", "minor")
 	os.Remove(p.summary)
-	p.must(exitOK, "promote", "--strategy", "Linear10PercentEvery1Minute", "--simulate-error-rate", "0.005")
+	p.must(exitOK, "promote", "--strategy", "Linear10PercentEvery1Minute", "--simulate-error-rate", "0.002")
 	return p
 }
 

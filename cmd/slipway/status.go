@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -114,6 +115,14 @@ func (st *state) printUnfinished(out io.Writer, us []unfinishedCanary, leases []
 		}
 		if len(vs) > 0 {
 			fmt.Fprintf(out, "    last verdicts: %s\n", strings.Join(vs, "; "))
+		}
+		for _, c := range ro.Checks {
+			if m := relativeRE.FindStringSubmatch(c.LastReason); m != nil {
+				cand, _ := strconv.ParseFloat(m[2], 64)
+				stab, _ := strconv.ParseFloat(m[3], 64)
+				top := niceMax(max(cand, stab))
+				fmt.Fprintf(out, "    %-10s candidate %s %6.2f%%\n    %-10s stable    %s %6.2f%%\n", c.Name, bar(cand, top), cand, "", bar(stab, top), stab)
+			}
 		}
 		fmt.Fprintf(out, "    why: %s\n", u.why)
 		driven := false
@@ -228,4 +237,15 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// bar draws v of top as a bar of 20 cells.
+func bar(v, top float64) string {
+	const width = 20
+	n := 0
+	if top > 0 {
+		n = int(v/top*width + 0.5)
+	}
+	n = min(max(n, 0), width)
+	return strings.Repeat("█", n) + strings.Repeat("░", width-n)
 }

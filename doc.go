@@ -13,12 +13,15 @@
 // The work is split into small packages that callers compose, in layers;
 // a package imports only from the layers below it (and the leaves):
 //
-//	release                                 the workflow; only programs import it
+//	fleet                                   releases in waves over many functions
+//	   │
+//	release                                 the workflow; only fleet and programs import it
 //	   │ imports every package below
 //	canary    retention    journal    notify
 //	   │          │           │          │
 //	   ▼          ▼           ▼          ▼
-//	provider ◄── provider/memory, provider/awslambda, … (adapters), provider/providertest
+//	provider ◄── provider/memory, provider/awslambda, provider/gcprun, provider/azurefunc
+//	         ◄── provider/providertest, metrics/prometheus, metrics/datadog
 //
 //	leaves: semver (imported by retention and release),
 //	        canary/stats (imported by canary)
@@ -58,8 +61,16 @@
 //   - [github.com/slipway-dev/slipway/release]: the end-to-end workflow —
 //     publish, stage, test, canary, promote or roll back, prune — with deploy
 //     windows, drift and safety reports, and a Markdown summary. It composes
-//     all of the above and nothing imports it but programs (examples/, the
-//     command).
+//     all of the above and nothing imports it but fleet (releases of many
+//     functions in waves) and programs (examples/, the command).
+//   - Metric sources (metrics/prometheus, metrics/datadog) implement
+//     provider.Metrics beside the adapters and import provider only.
+//   - [github.com/slipway-dev/slipway/fleet]: one change released to many
+//     functions across regions and accounts in waves, with a bake and a
+//     verdict per wave and groups rolled back together; it runs in-process,
+//     or on Temporal through the separate module
+//     github.com/slipway-dev/slipway/temporal. Nothing imports fleet but
+//     commands and examples.
 //
 // The rules behind the arrows ("never" imports: an adapter never imports
 // canary, retention, release, journal or notify; canary and retention

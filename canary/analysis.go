@@ -209,6 +209,9 @@ type CheckState struct {
 	// error's text).
 	Last       Verdict `json:"last"`
 	LastReason string  `json:"lastReason,omitempty"`
+	// Carry is the state the check carries over the rollout (its last
+	// Measurement.Carry), handed to it in MetricWindow.Carry.
+	Carry Carry `json:"carry,omitempty"`
 }
 
 // decisive reports whether the check can decide anything.
@@ -257,6 +260,9 @@ func judgeWindow(checks []CheckState, results []CheckResult, sourceErr error, a 
 			c.Done = true
 			c.Last = r.Measurement.Verdict
 			c.LastReason = r.Measurement.Reason
+			if r.Measurement.Carry != "" {
+				c.Carry = r.Measurement.Carry
+			}
 			switch r.Measurement.Verdict {
 			case Pass:
 				c.Passes++

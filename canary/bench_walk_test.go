@@ -37,7 +37,9 @@ func BenchmarkWalkPresets(b *testing.B) {
 			st.Interval = time.Minute
 			if name != "AllAtOnce" { // no bake: nothing to judge
 				st.Analysis.Checks = []canary.CheckSpec{{Name: "errors", Check: canary.CheckFunc(
-					func(context.Context, canary.MetricWindow) (canary.Measurement, error) { return results[0].Measurement, nil })}}
+					func(context.Context, canary.MetricWindow) (canary.Measurement, error) {
+						return results[0].Measurement, nil
+					})}}
 			}
 			route := provider.To("live", "1")
 			route.Revision = "r0"

@@ -2,6 +2,7 @@ package canary
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -65,11 +66,20 @@ type MetricWindow struct {
 	Weight int       `json:"weight"`
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end"`
+	// Started is when the rollout started (zero when unknown): checks that
+	// judge relative to the rollout, like Alarms, ignore what began before.
+	Started time.Time `json:"started,omitzero"`
 	// Metrics holds the candidate's and the stable version's series for
 	// [Start, End), already fetched by the runner (one Observe call serves
 	// every check of the window). Checks that measure something else (an
 	// HTTP probe) do their own I/O with the context they are given.
 	Metrics provider.Observation `json:"metrics"`
+	// Carry is what this check returned in Measurement.Carry for its last
+	// verdict in this rollout (empty before the first): the state a
+	// sequential check (Sequential) accumulates over the whole rollout. The
+	// machine keeps it in CheckState.Carry, so it is saved with the
+	// rollout's state and survives Resume.
+	Carry Carry `json:"carry,omitempty"`
 }
 
 // Series returns the candidate's and the stable version's series (empty
@@ -96,6 +106,10 @@ type Measurement struct {
 	Unit  string  `json:"unit,omitempty"`
 	// Stats is set by statistical checks.
 	Stats *Stats `json:"stats,omitempty"`
+	// Carry is the check's state after this window, handed back in the
+	// next window's MetricWindow.Carry (empty: keep the previous one). It is
+	// kept only with a verdict, never with an error.
+	Carry Carry `json:"carry,omitempty"`
 }
 
 // Stats are the figures of a statistical judgement.
@@ -144,3 +158,31 @@ type CheckFunc func(ctx context.Context, w MetricWindow) (Measurement, error)
 
 // Judge calls f.
 func (f CheckFunc) Judge(ctx context.Context, w MetricWindow) (Measurement, error) { return f(ctx, w) }
+
+// Carry is the state a check carries from window to window of one rollout:
+// JSON text, opaque to the machine, encoded inside the rollout's state as
+// the JSON value it is (not as a string). The empty Carry is no state. It
+// is a string so that Measurement and CheckState stay comparable.
+type Carry string
+
+// MarshalJSON writes c as raw JSON (null when empty). It is an error when
+// c is not valid JSON.
+func (c Carry) MarshalJSON() ([]byte, error) {
+	if c == "" {
+		return []byte("null"), nil
+	}
+	if !json.Valid([]byte(c)) {
+		return nil, fmt.Errorf("canary: carried state is not JSON: %.40q", string(c))
+	}
+	return []byte(c), nil
+}
+
+// UnmarshalJSON keeps the raw JSON (null as empty).
+func (c *Carry) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*c = ""
+		return nil
+	}
+	*c = Carry(b)
+	return nil
+}

@@ -120,6 +120,28 @@ func (c *VirtualClock) Run(fs ...func()) {
 	wg.Wait()
 }
 
+// Go calls f in its own goroutine as a participant of the clock, without
+// waiting for it to return: a participant (or a caller outside any Run)
+// starts others this way, for work that fans out as it goes (a fleet
+// release starting a canary per target). The participant counts from the
+// call until f returns, so time does not advance before f has had the
+// chance to sleep. A goroutine that waits for Go's participants other
+// than by Sleep must not itself be a participant.
+func (c *VirtualClock) Go(f func()) {
+	c.mu.Lock()
+	c.running++
+	c.mu.Unlock()
+	go func() {
+		defer func() {
+			c.mu.Lock()
+			c.running--
+			c.advanceLocked()
+			c.mu.Unlock()
+		}()
+		f()
+	}()
+}
+
 // afterFunc calls f once the virtual time reaches Now()+d, unless stop is
 // called first. A timer is not a participant: it fires when the clock
 // advances past it, which happens only while every participant sleeps. f

@@ -14,7 +14,9 @@
 //     is touched.
 //   - Check judges one MetricWindow of metrics: Pass, Fail or Inconclusive, or an
 //     error, which is not a verdict. Threshold, Relative and the statistical
-//     Judge are built in; CheckFunc adapts a function. Analysis turns the
+//     Judge are built in, and Alarms turns the platform's alarms (through a
+//     provider.AlarmReader) into a check relative to the rollout;
+//     CheckFunc adapts a function. Analysis turns the
 //     verdicts of many windows into a decision.
 //   - Next is the rollout machine, a pure function
 //     (State, Event, now) → (State, []Action) with no I/O and no clock. The

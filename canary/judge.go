@@ -233,3 +233,18 @@ func (j Judge) judgeLatency(w MetricWindow) (Measurement, error) {
 		judgeFmtSeconds(stats.Median(stable.latencies)), len(stable.latencies), res.MW.PValue, res.Reason)
 	return m, nil
 }
+
+var _ WindowChecker = Judge{}
+
+// CheckWindow reports that a latency judgement can never be reached when a
+// window holds fewer periods than MinPeriods (each side needs that many
+// periods with latency data); rates need one period.
+func (j Judge) CheckWindow(periods int) error {
+	if j.Metric.IsRate() {
+		return nil
+	}
+	if need := cmp.Or(j.MinPeriods, DefaultMinPeriods); periods < need {
+		return checkInvalid("judge", "minPeriods", "is %d, but a window holds only %d period(s): every window would be inconclusive", need, periods)
+	}
+	return nil
+}

@@ -448,6 +448,7 @@ func (m *machine) routeSet(r provider.Route) {
 	s.Want = provider.Route{}
 	if r.Alias == s.Alias {
 		s.Route = r.Clone()
+		s.Wrote = true
 	} else {
 		s.TestRoute = r.Clone()
 	}
@@ -503,6 +504,13 @@ func (m *machine) conflict(cur provider.Route, reason string) {
 	}
 	if s.OnConflict != RollBackOnConflict || cur.Alias != s.Alias || cur.Revision == "" {
 		m.to(PhaseFailed, reason+"; not overwritten")
+		return
+	}
+	if !s.Wrote {
+		// Another writer got there first (a second pipeline's canary):
+		// this rollout never moved any traffic, and "rolling back" would
+		// put the stable route over theirs.
+		m.to(PhaseFailed, reason+"; not overwritten: this rollout never wrote the route, so it has nothing to roll back")
 		return
 	}
 	s.Route = cur.Clone()
@@ -829,8 +837,33 @@ func (m *machine) advanceBaking() bool {
 		m.emit(Action{Kind: ActionWait, Until: end})
 		return false
 	}
+	if reason, ok := s.unproven(); ok && (s.Step+1 >= len(s.Plan.Steps) || s.Step+1 == s.Plan.gate()) {
+		// No evidence, no promotion: the next move would send all traffic
+		// to the candidate (or end the rollout) on no Pass at all.
+		if s.Plan.OnInconclusive == RollBackOnInconclusive {
+			m.rollback(reason)
+			return true
+		}
+		s.ResumeTo = s.Phase
+		m.to(PhasePaused, reason)
+		return true
+	}
 	m.next()
 	return true
+}
+
+// unproven reports a decisive check that has never returned Pass in this
+// rollout, with the reason to give: such a rollout is never promoted,
+// whatever InconclusiveLimit allows (Verdict: an inconclusive verdict is
+// never a pass).
+func (s *State) unproven() (string, bool) {
+	for _, c := range s.Checks {
+		if c.decisive() && c.Passes == 0 {
+			return fmt.Sprintf("no evidence, no promotion: check %q has not passed a single window (%d inconclusive, %d failed): %s",
+				c.Name, c.Inconclusives, c.Failures, c.LastReason), true
+		}
+	}
+	return "", false
 }
 
 // measureAction returns the Measure action of the window being measured:

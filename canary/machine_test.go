@@ -1321,12 +1321,19 @@ func TestMachineRouteFailedAdoptsOnlyLandedWrites(t *testing.T) {
 		// wantWrite: a SetRoute of the stable route over the route read
 		// back follows.
 		wantWrite bool
+		// wrote: an earlier write of the rollout had taken effect.
+		wrote bool
 	}{
 		{name: "timeout that landed", err: provider.ErrUnavailable, wantPhase: canary.PhaseBaking, wantRoute: "oob"},
 		{name: "conflict flag, stop", err: errors.New("route changed"), conflict: true, wantPhase: canary.PhaseFailed, wantRoute: "r1"},
 		{name: "ErrConflict, stop", err: fmt.Errorf("set live: %w", provider.ErrConflict), wantPhase: canary.PhaseFailed, wantRoute: "r1"},
-		{name: "conflict, roll back", onConflict: canary.RollBackOnConflict, err: provider.ErrConflict, conflict: true,
-			wantPhase: canary.PhaseRollingBack, wantRoute: "oob", wantWrite: true},
+		// Issue 13: a rollout whose first write conflicted never moved any
+		// traffic; rolling back would write the stable route over the other
+		// pipeline's canary. It stops instead, even under RollBackOnConflict.
+		{name: "conflict before any write of its own, roll back policy", onConflict: canary.RollBackOnConflict, err: provider.ErrConflict, conflict: true,
+			wantPhase: canary.PhaseFailed, wantRoute: "r1"},
+		{name: "conflict after a write of its own, roll back", onConflict: canary.RollBackOnConflict, err: provider.ErrConflict, conflict: true,
+			wrote: true, wantPhase: canary.PhaseRollingBack, wantRoute: "oob", wantWrite: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, _ := canary.Preset("Canary10Percent5Minutes")
@@ -1337,6 +1344,7 @@ func TestMachineRouteFailedAdoptsOnlyLandedWrites(t *testing.T) {
 				t.Fatalf("setup: route %q, actions %v; want one SetRoute over r1", m.s.Route.Revision, m.queue)
 			}
 			awaiting := m.s
+			awaiting.Wrote = tc.wrote
 			landed := m.queue[0].Route.Clone()
 			landed.Revision = "oob"
 			ev := canary.Event{Kind: canary.EventRouteFailed, Err: tc.err, Conflict: tc.conflict, Route: landed}

@@ -267,9 +267,12 @@ type Rollout struct {
 // candidate the route already names (including candidate == stable), a
 // strategy the provider's Capabilities cannot express, a hook without a
 // HookFunc, checks without Metrics, an interval that is not a multiple of
-// the metrics resolution (errors wrap provider.ErrInvalid or
-// provider.ErrUnsupported), or a route that already splits traffic, as
-// another rollout's would (provider.ErrConflict).
+// the metrics resolution, checks that can never be decided in the
+// strategy's windows (Strategy.ValidateWindows; errors wrap
+// provider.ErrInvalid or provider.ErrUnsupported), a candidate that is not
+// a published version (the provider's error from Version, wrapping
+// provider.ErrNotFound or provider.ErrInvalid), or a route that already
+// splits traffic, as another rollout's would (provider.ErrConflict).
 //
 // It returns the final state, and nil only when the rollout succeeded.
 // Otherwise the error is a *RolloutError that matches ErrRolledBack or
@@ -322,6 +325,15 @@ func (r *Runner) prepare(ctx context.Context, ro Rollout) (State, map[string]Che
 		if res > 0 && iv%res != 0 {
 			return State{}, nil, rolloutInvalid("strategy.interval", fmt.Sprintf("is %s, not a multiple of the metrics resolution %s", iv, res))
 		}
+		if err := ro.Strategy.ValidateMetrics(res); err != nil {
+			return State{}, nil, err
+		}
+	}
+	// The candidate must be a published version: a route write to a
+	// version that does not exist would fail half-way through the rollout
+	// (or, on some platforms, route traffic to nothing).
+	if _, err := r.p.Version(ctx, ro.Function, ro.Candidate); err != nil {
+		return State{}, nil, fmt.Errorf("canary: start %q: candidate %q of %s is not a published version: %w", ro.ID, ro.Candidate, ro.Function, err)
 	}
 	route, err := r.p.Route(ctx, ro.Function, ro.Alias)
 	if err != nil {
@@ -367,6 +379,9 @@ func (r *Runner) Resume(ctx context.Context, id string) (State, error) {
 	checks := make(map[string]Check, len(st.Checks))
 	for i, c := range st.Checks {
 		chk := r.opts.Checks[c.Name]
+		if chk == nil && c.Name == DefaultCheckName {
+			chk = Sequential{}
+		}
 		if chk == nil && !st.Done() {
 			return st, rolloutInvalid(fmt.Sprintf("checks[%d]", i), fmt.Sprintf("%q has no Check in RunnerOptions.Checks", c.Name))
 		}
@@ -704,22 +719,19 @@ func (d *drive) cancelEvent(ctx context.Context, cause error) (Event, error) {
 	return cancelled, nil
 }
 
-// measure fetches the window's metrics and judges it. It first reads the
-// alias's route: when its traffic is no longer what the rollout last wrote,
-// someone changed it out of band, the window would judge traffic the
-// rollout does not control, and measure reports an Abort instead. The
-// rollback then meets the changed revision and ends as OnOutOfBand says
-// (stopped without overwriting, by default).
+// measure fetches the window's metrics and judges it. When the verdict
+// keeps the rollout going, it then reads the alias's route: when its
+// traffic is no longer what the rollout last wrote, someone changed it out
+// of band, the window judged traffic the rollout does not control, and
+// measure reports an Abort instead (the rollback then meets the changed
+// revision and ends as OnOutOfBand says: stopped without overwriting, by
+// default). When the verdict rolls back, the read is skipped: the rollback
+// write is a compare-and-swap on the revision the rollout last wrote, which
+// detects the same change, and skipping it puts traffic back on the stable
+// version one API round trip sooner (the window's metrics read, then the
+// write; TestRunnerRollbackLatency).
 func (d *drive) measure(ctx context.Context, a Action) Event {
 	w := a.Window
-	if w.Alias == d.st.Alias {
-		cur, err := d.r.p.Route(ctx, d.st.Function, d.st.Alias)
-		if err == nil && !cur.SameTraffic(d.st.Route) {
-			ce := &ConflictError{Function: d.st.Function, Expected: d.st.Route.Clone(), Found: cur}
-			d.cause = ce
-			return Event{Kind: EventAbort, Reason: ce.Error()}
-		}
-	}
 	ev := Event{Kind: EventMeasured, Start: w.Start, End: w.End}
 	obs, err := d.observe(ctx, w)
 	if err != nil {
@@ -739,10 +751,34 @@ func (d *drive) measure(ctx context.Context, a Action) Event {
 			ev.Results = append(ev.Results, CheckResult{Name: name, Err: fmt.Errorf("canary: no Check named %q", name)})
 			continue
 		}
-		m, err := c.Judge(ctx, w)
+		cw := w
+		cw.Carry = d.carry(name)
+		m, err := c.Judge(ctx, cw)
 		ev.Results = append(ev.Results, CheckResult{Name: name, Measurement: m, Err: err})
 	}
+	if w.Alias != d.st.Alias {
+		return ev
+	}
+	if next, _ := Next(d.st, ev, d.r.clock.Now()); next.Phase == PhaseRollingBack || next.Phase.Terminal() {
+		return ev
+	}
+	cur, err := d.r.p.Route(ctx, d.st.Function, d.st.Alias)
+	if err == nil && !cur.SameTraffic(d.st.Route) {
+		ce := &ConflictError{Function: d.st.Function, Expected: d.st.Route.Clone(), Found: cur}
+		d.cause = ce
+		return Event{Kind: EventAbort, Reason: ce.Error()}
+	}
 	return ev
+}
+
+// carry returns the state check name carries over the rollout.
+func (d *drive) carry(name string) Carry {
+	for _, c := range d.st.Checks {
+		if c.Name == name {
+			return c.Carry
+		}
+	}
+	return ""
 }
 
 // observe queries the window, waiting up to MetricsLag past its end for the

@@ -162,7 +162,10 @@ const (
 	// does not overwrite the route.
 	StopOnConflict ConflictPolicy = iota
 	// RollBackOnConflict restores StableRoute over the other writer's route,
-	// using the revision the runner read after the conflict.
+	// using the revision the runner read after the conflict — but only when
+	// this rollout's own writes had moved traffic (State.Wrote): a rollout
+	// that never wrote the route stops like StopOnConflict, so it cannot
+	// write "stable" over another pipeline's canary.
 	RollBackOnConflict
 )
 
@@ -420,6 +423,12 @@ type State struct {
 	// TestRoute is, for blue/green, the test alias's route as last seen
 	// (no weights and an empty revision before it exists).
 	TestRoute provider.Route `json:"testRoute,omitzero"`
+	// Wrote reports that a route write of this rollout to Alias took
+	// effect. A rollout that never wrote the alias has nothing of its own
+	// to roll back: on a conflict it stops (PhaseFailed) even under
+	// RollBackOnConflict, rather than write StableRoute over another
+	// writer's route.
+	Wrote bool `json:"wrote,omitempty"`
 
 	// Awaiting is the outstanding action's kind; Want is the route
 	// requested when it is AwaitRoute.
@@ -591,6 +600,7 @@ func (s *State) window() MetricWindow {
 		Weight:    weight,
 		Start:     s.NextAnalysis.Add(-s.Plan.Interval),
 		End:       s.NextAnalysis,
+		Started:   s.Started,
 	}
 }
 

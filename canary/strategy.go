@@ -280,3 +280,42 @@ func checkBake(analysed bool, field string, bake, warmUp, interval time.Duration
 func strategyInvalid(field, msg string) error {
 	return fmt.Errorf("canary: %w", provider.Invalid("strategy", field, msg))
 }
+
+// WindowChecker is implemented by checks that can tell, from the number of
+// metric periods an analysis window holds, that they could never return a
+// verdict: CheckWindow returns an error wrapping provider.ErrInvalid then.
+// Judge implements it (its latency judgement needs MinPeriods periods a
+// side); Sequential needs one period and does not.
+type WindowChecker interface {
+	CheckWindow(periods int) error
+}
+
+// ValidateMetrics checks the analysis against a metrics source of the given
+// resolution (provider.Metrics.Resolution; zero means unknown and checks
+// nothing): every check that implements WindowChecker must be decidable in
+// the windows this strategy measures, which hold Interval/resolution
+// periods when the interval is a multiple of the resolution and one period
+// otherwise. Runner.Start calls it before touching anything, so a strategy
+// whose checks would leave every window inconclusive (a latency Judge
+// needing 3 periods in a 1-period window pauses forever) is refused up
+// front. Errors wrap provider.ErrInvalid and name the check.
+func (s Strategy) ValidateMetrics(resolution time.Duration) error {
+	if resolution <= 0 || len(s.Analysis.Checks) == 0 {
+		return nil
+	}
+	iv := s.interval()
+	periods := 1
+	if iv%resolution == 0 {
+		periods = int(iv / resolution)
+	}
+	for i, c := range s.Analysis.Checks {
+		wc, ok := c.Check.(WindowChecker)
+		if !ok {
+			continue
+		}
+		if err := wc.CheckWindow(periods); err != nil {
+			return fmt.Errorf("canary: strategy: analysis.checks[%d].check (%q) in windows of %s at a metrics resolution of %s: %w", i, c.Name, iv, resolution, err)
+		}
+	}
+	return nil
+}

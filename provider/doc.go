@@ -60,7 +60,8 @@
 // What only some platforms can answer is a separate interface found by type
 // assertion: UsageReporter (provisioned concurrency, pinned triggers),
 // EventSourceLister and PermissionReader (safety checks of the release
-// package). A wrapper implements them all and answers ErrUnsupported for what
+// package), Invoker (contract replay, synthetic traffic, drills),
+// PermissionRemover and EventSourceUpdater (lock-down and remap). A wrapper implements them all and answers ErrUnsupported for what
 // the wrapped provider lacks; callers report that as "not checked".
 //
 // # Implementations

@@ -13,11 +13,15 @@ type Step string
 
 const (
 	StepPublish  Step = "publish"
-	StepStage    Step = "stage"    // the staging alias is pointed at the candidate
-	StepTest     Step = "test"     // the caller's integration tests run against staging
-	StepCanary   Step = "canary"   // production traffic shifts to the candidate
-	StepRollback Step = "rollback" // an explicit Rollback
-	StepPrune    Step = "prune"    // retention after a promotion
+	StepStage    Step = "stage"     // the staging alias is pointed at the candidate
+	StepTest     Step = "test"      // the caller's integration tests run against staging
+	StepCanary   Step = "canary"    // production traffic shifts to the candidate
+	StepRollback Step = "rollback"  // an explicit Rollback
+	StepPrune    Step = "prune"     // retention after a promotion
+	StepReplay   Step = "replay"    // recorded events replayed against the candidate (Request.Contract)
+	StepLockDown Step = "lock-down" // grants of unrouted versions removed (Options.LockDown)
+	StepRemap    Step = "remap"     // pinned event sources repointed (Options.Remap)
+	StepRevert   Step = "revert"    // infrastructure reverted after a rollback (Options.OnRollback)
 )
 
 // EventKind says what a progress Event reports.
@@ -51,6 +55,11 @@ const (
 	EventBlocked EventKind = "blocked"
 	// EventPruned: retention ran after the promotion (Message counts).
 	EventPruned EventKind = "pruned"
+	// EventLockedDown, EventRemapped, EventReverted: the lock-down, the
+	// remap and the infrastructure revert ran; Message says what they did.
+	EventLockedDown EventKind = "locked down"
+	EventRemapped   EventKind = "remapped"
+	EventReverted   EventKind = "infrastructure reverted"
 	// EventDrift: a route of the function is not as the journal left it
 	// (Message is the Drift); the release goes on from the route as it is.
 	EventDrift EventKind = "drift"

@@ -115,6 +115,9 @@ func (w *Workflow) RollbackWith(ctx context.Context, req RollbackRequest) (Resul
 		return r.finish(ctx, OutcomeRolledBack, r.reason, err)
 	}
 	r.emit(Event{Kind: EventWeightSet, Step: StepRollback, Weight: got.Share(r.candidate), Message: "rolled back"})
+	if alias == w.stages.Production {
+		r.revertInfra(ctx, r.reason)
+	}
 	return r.finish(ctx, OutcomeRolledBack, r.reason, nil)
 }
 

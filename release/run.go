@@ -38,6 +38,12 @@ type run struct {
 	step              Step // the step a run's outcome is reported under
 	drift             []Drift
 	safety            *ConfigReport
+	// steps.go
+	replayRep *ReplayReport
+	lockDown  *LockDownReport
+	remap     *RemapReport
+	revert    *RevertResult
+	synth     *syntheticMetrics
 
 	mu         sync.Mutex // guards the fields below: hooks may run on other goroutines
 	routes     map[string]provider.Route
@@ -470,6 +476,9 @@ func (r *run) runner() (*canary.Runner, error) {
 	o := r.w.opts.Runner
 	o.Provider = &tracked{Provider: o.Provider, r: r}
 	o.Store, o.Clock = r.w.store, r.w.clock
+	if r.synth != nil {
+		o.Metrics = r.synth
+	}
 	if sink := o.OnEvent; sink != nil {
 		o.OnEvent = func(e canary.ProgressEvent) { r.progress(e); sink(e) }
 	} else {
@@ -561,7 +570,7 @@ func (r *run) journalFailure() error {
 
 // stageAndTest points the staging alias at the candidate and runs the
 // integration tests against it; when they fail, staging is put back.
-func (r *run) stageAndTest(ctx context.Context, test TestFunc) error {
+func (r *run) stageAndTest(ctx context.Context, test TestFunc, contract *Contract, schema *InputSchema) error {
 	staging := r.w.stages.Staging
 	r.emit(Event{Kind: EventStepStarted, Step: StepStage, Alias: staging})
 	before, hadBefore := r.routeOf(staging)
@@ -571,6 +580,16 @@ func (r *run) stageAndTest(ctx context.Context, test TestFunc) error {
 	}
 	if !moved {
 		r.emit(Event{Kind: EventStepStarted, Step: StepStage, Alias: staging, Message: "already on the candidate"})
+	}
+	if contract != nil {
+		if cerr := r.replay(ctx, contract, schema, staging); cerr != nil {
+			if moved && hadBefore {
+				if rerr := r.restore(ctx, staging, before, cerr.Error()); rerr != nil {
+					return errors.Join(cerr, rerr)
+				}
+			}
+			return cerr
+		}
 	}
 	if test == nil {
 		return nil
@@ -640,6 +659,7 @@ func (r *run) canary(ctx context.Context, strategy canary.Strategy) (Result, err
 // canaryDone ends a run after its production rollout ended.
 func (r *run) canaryDone(ctx context.Context, st canary.State, err error) (Result, error) {
 	r.rollout = &st
+	r.journalSynthetic(ctx)
 	if st.Stable != "" {
 		r.stable = st.Stable
 	}
@@ -666,6 +686,7 @@ func (r *run) canaryDone(ctx context.Context, st canary.State, err error) (Resul
 		reason = err.Error()
 	}
 	if st.Phase == canary.PhaseRolledBack {
+		r.revertInfra(ctx, reason)
 		return r.finish(ctx, OutcomeRolledBack, reason, err)
 	}
 	return r.finish(ctx, OutcomeFailed, reason, err)
@@ -675,6 +696,9 @@ func (r *run) canaryDone(ctx context.Context, st canary.State, err error) (Resul
 func (r *run) promoted(ctx context.Context, reason string) (Result, error) {
 	if r.alias == r.w.stages.Production && r.w.opts.Retention != nil {
 		r.prune(ctx)
+	}
+	if r.alias == r.w.stages.Production {
+		r.afterPromotion(ctx)
 	}
 	return r.finish(ctx, OutcomePromoted, reason, nil)
 }
@@ -755,6 +779,7 @@ func (r *run) finish(ctx context.Context, outcome, reason string, err error) (Re
 		}
 	}
 	res.Summary = r.summary(ctx, outcome, reason)
+	r.fillSteps(&res)
 	return res, err
 }
 

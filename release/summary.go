@@ -54,6 +54,15 @@ type Summary struct {
 	// Drift and Safety are reported when set.
 	Drift  []Drift       `json:"drift,omitempty"`
 	Safety *ConfigReport `json:"safety,omitempty"`
+	// Bump, Replay, Synthetic, LockDown, Remap and Revert report the
+	// steps of the same names (steps.go); each is left out when it did not
+	// run.
+	Bump      string           `json:"bump,omitempty"`
+	Replay    *ReplayReport    `json:"replay,omitempty"`
+	Synthetic []SyntheticTally `json:"synthetic,omitempty"`
+	LockDown  *LockDownReport  `json:"lockDown,omitempty"`
+	Remap     *RemapReport     `json:"remap,omitempty"`
+	Revert    *RevertResult    `json:"revert,omitempty"`
 }
 
 // CheckVerdict is one check's judgement of one analysis window.
@@ -99,6 +108,7 @@ func (s Summary) WriteMarkdown(w io.Writer) error {
 
 func (s Summary) render(b *bytes.Buffer) {
 	s.header(b)
+	s.steps(b)
 	s.aliases(b)
 	s.timeline(b)
 	s.verdicts(b)

@@ -188,6 +188,10 @@ type PublishRequest struct {
 	// Level, Commits nor Prerelease may be set with it. It may be lower
 	// than the last release (a fix on an older line) but must not exist.
 	Semver *semver.Version `json:"semver,omitempty"`
+	// Schema, when set, is the JSON Schema of the function's input for the
+	// last release and for this artifact: a breaking change makes the bump
+	// MAJOR, a new optional property at least MINOR (see InputSchema).
+	Schema *InputSchema `json:"schema,omitempty"`
 }
 
 // Validate checks the request before anything is read or published: the
@@ -215,7 +219,12 @@ func (r PublishRequest) Validate() error {
 			return provider.Invalid("publish request", "commits", "are set together with semver")
 		case r.Prerelease != "":
 			return provider.Invalid("publish request", "prerelease", "is set together with semver")
+		case r.Schema != nil:
+			return provider.Invalid("publish request", "schema", "is set together with semver")
 		}
+	}
+	if r.Schema != nil {
+		return r.Schema.Validate()
 	}
 	return nil
 }
@@ -233,6 +242,9 @@ type Published struct {
 	// already been published: Version and Semver are that version's, and
 	// nothing new was created.
 	Existing bool `json:"existing,omitempty"`
+	// Bump is how the level was chosen when the request carried an input
+	// schema (PublishRequest.Schema); nil otherwise and when Existing.
+	Bump *BumpDecision `json:"bump,omitempty"`
 }
 
 // Publish publishes req's artifact as a new immutable version of fn that
@@ -277,7 +289,11 @@ func Publish(ctx context.Context, p provider.Provider, fn string, req PublishReq
 	if r, ok := sameArtifact(rs, req); ok {
 		return Published{Version: r.Version, Semver: r.Semver, Last: last.Semver, Existing: true}, nil
 	}
-	next, err := req.next(last.Semver, rs)
+	bumpDecision, err := req.schemaBump()
+	if err != nil {
+		return Published{}, err
+	}
+	next, err := req.next(last.Semver, rs, bumpDecision)
 	if err != nil {
 		return Published{}, err
 	}
@@ -301,26 +317,29 @@ func Publish(ctx context.Context, p provider.Provider, fn string, req PublishReq
 	if err != nil {
 		return Published{}, fmt.Errorf("release: publish %s %s: %w", fn, next, err)
 	}
-	out := Published{Version: v, Semver: next, Last: last.Semver, Existing: known[v.ID]}
+	out := Published{Version: v, Semver: next, Last: last.Semver, Existing: known[v.ID], Bump: bumpDecision}
 	if out.Existing {
 		sv, ok := labelSemver(v)
 		if !ok {
 			return Published{}, fmt.Errorf("release: %s: the artifact is already version %s, which carries no semantic version (published outside slipway): %w",
 				fn, v.ID, provider.ErrConflict)
 		}
-		out.Semver = sv
+		out.Semver, out.Bump = sv, nil
 	}
 	return out, nil
 }
 
 // next computes the semantic version req asks for after last.
-func (req PublishRequest) next(last semver.Version, rs []ReleasedVersion) (semver.Version, error) {
+func (req PublishRequest) next(last semver.Version, rs []ReleasedVersion, d *BumpDecision) (semver.Version, error) {
 	if req.Semver != nil {
 		return *req.Semver, nil
 	}
 	var level semver.Level
 	if req.Level != nil {
 		level = *req.Level
+	}
+	if d != nil {
+		level = d.Level
 	}
 	v, err := NextVersion(last, level, req.Commits)
 	if err != nil || req.Prerelease == "" {

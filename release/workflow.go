@@ -1,6 +1,7 @@
 package release
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -133,6 +134,25 @@ type Options struct {
 	// event. Both may be nil.
 	OnEvent func(Event)
 	Logger  *slog.Logger
+
+	// OnRollback, when set, reverts infrastructure after a production
+	// canary or a Rollback put the traffic back (RevertHook): its output
+	// goes to the journal and the summary, and its failure is reported
+	// without blocking or undoing the traffic rollback.
+	OnRollback *RevertHook
+	// LockDown and Remap, when set, run after every promotion to
+	// production: the public and cross-account grants of versions nothing
+	// routes to are removed, and event-source mappings pinned to a version
+	// are pointed at the stage alias (see Workflow.LockDown and
+	// Workflow.Remap; both honour DryRun). Their failures are reported and
+	// never undo the promotion.
+	LockDown *LockDownOptions
+	Remap    *RemapOptions
+	// Synthetic, when set, invokes the candidate and the stable version
+	// during each analysis window of a production canary, so a quiet
+	// function reaches a verdict (SyntheticTraffic). Request.Synthetic
+	// overrides it for a Release; a Resume uses this one.
+	Synthetic *SyntheticTraffic
 }
 
 // Workflow releases functions on one provider: Release (publish, stage,
@@ -196,6 +216,9 @@ func New(opts Options) (*Workflow, error) {
 		if err := opts.Retention.Validate(); err != nil {
 			return nil, err
 		}
+	}
+	if err := opts.checkSteps(); err != nil {
+		return nil, err
 	}
 	if w.opts.Runner.Retry.Sleep == nil {
 		w.opts.Runner.Retry.Sleep = w.clock.Sleep
@@ -273,6 +296,15 @@ type Request struct {
 	// Test runs against the staging alias before production is touched;
 	// nil runs no tests.
 	Test TestFunc `json:"-"`
+	// Contract, when set, is replayed against the candidate before any
+	// production traffic: on the staging alias (before Test), or on the
+	// candidate version when there is no staging stage. A candidate that
+	// fails it stops the release (ErrContractBroken) and staging is put
+	// back. Its events are validated against Contract.Schema, or else
+	// Publish.Schema.Candidate.
+	Contract *Contract `json:"contract,omitempty"`
+	// Synthetic overrides Options.Synthetic for this release.
+	Synthetic *SyntheticTraffic `json:"synthetic,omitempty"`
 }
 
 // Result is what a release run did.
@@ -296,6 +328,13 @@ type Result struct {
 	Pruned *retention.Report `json:"pruned,omitempty"`
 	// Summary is the run for people (Summary.Markdown).
 	Summary Summary `json:"summary"`
+	// Replay, Synthetic, LockDown, Remap and Revert are the reports of
+	// those steps; nil when they did not run.
+	Replay    *ReplayReport    `json:"replay,omitempty"`
+	Synthetic []SyntheticTally `json:"synthetic,omitempty"`
+	LockDown  *LockDownReport  `json:"lockDown,omitempty"`
+	Remap     *RemapReport     `json:"remap,omitempty"`
+	Revert    *RevertResult    `json:"revert,omitempty"`
 	// NotifyErr is a notification that failed (the release is unaffected).
 	NotifyErr error `json:"-"`
 }
@@ -344,6 +383,9 @@ func (w *Workflow) Release(ctx context.Context, req Request) (Result, error) {
 	if err := w.checkStrategy(strategy); err != nil {
 		return Result{}, err
 	}
+	if err := w.checkRequestSteps(req); err != nil {
+		return Result{}, err
+	}
 	r, err := w.newRun(req.ID, "", req.Function, w.stages.Production, req.Actor, req.Reason)
 	if err != nil {
 		return Result{}, err
@@ -374,7 +416,11 @@ func (w *Workflow) Release(ctx context.Context, req Request) (Result, error) {
 	if pub.Existing {
 		outcome, msg = "existing", "already published: same artifact and configuration"
 	}
-	if err := r.record(ctx, journal.Entry{Kind: journal.EntryPublish, Outcome: outcome}); err != nil {
+	pubEntry := journal.Entry{Kind: journal.EntryPublish, Outcome: outcome}
+	if pub.Bump != nil {
+		pubEntry.Reason = "version bump " + pub.Bump.Reason
+	}
+	if err := r.record(ctx, pubEntry); err != nil {
 		return r.finish(ctx, OutcomeFailed, err.Error(), err)
 	}
 	r.emit(Event{Kind: EventPublished, Step: StepPublish, Message: msg})
@@ -383,10 +429,17 @@ func (w *Workflow) Release(ctx context.Context, req Request) (Result, error) {
 	}
 
 	if w.stages.Staging != "" {
-		if err := r.stageAndTest(ctx, req.Test); err != nil {
+		if err := r.stageAndTest(ctx, req.Test, req.Contract, req.Publish.Schema); err != nil {
 			return r.finish(ctx, r.failOutcome(err), err.Error(), err)
 		}
 		r.compareStages(ctx)
+	} else if req.Contract != nil {
+		if err := r.replay(ctx, req.Contract, req.Publish.Schema, r.candidate); err != nil {
+			return r.finish(ctx, OutcomeFailed, err.Error(), err)
+		}
+	}
+	if syn := cmp.Or(req.Synthetic, w.opts.Synthetic); syn != nil {
+		r.synth = newSyntheticMetrics(w.opts.Runner.Metrics, w.p.(provider.Invoker), req.Function, *syn, w.clock.Now)
 	}
 	return r.canary(ctx, strategy)
 }
@@ -511,6 +564,12 @@ func (w *Workflow) Resume(ctx context.Context, id string) (Result, error) {
 		return r.result(), err
 	}
 	r.plan = st.Plan
+	if w.opts.Synthetic != nil {
+		// A stored state does not carry the request's synthetic traffic:
+		// a resumed canary has the options' (the periods the dead process
+		// judged are not invoked again, the rest are).
+		r.synth = newSyntheticMetrics(w.opts.Runner.Metrics, w.p.(provider.Invoker), st.Function, *w.opts.Synthetic, w.clock.Now)
+	}
 	r.emit(Event{Kind: EventStepStarted, Step: StepCanary, Message: fmt.Sprintf("resuming from %s, step %d", st.Phase, st.Step+1)})
 	if err := r.journalLanded(ctx, st); err != nil {
 		return r.finish(ctx, OutcomeFailed, err.Error(), err)

@@ -7,6 +7,13 @@
 //     its interval (MannWhitney, R's wilcox.test), the two-proportion test
 //     and its interval (TwoProportion, R's prop.test), and Kayenta's
 //     Mann–Whitney classifier built on them (Classify).
+//   - Sequential (anytime-valid) tests, valid however often they are looked
+//     at: Evidence, a mixture test martingale over Bernoulli trials with
+//     known, changing null probabilities, fed by CountEvidence (the
+//     candidate's share of the errors against its share of the requests)
+//     and QuantileEvidence (whether the candidate's p99 exceeded the stable
+//     one's, against the exact null probability QuantileExceedance). See
+//     sequential.go for the mathematics and worked numbers.
 //
 // Package canary turns these into checks (canary.Judge) that read metrics
 // from a provider; errors here wrap ErrInvalid, which canary re-wraps as

@@ -52,6 +52,10 @@ type settings struct {
 	summaryFile      string // $GITHUB_STEP_SUMMARY
 	outputFile       string // $GITHUB_OUTPUT
 
+	// Azure (provider azure): the function is a function app of this
+	// subscription and resource group.
+	subscription, resourceGroup string
+
 	// Subcommands that change something.
 	actor  string
 	id     string // the release ID, without the subcommand's suffix
@@ -67,6 +71,7 @@ type settings struct {
 
 	// The artifact (publish, release).
 	zip, code     string
+	packageURL    string // azure: the package's https URL (WEBSITE_RUN_FROM_PACKAGE)
 	level         string
 	semverText    string
 	prerelease    string
@@ -118,6 +123,8 @@ func (s *settings) register(c *cli) {
 	c.str(&s.providerKey, "provider", "memory", "platform: "+strings.Join(providerNames(), ", ")+" (memory: a simulated one, its state next to the journal)", "SLIPWAY_PROVIDER")
 	c.str(&s.region, "region", "", "AWS region (awslambda; else the AWS configuration's) or Cloud Run location (gcprun, required)", "SLIPWAY_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
 	c.str(&s.project, "project", "", "Google Cloud project (gcprun only, required)", "SLIPWAY_PROJECT", "GOOGLE_CLOUD_PROJECT")
+	c.str(&s.subscription, "subscription", "", "Azure subscription ID (azurefunc only)", "SLIPWAY_AZURE_SUBSCRIPTION", "AZURE_SUBSCRIPTION_ID")
+	c.str(&s.resourceGroup, "resource-group", "", "Azure resource group of the function app (azurefunc only)", "SLIPWAY_AZURE_RESOURCE_GROUP")
 	c.str(&s.stateURL, "state", ".slipway", "where the journal, rollout states and leases live: a directory or file://, s3://, gs://, azblob://, mem:// URL", "SLIPWAY_STATE", "SLIPWAY_STATE_DIR")
 	c.duration(&s.leaseTTL, "lease-ttl", defaultLeaseTTL, "a canary's driver renews its lease every third of this; a lease not renewed for longer is stale (its process crashed)", "SLIPWAY_LEASE_TTL")
 	c.duration(&s.resolution, "resolution", time.Minute, "memory provider: its metrics resolution (1s rehearses a canary in seconds with --real-time; keep it the same across steps)", "SLIPWAY_MEMORY_RESOLUTION")
@@ -160,6 +167,7 @@ func (s *settings) register(c *cli) {
 	if s.cmd == "publish" || s.cmd == "release" {
 		c.str(&s.zip, "zip", "", "deployment package (.zip) to publish", "SLIPWAY_ZIP")
 		c.str(&s.code, "code", "", "memory provider: the code to publish, as text (instead of -zip)", "SLIPWAY_CODE")
+		c.str(&s.packageURL, "package-url", "", "azurefunc provider: https URL of the uploaded .zip the app can read (instead of --zip)", "SLIPWAY_PACKAGE_URL")
 		c.str(&s.level, "level", "", "bump: major, minor or patch (default: from -commits-file)", "SLIPWAY_LEVEL")
 		c.str(&s.semverText, "semver", "", "publish exactly this semantic version", "SLIPWAY_SEMVER")
 		c.str(&s.prerelease, "prerelease", "", "publish the next prerelease with this identifier (rc, beta)", "SLIPWAY_PRERELEASE")
@@ -292,7 +300,10 @@ func (s *settings) validate() error {
 		if strings.ContainsAny(s.function, "/\\") {
 			return usageError("--function %q: the memory provider wants a plain name", s.function)
 		}
-	case "awslambda", "gcprun":
+	case "awslambda", "gcprun", "azurefunc":
+		if s.providerKey == "azurefunc" && (s.subscription == "" || s.resourceGroup == "") {
+			return usageError("--provider azurefunc needs --subscription (or AZURE_SUBSCRIPTION_ID) and --resource-group")
+		}
 		// Flags only the memory provider understands.
 		for _, name := range []string{"load", "simulate-error-rate", "code", "seed", "resolution"} {
 			if s.set[name] {
@@ -387,6 +398,10 @@ func (s *settings) validate() error {
 func (s *settings) buildPublish() error {
 	var req release.PublishRequest
 	switch {
+	case s.packageURL != "" && (s.zip != "" || s.code != "" || s.providerKey != "azurefunc"):
+		return usageError("--package-url is the azurefunc provider's artifact, instead of --zip and --code")
+	case s.packageURL != "":
+		req.Artifact.URI = s.packageURL
 	case s.zip != "" && s.code != "":
 		return usageError("give one of --zip and --code, not both")
 	case s.zip != "":
@@ -398,7 +413,7 @@ func (s *settings) buildPublish() error {
 	case s.code != "":
 		req.Artifact.Zip = []byte(s.code)
 	default:
-		return usageError("%s needs the artifact: --zip PATH (or --code TEXT with the memory provider)", s.cmd)
+		return usageError("%s needs the artifact: --zip PATH (or --code TEXT with the memory provider, --package-url URL with azurefunc)", s.cmd)
 	}
 	if s.memoryMB < 0 || s.timeout < 0 {
 		return usageError("--memory-mb and --timeout must not be negative")

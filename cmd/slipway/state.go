@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/notify"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/slipway-dev/slipway/journal/blobjournal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
+	"github.com/slipway-dev/slipway/provider/azurefunc"
 	"github.com/slipway-dev/slipway/provider/gcprun"
 	"github.com/slipway-dev/slipway/provider/memory"
 	"github.com/slipway-dev/slipway/release"
@@ -166,13 +168,7 @@ func providerKinds() []providerKind {
 		{name: "memory", open: openMemory},
 		{name: "awslambda", aliases: []string{"aws", "lambda"}, open: func(ctx context.Context, st *state, _ string) error { return st.openAWS(ctx) }},
 		{name: "gcprun", aliases: []string{"gcp", "cloudrun"}, open: func(ctx context.Context, st *state, _ string) error { return st.openGCP(ctx) }},
-		{name: "azurefunc", aliases: []string{"azure"}, open: notBuiltIn("azurefunc")},
-	}
-}
-
-func notBuiltIn(name string) func(context.Context, *state, string) error {
-	return func(context.Context, *state, string) error {
-		return usageError("--provider %s: this build of slipway has no %s adapter yet", name, name)
+		{name: "azurefunc", aliases: []string{"azure"}, open: func(ctx context.Context, st *state, _ string) error { return st.openAzure() }},
 	}
 }
 
@@ -341,5 +337,22 @@ func (st *state) openGCP(ctx context.Context) error {
 	st.p = p
 	st.metrics = provider.WithRetryMetrics(p, provider.RetryPolicy{Sleep: st.clock.Sleep})
 	st.closers = append(st.closers, p.Close)
+	return nil
+}
+
+// openAzure builds the Azure Functions adapter with DefaultAzureCredential
+// (environment, workload identity, managed identity, Azure CLI). Versions
+// are published from --package-url: the adapter has no package store here.
+func (st *state) openAzure() error {
+	cred, err := azidentity.NewDefaultAzureCredential(nil)
+	if err != nil {
+		return fmt.Errorf("%w: azure credentials: %v", errUsage, err)
+	}
+	az, err := azurefunc.New(st.s.subscription, st.s.resourceGroup, cred, azurefunc.Options{Now: st.clock.Now, Sleep: st.clock.Sleep}, nil)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	st.p = az
+	st.metrics = provider.WithRetryMetrics(az, provider.RetryPolicy{Sleep: st.clock.Sleep})
 	return nil
 }

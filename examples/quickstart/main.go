@@ -19,6 +19,8 @@
 //	go run ./examples/quickstart -real-time -strategy Canary10Percent5Minutes
 //	go run ./examples/quickstart -summary release.md   # Markdown summaries, as a CI job would publish them
 //	go run ./examples/quickstart -provider gcprun     # the Cloud Run functions adapter on its in-process emulator
+//	go run ./examples/quickstart -provider azurefunc  # the Azure Functions adapter on its in-process emulator (azure.go)
+//	PAGERDUTY_ROUTING_KEY=… go run ./examples/quickstart -pagerduty https://events.pagerduty.com/v2/enqueue
 //
 // With -provider gcprun the same job runs through provider/gcprun and the
 // Google Cloud client libraries against provider/gcprun/runtest (gRPC on a
@@ -74,21 +76,25 @@ func main() {
 
 // config is what the flags choose.
 type config struct {
-	provider string // "memory" (default) or "gcprun"
+	provider string // "memory" (default), "gcprun" or "azurefunc"
 	strategy string
 	realTime bool
 	summary  string // path of the Markdown summaries; "" writes none
+	// pagerDuty is the Events API v2 URL to page on rollbacks (the routing
+	// key from PAGERDUTY_ROUTING_KEY); "" pages nobody.
+	pagerDuty string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.provider, "provider", "memory", "the platform: memory (the in-memory provider) or gcprun (Cloud Run functions on its in-process emulator)")
+	fs.StringVar(&c.provider, "provider", "memory", "the platform: memory (the in-memory provider), gcprun (Cloud Run functions on its in-process emulator) or azurefunc (Azure Functions on its in-process emulator)")
 	fs.StringVar(&c.strategy, "strategy", "Canary10Percent5Minutes",
 		"how production traffic shifts: one of "+strings.Join(canary.Presets(), ", "))
 	fs.BoolVar(&c.realTime, "real-time", false, "wait in real time (a canary takes its minutes) instead of virtual time")
 	fs.StringVar(&c.summary, "summary", "", "write each release's Markdown summary to this file")
+	fs.StringVar(&c.pagerDuty, "pagerduty", "", "page through this PagerDuty Events API v2 URL on a rollback (routing key from $PAGERDUTY_ROUTING_KEY)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -98,8 +104,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if _, err := canary.Preset(c.strategy); err != nil {
 		return config{}, err
 	}
-	if c.provider != "memory" && c.provider != "gcprun" {
-		return config{}, provider.Invalid("quickstart flags", "provider", fmt.Sprintf("%q is not memory or gcprun", c.provider))
+	if c.provider != "memory" && c.provider != "gcprun" && c.provider != "azurefunc" {
+		return config{}, provider.Invalid("quickstart flags", "provider", fmt.Sprintf("%q is not memory, gcprun or azurefunc", c.provider))
 	}
 	return c, nil
 }
@@ -157,6 +163,18 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 		fmt.Fprintln(out, "note: all at once has no canary: nothing compares a candidate with the stable version before everyone gets it")
 	}
 
+	var notifier notify.Notifier = notify.NotifierFunc(func(_ context.Context, n notify.Notification) error {
+		fmt.Fprintf(out, "         notify   %s\n", n.Text())
+		return nil
+	})
+	if cfg.pagerDuty != "" {
+		key, err := notify.SecretFromEnv("PAGERDUTY_ROUTING_KEY")
+		if err != nil {
+			return outcome{}, err
+		}
+		notifier = notify.Multi{notifier, &notify.PagerDuty{RoutingKey: key, URL: cfg.pagerDuty}}
+	}
+
 	jr := &journal.MemoryJournal{}
 	var md strings.Builder
 	w, err := release.New(release.Options{
@@ -164,10 +182,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 		Journal: jr, Actor: "quickstart",
 		Strategy:  strategy,
 		Retention: &retention.Policy{KeepLast: 2},
-		Notifier: notify.NotifierFunc(func(_ context.Context, n notify.Notification) error {
-			fmt.Fprintf(out, "         notify   %s\n", n.Text())
-			return nil
-		}),
+		Notifier:  notifier,
 		OnEvent: func(e release.Event) {
 			if e.Kind == release.EventPublished {
 				b, bad := faults[e.Semver]
@@ -296,6 +311,9 @@ type platform struct {
 func newPlatform(ctx context.Context, name string, clk canary.Clock) (*platform, error) {
 	if name == "gcprun" {
 		return newGCPPlatform(ctx, clk)
+	}
+	if name == "azurefunc" {
+		return newAzurePlatform(ctx, clk)
 	}
 	mem, err := memory.New(memory.Options{Now: clk.Now, Sleep: clk.Sleep, Seed: 42})
 	if err != nil {

@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/slipway-dev/slipway/journal"
@@ -156,6 +160,44 @@ func (c *cancelOn) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
+// TestQuickstartPagerDuty pages through an Events API v2 stand-in: the
+// faulty release's rollback triggers one alert keyed by its release; the
+// promotions trigger nothing (there is nothing open to resolve).
+func TestQuickstartPagerDuty(t *testing.T) {
+	var mu sync.Mutex
+	var events []map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		events = append(events, ev)
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"status":"success","message":"Event processed"}`)
+	}))
+	t.Cleanup(srv.Close)
+	t.Setenv("PAGERDUTY_ROUTING_KEY", "0123456789abcdef0123456789abcdef")
+	var out strings.Builder
+	o, err := run(context.Background(), config{strategy: "Canary10Percent5Minutes", pagerDuty: srv.URL + "/v2/enqueue"}, &out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	faulty := o.results[2]
+	mu.Lock()
+	defer mu.Unlock()
+	if len(events) != 1 || events[0]["event_action"] != "trigger" || events[0]["dedup_key"] != "slipway/checkout/production/"+faulty.Release ||
+		events[0]["routing_key"] != "0123456789abcdef0123456789abcdef" {
+		t.Fatalf("events %v, want one trigger for %s", events, faulty.Release)
+	}
+	t.Setenv("PAGERDUTY_ROUTING_KEY", "")
+	if _, err := run(context.Background(), config{strategy: "Canary10Percent5Minutes", pagerDuty: srv.URL}, io.Discard); !errors.Is(err, provider.ErrInvalid) {
+		t.Errorf("without a routing key: %v, want ErrInvalid", err)
+	}
+}
+
 // TestQuickstartGCPRun runs the job on the Cloud Run functions adapter and
 // its in-process emulator: the same outcomes as on the memory provider,
 // with revisions as versions, production as the service's traffic split
@@ -197,7 +239,38 @@ func TestQuickstartProviderFlag(t *testing.T) {
 	if c, err := parseFlags(nil, io.Discard); err != nil || c.provider != "memory" {
 		t.Errorf("default provider: %+v, %v", c, err)
 	}
+	if c, err := parseFlags([]string{"-provider", "azurefunc"}, io.Discard); err != nil || c.provider != "azurefunc" {
+		t.Errorf("-provider azurefunc: %+v, %v", c, err)
+	}
 	if _, err := parseFlags([]string{"-provider", "azure"}, io.Discard); !errors.Is(err, provider.ErrInvalid) {
 		t.Errorf("unknown provider: %v", err)
+	}
+}
+
+// TestQuickstartAzureFunctions runs the job on the Azure Functions adapter
+// and its emulator: the same outcomes, with the canary as a ramp-up rule to
+// the ramp-up slot and promotion as a slot swap.
+func TestQuickstartAzureFunctions(t *testing.T) {
+	var out strings.Builder
+	o, err := run(context.Background(), config{provider: "azurefunc", strategy: "Canary10Percent5Minutes"}, &out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	if len(o.results) != 3 {
+		t.Fatalf("%d releases, want 3", len(o.results))
+	}
+	if h := o.results[1]; h.Semver != "1.1.0" || h.Outcome != release.OutcomePromoted {
+		t.Errorf("healthy release: v%s %s", h.Semver, h.Outcome)
+	}
+	if f := o.results[2]; f.Semver != "1.2.0" || f.Outcome != release.OutcomeRolledBack {
+		t.Errorf("faulty release: v%s %s", f.Semver, f.Outcome)
+	}
+	if got := productionSemver(t, o); got != "1.1.0" {
+		t.Errorf("production ends on v%s, want v1.1.0", got)
+	}
+	for _, want := range []string{"v1.1.0 promoted", "v1.2.0 rolled back", "deleted version"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }

@@ -35,10 +35,12 @@ type Rule struct {
 var Rules = []Rule{
 	{Pkg: "provider/...", Never: []string{"canary/...", "retention/...", "release/...", "journal/...", "notify/...", "cmd/...", "fleet/...", "internal/..."},
 		Why: "adapters implement the contract and know nothing of what drives them"},
-	{Pkg: "canary/...", Never: []string{"release/...", "retention/...", "journal/...", "notify/...", "cmd/..."},
+	{Pkg: "canary/...", Never: []string{"release/...", "retention/...", "journal/...", "notify/...", "cmd/...", "fleet/..."},
 		Why: "the canary machine and runner know routes and metrics, not the release workflow"},
-	{Pkg: "retention/...", Never: []string{"release/...", "canary/...", "journal/...", "notify/...", "cmd/..."},
+	{Pkg: "retention/...", Never: []string{"release/...", "canary/...", "journal/...", "notify/...", "cmd/...", "fleet/..."},
 		Why: "retention plans and prunes versions on the contract alone"},
+	{Pkg: "release/...", Never: []string{"fleet/...", "cmd/..."},
+		Why: "fleet composes releases of many targets; one release knows nothing of the fleet"},
 	{Pkg: "semver/...", Only: []string{},
 		Why: "semver is a leaf: version numbers need nothing else"},
 	{Pkg: "canary/stats/...", Only: []string{},
@@ -47,8 +49,12 @@ var Rules = []Rule{
 		Why: "the journal stores routes (provider) and nothing of the workflow"},
 	{Pkg: "notify/...", Only: []string{"provider"},
 		Why: "notifications know nothing above the provider contract"},
+	{Pkg: "metrics/...", Only: []string{"provider", "provider/providertest"},
+		Why: "a metric source implements provider.Metrics over its service's API and knows nothing of what reads it"},
 	{Pkg: "provider", Only: []string{},
 		Why: "the contract imports nothing of the module"},
+	{Pkg: "metrics/...", Only: []string{"provider/..."},
+		Why: "a metric source implements provider.Metrics and depends on provider only (its tests on providertest)"},
 }
 
 // Violation is one dependency a rule forbids.

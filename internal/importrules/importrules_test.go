@@ -96,6 +96,11 @@ func TestCheck(t *testing.T) {
 		{"statistics import canary", m("canary/stats"), []string{m("canary")}, []string{"canary/stats -> canary"}},
 		{"statistics import the contract", m("canary/stats"), []string{m("provider")}, []string{"canary/stats -> provider"}},
 		{"release imports everything below it", m("release"), []string{m("canary"), m("journal"), m("notify"), m("retention"), m("semver"), m("provider")}, nil},
+		{"release imports fleet", m("release"), []string{m("fleet")}, []string{"release -> fleet"}},
+		{"canary imports fleet", m("canary"), []string{m("fleet")}, []string{"canary -> fleet"}},
+		{"fleet imports release, canary, the journal", m("fleet"), []string{m("release"), m("canary"), m("journal"), m("provider")}, nil},
+		{"metric source imports the contract", m("metrics/prometheus"), []string{m("provider"), m("provider/providertest")}, nil},
+		{"metric source imports canary", m("metrics/datadog"), []string{m("provider"), m("canary")}, []string{"metrics/datadog -> canary"}},
 		{"a package outside the module", "example.com/other", []string{m("release")}, nil},
 	}
 	for _, tt := range tests {

@@ -63,13 +63,15 @@ func TestCanaryRunnerEndToEnd(t *testing.T) {
 				if err != nil || st.Phase != canary.PhaseSucceeded || !route.SameTraffic(provider.To("live", "2")) {
 					t.Fatalf("Start = %s, %v; route %+v; want Succeeded with all traffic on 2", st.Phase, err, route.Weights)
 				}
-				// One read of the alias at the start, two route writes (10%,
-				// 100%), and per judged window one GetAlias (the runner checks
-				// the traffic was not changed out of band) and one
-				// GetMetricData: five one-minute windows in the 5-minute bake,
-				// none repeated while CloudWatch lags.
-				w := []string{"GetAlias", "GetMetricData"}
-				want := append([]string{"GetAlias", "UpdateAlias"}, slices.Concat(w, w, w, w, w)...)
+				// One read of the candidate (Start refuses an unpublished
+				// one before any route write) and of the alias at the start,
+				// two route writes (10%, 100%), and per judged window one
+				// GetMetricData; the out-of-band check's GetAlias runs after
+				// a window's metrics, overlapping nothing a rollback waits
+				// for: five one-minute windows in the 5-minute bake, none
+				// repeated while CloudWatch lags.
+				w := []string{"GetMetricData", "GetAlias"}
+				want := append([]string{"GetFunctionConfiguration", "GetAlias", "UpdateAlias"}, slices.Concat(w, w, w, w, w)...)
 				opsEqual(t, "healthy rollout", ops, append(want, "UpdateAlias")...)
 			case "faulty":
 				if !errors.Is(err, canary.ErrRolledBack) || st.Phase != canary.PhaseRolledBack || !route.SameTraffic(provider.To("live", "1")) {
@@ -77,7 +79,10 @@ func TestCanaryRunnerEndToEnd(t *testing.T) {
 				}
 				// Judged bad on the first window [0, 1m) once its data is
 				// complete at 3m, and rolled back then.
-				opsEqual(t, "faulty rollout", ops, "GetAlias", "UpdateAlias", "GetAlias", "GetMetricData", "UpdateAlias")
+				// The rollback write follows the failing window's metrics
+				// read directly: the compare-and-swap on the alias's
+				// RevisionId guards it, so no route read comes between.
+				opsEqual(t, "faulty rollout", ops, "GetFunctionConfiguration", "GetAlias", "UpdateAlias", "GetMetricData", "UpdateAlias")
 				if back := clk.Now().Sub(epoch); back != 3*time.Minute {
 					t.Fatalf("rolled back after %s, want 3m (one interval plus the 2m CloudWatch delay)", back)
 				}

@@ -23,6 +23,9 @@
 //	EventSources            ListEventSourceMappings
 //	Permissions             GetPolicy?Qualifier=
 //	Usage                   ListProvisionedConcurrencyConfigs + version-pinned event sources
+//	Invoke                  Invoke?Qualifier= (RequestResponse; payload ≤ 6 MiB, checked first)
+//	RemovePermission        RemovePermission?Qualifier=
+//	UpdateEventSource       GetEventSourceMapping (same function?) → UpdateEventSourceMapping(FunctionName fn:qualifier)
 //
 // Capabilities: a route names at most two versions (a primary and one
 // additional version), weights in whole basis points (Lambda's weight is a

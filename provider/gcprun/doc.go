@@ -19,7 +19,8 @@
 //	                     Cloud Run service (Function.service_config.service)
 //	Version              a revision of the service (ID "F-00007-xiz"); Publish's record of it
 //	                     (code SHA-256, configuration, description, labels) is kept in the
-//	                     service annotation slipway.dev/versions
+//	                     service annotation slipway.dev/versions (with Options.Services also in
+//	                     the revision's own annotation slipway.dev/version)
 //	Publish              [CreateFunction |] GenerateUploadUrl + HTTP PUT of the zip → UpdateFunction
 //	                     (long-running operation, all_traffic_on_latest_revision false)
 //	Publish (Services)   UpdateService(template, annotations) of a container image, CreateService
@@ -36,6 +37,8 @@
 //	EventSources         Function.event_trigger (Eventarc)
 //	Permissions          Run GetIamPolicy: members of roles/run.invoker (and roles that include it)
 //	Usage                none: nothing but the traffic list pins a revision
+//	Invoke               HTTP POST to the service's URL (the split route) or a tag's URL
+//	                     (Options.InvokeClient; an untagged revision is ErrUnsupported)
 //
 // With Options.Services a function name is a Cloud Run service managed
 // directly with the Cloud Run Admin API (no Cloud Functions resource), and

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -59,6 +60,7 @@ func newEnv(t testing.TB, opts runtest.Options) *env {
 	t.Cleanup(srv.Close)
 	p, err := gcprun.New(context.Background(), gcprun.Options{
 		Project: srv.Project(), Location: srv.Location(), Now: c.Now, Sleep: c.Sleep,
+		InvokeClient: &http.Client{Transport: srv.InvokeTransport()},
 	}, srv.ClientOptions()...)
 	if err != nil {
 		t.Fatal(err)

@@ -76,6 +76,11 @@ type Options struct {
 	// GenerateUploadUrl). Nil means a client with no credentials and
 	// http.DefaultTransport: the signed URL carries its own authorisation.
 	HTTPClient *http.Client
+	// InvokeClient sends Invoke's requests to the service's and the tags'
+	// URLs. A service that is not public needs an ID token with the URL as
+	// audience (google.golang.org/api/idtoken.NewClient) and the caller
+	// needs roles/run.invoker. Nil means http.DefaultClient.
+	InvokeClient *http.Client
 }
 
 // Validate reports options that cannot work.

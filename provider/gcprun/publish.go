@@ -475,11 +475,18 @@ func (p *Provider) version(ctx context.Context, svcName, id string, rec *Record)
 	return versionOf(rev, rec), nil
 }
 
-// versionOf converts a revision and its record. A revision slipway did not
-// record (deployed by other tools) has no code hash, description or
-// labels, and the configuration its container shows.
+// versionOf converts a revision and its record (from the service's
+// annotation, else the revision's own AnnotationVersion). A revision
+// slipway did not record (deployed by other tools) has no code hash,
+// description or labels, and the configuration its container shows.
 func versionOf(rev *runpb.Revision, rec *Record) provider.Version {
 	v := provider.Version{ID: shortName(rev.Name), Created: rev.GetCreateTime().AsTime()}
+	if raw := rev.GetAnnotations()[AnnotationVersion]; rec == nil && raw != "" {
+		var r Record
+		if json.Unmarshal([]byte(raw), &r) == nil {
+			rec = &r
+		}
+	}
 	if rec != nil {
 		v.CodeSHA256 = rec.SHA256
 		v.Config = cloneConfig(rec.Config)
@@ -644,6 +651,8 @@ func (p *Provider) publishImage(ctx context.Context, fn string, in provider.Publ
 		return provider.Version{}, provider.Invalid("publish", "function", fmt.Sprintf("%q is too long for revision names (%s)", fn, id))
 	}
 	tmpl := revisionTemplate(in.Config, a.Image, id)
+	tmpl.Annotations = map[string]string{}
+	setJSON(tmpl.Annotations, AnnotationVersion, rec)
 	name := p.locationName() + "/services/" + fn
 
 	svc, err := p.c.Services.GetService(ctx, &runpb.GetServiceRequest{Name: name})

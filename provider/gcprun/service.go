@@ -27,6 +27,11 @@ import (
 const (
 	// AnnotationVersions holds a JSON object: revision ID → Record.
 	AnnotationVersions = "slipway.dev/versions"
+	// AnnotationVersion is the revision annotation holding the revision's
+	// own Record (JSON), set when Publish deploys with Options.Services:
+	// there the revision template is slipway's to write, so the record is
+	// immutable with the revision too.
+	AnnotationVersion = "slipway.dev/version"
 	// AnnotationRoutes holds a JSON object: route → write counter, which
 	// makes each route's revision token change on every write of it.
 	AnnotationRoutes = "slipway.dev/routes"
@@ -178,10 +183,19 @@ func settled(svc *runpb.Service) bool {
 	if len(svc.Traffic) != len(svc.TrafficStatuses) {
 		return false
 	}
-	for i, t := range svc.Traffic {
-		st := svc.TrafficStatuses[i]
-		if t.Type != st.Type || t.Percent != st.Percent || t.Tag != st.Tag ||
-			(t.Type == runpb.TrafficTargetAllocationType_TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION && t.Revision != st.Revision) {
+	// Every target has its status (in any order: the reference says they
+	// match, not that they are listed alike).
+	used := make([]bool, len(svc.TrafficStatuses))
+	for _, t := range svc.Traffic {
+		found := false
+		for i, st := range svc.TrafficStatuses {
+			if !used[i] && t.Type == st.Type && t.Percent == st.Percent && t.Tag == st.Tag &&
+				(t.Type != runpb.TrafficTargetAllocationType_TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION || t.Revision == st.Revision) {
+				used[i], found = true, true
+				break
+			}
+		}
+		if !found {
 			return false
 		}
 	}

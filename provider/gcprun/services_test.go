@@ -6,8 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
+
+	"cloud.google.com/go/run/apiv2/runpb"
 
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/gcprun"
@@ -23,6 +27,7 @@ func newServicesEnv(t testing.TB, opts runtest.Options) *env {
 	t.Cleanup(srv.Close)
 	p, err := gcprun.New(context.Background(), gcprun.Options{
 		Project: srv.Project(), Location: srv.Location(), Services: true, Now: c.Now, Sleep: c.Sleep,
+		InvokeClient: &http.Client{Transport: srv.InvokeTransport()},
 	}, srv.ClientOptions()...)
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +80,19 @@ func TestPublishImageSequence(t *testing.T) {
 	}
 	if v0.ID == v1.ID || v1.CodeSHA256 != image(1).SHA256 || v1.Labels[provider.LabelSemver] != "1.0.0" {
 		t.Errorf("versions %+v, %+v", v0, v1)
+	}
+	// The record is on the revision itself as well.
+	conn, err := e.srv.Conn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rev, err := runpb.NewRevisionsClient(conn).GetRevision(ctx, &runpb.GetRevisionRequest{Name: "projects/" + e.srv.Project() + "/locations/" + e.srv.Location() + "/services/" + fn + "/revisions/" + v1.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := rev.Annotations[gcprun.AnnotationVersion]; !strings.Contains(a, `"slipway.dev/semver":"1.0.0"`) || !strings.Contains(a, image(1).SHA256) {
+		t.Errorf("revision annotation %s = %q, want the record", gcprun.AnnotationVersion, a)
 	}
 	e.srv.ResetRequests()
 	again, err := e.p.Publish(ctx, fn, in)

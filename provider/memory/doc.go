@@ -66,6 +66,15 @@
 // after applying the change (a lost response). Fault.Before hooks let a test
 // fail or interleave a chosen call deterministically.
 //
+// # Invocation and fixes
+//
+// Invoke runs the Handler set with SetHandler for the version named (or the
+// version an alias's weights pick with the seeded generator); a version
+// without one answers "null". RemovePermission and UpdateEventSource change
+// the lists SetPermissions and SetEventSources set. Handlers are Go funcs:
+// they are not persisted, and invocations do not enter the synthetic
+// metrics.
+//
 // # Persistence
 //
 // With Options.Path the whole state (functions, versions, routes,

@@ -21,12 +21,18 @@ const (
 	OpUsage         = "Usage"
 	OpEventSources  = "EventSources"
 	OpPermissions   = "Permissions"
+	// OpInvoke, OpRemovePermission and OpUpdateEventSource are the
+	// operations of invoke.go.
+	OpInvoke            = "Invoke"
+	OpRemovePermission  = "RemovePermission"
+	OpUpdateEventSource = "UpdateEventSource"
 )
 
 // Ops lists every operation name a Fault may name.
 func Ops() []string {
 	return []string{OpPublish, OpVersion, OpVersions, OpRoute, OpRoutes, OpSetRoute,
-		OpDeleteVersion, OpObserve, OpUsage, OpEventSources, OpPermissions}
+		OpDeleteVersion, OpObserve, OpUsage, OpEventSources, OpPermissions,
+		OpInvoke, OpRemovePermission, OpUpdateEventSource}
 }
 
 // Fault is a failure injected into chosen operations.

@@ -101,14 +101,20 @@ type Provider struct {
 	faultMu sync.Mutex
 	faults  []*faultState
 	rng     *rand.Rand
+
+	// handlers run invocations (invoke.go); not persisted.
+	handlers handlers
 }
 
 var (
-	_ provider.Provider          = (*Provider)(nil)
-	_ provider.Metrics           = (*Provider)(nil)
-	_ provider.UsageReporter     = (*Provider)(nil)
-	_ provider.EventSourceLister = (*Provider)(nil)
-	_ provider.PermissionReader  = (*Provider)(nil)
+	_ provider.Provider           = (*Provider)(nil)
+	_ provider.Metrics            = (*Provider)(nil)
+	_ provider.UsageReporter      = (*Provider)(nil)
+	_ provider.EventSourceLister  = (*Provider)(nil)
+	_ provider.PermissionReader   = (*Provider)(nil)
+	_ provider.Invoker            = (*Provider)(nil)
+	_ provider.PermissionRemover  = (*Provider)(nil)
+	_ provider.EventSourceUpdater = (*Provider)(nil)
 )
 
 // New returns a Provider. It fails only for options that do not validate

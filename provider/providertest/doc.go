@@ -72,6 +72,10 @@
 //     version is gone from Version and Versions and cannot be routed to.
 //   - Cancel: every method called with a cancelled context returns an error
 //     matching context.Canceled and changes nothing.
+//   - Invoke (when the provider is a provider.Invoker; skipped otherwise):
+//     invoking a version or an alias runs it (a 2xx status, and the version
+//     that ran when the platform names it), ErrNotFound for a missing
+//     function, version or alias, ErrInvalid without a qualifier.
 //
 // Every expected error is checked with errors.Is against the sentinel, and
 // errors.As must find a *provider.Error naming the operation and the
@@ -104,4 +108,18 @@
 // partial one, consistent counts and percentiles). With
 // MetricsOptions.WantTraffic the caller promises traffic in the window, and
 // an all-zero answer fails.
+//
+// # Metric sources with known traffic
+//
+// RunSource checks a source the caller can seed: a MetricsFixture names the
+// source, three versions and a Seed function that makes the traffic of a
+// fixed Plan (SourcePlan: 600 invocations and 6 errors per period for the
+// first version, 60 and 12 for the second, none for the third, silence
+// before and after). It runs RunMetrics's clauses over the seeded window,
+// then checks the same windows for every version, the seeded totals at two
+// periods, per-version separation, zero points for empty windows, paging
+// over a long window, and the platform's rate-limit and 5xx answers mapped
+// to provider.ErrThrottled and provider.ErrUnavailable. The memory
+// provider, the CloudWatch reader of provider/awslambda on lambdatest, and
+// the Prometheus and Datadog sources under metrics/ pass it.
 package providertest

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"testing"
 
 	"github.com/slipway-dev/slipway/provider"
 )
@@ -187,5 +188,16 @@ func RunMetricsRecorded(m provider.Metrics, opts MetricsOptions) *Report {
 	rep := &Report{outcome: map[string]Outcome{}, messages: map[string][]string{}}
 	root := &recorder{report: rep, ctx: context.Background()}
 	root.run("Metrics", func(t tester) { runMetrics(t, m, opts) })
+	return rep
+}
+
+// RunSourceRecorded is RunSource with a recorder in place of *testing.T
+// for the clauses; t is handed to the fixture's Seed and Failing.
+func RunSourceRecorded(t *testing.T, f MetricsFixture) *Report {
+	rep := &Report{outcome: map[string]Outcome{}, messages: map[string][]string{}}
+	root := &recorder{report: rep, ctx: context.Background()}
+	root.run("Source", func(r tester) {
+		runSource(r, f, func(p Plan) { f.Seed(t, p) }, func(target error) (provider.Metrics, bool) { return f.Failing(t, target) })
+	})
 	return rep
 }

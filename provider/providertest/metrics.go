@@ -57,6 +57,13 @@ func RunMetrics(t *testing.T, m provider.Metrics, opts MetricsOptions) {
 
 func runMetrics(t tester, m provider.Metrics, opts MetricsOptions) {
 	t.Helper()
+	runMetricsClauses(t, m, opts)
+}
+
+// runMetricsClauses runs the clauses of RunMetrics except those named in
+// skip.
+func runMetricsClauses(t tester, m provider.Metrics, opts MetricsOptions, skip ...string) {
+	t.Helper()
 	if opts.Function == "" || len(opts.Versions) == 0 {
 		t.Fatalf("providertest.RunMetrics: MetricsOptions.Function and Versions are required")
 	}
@@ -72,6 +79,9 @@ func runMetrics(t tester, m provider.Metrics, opts MetricsOptions) {
 		{"Future", metricsFuture},
 	}
 	for _, c := range clauses {
+		if slices.Contains(skip, c.name) {
+			continue
+		}
 		t.run(c.name, func(t tester) {
 			t.Parallel()
 			mx := &metricsEnv{t: t, ctx: t.Context(), m: m, opts: opts}

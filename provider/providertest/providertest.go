@@ -118,6 +118,7 @@ func (s *suite) groups() []group {
 		{"Weights", weightClauses()},
 		{"DeleteVersion", deleteClauses()},
 		{"Cancel", cancelClauses()},
+		{"Invoke", invokeClauses()},
 	}
 }
 

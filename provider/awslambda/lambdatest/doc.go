@@ -77,9 +77,16 @@
 //     the last page; markers are opaque.
 //   - Errors carry X-Amzn-ErrorType and a JSON body with Type and message;
 //     throttling is 429 TooManyRequestsException with Retry-After and Reason.
+//   - Invoke runs the Handler set for a version (SetHandler) with the
+//     documented payload limits, X-Amz-Function-Error and
+//     X-Amz-Executed-Version (invoke.go); AddPermission and RemovePermission
+//     keep the resource policy GetPolicy answers, with its RevisionId and
+//     documented errors (permissions.go); GetEventSourceMapping and
+//     UpdateEventSourceMapping repoint a mapping (esm.go).
 //
-// What it does not emulate: invocation (Invoke), layers, code signing,
-// function URLs, Pending state after CreateFunction, metric math, sub-minute
+// What it does not emulate: asynchronous invocation's queue and retries,
+// invocation metrics (invocations do not reach GetMetricData), layers, code
+// signing, function URLs, Pending state after CreateFunction, metric math, sub-minute
 // metric periods, and the account's real quotas.
 //
 // The server is safe for concurrent use; one mutex serialises the state.

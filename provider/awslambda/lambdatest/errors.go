@@ -12,7 +12,8 @@ import (
 // smithy-go restjson1 and SDK-L schemas.go): the code travels in the
 // X-Amzn-ErrorType header, the body carries "Type" ("User" or "Service")
 // and the message under "message" — except ResourceNotFoundException and
-// ServiceException, whose member is "Message".
+// ServiceException, whose member is "Message" (as is ResourceInUseException's,
+// MODEL-L).
 
 // apiError is a Lambda error the handlers return.
 type apiError struct {
@@ -58,7 +59,7 @@ func writeLambdaError(w http.ResponseWriter, status int, code, msg string) {
 	}
 	body := map[string]string{"Type": typ}
 	switch code {
-	case "ResourceNotFoundException", "ServiceException":
+	case "ResourceNotFoundException", "ServiceException", "ResourceInUseException":
 		body["Message"] = msg
 	default:
 		body["message"] = msg

@@ -470,6 +470,9 @@ type Permission struct {
 	// FunctionURLAuthType ("NONE" or "AWS_IAM") adds the
 	// lambda:FunctionUrlAuthType condition of a function URL permission.
 	FunctionURLAuthType string
+	// PrincipalOrgID adds the aws:PrincipalOrgID condition (an
+	// organization's members may invoke).
+	PrincipalOrgID string
 }
 
 // AddPermission adds a statement to the resource policy of fn or of one
@@ -488,43 +491,7 @@ func (s *Server) AddPermission(fn, qualifier string, p Permission) error {
 	if p.Sid == "" || p.Principal == "" {
 		return fmt.Errorf("lambdatest: add permission: Sid and Principal are required")
 	}
-	action := p.Action
-	if action == "" {
-		action = "lambda:InvokeFunction"
-	}
-	var principal any
-	switch {
-	case p.Principal == "*":
-		principal = "*"
-	case strings.HasSuffix(p.Principal, ".amazonaws.com"):
-		principal = map[string]any{"Service": p.Principal}
-	case digitsRe.MatchString(p.Principal):
-		principal = map[string]any{"AWS": "arn:aws:iam::" + p.Principal + ":root"}
-	default:
-		principal = map[string]any{"AWS": p.Principal}
-	}
-	resource := s.functionARN(fn)
-	if qualifier != "" {
-		resource += ":" + qualifier
-	}
-	st := map[string]any{"Sid": p.Sid, "Effect": "Allow", "Principal": principal, "Action": action, "Resource": resource}
-	cond := map[string]any{}
-	if p.SourceArn != "" {
-		cond["ArnLike"] = map[string]any{"AWS:SourceArn": p.SourceArn}
-	}
-	if p.SourceAccount != "" || p.FunctionURLAuthType != "" {
-		eq := map[string]any{}
-		if p.SourceAccount != "" {
-			eq["AWS:SourceAccount"] = p.SourceAccount
-		}
-		if p.FunctionURLAuthType != "" {
-			eq["lambda:FunctionUrlAuthType"] = p.FunctionURLAuthType
-		}
-		cond["StringEquals"] = eq
-	}
-	if len(cond) > 0 {
-		st["Condition"] = cond
-	}
+	st := s.statement(fn, qualifier, p)
 	pol := f.policies[qualifier]
 	if pol == nil {
 		pol = &policy{}

@@ -844,13 +844,6 @@ func (s *Server) listEventSourceMappings(w http.ResponseWriter, r *http.Request,
 		start = i + 1
 	}
 	src := qs.Get("EventSourceArn")
-	type esmJSON struct {
-		UUID           string  `json:"UUID"`
-		FunctionArn    string  `json:"FunctionArn"`
-		EventSourceArn string  `json:"EventSourceArn"`
-		State          string  `json:"State"`
-		LastModified   float64 `json:"LastModified"`
-	}
 	out := struct {
 		EventSourceMappings []esmJSON `json:"EventSourceMappings"`
 		NextMarker          string    `json:"NextMarker,omitempty"`
@@ -867,14 +860,7 @@ func (s *Server) listEventSourceMappings(w http.ResponseWriter, r *http.Request,
 			out.NextMarker = encodeMarker(last)
 			break
 		}
-		arn := s.functionARN(m.function)
-		if m.qualifier != "" {
-			arn += ":" + m.qualifier
-		}
-		out.EventSourceMappings = append(out.EventSourceMappings, esmJSON{
-			UUID: m.uuid, FunctionArn: arn, EventSourceArn: m.source, State: m.state,
-			LastModified: float64(m.modified.UnixMilli()) / 1e3,
-		})
+		out.EventSourceMappings = append(out.EventSourceMappings, s.esmJSON(m))
 		last = m.uuid
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -144,6 +144,9 @@ type Server struct {
 	esms    []*eventSourceMapping
 	log     []Request
 	seq     uint64
+
+	alarms alarmStore  // CloudWatch alarms, alarms.go
+	inv    invokeState // invoke.go
 }
 
 // NewServer starts an emulator. It panics if opts.Validate fails. Close it
@@ -284,6 +287,7 @@ type route struct {
 	op      string
 	fn      string // FunctionName path parameter (may be an ARN, may be qualified)
 	alias   string
+	id      string // StatementId (RemovePermission) or mapping UUID
 	handler func(s *Server, w http.ResponseWriter, r *http.Request, rt route)
 }
 
@@ -351,11 +355,20 @@ func match(r *http.Request) (route, bool) {
 		if m == http.MethodPost && segs[3] == "GetMetricData" {
 			return route{op: "GetMetricData", handler: (*Server).getMetricData}, true
 		}
+		if rt, ok := alarmRoute(segs[3]); ok && m == http.MethodPost {
+			return rt, true
+		}
 		return route{op: segs[3]}, false
 	case len(segs) >= 2 && segs[0] == "2015-03-31" && segs[1] == "event-source-mappings":
 		// SDK v2 sends no trailing slash; the older model has one: both work.
 		if len(segs) == 2 && m == http.MethodGet {
 			return route{op: "ListEventSourceMappings", handler: (*Server).listEventSourceMappings}, true
+		}
+		if len(segs) == 3 && m == http.MethodGet {
+			return route{op: "GetEventSourceMapping", id: segs[2], handler: (*Server).getEventSourceMapping}, true
+		}
+		if len(segs) == 3 && m == http.MethodPut {
+			return route{op: "UpdateEventSourceMapping", id: segs[2], handler: (*Server).updateEventSourceMapping}, true
 		}
 	case len(segs) == 2 && segs[0] == "2015-03-31" && segs[1] == "functions" && m == http.MethodPost:
 		return route{op: "CreateFunction", handler: (*Server).createFunctionHTTP}, true
@@ -388,6 +401,12 @@ func match(r *http.Request) (route, bool) {
 			return route{op: "DeleteAlias", fn: fn, alias: segs[4], handler: (*Server).deleteAlias}, true
 		case len(segs) == 4 && segs[3] == "policy" && m == http.MethodGet:
 			return route{op: "GetPolicy", fn: fn, handler: (*Server).getPolicy}, true
+		case len(segs) == 4 && segs[3] == "policy" && m == http.MethodPost:
+			return route{op: "AddPermission", fn: fn, handler: (*Server).addPermissionHTTP}, true
+		case len(segs) == 5 && segs[3] == "policy" && m == http.MethodDelete:
+			return route{op: "RemovePermission", fn: fn, id: segs[4], handler: (*Server).removePermission}, true
+		case len(segs) == 4 && segs[3] == "invocations" && m == http.MethodPost:
+			return route{op: "Invoke", fn: fn, handler: (*Server).invoke}, true
 		}
 	case len(segs) == 4 && segs[0] == "2019-09-30" && segs[1] == "functions" && segs[3] == "provisioned-concurrency" && m == http.MethodGet:
 		return route{op: "ListProvisionedConcurrencyConfigs", fn: segs[2], handler: (*Server).listProvisionedConcurrency}, true

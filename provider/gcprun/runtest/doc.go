@@ -37,6 +37,13 @@
 // error rate, 429 rate and latency percentiles. Counts are integrals of
 // these piecewise-constant functions, so metrics are deterministic.
 //
+// # Invocation
+//
+// InvokeTransport answers HTTP requests to the service URL (the split picks
+// a revision, deterministically by percent) and to each tag's URL (its
+// revision only), running the Handler set with SetHandler; invocations do
+// not enter the metrics model.
+//
 // Everything is safe for concurrent use. Time is Options.Now: a virtual
 // clock makes rollouts of minutes take none.
 package runtest

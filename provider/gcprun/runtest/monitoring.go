@@ -2,7 +2,6 @@ package runtest
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"maps"
 	"math"
@@ -33,7 +32,7 @@ const (
 	ResourceType     = "cloud_run_revision"
 )
 
-// LatencyBuckets are the bucket options of the emulator's latency
+// latencyBuckets are the bucket options of the emulator's latency
 // distributions: exponential, 1 ms scale, growth 1.1, 200 finite buckets
 // (the real service's bucket layout is not documented; clients read it
 // from each distribution, as they must).
@@ -212,7 +211,7 @@ func (x metricServer) ListTimeSeries(_ context.Context, req *monitoringpb.ListTi
 	if req.PageSize > 0 && int(req.PageSize) < limit {
 		limit = int(req.PageSize)
 	}
-	resp := &monitoringpb.ListTimeSeriesResponse{Unit: unitOf(mtype, pct)}
+	resp := &monitoringpb.ListTimeSeriesResponse{Unit: unitOf(mtype)}
 	n, i := 0, first
 	for ; i < len(out); i++ {
 		if i > first && n+len(out[i].points) > limit {
@@ -238,7 +237,7 @@ func fingerprint(req *monitoringpb.ListTimeSeriesRequest) string {
 	return strconv.FormatUint(h, 36)
 }
 
-func unitOf(mtype string, pct float64) string {
+func unitOf(mtype string) string {
 	if mtype == RequestLatencies {
 		return "ms"
 	}
@@ -494,8 +493,6 @@ func (x series) proto(mtype string, pct float64, aligner monitoringpb.Aggregatio
 	return &monitoringpb.TimeSeries{
 		Metric:     &metric.Metric{Type: mtype, Labels: maps.Clone(x.metricLabels)},
 		Resource:   &monitoredres.MonitoredResource{Type: ResourceType, Labels: maps.Clone(x.resourceLabels)},
-		MetricKind: kind, ValueType: vt, Points: x.points, Unit: unitOf(mtype, pct),
+		MetricKind: kind, ValueType: vt, Points: x.points, Unit: unitOf(mtype),
 	}
 }
-
-var _ = base64.RawURLEncoding

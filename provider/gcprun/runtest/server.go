@@ -138,6 +138,8 @@ type Server struct {
 	objects   map[objectRef][]byte
 	uploadSeq int
 	log       []Request
+
+	inv invokeState // invoke.go
 }
 
 type objectRef struct{ bucket, object string }

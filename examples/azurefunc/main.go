@@ -1,0 +1,173 @@
+// Command azurefunc releases a run-from-package zip to an existing Azure
+// Functions app with slipway's Azure adapter: it records an immutable
+// version (the package URL and SHA-256 plus the configuration, labelled with
+// a semantic version and a commit), deploys it to the ramp-up slot, sends
+// production traffic to it through a ramp-up rule step by step while
+// comparing its Azure Monitor error rate (Http5xx / Requests) with the
+// production slot's, and promotes it by slot swap or clears the rule.
+//
+// It runs against a real subscription with azidentity's
+// DefaultAzureCredential (environment, workload identity, managed identity,
+// Azure CLI, Azure Developer CLI); it never prints credentials. The package
+// must already be uploaded where the app can read it (a blob URL with a
+// read SAS, or one the app's managed identity may read), as
+// WEBSITE_RUN_FROM_PACKAGE takes it.
+//
+//	go run ./examples/azurefunc -subscription $AZURE_SUBSCRIPTION_ID -resource-group rg-checkout \
+//	    -app checkout -package-url "https://acct.blob.core.windows.net/pkgs/checkout-1.4.0.zip?sv=…" \
+//	    -sha256 $(sha256sum checkout.zip | cut -d' ' -f1) -semver 1.4.0 -commit $(git rev-parse --short HEAD)
+//
+// The production slot must already run a version released by slipway (the
+// first one: -first, which deploys it to production directly). With
+// -dry-run it records the version and prints the plan without touching
+// traffic. Interrupting it (SIGINT, SIGTERM) clears the ramp-up rule.
+//
+// This example compiles in CI; it has no test of its own (it needs a
+// subscription). The same flow runs on the emulator in
+// internal/integration's TestReleaseWorkflowOnAzure.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/provider/azurefunc"
+)
+
+type flags struct {
+	subscription, resourceGroup, app string
+	packageURL, sha256, strategy     string
+	semver, commit, description      string
+	maxErrorRate                     float64
+	first, dryRun, verbose           bool
+}
+
+func main() {
+	var f flags
+	flag.StringVar(&f.subscription, "subscription", os.Getenv("AZURE_SUBSCRIPTION_ID"), "subscription ID (default $AZURE_SUBSCRIPTION_ID)")
+	flag.StringVar(&f.resourceGroup, "resource-group", "", "resource group of the function app (required)")
+	flag.StringVar(&f.app, "app", "", "function app name (required)")
+	flag.StringVar(&f.packageURL, "package-url", "", "https URL of the .zip package the app can read (required)")
+	flag.StringVar(&f.sha256, "sha256", "", "hex SHA-256 of the package, recorded with the version")
+	flag.StringVar(&f.strategy, "strategy", "Canary10Percent5Minutes", "rollout preset: "+strings.Join(canary.Presets(), ", "))
+	flag.StringVar(&f.semver, "semver", "", "semantic version recorded on the version")
+	flag.StringVar(&f.commit, "commit", "", "commit recorded on the version")
+	flag.StringVar(&f.description, "description", "", "version description")
+	flag.Float64Var(&f.maxErrorRate, "max-error-rate", 0.01, "fail when the candidate's error rate exceeds the stable one's by more than this")
+	flag.BoolVar(&f.first, "first", false, "deploy straight to production (the app's first release through slipway)")
+	flag.BoolVar(&f.dryRun, "dry-run", false, "record the version and print the plan, leave traffic alone")
+	flag.BoolVar(&f.verbose, "v", false, "log API steps")
+	flag.Parse()
+
+	level := slog.LevelInfo
+	if f.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, f, log); err != nil {
+		log.Error("release failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, f flags, log *slog.Logger) error {
+	if f.subscription == "" || f.resourceGroup == "" || f.app == "" || f.packageURL == "" {
+		return errors.New("-subscription, -resource-group, -app and -package-url are required")
+	}
+	strategy, err := canary.Preset(f.strategy)
+	if err != nil {
+		return err
+	}
+	cred, err := azidentity.NewDefaultAzureCredential(nil)
+	if err != nil {
+		return fmt.Errorf("azure credentials: %w", err)
+	}
+	az, err := azurefunc.New(f.subscription, f.resourceGroup, cred, azurefunc.Options{Logger: log}, nil)
+	if err != nil {
+		return err
+	}
+	retry := provider.RetryPolicy{Logger: log}
+	p := provider.WithRetry(az, retry)
+	metrics := provider.WithRetryMetrics(az, retry)
+	const production = azurefunc.DefaultProductionAlias
+
+	labels := map[string]string{}
+	if f.semver != "" {
+		labels[provider.LabelSemver] = f.semver
+	}
+	if f.commit != "" {
+		labels[provider.LabelCommit] = f.commit
+	}
+	in := provider.PublishInput{Artifact: provider.Artifact{URI: f.packageURL, SHA256: f.sha256}, Description: f.description, Labels: labels}
+	stable, err := p.Route(ctx, f.app, production)
+	switch {
+	case err == nil:
+		// The configuration stays as the stable version has it.
+		base, err := p.Version(ctx, f.app, stable.Primary())
+		if err != nil {
+			return err
+		}
+		in.Config = base.Config
+	case errors.Is(err, provider.ErrNotFound) && f.first:
+	default:
+		return fmt.Errorf("production must run a version released by slipway (or pass -first): %w", err)
+	}
+	v, err := p.Publish(ctx, f.app, in)
+	if err != nil {
+		return err
+	}
+	log.Info("recorded", "app", f.app, "version", v.ID, "sha256", v.CodeSHA256, "semver", v.Labels[provider.LabelSemver])
+	if f.first && stable.Primary() == "" {
+		if f.dryRun {
+			log.Info("plan: deploy to production", "version", v.ID)
+			return nil
+		}
+		_, err := p.SetRoute(ctx, f.app, provider.To(production, v.ID))
+		return err
+	}
+	if v.ID == stable.Primary() {
+		log.Info("production already runs this package and configuration; nothing to release")
+		return nil
+	}
+	for _, s := range strategy.Steps {
+		if err := p.Capabilities().CheckRoute(provider.Split(production, stable.Primary(), v.ID, s.Weight)); err != nil {
+			return err
+		}
+		log.Info("plan", "weight", provider.Percent(s.Weight), "bake", s.Bake)
+	}
+	if f.dryRun {
+		return nil
+	}
+
+	check := canary.Relative{Metric: canary.ErrorRate, Factor: 1, Slack: f.maxErrorRate}
+	strategy.Analysis.Checks = []canary.CheckSpec{{Name: "error rate", Check: check}}
+	runner, err := canary.NewRunner(canary.RunnerOptions{
+		Provider: p, Metrics: metrics, Logger: log,
+		Checks:     map[string]canary.Check{"error rate": check},
+		MetricsLag: azurefunc.DefaultMetricsDelay,
+	})
+	if err != nil {
+		return err
+	}
+	id := fmt.Sprintf("%s-%s-%d", f.app, v.ID, time.Now().Unix())
+	st, err := runner.Start(ctx, canary.Rollout{ID: id, Function: f.app, Alias: production, Candidate: v.ID, Strategy: strategy})
+	if err != nil {
+		return fmt.Errorf("rollout %s ended %s: %w", id, st.Phase, err)
+	}
+	log.Info("promoted by slot swap", "app", f.app, "version", v.ID, "phase", st.Phase)
+	return nil
+}

@@ -1,0 +1,146 @@
+package azurefunc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slipway-dev/slipway/provider"
+)
+
+var _ provider.Invoker = (*Provider)(nil)
+
+// MaxInvokeRequest is the largest request body Invoke sends: the Functions
+// host's default HTTP request limit is 100 MB (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT,
+// "Azure Functions HTTP trigger", limits; unverified, see docs/release-steps.md).
+const MaxInvokeRequest = 100 << 20
+
+// Invoke POSTs in.Payload (Content-Type application/json) to
+// https://HOST + Options.InvokePath with Options.InvokeClient, where HOST
+// is the default host name of the slot that in.Qualifier reaches:
+//
+//   - the production route: the app's host (APP.azurewebsites.net), where
+//     the ramp-up rule sends its share to the ramp-up slot;
+//   - another route: its slot's host (APP-SLOT.azurewebsites.net), the
+//     staging slot host for "staging";
+//   - a version ID: the host of a route that runs only that version (Azure
+//     runs a version only in a slot, so a version no slot runs is
+//     ErrUnsupported).
+//
+// ExecutedVersion is the version the slot runs, "" while production
+// splits. A 2xx answer is success; 429 is *provider.ThrottleError; 401 and
+// 403 are errors (set a function key with Options.InvokeClient); any other
+// status is the function's failure (FunctionError "HTTP <status>").
+// ErrUnsupported without Options.InvokePath (the adapter does not know the
+// HTTP function's route); ErrNotFound for a missing app, route or version.
+func (p *Provider) Invoke(ctx context.Context, fn string, in provider.InvokeInput) (provider.InvokeOutput, error) {
+	const op = "invoke"
+	if err := checkFunction(op, fn); err != nil {
+		return provider.InvokeOutput{}, err
+	}
+	if err := in.Validate(); err != nil {
+		return provider.InvokeOutput{}, fail(op, fn, err)
+	}
+	if p.opts.InvokePath == "" {
+		return provider.InvokeOutput{}, fail(op, fn, fmt.Errorf("%w: Options.InvokePath names no HTTP function to invoke", provider.ErrUnsupported))
+	}
+	if len(in.Payload) > MaxInvokeRequest {
+		return provider.InvokeOutput{}, fail(op, fn, provider.Invalid("", "payload",
+			fmt.Sprintf("is %d bytes; the Functions host takes at most %d", len(in.Payload), MaxInvokeRequest)))
+	}
+	host, version, err := p.invokeHost(ctx, fn, in.Qualifier)
+	if err != nil {
+		return provider.InvokeOutput{}, fail(op, fn, err)
+	}
+	url := "https://" + host + "/" + strings.TrimPrefix(p.opts.InvokePath, "/")
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(in.Payload))
+	if err != nil {
+		return provider.InvokeOutput{}, fail(op, fn, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	client := p.opts.InvokeClient
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return provider.InvokeOutput{}, fail(op, fn, ctx.Err())
+		}
+		return provider.InvokeOutput{}, fail(op, fn, fmt.Errorf("%w: POST %s: %w", provider.ErrUnavailable, url, err))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxInvokeRequest))
+	if err != nil {
+		return provider.InvokeOutput{}, fail(op, fn, fmt.Errorf("%w: read the answer of %s: %w", provider.ErrUnavailable, url, err))
+	}
+	out := provider.InvokeOutput{Status: resp.StatusCode, Body: body, ExecutedVersion: version}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		return provider.InvokeOutput{}, fail(op, fn, &provider.ThrottleError{RetryAfter: time.Duration(secs) * time.Second,
+			Err: fmt.Errorf("POST %s: %s", url, resp.Status)})
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return provider.InvokeOutput{}, fail(op, fn, fmt.Errorf("POST %s: %s (a function key is needed: set Options.InvokeClient)", url, resp.Status))
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		out.FunctionError = "HTTP " + strconv.Itoa(resp.StatusCode)
+	}
+	return out, nil
+}
+
+// invokeHost returns the host that reaches qualifier and the version it
+// runs ("" while production splits).
+func (p *Provider) invokeHost(ctx context.Context, fn, qualifier string) (string, string, error) {
+	unwrap := func(err error) error {
+		var pe *provider.Error
+		if errors.As(err, &pe) {
+			return pe.Err
+		}
+		return err
+	}
+	routes, err := p.Routes(ctx, fn)
+	if err != nil {
+		return "", "", unwrap(err)
+	}
+	hostOf := func(r provider.Route) (string, string, error) {
+		version := ""
+		if len(r.Weights) == 1 {
+			version = r.Primary()
+		}
+		if r.Alias == p.prod {
+			site, err := p.web.Get(ctx, p.resourceGroup, fn, nil)
+			if err != nil {
+				return "", "", fmt.Errorf("get site: %w", translate(err))
+			}
+			if site.Properties == nil || site.Properties.DefaultHostName == nil {
+				return "", "", fmt.Errorf("%w: the app has no default host name", provider.ErrUnavailable)
+			}
+			return *site.Properties.DefaultHostName, version, nil
+		}
+		host, err := p.slotHost(ctx, fn, r.Alias)
+		return host, version, err
+	}
+	for _, r := range routes {
+		if r.Alias == qualifier {
+			return hostOf(r)
+		}
+	}
+	for _, r := range routes {
+		if len(r.Weights) == 1 && r.Primary() == qualifier {
+			return hostOf(r)
+		}
+	}
+	if _, err := p.Version(ctx, fn, qualifier); err != nil {
+		if errors.Is(err, provider.ErrNotFound) {
+			return "", "", fmt.Errorf("%w: no route or version %q", provider.ErrNotFound, qualifier)
+		}
+		return "", "", unwrap(err)
+	}
+	return "", "", fmt.Errorf("%w: no slot runs version %s alone: Azure runs a version only in a slot", provider.ErrUnsupported, qualifier)
+}

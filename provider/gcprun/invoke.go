@@ -1,0 +1,130 @@
+package gcprun
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"cloud.google.com/go/run/apiv2/runpb"
+
+	"github.com/slipway-dev/slipway/provider"
+)
+
+var _ provider.Invoker = (*Provider)(nil)
+
+// MaxInvokeRequest is the largest request body Invoke sends: Cloud Run's
+// limit for HTTP/1 requests is 32 MiB ("Cloud Run quotas and limits",
+// maximum HTTP/1 request size).
+const MaxInvokeRequest = 32 << 20
+
+// Invoke POSTs in.Payload (Content-Type application/json) to the URL that
+// reaches in.Qualifier, with Options.InvokeClient:
+//
+//   - the split route (Options.Route, "live"): the service's URL
+//     (Service.uri), where the traffic split picks a revision;
+//   - a traffic tag: the tag's URL (TrafficTargetStatus.uri,
+//     https://TAG---SERVICE…), which reaches its revision only;
+//   - a revision ID: the URL of a tag that pins it. Cloud Run reaches one
+//     revision only through a tag, so an untagged revision is
+//     ErrUnsupported (tag it with a route first).
+//
+// A 2xx answer is success; 429 is *provider.ThrottleError (with
+// Retry-After); 401 and 403 are errors (the client may not invoke:
+// roles/run.invoker); any other status is the function's failure,
+// reported as FunctionError "HTTP <status>" with the body. ExecutedVersion
+// is the revision a tag pins, "" for the split (Cloud Run does not say
+// which revision answered). ErrNotFound for a missing function, route or
+// revision; ErrInvalid for an empty qualifier or a payload over
+// MaxInvokeRequest.
+func (p *Provider) Invoke(ctx context.Context, fn string, in provider.InvokeInput) (provider.InvokeOutput, error) {
+	const op = "invoke"
+	if err := checkFunction(ctx, op, fn); err != nil {
+		return provider.InvokeOutput{}, err
+	}
+	if err := in.Validate(); err != nil {
+		return provider.InvokeOutput{}, fail(op, fn, err)
+	}
+	if len(in.Payload) > MaxInvokeRequest {
+		return provider.InvokeOutput{}, fail(op, fn, provider.Invalid("", "payload",
+			fmt.Sprintf("is %d bytes; Cloud Run takes at most %d", len(in.Payload), MaxInvokeRequest)))
+	}
+	svc, err := p.service(ctx, fn)
+	if err != nil {
+		return provider.InvokeOutput{}, fail(op, fn, err)
+	}
+	url, version, err := p.invokeURL(ctx, fn, svc, in.Qualifier)
+	if err != nil {
+		return provider.InvokeOutput{}, fail(op, fn, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(in.Payload))
+	if err != nil {
+		return provider.InvokeOutput{}, fail(op, fn, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	client := p.opts.InvokeClient
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return provider.InvokeOutput{}, fail(op, fn, ctx.Err())
+		}
+		return provider.InvokeOutput{}, fail(op, fn, fmt.Errorf("%w: POST %s: %w", provider.ErrUnavailable, url, err))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxInvokeRequest))
+	if err != nil {
+		return provider.InvokeOutput{}, fail(op, fn, fmt.Errorf("%w: read the answer of %s: %w", provider.ErrUnavailable, url, err))
+	}
+	out := provider.InvokeOutput{Status: resp.StatusCode, Body: body, ExecutedVersion: version}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		return provider.InvokeOutput{}, fail(op, fn, &provider.ThrottleError{RetryAfter: time.Duration(secs) * time.Second,
+			Err: fmt.Errorf("POST %s: %s", url, resp.Status)})
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return provider.InvokeOutput{}, fail(op, fn, fmt.Errorf("POST %s: %s (the caller needs roles/run.invoker and an ID token: set Options.InvokeClient)", url, resp.Status))
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		out.FunctionError = "HTTP " + strconv.Itoa(resp.StatusCode)
+	}
+	return out, nil
+}
+
+// invokeURL returns the URL that reaches qualifier and the revision it
+// pins ("" for the split).
+func (p *Provider) invokeURL(ctx context.Context, fn string, svc *runpb.Service, qualifier string) (string, string, error) {
+	routes := p.routesOf(svc)
+	if qualifier == p.opts.Route {
+		if _, ok := routes[qualifier]; !ok || svc.GetUri() == "" {
+			return "", "", fmt.Errorf("%w: route %q", provider.ErrNotFound, qualifier)
+		}
+		return svc.GetUri(), "", nil
+	}
+	for _, st := range svc.GetTrafficStatuses() {
+		if st.GetTag() == qualifier && st.GetUri() != "" {
+			return st.GetUri(), st.GetRevision(), nil
+		}
+	}
+	if _, ok := routes[qualifier]; ok {
+		return "", "", fmt.Errorf("%w: route %q has no URL yet", provider.ErrUnavailable, qualifier)
+	}
+	for _, st := range svc.GetTrafficStatuses() {
+		if st.GetRevision() == qualifier && st.GetTag() != "" && st.GetUri() != "" {
+			return st.GetUri(), qualifier, nil
+		}
+	}
+	if _, err := p.Version(ctx, fn, qualifier); err != nil {
+		var pe *provider.Error
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", "", err
+	}
+	return "", "", fmt.Errorf("%w: revision %s has no traffic tag: Cloud Run reaches one revision only through a tag's URL", provider.ErrUnsupported, qualifier)
+}

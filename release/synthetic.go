@@ -1,0 +1,235 @@
+package release
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/slipway-dev/slipway/provider"
+)
+
+// SyntheticTraffic makes a quiet function reach a verdict: during each
+// analysis window of a production canary, the candidate and the stable
+// version are each invoked PerMinute times per minute (provider.Invoker,
+// by version ID), and the checks judge the organic traffic plus these
+// invocations. They are counted apart: the summary's synthetic-traffic
+// table and Result.Synthetic show, per version, what was organic and what
+// was synthetic, and each window's journaled verdicts say how many of
+// their samples were synthetic.
+//
+// The invocations of one metrics period are made when the analysis first
+// reads that period complete, not spread through it: evidence, not load.
+// They name versions, not the alias, so on Lambda they land under the
+// version's Resource dimension ("fn:7") and never in the alias's organic
+// series, and the memory provider's synthetic metrics do not count them.
+//
+// In the CLI's configuration file:
+//
+//	synthetic:
+//	  perMinute: 20
+//	  payload: {"synthetic": true}
+type SyntheticTraffic struct {
+	// PerMinute is the rate per version, 0 < PerMinute ≤ 1000. A period of
+	// p gets floor(PerMinute·p/1m) invocations per version, with the
+	// remainder carried to the next period.
+	PerMinute float64 `json:"perMinute"`
+	// Payload is the request body of every synthetic invocation; empty
+	// means {}.
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// Validate checks the rate and the payload. Errors wrap
+// provider.ErrInvalid.
+func (s SyntheticTraffic) Validate() error {
+	if !(s.PerMinute > 0 && s.PerMinute <= 1000) {
+		return provider.Invalid("synthetic traffic", "perMinute", fmt.Sprintf("is %v, not in (0, 1000]", s.PerMinute))
+	}
+	if len(s.Payload) > 0 && !json.Valid(s.Payload) {
+		return provider.Invalid("synthetic traffic", "payload", "is not JSON")
+	}
+	return nil
+}
+
+// SyntheticTally is the traffic of one version over a canary's windows,
+// organic and synthetic apart.
+type SyntheticTally struct {
+	Version string `json:"version"`
+	// Organic counts what the metrics source reported for the windows;
+	// Synthetic the synthetic invocations, SyntheticErrors those that failed
+	// (function errors and refused invocations).
+	Organic         int64 `json:"organic"`
+	OrganicErrors   int64 `json:"organicErrors"`
+	Synthetic       int64 `json:"synthetic"`
+	SyntheticErrors int64 `json:"syntheticErrors"`
+}
+
+type synthKey struct {
+	version string
+	start   time.Time
+}
+
+type synthPoint struct {
+	organic, organicErrors int64
+	n, errors              int64
+	latencies              []time.Duration
+}
+
+// syntheticMetrics is the Metrics a production canary with synthetic
+// traffic reads: the organic source plus the synthetic invocations, made
+// once per (version, period) and remembered, so the runner's re-reads of a
+// window do not invoke again.
+type syntheticMetrics struct {
+	inner provider.Metrics
+	inv   provider.Invoker
+	fn    string
+	cfg   SyntheticTraffic
+	now   func() time.Time // the workflow's clock: latencies of synthetic calls
+
+	mu     sync.Mutex
+	points map[synthKey]*synthPoint
+	carry  map[string]float64 // per version: the fraction of an invocation owed
+}
+
+func newSyntheticMetrics(inner provider.Metrics, inv provider.Invoker, fn string, cfg SyntheticTraffic, now func() time.Time) *syntheticMetrics {
+	if len(cfg.Payload) == 0 {
+		cfg.Payload = json.RawMessage("{}")
+	}
+	return &syntheticMetrics{inner: inner, inv: inv, fn: fn, cfg: cfg, now: now, points: map[synthKey]*synthPoint{}, carry: map[string]float64{}}
+}
+
+func (s *syntheticMetrics) Resolution() time.Duration { return s.inner.Resolution() }
+
+// Observe reads the organic observation and adds, to each complete period
+// of each version, that period's synthetic invocations (making them the
+// first time the period is seen complete).
+func (s *syntheticMetrics) Observe(ctx context.Context, q provider.Query) (provider.Observation, error) {
+	obs, err := s.inner.Observe(ctx, q)
+	if err != nil || q.Function != s.fn || q.Period <= 0 {
+		return obs, err
+	}
+	for _, v := range q.Versions {
+		i := slices.IndexFunc(obs.Series, func(x provider.Series) bool { return x.Version == v })
+		if i < 0 {
+			obs.Series = append(obs.Series, provider.Series{Version: v})
+			i = len(obs.Series) - 1
+		}
+		series := &obs.Series[i]
+		byStart := map[time.Time]int{}
+		for j, p := range series.Points {
+			byStart[p.Start] = j
+		}
+		for start := q.Start; !start.Add(q.Period).After(obs.Through) && start.Before(q.End); start = start.Add(q.Period) {
+			j, ok := byStart[start]
+			if !ok {
+				series.Points = append(series.Points, provider.Point{Start: start, ColdStarts: -1})
+				j = len(series.Points) - 1
+			}
+			sp, err := s.period(ctx, v, start, q.Period, series.Points[j])
+			if err != nil {
+				return obs, err
+			}
+			p := &series.Points[j]
+			if p.Invocations == 0 && sp.n > 0 {
+				p.P50, p.P90, p.P99 = percentile(sp.latencies, 0.5), percentile(sp.latencies, 0.9), percentile(sp.latencies, 0.99)
+			}
+			p.Invocations += sp.n
+			p.Errors += sp.errors
+		}
+		sort.Slice(series.Points, func(a, b int) bool { return series.Points[a].Start.Before(series.Points[b].Start) })
+	}
+	return obs, nil
+}
+
+// period returns the synthetic traffic of one version's period, invoking
+// it the first time.
+func (s *syntheticMetrics) period(ctx context.Context, v string, start time.Time, period time.Duration, organic provider.Point) (synthPoint, error) {
+	key := synthKey{v, start}
+	s.mu.Lock()
+	if sp, ok := s.points[key]; ok {
+		out := *sp
+		s.mu.Unlock()
+		return out, nil
+	}
+	owed := s.carry[v] + s.cfg.PerMinute*period.Minutes()
+	n := int64(owed)
+	s.carry[v] = owed - float64(n)
+	s.mu.Unlock()
+
+	sp := &synthPoint{organic: organic.Invocations, organicErrors: organic.Errors}
+	for range n {
+		if err := ctx.Err(); err != nil {
+			return synthPoint{}, err
+		}
+		began := s.now()
+		out, err := s.inv.Invoke(ctx, s.fn, provider.InvokeInput{Qualifier: v, Payload: s.cfg.Payload})
+		sp.latencies = append(sp.latencies, s.now().Sub(began))
+		sp.n++
+		if err != nil || out.Failed() {
+			sp.errors++
+		}
+	}
+	s.mu.Lock()
+	s.points[key] = sp
+	s.mu.Unlock()
+	return *sp, nil
+}
+
+func percentile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(q*float64(len(s))))]
+}
+
+// tallies sums the periods seen, by version.
+func (s *syntheticMetrics) tallies() []SyntheticTally {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	by := map[string]*SyntheticTally{}
+	for k, p := range s.points {
+		t := by[k.version]
+		if t == nil {
+			t = &SyntheticTally{Version: k.version}
+			by[k.version] = t
+		}
+		t.Organic += p.organic
+		t.OrganicErrors += p.organicErrors
+		t.Synthetic += p.n
+		t.SyntheticErrors += p.errors
+	}
+	out := make([]SyntheticTally, 0, len(by))
+	for _, t := range by {
+		out = append(out, *t)
+	}
+	slices.SortFunc(out, func(a, b SyntheticTally) int {
+		if len(a.Version) != len(b.Version) {
+			return len(a.Version) - len(b.Version)
+		}
+		if a.Version < b.Version {
+			return -1
+		}
+		if a.Version > b.Version {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// syntheticText is one line for the journal.
+func syntheticText(ts []SyntheticTally) string {
+	s := "synthetic traffic:"
+	for i, t := range ts {
+		if i > 0 {
+			s += ";"
+		}
+		s += fmt.Sprintf(" version %s %d organic (%d errors) + %d synthetic (%d errors)", t.Version, t.Organic, t.OrganicErrors, t.Synthetic, t.SyntheticErrors)
+	}
+	return s
+}

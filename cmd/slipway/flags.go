@@ -7,7 +7,6 @@ import (
 	"math"
 	"net/url"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -491,7 +490,8 @@ func splitCommits(b []byte) []string {
 // buildStrategy builds the canary strategy: the --strategy preset, or the
 // config file's custom steps or blue/green (a --strategy flag or
 // environment variable wins over the file), judged by the candidate's
-// error rate relative to the stable version's and the file's other checks.
+// error rate relative to the stable version's the file's other checks and the default, sequential judgement
+// (canary.DefaultAnalysis).
 func (s *settings) buildStrategy() error {
 	st, err := canary.Preset(s.strategyName)
 	if err != nil {
@@ -516,10 +516,13 @@ func (s *settings) buildStrategy() error {
 	}
 	if len(st.Steps) > 0 && st.Steps[0].Weight < provider.AllTraffic || st.BlueGreen != nil {
 		// All at once leaves no stable share to compare with: no check.
-		for name, c := range s.checks() {
-			st.Analysis.Checks = append(st.Analysis.Checks, canary.CheckSpec{Name: name, Check: c})
+		// The error-rate rule, the default judgement (sequential error-rate
+		// and p99 tests at a 5% false-rollback rate over the whole rollout),
+		// then the config file's checks.
+		st.Analysis.Checks = append([]canary.CheckSpec{{Name: errorRateCheck, Check: s.errorRate()}}, canary.DefaultAnalysis().Checks...)
+		if s.cfg != nil {
+			st.Analysis.Checks = append(st.Analysis.Checks, s.cfg.checks...)
 		}
-		slices.SortFunc(st.Analysis.Checks, func(a, b canary.CheckSpec) int { return strings.Compare(a.Name, b.Name) })
 	}
 	if err := st.Validate(provider.Capabilities{}); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
@@ -553,7 +556,8 @@ func (s *settings) errorRate() canary.Check {
 // stable version's and the config file's; a resumed rollout finds them by
 // name.
 func (s *settings) checks() map[string]canary.Check {
-	m := map[string]canary.Check{errorRateCheck: s.errorRate()}
+	m := canary.DefaultChecks()
+	m[errorRateCheck] = s.errorRate()
 	if s.cfg != nil {
 		for _, c := range s.cfg.checks {
 			m[c.Name] = c.Check

@@ -179,7 +179,7 @@ func chartsFor(series []checkSeries) []svgChart {
 		}
 		y := func(v float64) float64 { return top + (1-v/maxV)*float64(h-top-bottom) }
 		ch := svgChart{Title: s.check + ": " + s.metric + " per window, candidate vs stable", Width: w, Height: h, Top: maxV}
-		for _, which := range []string{"candidate", "stable"} {
+		for _, which := range []string{"stable", "candidate"} { // the candidate drawn over the wider stable line
 			l := svgLine{Class: which}
 			var pts []string
 			for i, p := range s.points {
@@ -264,7 +264,7 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;
 th{background:#f6f8fa}.pass{color:#1a7f37;font-weight:600}.fail{color:#cf222e;font-weight:600}.inconclusive,.error{color:#9a6700;font-weight:600}
 .bar{height:.8rem;background:#eaeef2;border-radius:.4rem;min-width:8rem;position:relative}.bar span{position:absolute;left:0;top:0;bottom:0;background:#0969da;border-radius:.4rem}
 svg{max-width:100%;height:auto;background:#fff}svg .axis{stroke:#8c959f;stroke-width:1}svg .grid{stroke:#eaeef2;stroke-width:1}
-svg .candidate{fill:none;stroke:#cf222e;stroke-width:2.5}svg .stable{fill:none;stroke:#0969da;stroke-width:2.5}
+svg .candidate{fill:none;stroke:#cf222e;stroke-width:2.5}svg .stable{fill:none;stroke:#0969da;stroke-width:6}
 svg circle.candidate{fill:#cf222e}svg circle.stable{fill:#0969da}svg text{font-size:11px;fill:#57606a}
 .legend span{display:inline-block;margin-right:1rem}.legend i{display:inline-block;width:1rem;height:.25rem;vertical-align:middle;margin-right:.3rem}
 .meta{color:#57606a}
@@ -289,7 +289,7 @@ svg circle.candidate{fill:#cf222e}svg circle.stable{fill:#0969da}svg text{font-s
 {{end}}<line class="axis" x1="56" x2="56" y1="24" y2="220"></line><line class="axis" x1="56" x2="704" y1="220" y2="220"></line>
 {{range .XLabels}}<text x="{{.X}}" y="{{.Y}}" text-anchor="middle">{{.Text}}</text>
 {{end}}{{range .Lines}}<polyline class="{{.Class}}" points="{{.Points}}"></polyline>
-{{$c := .Class}}{{range .Dots}}<circle class="{{$c}}" cx="{{.X}}" cy="{{.Y}}" r="3.5"><title>{{.Title}}</title></circle>
+{{$c := .Class}}{{range .Dots}}<circle class="{{$c}}" cx="{{.X}}" cy="{{.Y}}" r="{{if eq $c "stable"}}6{{else}}3.5{{end}}"><title>{{.Title}}</title></circle>
 {{end}}{{end}}</svg>
 <figcaption class="legend"><span><i style="background:#cf222e"></i>candidate</span><span><i style="background:#0969da"></i>stable</span></figcaption>
 </figure>{{end}}

@@ -3,13 +3,10 @@ package main
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"math"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -34,17 +31,25 @@ type settings struct {
 	cmd string // the subcommand
 
 	// Every subcommand.
-	function    string
-	providerKey string // "memory", "aws", "gcprun" or "azure"
-	project     string // Google Cloud project (gcprun)
-	region      string
-	stateDir    string
-	seed        int64
-	realTime    bool
-	staging     string
-	production  string
-	summaryFile string // $GITHUB_STEP_SUMMARY
-	outputFile  string // $GITHUB_OUTPUT
+	function         string
+	providerKey      string // a row of providerKinds
+	project          string // Google Cloud project (gcprun)
+	region           string
+	stateURL         string // where the journal, the rollout states and leases live
+	configPath       string
+	force            bool
+	leaseTTL         time.Duration
+	watch            bool
+	failOnUnfinished bool
+	cfg              *config // the config file, nil without one
+	seed             int64
+	resolution       time.Duration
+	wait             time.Duration
+	realTime         bool
+	staging          string
+	production       string
+	summaryFile      string // $GITHUB_STEP_SUMMARY
+	outputFile       string // $GITHUB_OUTPUT
 
 	// Azure (provider azure): the function is a function app of this
 	// subscription and resource group.
@@ -107,156 +112,21 @@ type settings struct {
 	entries     int
 	failOnDrift bool
 
-	set map[string]bool // the flags given, on the command line or by the environment
-}
-
-// commands lists the subcommands with a line of help each, in help order.
-func commands() [][2]string {
-	return [][2]string{
-		{"publish", "publish the artifact as the next semantic version and point the staging alias at it"},
-		{"promote", "move production to the version staging serves through a canary judged by its error rate"},
-		{"release", "publish, stage and promote in one step (publish + promote)"},
-		{"rollback", "put an alias back on its previous good version, read from the journal"},
-		{"resume", "continue the production canary a killed job left unfinished, to its promotion or rollback"},
-		{"abort", "roll back the unfinished production canary now: production ends on the stable version"},
-		{"prune", "delete old versions by a retention policy (-dry-run prints the plan)"},
-		{"status", "print aliases, versions, drift from the journal and the last journal entries"},
-	}
-}
-
-// cli is a flag set whose flags fall back to environment variables.
-type cli struct {
-	fs   *flag.FlagSet
-	envs map[string][]string // flag name → environment variables, in order of preference
-}
-
-func (c *cli) bind(name, usage string, envs []string) {
-	c.envs[name] = envs
-	if len(envs) > 0 {
-		c.fs.Lookup(name).Usage = usage + " (env " + strings.Join(envs, ", ") + ")"
-	}
-}
-
-func (c *cli) str(p *string, name, def, usage string, envs ...string) {
-	c.fs.StringVar(p, name, def, usage)
-	c.bind(name, usage, envs)
-}
-
-func (c *cli) boolean(p *bool, name, usage string, envs ...string) {
-	c.fs.BoolVar(p, name, false, usage)
-	c.bind(name, usage, envs)
-}
-
-func (c *cli) integer(p *int, name string, def int, usage string, envs ...string) {
-	c.fs.IntVar(p, name, def, usage)
-	c.bind(name, usage, envs)
-}
-
-func (c *cli) int64(p *int64, name string, def int64, usage string, envs ...string) {
-	c.fs.Int64Var(p, name, def, usage)
-	c.bind(name, usage, envs)
-}
-
-func (c *cli) float(p *float64, name string, def float64, usage string, envs ...string) {
-	c.fs.Float64Var(p, name, def, usage)
-	c.bind(name, usage, envs)
-}
-
-func (c *cli) duration(p *time.Duration, name string, def time.Duration, usage string, envs ...string) {
-	c.fs.DurationVar(p, name, def, usage)
-	c.bind(name, usage, envs)
-}
-
-// parse parses args, then gives each flag not on the command line the
-// value of the first of its environment variables that is set. It returns
-// the names of the flags given either way.
-func (c *cli) parse(args []string, env func(string) string) (map[string]bool, error) {
-	if err := c.fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if c.fs.NArg() > 0 {
-		return nil, usageError("unexpected arguments %q", c.fs.Args())
-	}
-	set := map[string]bool{}
-	c.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for name, envs := range c.envs {
-		if set[name] {
-			continue
-		}
-		for _, e := range envs {
-			v := env(e)
-			if v == "" {
-				continue
-			}
-			if err := c.fs.Set(name, v); err != nil {
-				return nil, usageError("environment variable %s=%q for -%s: %v", e, v, name, err)
-			}
-			set[name] = true
-			break
-		}
-	}
-	return set, nil
-}
-
-// parseArgs reads the subcommand and its flags from args and env and
-// validates them, reading only the files the flags name (-zip,
-// -commits-file). It returns an error wrapping flag.ErrHelp for -h, and
-// one wrapping errUsage for everything that is wrong.
-func parseArgs(args []string, env func(string) string, stderr io.Writer) (*settings, error) {
-	if len(args) == 0 {
-		printUsage(stderr)
-		return nil, usageError("no subcommand")
-	}
-	s := &settings{cmd: args[0]}
-	switch s.cmd {
-	case "-h", "-help", "--help", "help":
-		printUsage(stderr)
-		return nil, flag.ErrHelp
-	case "publish", "promote", "release", "rollback", "prune", "status", "resume", "abort":
-	default:
-		printUsage(stderr)
-		return nil, usageError("unknown subcommand %q", s.cmd)
-	}
-	c := &cli{fs: flag.NewFlagSet("slipway-ci "+s.cmd, flag.ContinueOnError), envs: map[string][]string{}}
-	c.fs.SetOutput(stderr)
-	s.register(c)
-	c.fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: slipway-ci %s [flags]\n\n", s.cmd)
-		for _, cm := range commands() {
-			if cm[0] == s.cmd {
-				fmt.Fprintf(stderr, "%s.\n\n", cm[1])
-			}
-		}
-		c.fs.PrintDefaults()
-		fmt.Fprint(stderr, exitCodesText)
-	}
-	set, err := c.parse(args[1:], env)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil, err
-	}
-	if err != nil {
-		if !errors.Is(err, errUsage) {
-			err = fmt.Errorf("%w: %v", errUsage, err)
-		}
-		return nil, err
-	}
-	s.set = set
-	s.ciDefaults(env)
-	if err := s.validate(); err != nil {
-		return nil, err
-	}
-	return s, nil
+	set            map[string]bool // the flags given, on the command line, by the environment or the config file
+	givenNotByFile map[string]bool // the flags given on the command line or by the environment
 }
 
 // register defines the flags of s.cmd.
 func (s *settings) register(c *cli) {
 	c.str(&s.function, "function", "", "name of the function (required)", "SLIPWAY_FUNCTION")
-	c.str(&s.providerKey, "provider", "memory", "platform: memory (a simulated one, state in -state-dir), aws (Lambda, standard AWS configuration), gcprun (Cloud Run functions, Application Default Credentials) or azure (Functions, DefaultAzureCredential)", "SLIPWAY_PROVIDER")
-	c.str(&s.region, "region", "", "AWS region (aws; else the AWS configuration's) or Cloud Run location (gcprun, required)", "SLIPWAY_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
+	c.str(&s.providerKey, "provider", "memory", "platform: "+strings.Join(providerNames(), ", ")+" (memory: a simulated one, its state next to the journal)", "SLIPWAY_PROVIDER")
+	c.str(&s.region, "region", "", "AWS region (awslambda; else the AWS configuration's) or Cloud Run location (gcprun, required)", "SLIPWAY_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
 	c.str(&s.project, "project", "", "Google Cloud project (gcprun only, required)", "SLIPWAY_PROJECT", "GOOGLE_CLOUD_PROJECT")
-	c.str(&s.subscription, "subscription", "", "Azure subscription ID (azure only)", "SLIPWAY_AZURE_SUBSCRIPTION", "AZURE_SUBSCRIPTION_ID")
-	c.str(&s.resourceGroup, "resource-group", "", "Azure resource group of the function app (azure only)", "SLIPWAY_AZURE_RESOURCE_GROUP")
-	c.str(&s.stateDir, "state-dir", ".slipway", "directory of the state shared by the steps of a job: state.json (memory provider), journal.jsonl, rollouts/", "SLIPWAY_STATE_DIR")
+	c.str(&s.subscription, "subscription", "", "Azure subscription ID (azurefunc only)", "SLIPWAY_AZURE_SUBSCRIPTION", "AZURE_SUBSCRIPTION_ID")
+	c.str(&s.resourceGroup, "resource-group", "", "Azure resource group of the function app (azurefunc only)", "SLIPWAY_AZURE_RESOURCE_GROUP")
+	c.str(&s.stateURL, "state", ".slipway", "where the journal, rollout states and leases live: a directory or file://, s3://, gs://, azblob://, mem:// URL", "SLIPWAY_STATE", "SLIPWAY_STATE_DIR")
+	c.duration(&s.leaseTTL, "lease-ttl", defaultLeaseTTL, "a canary's driver renews its lease every third of this; a lease not renewed for longer is stale (its process crashed)", "SLIPWAY_LEASE_TTL")
+	c.duration(&s.resolution, "resolution", time.Minute, "memory provider: its metrics resolution (1s rehearses a canary in seconds with --real-time; keep it the same across steps)", "SLIPWAY_MEMORY_RESOLUTION")
 	c.int64(&s.seed, "seed", 1, "seed of the memory provider's simulated traffic (keep it the same across steps)", "SLIPWAY_SEED")
 	c.boolean(&s.realTime, "real-time", "wait in real time; the memory provider runs in virtual time by default (the aws provider always runs in real time)", "SLIPWAY_REAL_TIME")
 	c.str(&s.staging, "staging", "staging", "staging alias", "SLIPWAY_STAGING_ALIAS")
@@ -266,6 +136,8 @@ func (s *settings) register(c *cli) {
 	if s.cmd == "status" {
 		c.integer(&s.entries, "entries", 10, "how many of the last journal entries to print", "SLIPWAY_STATUS_ENTRIES")
 		c.boolean(&s.failOnDrift, "fail-on-drift", "exit 4 when a route is not as the journal left it", "SLIPWAY_FAIL_ON_DRIFT")
+		c.boolean(&s.failOnUnfinished, "fail-on-unfinished", "exit 6 when a canary is unfinished (a killed job's, or one being driven)", "SLIPWAY_FAIL_ON_UNFINISHED")
+		c.boolean(&s.watch, "watch", "keep printing the status: a live view on a terminal, a line per change otherwise", "SLIPWAY_WATCH")
 		return
 	}
 	c.str(&s.actor, "actor", "", "who releases, recorded in the journal (default $USER, else \"ci\")", "SLIPWAY_ACTOR", "GITHUB_ACTOR")
@@ -294,7 +166,7 @@ func (s *settings) register(c *cli) {
 	if s.cmd == "publish" || s.cmd == "release" {
 		c.str(&s.zip, "zip", "", "deployment package (.zip) to publish", "SLIPWAY_ZIP")
 		c.str(&s.code, "code", "", "memory provider: the code to publish, as text (instead of -zip)", "SLIPWAY_CODE")
-		c.str(&s.packageURL, "package-url", "", "azure provider: https URL of the uploaded .zip the app can read (instead of -zip)", "SLIPWAY_PACKAGE_URL")
+		c.str(&s.packageURL, "package-url", "", "azurefunc provider: https URL of the uploaded .zip the app can read (instead of --zip)", "SLIPWAY_PACKAGE_URL")
 		c.str(&s.level, "level", "", "bump: major, minor or patch (default: from -commits-file)", "SLIPWAY_LEVEL")
 		c.str(&s.semverText, "semver", "", "publish exactly this semantic version", "SLIPWAY_SEMVER")
 		c.str(&s.prerelease, "prerelease", "", "publish the next prerelease with this identifier (rc, beta)", "SLIPWAY_PRERELEASE")
@@ -328,6 +200,15 @@ func (s *settings) register(c *cli) {
 		c.integer(&s.keepLast, "keep-last", 0, what+"keep the N newest versions, delete older ones (routed versions and rollback points are always kept)", "SLIPWAY_KEEP_LAST")
 		c.duration(&s.keepWithin, "keep-within", 0, what+"keep versions published within this duration (720h)", "SLIPWAY_KEEP_WITHIN")
 	}
+	if s.cmd == "promote" || s.cmd == "release" || s.cmd == "resume" {
+		c.duration(&s.wait, "wait", 0, "when another process drives the production canary, wait this long for it to finish (runs queue instead of failing with exit 5)", "SLIPWAY_WAIT")
+	}
+	switch s.cmd {
+	case "publish", "release":
+		c.boolean(&s.force, "force", "publish a semantic version below the highest released one, or re-promote a version that was rolled back (journaled as forced)", "SLIPWAY_FORCE")
+	case "promote":
+		c.boolean(&s.force, "force", "promote a version that was rolled back from production before (journaled as forced)", "SLIPWAY_FORCE")
+	}
 	switch s.cmd {
 	case "rollback":
 		c.str(&s.alias, "alias", "", "alias to roll back (default the production alias)", "SLIPWAY_ALIAS")
@@ -338,6 +219,10 @@ func (s *settings) register(c *cli) {
 		c.boolean(&s.requestOnly, "request-only", "only record the abort in the rollout store, for a process still driving the canary from this state directory (it rolls back within 10s); production may still be split when abort exits", "SLIPWAY_ABORT_REQUEST_ONLY")
 	}
 }
+
+// defaultLeaseTTL is how long a canary driver's lease lasts without a
+// renewal (--lease-ttl); it is renewed every third of it.
+const defaultLeaseTTL = time.Minute
 
 // The error-rate check's defaults (-error-rate-factor, -error-rate-slack).
 const (
@@ -407,43 +292,55 @@ func (s *settings) releaseID() string {
 // fails with exit code 2 before any provider call.
 func (s *settings) validate() error {
 	if s.function == "" {
-		return usageError("-function (or SLIPWAY_FUNCTION) is required")
+		return usageError("--function (or SLIPWAY_FUNCTION) is required")
 	}
-	switch s.providerKey {
+	switch s.providerKey = canonicalProvider(s.providerKey); s.providerKey {
 	case "memory":
 		if strings.ContainsAny(s.function, "/\\") {
-			return usageError("-function %q: the memory provider wants a plain name", s.function)
+			return usageError("--function %q: the memory provider wants a plain name", s.function)
 		}
-	case "aws", "gcprun", "azure":
-		if s.providerKey == "azure" && (s.subscription == "" || s.resourceGroup == "") {
-			return usageError("-provider azure needs -subscription (or AZURE_SUBSCRIPTION_ID) and -resource-group")
+	case "awslambda", "gcprun", "azurefunc":
+		if s.providerKey == "azurefunc" && (s.subscription == "" || s.resourceGroup == "") {
+			return usageError("--provider azurefunc needs --subscription (or AZURE_SUBSCRIPTION_ID) and --resource-group")
 		}
 		// Flags only the memory provider understands.
-		for _, name := range []string{"load", "simulate-error-rate", "code", "seed"} {
+		for _, name := range []string{"load", "simulate-error-rate", "code", "seed", "resolution"} {
 			if s.set[name] {
-				return usageError("-%s works with the memory provider only", name)
+				return usageError("--%s works with the memory provider only", name)
 			}
 		}
 		s.realTime = true
 	default:
-		return usageError("-provider %q: want memory, aws, gcprun or azure", s.providerKey)
+		return usageError("--provider %q: want one of %s", s.providerKey, strings.Join(providerNames(), ", "))
 	}
-	if s.stateDir == "" {
-		return usageError("-state-dir is empty")
+	if s.providerKey == "gcprun" && s.project == "" {
+		return usageError("--provider gcprun needs a project: --project, SLIPWAY_PROJECT, GOOGLE_CLOUD_PROJECT or the config file's project")
+	}
+	if s.providerKey == "gcprun" && s.region == "" {
+		return usageError("--provider gcprun needs a location: --region, SLIPWAY_REGION or the config file's region (e.g. us-central1)")
+	}
+	if s.stateURL == "" {
+		return usageError("--state is empty")
+	}
+	if s.resolution < time.Second || s.resolution%time.Second != 0 {
+		return usageError("--resolution %v: want whole seconds, at least 1s", s.resolution)
+	}
+	if s.leaseTTL < time.Second {
+		return usageError("--lease-ttl %v: want at least 1s", s.leaseTTL)
 	}
 	for name, alias := range map[string]string{"staging": s.staging, "production": s.production, "alias": s.alias} {
 		if strings.ContainsAny(alias, " \t\n/") || (alias == "" && name != "alias") {
-			return usageError("-%s %q is not an alias name", name, alias)
+			return usageError("--%s %q is not an alias name", name, alias)
 		}
 	}
 	if s.staging == s.production {
-		return usageError("-staging and -production are both %q", s.staging)
+		return usageError("--staging and --production are both %q", s.staging)
 	}
 	if s.id != "" && (strings.HasPrefix(s.id, ".") || strings.ContainsFunc(s.id, func(c rune) bool { return !idChar(c) }) || len(s.id) > 120) {
-		return usageError("-id %q: want at most 120 characters from [A-Za-z0-9._-], not starting with a dot", s.id)
+		return usageError("--id %q: want at most 120 characters from [A-Za-z0-9._-], not starting with a dot", s.id)
 	}
 	if s.release != "" && !validReleaseID(s.release) {
-		return usageError("-release %q: want a release ID, at most 150 characters from [A-Za-z0-9._-], not starting with a dot", s.release)
+		return usageError("--release %q: want a release ID, at most 150 characters from [A-Za-z0-9._-], not starting with a dot", s.release)
 	}
 	for name, u := range map[string]string{"webhook": s.webhook, "slack-webhook": s.slackWebhook} {
 		if u == "" {
@@ -452,17 +349,17 @@ func (s *settings) validate() error {
 		pu, err := url.Parse(u)
 		if err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
 			// The URL carries a secret: never print it.
-			return usageError("-%s is not an http(s) URL", name)
+			return usageError("--%s is not an http(s) URL", name)
 		}
 	}
 	if !(s.load >= 0) || math.IsInf(s.load, 0) {
-		return usageError("-load %v: want requests per second ≥ 0", s.load)
+		return usageError("--load %v: want requests per second ≥ 0", s.load)
 	}
 	if !(s.simulateErrorRate >= 0 && s.simulateErrorRate <= 1) {
-		return usageError("-simulate-error-rate %v: want a share in 0..1", s.simulateErrorRate)
+		return usageError("--simulate-error-rate %v: want a share in 0..1", s.simulateErrorRate)
 	}
 	if s.cmd == "status" && s.entries < 0 {
-		return usageError("-entries %d is negative", s.entries)
+		return usageError("--entries %d is negative", s.entries)
 	}
 	if s.cmd == "publish" || s.cmd == "release" {
 		if err := s.buildPublish(); err != nil {
@@ -481,7 +378,7 @@ func (s *settings) validate() error {
 	}
 	if s.cmd == "release" || s.cmd == "promote" || s.cmd == "prune" || s.cmd == "resume" {
 		if s.keepLast < 0 || s.keepWithin < 0 {
-			return usageError("-keep-last and -keep-within must not be negative")
+			return usageError("--keep-last and --keep-within must not be negative")
 		}
 		if s.keepLast > 0 || s.keepWithin > 0 {
 			s.retention = &retention.Policy{KeepLast: s.keepLast, KeepWithin: s.keepWithin}
@@ -489,7 +386,7 @@ func (s *settings) validate() error {
 				return fmt.Errorf("%w: %v", errUsage, err)
 			}
 		} else if s.cmd == "prune" {
-			return usageError("prune needs a policy: -keep-last N and/or -keep-within D")
+			return usageError("prune needs a policy: --keep-last N and/or --keep-within D")
 		}
 	}
 	return nil
@@ -500,25 +397,25 @@ func (s *settings) validate() error {
 func (s *settings) buildPublish() error {
 	var req release.PublishRequest
 	switch {
-	case s.packageURL != "" && (s.zip != "" || s.code != "" || s.providerKey != "azure"):
-		return usageError("-package-url is the azure provider's artifact, instead of -zip and -code")
+	case s.packageURL != "" && (s.zip != "" || s.code != "" || s.providerKey != "azurefunc"):
+		return usageError("--package-url is the azurefunc provider's artifact, instead of --zip and --code")
 	case s.packageURL != "":
 		req.Artifact.URI = s.packageURL
 	case s.zip != "" && s.code != "":
-		return usageError("give one of -zip and -code, not both")
+		return usageError("give one of --zip and --code, not both")
 	case s.zip != "":
 		b, err := os.ReadFile(s.zip)
 		if err != nil {
-			return usageError("-zip: %v", err)
+			return usageError("--zip: %v", err)
 		}
 		req.Artifact.Zip = b
 	case s.code != "":
 		req.Artifact.Zip = []byte(s.code)
 	default:
-		return usageError("%s needs the artifact: -zip PATH (or -code TEXT with the memory provider, -package-url URL with azure)", s.cmd)
+		return usageError("%s needs the artifact: --zip PATH (or --code TEXT with the memory provider, --package-url URL with azurefunc)", s.cmd)
 	}
 	if s.memoryMB < 0 || s.timeout < 0 {
-		return usageError("-memory-mb and -timeout must not be negative")
+		return usageError("--memory-mb and --timeout must not be negative")
 	}
 	req.Config = s.configOver(provider.Config{})
 	req.Commit = s.commit
@@ -526,21 +423,21 @@ func (s *settings) buildPublish() error {
 	if s.level != "" {
 		l, err := semver.ParseLevel(s.level)
 		if err != nil {
-			return usageError("-level %q: want major, minor or patch", s.level)
+			return usageError("--level %q: want major, minor or patch", s.level)
 		}
 		req.Level = &l
 	}
 	if s.semverText != "" {
 		v, err := semver.ParseTolerant(s.semverText)
 		if err != nil {
-			return usageError("-semver: %v", err)
+			return usageError("--semver: %v", err)
 		}
 		req.Semver = &v
 	}
 	if s.commitsFile != "" {
 		b, err := os.ReadFile(s.commitsFile)
 		if err != nil {
-			return usageError("-commits-file: %v", err)
+			return usageError("--commits-file: %v", err)
 		}
 		req.Commits = splitCommits(b)
 		if len(req.Commits) > 0 {
@@ -548,7 +445,7 @@ func (s *settings) buildPublish() error {
 		}
 	}
 	if req.Semver == nil && req.Level == nil && s.commitsFile == "" {
-		return usageError("%s needs a version: -level, -semver or -commits-file", s.cmd)
+		return usageError("%s needs a version: --level, --semver or --commits-file", s.cmd)
 	}
 	if err := req.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
@@ -590,27 +487,53 @@ func splitCommits(b []byte) []string {
 	return out
 }
 
-// buildStrategy builds the canary strategy: the preset, judged by the
-// candidate's error rate relative to the stable version's and by the
-// default, sequential judgement.
+// buildStrategy builds the canary strategy: the --strategy preset, or the
+// config file's custom steps or blue/green (a --strategy flag or
+// environment variable wins over the file), judged by the candidate's
+// error rate relative to the stable version's the file's other checks and the default, sequential judgement
+// (canary.DefaultAnalysis).
 func (s *settings) buildStrategy() error {
 	st, err := canary.Preset(s.strategyName)
 	if err != nil {
-		return usageError("-strategy %q: want one of %s", s.strategyName, strings.Join(canary.Presets(), ", "))
+		return usageError("--strategy %q: want one of %s", s.strategyName, strings.Join(canary.Presets(), ", "))
+	}
+	if s.cfg != nil && s.cfg.strategy != nil && !s.flagOrEnv("strategy") {
+		st = *s.cfg.strategy
 	}
 	if err := s.checkErrorRate(); err != nil {
 		return err
 	}
-	if len(st.Steps) > 0 && st.Steps[0].Weight < provider.AllTraffic {
+	if s.cfg != nil {
+		if s.cfg.file.Checks != nil {
+			st.Analysis.FailureLimit = s.cfg.file.Checks.FailureLimit
+		}
+		if s.cfg.hooks.PreTraffic != nil {
+			st.PreTraffic = &canary.HookSpec{Name: hookPreTraffic, Timeout: s.cfg.hookTO}
+		}
+		if s.cfg.hooks.PostTraffic != nil {
+			st.PostTraffic = &canary.HookSpec{Name: hookPostTraffic, Timeout: s.cfg.hookTO}
+		}
+	}
+	if len(st.Steps) > 0 && st.Steps[0].Weight < provider.AllTraffic || st.BlueGreen != nil {
 		// All at once leaves no stable share to compare with: no check.
-		// The error-rate rule of the flags, then the default judgement
-		// (canary.DefaultAnalysis: sequential error-rate and p99 tests at
-		// a 5% false-rollback rate over the whole rollout).
+		// The error-rate rule, the default judgement (sequential error-rate
+		// and p99 tests at a 5% false-rollback rate over the whole rollout),
+		// then the config file's checks.
 		st.Analysis.Checks = append([]canary.CheckSpec{{Name: errorRateCheck, Check: s.errorRate()}}, canary.DefaultAnalysis().Checks...)
+		if s.cfg != nil {
+			st.Analysis.Checks = append(st.Analysis.Checks, s.cfg.checks...)
+		}
+	}
+	if err := st.Validate(provider.Capabilities{}); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	s.strategy = st
 	return nil
 }
+
+// flagOrEnv reports whether name was given by a flag or the environment
+// (not by the config file).
+func (s *settings) flagOrEnv(name string) bool { return s.givenNotByFile[name] }
 
 // errorRateCheck is the name of the canary's check, in the strategy and in
 // a stored rollout state.
@@ -618,7 +541,7 @@ const errorRateCheck = "error rate"
 
 func (s *settings) checkErrorRate() error {
 	if !(s.errorRateFactor > 0) || math.IsInf(s.errorRateFactor, 0) || !(s.errorRateSlack >= 0 && s.errorRateSlack <= 1) {
-		return usageError("-error-rate-factor must be > 0 and -error-rate-slack in 0..1")
+		return usageError("--error-rate-factor must be > 0 and --error-rate-slack in 0..1")
 	}
 	return nil
 }
@@ -629,34 +552,16 @@ func (s *settings) errorRate() canary.Check {
 	return canary.Relative{Metric: canary.ErrorRate, Factor: s.errorRateFactor, Slack: s.errorRateSlack}
 }
 
-// checks are the checks a resumed rollout finds by name.
+// checks are the checks of a canary, by name: the error rate against the
+// stable version's and the config file's; a resumed rollout finds them by
+// name.
 func (s *settings) checks() map[string]canary.Check {
-	checks := canary.DefaultChecks()
-	checks[errorRateCheck] = s.errorRate()
-	return checks
-}
-
-// paths of the state directory's files.
-func (s *settings) statePath() string   { return filepath.Join(s.stateDir, "state.json") }
-func (s *settings) journalPath() string { return filepath.Join(s.stateDir, "journal.jsonl") }
-func (s *settings) storeDir() string    { return filepath.Join(s.stateDir, "rollouts") }
-
-// printUsage prints the command's help.
-func printUsage(w io.Writer) {
-	fmt.Fprint(w, "usage: slipway-ci <subcommand> [flags]\n\nsubcommands:\n")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c[0], c[1])
+	m := canary.DefaultChecks()
+	m[errorRateCheck] = s.errorRate()
+	if s.cfg != nil {
+		for _, c := range s.cfg.checks {
+			m[c.Name] = c.Check
+		}
 	}
-	fmt.Fprint(w, "\nEvery flag falls back to an environment variable (SLIPWAY_FUNCTION, SLIPWAY_STATE_DIR, …);\n"+
-		"run slipway-ci <subcommand> -h for its flags.\n")
-	fmt.Fprint(w, exitCodesText)
+	return m
 }
-
-const exitCodesText = `
-exit codes:
-  0  done: published, promoted, unchanged, rolled back on request (rollback, abort), nothing to resume, pruned, status printed
-  1  error: the platform, the journal, a refused or failed release
-  2  usage: invalid flags or environment (nothing was called or written)
-  3  the canary rolled back (promote, release, resume): production is on the previous version (checks failed, or interrupted)
-  4  status -fail-on-drift found routes changed behind the journal's back
-`

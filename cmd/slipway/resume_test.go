@@ -61,7 +61,7 @@ func (p *pipeline) killedPromote(args ...string) {
 func (p *pipeline) killedPromoteAt(marker string, args ...string) {
 	p.t.Helper()
 	p.first()
-	p.must(exitOK, "publish", "-code", "v2", "-level", "minor")
+	p.must(exitOK, "publish", "--code", "v2", "--level", "minor")
 	p.env["GITHUB_RUN_ID"], p.env["GITHUB_RUN_ATTEMPT"] = "7", "1"
 	var died atomic.Bool
 	p.runCtx(context.Background(), dieOn{marker: marker, died: &died}, append([]string{"promote"}, args...)...)
@@ -115,7 +115,7 @@ func TestResumeAfterAJobDiedMidCanary(t *testing.T) {
 		"resume checkout: release " + killedRelease + ": its canary stopped in phase Baking at step 1 of 2 (1=90% 2=10%)",
 		"resuming from Baking, step 1",
 		"verdict at 10%: error rate pass",
-		"slipway-ci: resume checkout: promoted 2 (v0.2.0) on production (stable 1)",
+		"slipway: resume checkout: promoted 2 (v0.2.0) on production (stable 1)",
 	} {
 		if !strings.Contains(s.stdout, want) {
 			t.Errorf("resume's log lacks %q:\n%s", want, s.stdout)
@@ -152,13 +152,13 @@ func TestResumeRollsBackAFaultyCandidate(t *testing.T) {
 	p := newPipeline(t)
 	// The candidate's behaviour is kept in the state: the resumed canary
 	// judges the same faulty version.
-	p.killedPromote("-simulate-error-rate", "0.3")
+	p.killedPromote("--simulate-error-rate", "0.3")
 	os.Remove(p.output)
 
-	s := p.must(exitRolledBack, "resume", "-release", killedRelease)
+	s := p.must(exitRolledBack, "resume", "--release", killedRelease)
 	allOn(t, p.route("production"), "1")
 	allOn(t, p.route("staging"), "2")
-	for _, want := range []string{"verdict at 10%: error rate fail", "slipway-ci: resume checkout: rolled back 2 (v0.2.0) on production (stable 1)"} {
+	for _, want := range []string{"verdict at 10%: error rate fail", "slipway: resume checkout: rolled back 2 (v0.2.0) on production (stable 1)"} {
 		if !strings.Contains(s.stdout, want) {
 			t.Errorf("resume's log lacks %q:\n%s", want, s.stdout)
 		}
@@ -176,7 +176,7 @@ func TestResumeWithSimulatedFaults(t *testing.T) {
 	p := newPipeline(t)
 	p.killedPromote()
 	// A healthy candidate made faulty for the rest of the canary.
-	p.must(exitRolledBack, "resume", "-simulate-error-rate", "0.5")
+	p.must(exitRolledBack, "resume", "--simulate-error-rate", "0.5")
 	allOn(t, p.route("production"), "1")
 }
 
@@ -186,10 +186,10 @@ func TestAbortAfterAJobDiedMidCanary(t *testing.T) {
 	os.Remove(p.output)
 	p.env["GITHUB_ACTOR"] = "oncall"
 
-	s := p.must(exitOK, "abort", "-reason", "checkout errors in eu-west")
+	s := p.must(exitOK, "abort", "--reason", "checkout errors in eu-west")
 	allOn(t, p.route("production"), "1")
 	allOn(t, p.route("staging"), "2")
-	if !strings.Contains(s.stdout, "slipway-ci: abort checkout: rolled back 2 (v0.2.0) on production (stable 1)") {
+	if !strings.Contains(s.stdout, "slipway: abort checkout: rolled back 2 (v0.2.0) on production (stable 1)") {
 		t.Errorf("abort's log:\n%s", s.stdout)
 	}
 	if out := p.read(p.output); !strings.Contains(out, "outcome=rolled back\nrelease="+killedRelease+"\n") {
@@ -224,7 +224,7 @@ func TestAbortRequestOnlyThenResume(t *testing.T) {
 	p.killedPromote()
 
 	// The request alone moves no traffic: the canary's runner does.
-	s := p.must(exitOK, "abort", "-request-only")
+	s := p.must(exitOK, "abort", "--request-only")
 	if !strings.Contains(s.stdout, "abort of release "+killedRelease+" recorded (now RollingBack") {
 		t.Errorf("abort -request-only:\n%s", s.stdout)
 	}
@@ -238,10 +238,12 @@ func TestAbortRequestOnlyThenResume(t *testing.T) {
 
 func TestResumeNothingUnfinished(t *testing.T) {
 	t.Run("no state", func(t *testing.T) {
+		// No state: the function is unknown, which is an error (a typo
+		// in --function must not pass as "nothing to do").
 		p := newPipeline(t)
 		for _, cmd := range []string{"resume", "abort"} {
-			if s := p.must(exitOK, cmd); !strings.Contains(s.stdout, "nothing to "+cmd) {
-				t.Errorf("%s:\n%s", cmd, s.stdout)
+			if s := p.must(exitError, cmd); !strings.Contains(s.stderr, `function "checkout" does not exist`) {
+				t.Errorf("%s:\n%s", cmd, s.stderr)
 			}
 		}
 		if _, err := os.Stat(p.dir); !errors.Is(err, fs.ErrNotExist) {
@@ -251,7 +253,7 @@ func TestResumeNothingUnfinished(t *testing.T) {
 	t.Run("promoted", func(t *testing.T) {
 		p := newPipeline(t)
 		p.first()
-		p.must(exitOK, "publish", "-code", "v2", "-level", "minor")
+		p.must(exitOK, "publish", "--code", "v2", "--level", "minor")
 		p.must(exitOK, "promote")
 		before := p.files()
 		for _, cmd := range []string{"resume", "abort"} {
@@ -272,9 +274,9 @@ func TestResumeNothingUnfinished(t *testing.T) {
 	t.Run("finished release named", func(t *testing.T) {
 		p := newPipeline(t)
 		p.first()
-		p.must(exitOK, "publish", "-code", "v2", "-level", "minor", "-id", "run9")
-		p.must(exitOK, "promote", "-id", "run9")
-		s := p.must(exitOK, "resume", "-release", "run9-promote")
+		p.must(exitOK, "publish", "--code", "v2", "--level", "minor", "--id", "run9")
+		p.must(exitOK, "promote", "--id", "run9")
+		s := p.must(exitOK, "resume", "--release", "run9-promote")
 		if !strings.Contains(s.stdout, "its canary ended (Succeeded) and the release's outcome is journaled (promoted)") {
 			t.Errorf("resume of a finished release:\n%s", s.stdout)
 		}
@@ -291,7 +293,7 @@ func TestResumeNothingUnfinished(t *testing.T) {
 			if s := p.must(exitOK, cmd); !strings.Contains(s.stdout, "nothing to "+cmd) {
 				t.Errorf("%s:\n%s", cmd, s.stdout)
 			}
-			s := p.must(exitOK, cmd, "-release", killedRelease)
+			s := p.must(exitOK, cmd, "--release", killedRelease)
 			if !strings.Contains(s.stdout, "superseded") {
 				t.Errorf("%s -release:\n%s", cmd, s.stdout)
 			}
@@ -305,7 +307,7 @@ func TestResumeNothingUnfinished(t *testing.T) {
 func TestResumeUnknownRelease(t *testing.T) {
 	p := newPipeline(t)
 	p.first()
-	s := p.must(exitError, "resume", "-release", "checkout-gh99.1-promote")
+	s := p.must(exitError, "resume", "--release", "checkout-gh99.1-promote")
 	if !strings.Contains(s.stderr, "release checkout-gh99.1-promote has no canary of checkout") {
 		t.Errorf("stderr: %s", s.stderr)
 	}
@@ -346,15 +348,17 @@ func TestAbortOrphanedSplitWithoutItsJournal(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(p.dir, "rollouts")); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(p.dir, "journal.jsonl")
-	var kept []string
-	for line := range strings.Lines(p.read(path)) {
-		if !strings.Contains(line, killedRelease) {
-			kept = append(kept, line)
-		}
-	}
-	if err := os.WriteFile(path, []byte(strings.Join(kept, "")), 0o644); err != nil {
+	des, err := os.ReadDir(filepath.Join(p.dir, "journal"))
+	if err != nil {
 		t.Fatal(err)
+	}
+	for _, de := range des {
+		path := filepath.Join(p.dir, "journal", de.Name())
+		if strings.Contains(p.read(path), killedRelease) {
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	p.must(exitError, "rollback") // the journal has no version before 1
 	p.must(exitOK, "abort")
@@ -364,13 +368,13 @@ func TestAbortOrphanedSplitWithoutItsJournal(t *testing.T) {
 func TestResumeAndAbortHelp(t *testing.T) {
 	p := newPipeline(t)
 	for cmd, wants := range map[string][]string{
-		"resume": {"-release", "SLIPWAY_RELEASE", "-error-rate-factor", "-simulate-error-rate", "-keep-last", "-webhook"},
-		"abort":  {"-release", "SLIPWAY_RELEASE", "-reason", "-request-only", "SLIPWAY_ABORT_REQUEST_ONLY", "-webhook"},
+		"resume": {"--release", "SLIPWAY_RELEASE", "--error-rate-factor", "--simulate-error-rate", "--keep-last", "--webhook"},
+		"abort":  {"--release", "SLIPWAY_RELEASE", "--reason", "--request-only", "SLIPWAY_ABORT_REQUEST_ONLY", "--webhook"},
 	} {
-		s := p.must(exitOK, cmd, "-h")
+		s := p.must(exitOK, cmd, "--help")
 		for _, want := range wants {
-			if !strings.Contains(s.stderr, want) {
-				t.Errorf("%s -h lacks %q:\n%s", cmd, want, s.stderr)
+			if !strings.Contains(s.stdout, want) {
+				t.Errorf("%s -h lacks %q:\n%s", cmd, want, s.stdout)
 			}
 		}
 	}
@@ -403,13 +407,13 @@ func TestResumeAfterTheLastWrite(t *testing.T) {
 // resume only finishes the release, moving no traffic.
 func TestResumeFinishesAnEndedCanary(t *testing.T) {
 	p := newPipeline(t)
-	p.killedPromoteAt("prune    production  step started", "-keep-last", "1")
+	p.killedPromoteAt("prune    production  step started", "--keep-last", "1")
 	allOn(t, p.route("production"), "2")
 	if got, want := p.releaseEntries(killedRelease), []string{"route", "promote"}; !slices.Equal(got, want) {
 		t.Fatalf("journal of the killed promote: %q, want %q", got, want)
 	}
 
-	s := p.must(exitOK, "resume", "-keep-last", "1")
+	s := p.must(exitOK, "resume", "--keep-last", "1")
 	if !strings.Contains(s.stdout, "its canary ended (Succeeded) but the release's outcome was never journaled") ||
 		!strings.Contains(s.stdout, "resume checkout: promoted 2 (v0.2.0) on production (stable 1)") {
 		t.Errorf("resume:\n%s", s.stdout)

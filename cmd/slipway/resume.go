@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/canary/blobstore"
 	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
@@ -90,7 +90,7 @@ func (st *state) findUnfinished(ctx context.Context) (finding, error) {
 	}
 	ids := []string{s.release}
 	if s.release == "" {
-		if ids, err = st.productionRollouts(); err != nil {
+		if ids, err = st.productionRollouts(ctx); err != nil {
 			return f, err
 		}
 	}
@@ -99,7 +99,7 @@ func (st *state) findUnfinished(ctx context.Context) (finding, error) {
 	for _, id := range ids {
 		ro, err := st.loadRollout(ctx, id)
 		if errors.Is(err, provider.ErrNotFound) && s.release != "" {
-			return f, fmt.Errorf("release %s has no canary of %s on %q in %s", id, s.function, s.production, s.storeDir())
+			return f, fmt.Errorf("release %s has no canary of %s on %q in %s", id, s.function, s.production, s.stateURL)
 		}
 		if err != nil {
 			return f, err
@@ -179,21 +179,17 @@ func (st *state) journalOutcomes(ctx context.Context) (map[string]string, string
 }
 
 // productionRollouts lists the releases with a saved rollout of the
-// production alias, from the store's file names.
-func (st *state) productionRollouts() ([]string, error) {
-	if st.store == nil {
-		return nil, nil // no state directory: nothing was ever saved
-	}
-	des, err := os.ReadDir(st.s.storeDir())
+// production alias ("<release>.<production>" in the store).
+func (st *state) productionRollouts(ctx context.Context) ([]string, error) {
+	all, err := st.store.IDs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	suffix := "." + st.s.production + ".json"
+	suffix := "." + st.s.production
 	var ids []string
-	for _, de := range des {
-		id, ok := strings.CutSuffix(de.Name(), suffix)
-		if ok && de.Type().IsRegular() && validReleaseID(id) {
-			ids = append(ids, id)
+	for _, id := range all {
+		if r, ok := strings.CutSuffix(id, suffix); ok && validReleaseID(r) {
+			ids = append(ids, r)
 		}
 	}
 	return ids, nil
@@ -202,9 +198,6 @@ func (st *state) productionRollouts() ([]string, error) {
 // loadRollout loads release id's production rollout; an error wrapping
 // provider.ErrNotFound when there is none.
 func (st *state) loadRollout(ctx context.Context, id string) (canary.State, error) {
-	if st.store == nil {
-		return canary.State{}, fmt.Errorf("no state directory %s: %w", st.s.stateDir, provider.ErrNotFound)
-	}
 	ro, _, err := st.store.Load(ctx, id+"."+st.s.production)
 	return ro, err
 }
@@ -219,7 +212,7 @@ func (st *state) orphanError(f finding) error {
 // the step summary and the outputs.
 func (st *state) nothing(out io.Writer, f finding) error {
 	s := st.s
-	fmt.Fprintf(out, "slipway-ci: %s %s: nothing to %s: %s\n", s.cmd, s.function, s.cmd, f.note)
+	fmt.Fprintf(out, "slipway: %s %s: nothing to %s: %s\n", s.cmd, s.function, s.cmd, f.note)
 	md := fmt.Sprintf("## ℹ️ %s: nothing to %s\n\n> %s\n\n", s.function, s.cmd, f.note)
 	outputs := fmt.Sprintf("outcome=nothing to %s\nrelease=%s\n", s.cmd, s.release)
 	return errors.Join(st.appendFile(s.summaryFile, md), st.appendFile(s.outputFile, outputs))
@@ -240,10 +233,23 @@ func (st *state) resume(ctx context.Context, out io.Writer) error {
 	var f finding
 	var res release.Result
 	runIn(st.clock, func() {
+		if err = st.requireFunction(ctx); err != nil {
+			return
+		}
+		// Read first: with nothing unfinished, nothing is written.
 		if f, err = st.findUnfinished(ctx); err != nil || f.id == "" {
 			return
 		}
-		fmt.Fprintf(out, "slipway-ci: resume %s: release %s: %s\n", s.function, f.id, f.note)
+		var done func()
+		if done, err = st.drive(ctx, s.release); err != nil {
+			return
+		}
+		defer done()
+		// Under the lease: the canary may have ended meanwhile.
+		if f, err = st.findUnfinished(ctx); err != nil || f.id == "" {
+			return
+		}
+		st.printer(out).line("slipway: resume %s: release %s: %s", s.function, f.id, f.note)
 		st.simulateResumed(f.state)
 		res, err = w.Resume(ctx, f.id)
 	})
@@ -307,7 +313,7 @@ func (st *state) abort(ctx context.Context, out io.Writer) error {
 	}
 	reason := s.reason
 	if reason == "" {
-		reason = "aborted with slipway-ci abort"
+		reason = "aborted with slipway abort"
 	}
 	var (
 		f        finding
@@ -315,7 +321,30 @@ func (st *state) abort(ctx context.Context, out io.Writer) error {
 		ro       canary.State
 		rollback bool
 	)
+	fmt.Fprintf(out, "slipway: abort %s: reason: %s\n", s.function, reason)
 	runIn(st.clock, func() {
+		if err = st.requireFunction(ctx); err != nil {
+			return
+		}
+		if f, err = st.findUnfinished(ctx); err != nil || (f.id == "" && !f.split()) || (f.id != "" && f.state.Done()) {
+			return
+		}
+		if !s.requestOnly {
+			done, derr := st.drive(ctx, s.release)
+			switch {
+			case errors.Is(derr, blobstore.ErrBusy):
+				// A live process drives the canary: record the abort for
+				// it to act on (it rolls back at its next look at the
+				// store) rather than drive it too.
+				fmt.Fprintf(out, "slipway: abort %s: %v; recording the abort for it\n", s.function, derr)
+				s.requestOnly = true
+			case derr != nil:
+				err = derr
+				return
+			default:
+				defer done()
+			}
+		}
 		if f, err = st.findUnfinished(ctx); err != nil {
 			return
 		}
@@ -324,7 +353,7 @@ func (st *state) abort(ctx context.Context, out io.Writer) error {
 			// A canary splits a route as stable (primary) and candidate;
 			// the journal may have lost the split with the state.
 			rollback = true
-			fmt.Fprintf(out, "slipway-ci: abort %s: no saved canary owns %q (%s): putting it back on its primary version %s\n",
+			fmt.Fprintf(out, "slipway: abort %s: no saved canary owns %q (%s): putting it back on its primary version %s\n",
 				s.function, s.production, f.route.Traffic(), f.route.Primary())
 			res, err = w.RollbackWith(ctx, release.RollbackRequest{Function: s.function, Alias: s.production, To: f.route.Primary(),
 				ID: s.releaseID(), Actor: s.actor, Reason: reason})
@@ -332,7 +361,7 @@ func (st *state) abort(ctx context.Context, out io.Writer) error {
 		case f.id == "" || f.state.Done():
 			return
 		}
-		fmt.Fprintf(out, "slipway-ci: abort %s: release %s: %s\n", s.function, f.id, f.note)
+		fmt.Fprintf(out, "slipway: abort %s: release %s: %s\n", s.function, f.id, f.note)
 		if ro, err = w.AbortWith(ctx, release.AbortRequest{ID: f.id, Actor: s.actor, Reason: reason}); err != nil || s.requestOnly {
 			return
 		}
@@ -351,7 +380,7 @@ func (st *state) abort(ctx context.Context, out io.Writer) error {
 		f.note += "; resume records it, rollback moves production back"
 		return st.nothing(out, f)
 	case s.requestOnly:
-		fmt.Fprintf(out, "slipway-ci: abort %s: abort of release %s recorded (now %s: %s); the process driving it rolls back\n", s.function, f.id, ro.Phase, ro.Reason)
+		fmt.Fprintf(out, "slipway: abort %s: abort of release %s recorded (now %s: %s); the process driving it rolls back\n", s.function, f.id, ro.Phase, ro.Reason)
 		md := fmt.Sprintf("## ⏹️ %s: abort requested\n\n> release %s, now %s\n\n", s.function, f.id, ro.Phase)
 		outputs := fmt.Sprintf("outcome=abort requested\nrelease=%s\n", f.id)
 		return errors.Join(st.appendFile(s.summaryFile, md), st.appendFile(s.outputFile, outputs))

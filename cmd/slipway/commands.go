@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/canary/blobstore"
 	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/memory"
@@ -114,13 +115,30 @@ func (st *state) releaseTo(ctx context.Context, out io.Writer, verb string, stag
 		if req, err = st.publishRequest(ctx); err != nil {
 			return
 		}
+		if err = st.guardSemver(ctx); err != nil {
+			return
+		}
+		if verb == "release" {
+			var id string
+			if id, err = st.existingVersion(ctx, req); err != nil {
+				return
+			}
+			if err = st.guardRolledBack(ctx, id); err != nil {
+				return
+			}
+			var done func()
+			if done, err = st.drive(ctx, ""); err != nil {
+				return
+			}
+			defer done()
+		}
 		res, err = w.Release(ctx, release.Request{
 			Function: s.function, Publish: req, ID: s.releaseID(),
 			Actor: s.actor, Reason: s.releaseReason(), Strategy: &strategy,
 		})
 	})
 	if errors.Is(err, semver.ErrNoRelease) {
-		fmt.Fprintf(out, "slipway-ci: %s %s: no release needed: %v\n", verb, s.function, err)
+		fmt.Fprintf(out, "slipway: %s %s: no release needed: %v\n", verb, s.function, err)
 		md := fmt.Sprintf("## ℹ️ %s: no release needed\n\n> %s\n\n", s.function, err)
 		return errors.Join(st.appendFile(s.summaryFile, md), st.appendFile(s.outputFile, "outcome=no release\n"))
 	}
@@ -144,6 +162,18 @@ func (st *state) promote(ctx context.Context, out io.Writer) error {
 				st.mem.SetBehavior(s.function, r.Primary(), memory.Behavior{ErrorRate: s.simulateErrorRate})
 			}
 		}
+		var id string
+		if id, err = st.stagedVersion(ctx); err != nil {
+			return
+		}
+		if err = st.guardRolledBack(ctx, id); err != nil {
+			return
+		}
+		var done func()
+		if done, err = st.drive(ctx, ""); err != nil {
+			return
+		}
+		defer done()
 		res, err = w.Promote(ctx, release.PromoteRequest{
 			Function: s.function, From: s.staging, To: s.production, ID: s.releaseID(),
 			Actor: s.actor, Reason: s.reason, Strategy: &s.strategy,
@@ -180,7 +210,7 @@ func (st *state) report(out io.Writer, res release.Result, err error) error {
 	if res.Function == "" {
 		return err // refused before the run began
 	}
-	line := fmt.Sprintf("slipway-ci: %s %s: %s", s.cmd, res.Function, res.Outcome)
+	line := fmt.Sprintf("slipway: %s %s: %s", s.cmd, res.Function, res.Outcome)
 	if res.Candidate != "" {
 		line += " " + versionText(res.Candidate, res.Semver)
 	}
@@ -191,25 +221,28 @@ func (st *state) report(out io.Writer, res release.Result, err error) error {
 		if res.Published.Existing {
 			what = "already published"
 		}
-		line = fmt.Sprintf("slipway-ci: publish %s: %s %s; %s %s", res.Function, what,
+		line = fmt.Sprintf("slipway: publish %s: %s %s; %s %s", res.Function, what,
 			versionText(res.Candidate, res.Semver), res.Alias, res.Outcome)
 	}
 	if res.Stable != "" && res.Stable != res.Candidate {
 		line += " (stable " + res.Stable + ")"
 	}
 	if res.Reason != "" {
-		line += ": " + oneLine(res.Reason)
+		line += ": " + oneLine(st.printer(out).result(res.Reason))
 	}
-	fmt.Fprintln(out, line)
+	st.printer(out).line("%s", line)
+	st.onRollback(context.Background(), res)
 	if res.NotifyErr != nil {
-		fmt.Fprintf(out, "slipway-ci: notification failed (the outcome stands): %v\n", res.NotifyErr)
+		fmt.Fprintf(out, "slipway: notification failed (the outcome stands): %v\n", res.NotifyErr)
 	}
 	outputs := fmt.Sprintf("outcome=%s\nrelease=%s\nalias=%s\nversion=%s\nsemver=%s\nstable=%s\n",
 		res.Outcome, res.Release, res.Alias, res.Candidate, res.Semver, res.Stable)
-	if ferr := errors.Join(st.appendFile(s.summaryFile, res.Summary.Markdown()), st.appendFile(s.outputFile, outputs)); ferr != nil {
+	md := res.Summary.Markdown() + mermaidCharts(res.Function, windowSeries(res.Summary.Verdicts))
+	if ferr := errors.Join(st.appendFile(s.summaryFile, md), st.appendFile(s.outputFile, outputs), st.saveSummary(res.Summary)); ferr != nil {
 		return errors.Join(err, ferr)
 	}
-	return err
+	// The last line said what happened: the error is not printed again.
+	return shown(err)
 }
 
 // prune applies the retention policy, or prints its plan.
@@ -243,7 +276,7 @@ func (st *state) prune(ctx context.Context, out io.Writer) error {
 		deleted = strings.Join(rep.Functions[0].Deleted, ",")
 	}
 	_, kept, planned := plan.Counts()
-	fmt.Fprintf(out, "slipway-ci: prune %s: %d kept, %d to delete", s.function, kept, planned)
+	fmt.Fprintf(out, "slipway: prune %s: %d kept, %d to delete", s.function, kept, planned)
 	if !s.dryRun {
 		fmt.Fprintf(out, ", deleted [%s]", deleted)
 	}
@@ -255,13 +288,24 @@ func (st *state) prune(ctx context.Context, out io.Writer) error {
 
 // status prints the function's aliases, versions, drift and journal.
 func (st *state) status(ctx context.Context, out io.Writer) error {
+	if st.s.watch {
+		return st.watchStatus(ctx, out)
+	}
+	return st.statusOnce(ctx, out, true)
+}
+
+// statusOnce prints the status once; files says whether to write the step
+// summary and outputs.
+func (st *state) statusOnce(ctx context.Context, out io.Writer, files bool) error {
 	s := st.s
 	var (
-		routes   []provider.Route
-		versions []provider.Version
-		drift    []release.Drift
-		entries  []journal.Entry
-		err      error
+		unfinished []unfinishedCanary
+		leases     []blobstore.LeaseInfo
+		routes     []provider.Route
+		versions   []provider.Version
+		drift      []release.Drift
+		entries    []journal.Entry
+		err        error
 	)
 	runIn(st.clock, func() {
 		if routes, err = st.p.Routes(ctx, s.function); err != nil {
@@ -284,6 +328,7 @@ func (st *state) status(ctx context.Context, out io.Writer) error {
 			}
 			entries = append(entries, e)
 		}
+		unfinished, leases, err = st.unfinishedCanaries(ctx)
 	})
 	if err != nil {
 		return fmt.Errorf("status of %s: %w", s.function, err)
@@ -295,6 +340,7 @@ func (st *state) status(ctx context.Context, out io.Writer) error {
 	for _, r := range routes {
 		fmt.Fprintf(out, "  %-12s %s\n", r.Alias, r.Traffic())
 	}
+	st.printUnfinished(out, unfinished, leases)
 	fmt.Fprintln(out, "\nversions:")
 	for _, v := range versions {
 		var serves []string
@@ -335,9 +381,14 @@ func (st *state) status(ctx context.Context, out io.Writer) error {
 			e.Kind, e.Alias, what, after, e.Outcome, e.Actor, oneLine(e.Reason))
 	}
 	sum := release.Summary{Function: s.function, Outcome: "status", RoutesAfter: routes, Versions: versions, Drift: drift, Entries: entries}
-	outputs := fmt.Sprintf("drift=%d\n", len(drift))
-	if err := errors.Join(st.appendFile(s.summaryFile, sum.Markdown()), st.appendFile(s.outputFile, outputs)); err != nil {
-		return err
+	outputs := fmt.Sprintf("drift=%d\nunfinished=%d\n", len(drift), len(unfinished))
+	if files {
+		if err := errors.Join(st.appendFile(s.summaryFile, sum.Markdown()+unfinishedMarkdown(s, unfinished)), st.appendFile(s.outputFile, outputs)); err != nil {
+			return err
+		}
+	}
+	if len(unfinished) > 0 && s.failOnUnfinished {
+		return fmt.Errorf("%w: %d canary(ies) of %s unfinished: slipway resume continues, slipway abort rolls back", errUnfinished, len(unfinished), s.function)
 	}
 	if len(drift) > 0 && s.failOnDrift {
 		return fmt.Errorf("%w: %d route(s) of %s changed behind the journal's back", errDrift, len(drift), s.function)

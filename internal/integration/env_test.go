@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,45 +14,21 @@ import (
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
+	"github.com/slipway-dev/slipway/provider/providertest"
 )
 
 // The helpers below are those of provider/awslambda's own tests (env_test.go),
 // which this package cannot import.
 
-// clock is a virtual clock shared by the emulator and the adapter: the
-// adapter's Sleep advances it, so waiting for an update to settle takes no
-// real time.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.Advance(d)
-	return nil
+// newClock returns the tests' virtual clock.
+func newClock() *providertest.Clock {
+	return providertest.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 }
 
 // env is an emulator with one function "checkout" and an adapter pointed
 // at it by endpoint only (the production code path).
 type env struct {
-	clock *clock
+	clock *providertest.Clock
 	srv   *lambdatest.Server
 	p     *awslambda.Provider
 }

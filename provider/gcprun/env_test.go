@@ -5,47 +5,24 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/gcprun"
 	"github.com/slipway-dev/slipway/provider/gcprun/runtest"
+	"github.com/slipway-dev/slipway/provider/providertest"
 )
 
-// clock is a virtual clock: Sleep advances it instead of waiting.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.Advance(d)
-	return nil
+// newClock returns the tests' virtual clock.
+func newClock() *providertest.Clock {
+	return providertest.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 }
 
 // env is an emulator and an adapter pointed at it by client options only
 // (the production code path of gcprun.New).
 type env struct {
-	clock *clock
+	clock *providertest.Clock
 	srv   *runtest.Server
 	p     *gcprun.Provider
 }

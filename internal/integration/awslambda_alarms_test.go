@@ -8,6 +8,7 @@ import (
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
+	"github.com/slipway-dev/slipway/provider/awslambda/awslambdatest"
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
 )
 
@@ -39,11 +40,11 @@ func TestCanaryRollsBackOnAlarm(t *testing.T) {
 			srv := lambdatest.NewServer(lambdatest.Options{Now: clk.Now, SettlePolls: -1, MetricsDelay: 2 * time.Minute})
 			t.Cleanup(srv.Close)
 			must(t, srv.CreateFunction(fn, lambdatest.FunctionSpec{Runtime: "provided.al2023", Handler: "bootstrap", Role: role}))
-			p := awslambda.NewFromClients(srv.LambdaClient(noRetry), srv.CloudWatchClient(noRetryCW),
+			p := awslambda.NewFromClients(srv.LambdaClient(awslambdatest.NoRetry), srv.CloudWatchClient(awslambdatest.NoRetryCW),
 				awslambda.Options{Now: clk.Now, Sleep: clk.Sleep, MetricsDelay: 2 * time.Minute})
 			ctx := context.Background()
 			for _, code := range []string{"v1", "v2"} {
-				_, err := p.Publish(ctx, fn, zipIn(code))
+				_, err := p.Publish(ctx, fn, awslambdatest.Zip(code))
 				must(t, err)
 			}
 			_, err := p.SetRoute(ctx, fn, provider.To("live", "1"))

@@ -249,28 +249,17 @@ func (s *Source) Observe(ctx context.Context, q provider.Query) (provider.Observ
 	if err := q.Validate(s.cfg.Resolution); err != nil {
 		return provider.Observation{}, fail(q.Function, err)
 	}
-	through := provider.AlignDown(s.now().Add(-s.cfg.Delay), q.Period)
-	if through.After(q.End) {
-		through = q.End
-	}
-	if through.Before(q.Start) {
-		through = q.Start
-	}
+	through := q.CompleteThrough(s.now(), s.cfg.Delay)
 	n := int(through.Sub(q.Start) / q.Period)
-	obs := provider.Observation{Query: q, Through: through, Series: make([]provider.Series, 0, len(q.Versions))}
+	obs := provider.Observation{Query: q, Through: through}
 	obs.Query.Versions = append([]string(nil), q.Versions...)
 	measures := s.cfg.measures()
 	coldKnown := s.cfg.Queries.ColdStarts != ""
-	for _, v := range q.Versions {
-		series := provider.Series{Version: v, Points: make([]provider.Point, n)}
-		for k := range series.Points {
-			series.Points[k].Start = q.Start.Add(time.Duration(k) * q.Period)
-			if !coldKnown {
-				series.Points[k].ColdStarts = -1
-			}
-		}
-		obs.Series = append(obs.Series, series)
+	coldStarts := int64(-1) // unknown without a template
+	if coldKnown {
+		coldStarts = 0
 	}
+	obs.Series = q.EmptySeries(through, coldStarts)
 	// One range query per version, template and chunk of MaxPoints
 	// periods, at most Concurrency in flight; results are added under mu.
 	var mu sync.Mutex

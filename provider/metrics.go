@@ -120,6 +120,42 @@ func (q Query) EmptySeries(through time.Time, coldStarts int64) []Series {
 	return out
 }
 
+// Chunks splits the whole periods of q's window before through into
+// queries of at most maxPeriods periods each, in time order, for a source
+// whose API answers at most that many points a request. Each chunk is q
+// with Start and End narrowed; none is empty. maxPeriods < 1 means one
+// chunk.
+func (q Query) Chunks(through time.Time, maxPeriods int) []Query {
+	n := int(through.Sub(q.Start) / q.Period)
+	if maxPeriods < 1 {
+		maxPeriods = max(n, 1)
+	}
+	var out []Query
+	for lo := 0; lo < n; lo += maxPeriods {
+		hi := min(lo+maxPeriods, n)
+		c := q
+		c.Start, c.End = q.Start.Add(time.Duration(lo)*q.Period), q.Start.Add(time.Duration(hi)*q.Period)
+		out = append(out, c)
+	}
+	return out
+}
+
+// ClearIdle enforces on series what a period without invocations cannot
+// have: latencies, and cold starts where the source counts them (a
+// ColdStarts of −1, unknown, stays).
+func ClearIdle(series []Series) {
+	for _, s := range series {
+		for k := range s.Points {
+			if p := &s.Points[k]; p.Invocations == 0 {
+				p.P50, p.P90, p.P99 = 0, 0, 0
+				if p.ColdStarts > 0 {
+					p.ColdStarts = 0
+				}
+			}
+		}
+	}
+}
+
 // Observation is the answer to a Query.
 //
 // Partial periods: a source publishes a period only once it is complete

@@ -317,16 +317,15 @@ func (s *Source) Observe(ctx context.Context, q provider.Query) (provider.Observ
 		return provider.Observation{}, fail(q.Function, err)
 	}
 	through := q.CompleteThrough(s.now(), s.cfg.Delay)
-	n := int(through.Sub(q.Start) / q.Period)
 	obs := provider.Observation{Query: q, Through: through}
 	obs.Query.Versions = append([]string(nil), q.Versions...)
 	rctx := s.requestContext(ctx)
-	coldKnown := s.cfg.Queries.ColdStarts != ""
 	coldStarts := int64(-1) // unknown without a template
-	if coldKnown {
+	if s.cfg.Queries.ColdStarts != "" {
 		coldStarts = 0
 	}
 	obs.Series = q.EmptySeries(through, coldStarts)
+	chunks := q.Chunks(through, s.cfg.MaxPoints)
 	// One query per version, template and chunk of MaxPoints periods, at
 	// most Concurrency in flight; results are added under mu.
 	var mu sync.Mutex
@@ -335,9 +334,8 @@ func (s *Source) Observe(ctx context.Context, q provider.Query) (provider.Observ
 	for i, v := range q.Versions {
 		for _, m := range s.cfg.measures() {
 			expr := expand(m.template, q, v)
-			for lo := 0; lo < n; lo += s.cfg.MaxPoints {
-				hi := min(lo+s.cfg.MaxPoints, n)
-				from, to := q.Start.Add(time.Duration(lo)*q.Period), q.Start.Add(time.Duration(hi)*q.Period)
+			for _, c := range chunks {
+				from, to := c.Start, c.End
 				g.Go(func() error {
 					resp, httpResp, err := s.api.QueryMetrics(gctx, from.Unix(), to.Unix(), expr)
 					if err != nil {
@@ -359,16 +357,7 @@ func (s *Source) Observe(ctx context.Context, q provider.Query) (provider.Observ
 		}
 		return provider.Observation{}, fail(q.Function, err)
 	}
-	for _, series := range obs.Series {
-		for k := range series.Points {
-			if p := &series.Points[k]; p.Invocations == 0 {
-				p.P50, p.P90, p.P99 = 0, 0, 0
-				if coldKnown {
-					p.ColdStarts = 0
-				}
-			}
-		}
-	}
+	provider.ClearIdle(obs.Series)
 	return obs, nil
 }
 

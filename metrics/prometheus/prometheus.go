@@ -250,16 +250,15 @@ func (s *Source) Observe(ctx context.Context, q provider.Query) (provider.Observ
 		return provider.Observation{}, fail(q.Function, err)
 	}
 	through := q.CompleteThrough(s.now(), s.cfg.Delay)
-	n := int(through.Sub(q.Start) / q.Period)
 	obs := provider.Observation{Query: q, Through: through}
 	obs.Query.Versions = append([]string(nil), q.Versions...)
 	measures := s.cfg.measures()
-	coldKnown := s.cfg.Queries.ColdStarts != ""
 	coldStarts := int64(-1) // unknown without a template
-	if coldKnown {
+	if s.cfg.Queries.ColdStarts != "" {
 		coldStarts = 0
 	}
 	obs.Series = q.EmptySeries(through, coldStarts)
+	chunks := q.Chunks(through, s.cfg.MaxPoints)
 	// One range query per version, template and chunk of MaxPoints
 	// periods, at most Concurrency in flight; results are added under mu.
 	var mu sync.Mutex
@@ -268,13 +267,9 @@ func (s *Source) Observe(ctx context.Context, q provider.Query) (provider.Observ
 	for i, v := range q.Versions {
 		for _, m := range measures {
 			expr := expand(m.template, q, v)
-			for lo := 0; lo < n; lo += s.cfg.MaxPoints {
-				hi := min(lo+s.cfg.MaxPoints, n)
-				r := v1.Range{
-					Start: q.Start.Add(time.Duration(lo+1) * q.Period),
-					End:   q.Start.Add(time.Duration(hi) * q.Period),
-					Step:  q.Period,
-				}
+			for _, c := range chunks {
+				// Evaluated at the ends of the chunk's periods.
+				r := v1.Range{Start: c.Start.Add(q.Period), End: c.End, Step: q.Period}
 				g.Go(func() error {
 					val, _, _, err := s.api.QueryRange(gctx, expr, r)
 					if err != nil {
@@ -296,18 +291,7 @@ func (s *Source) Observe(ctx context.Context, q provider.Query) (provider.Observ
 		}
 		return provider.Observation{}, fail(q.Function, err)
 	}
-	for _, series := range obs.Series {
-		for k := range series.Points {
-			p := &series.Points[k]
-			if p.Invocations == 0 {
-				// No latency, and no cold starts, without invocations.
-				p.P50, p.P90, p.P99 = 0, 0, 0
-				if coldKnown {
-					p.ColdStarts = 0
-				}
-			}
-		}
-	}
+	provider.ClearIdle(obs.Series)
 	return obs, nil
 }
 

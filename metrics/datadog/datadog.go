@@ -67,7 +67,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,6 +76,7 @@ import (
 	"github.com/DataDog/datadog-api-client-go/v2/api/datadogV1"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/slipway-dev/slipway/metrics/internal/templates"
 	"github.com/slipway-dev/slipway/provider"
 )
 
@@ -124,31 +124,18 @@ type Config struct {
 	Now func() time.Time `json:"-" yaml:"-"`
 }
 
-var placeholderRe = regexp.MustCompile(`\{\{[^}]*\}\}`)
-
-var knownPlaceholders = map[string]bool{"{{function}}": true, "{{version}}": true, "{{alias}}": true, "{{period}}": true}
-
 // Validate checks the configuration.
 func (c Config) Validate() error {
 	const what = "datadog config"
-	if c.Queries.Invocations == "" {
-		return provider.Invalid(what, "queries.invocations", "is empty")
+	qs := templates.Queries(c.Queries)
+	if err := qs.CheckRequired(what); err != nil {
+		return err
 	}
-	if c.Queries.Errors == "" {
-		return provider.Invalid(what, "queries.errors", "is empty")
+	if err := qs.CheckLatencies(what); err != nil {
+		return err
 	}
-	if c.Queries.P50 != "" && c.Queries.P90 == "" {
-		return provider.Invalid(what, "queries.p90", "is empty while queries.p50 is set (give latencies from the top: p99, p90, p50)")
-	}
-	if c.Queries.P90 != "" && c.Queries.P99 == "" {
-		return provider.Invalid(what, "queries.p99", "is empty while queries.p90 is set (give latencies from the top: p99, p90, p50)")
-	}
-	for _, m := range c.measures() {
-		for _, ph := range placeholderRe.FindAllString(m.template, -1) {
-			if !knownPlaceholders[ph] {
-				return provider.Invalid(what, "queries."+m.name, fmt.Sprintf("has unknown placeholder %s (known: {{function}}, {{version}}, {{alias}}, {{period}})", ph))
-			}
-		}
+	if err := qs.CheckPlaceholders(what); err != nil {
+		return err
 	}
 	if c.URL != "" {
 		u, err := url.Parse(c.URL)
@@ -174,35 +161,9 @@ func (c Config) Validate() error {
 	return nil
 }
 
-type measure struct {
-	name     string
-	template string
-	set      func(p *provider.Point, v float64)
-}
-
-func (c Config) measures() []measure {
-	unit := c.LatencyUnit
-	if unit == 0 {
-		unit = time.Second
-	}
-	lat := func(v float64) time.Duration { return time.Duration(math.Round(v * float64(unit))) }
-	count := func(v float64) int64 { return int64(math.Round(v)) }
-	all := []measure{
-		{"invocations", c.Queries.Invocations, func(p *provider.Point, v float64) { p.Invocations += count(v) }},
-		{"errors", c.Queries.Errors, func(p *provider.Point, v float64) { p.Errors += count(v) }},
-		{"throttles", c.Queries.Throttles, func(p *provider.Point, v float64) { p.Throttles += count(v) }},
-		{"p50", c.Queries.P50, func(p *provider.Point, v float64) { p.P50 = max(p.P50, lat(v)) }},
-		{"p90", c.Queries.P90, func(p *provider.Point, v float64) { p.P90 = max(p.P90, lat(v)) }},
-		{"p99", c.Queries.P99, func(p *provider.Point, v float64) { p.P99 = max(p.P99, lat(v)) }},
-		{"coldStarts", c.Queries.ColdStarts, func(p *provider.Point, v float64) { p.ColdStarts += count(v) }},
-	}
-	out := all[:0]
-	for _, m := range all {
-		if m.template != "" {
-			out = append(out, m)
-		}
-	}
-	return out
+// measures are the templates that are set and where their values go.
+func (c Config) measures() []templates.Measure {
+	return templates.Queries(c.Queries).Measures(c.LatencyUnit)
 }
 
 // Credentials are the keys of a Datadog organisation. They format as
@@ -333,18 +294,18 @@ func (s *Source) Observe(ctx context.Context, q provider.Query) (provider.Observ
 	g.SetLimit(s.cfg.Concurrency)
 	for i, v := range q.Versions {
 		for _, m := range s.cfg.measures() {
-			expr := expand(m.template, q, v)
+			expr := expand(m.Template, q, v)
 			for _, c := range chunks {
 				from, to := c.Start, c.End
 				g.Go(func() error {
 					resp, httpResp, err := s.api.QueryMetrics(gctx, from.Unix(), to.Unix(), expr)
 					if err != nil {
-						return fmt.Errorf("%s query of version %q: %w", m.name, v, translate(gctx, httpResp, err))
+						return fmt.Errorf("%s query of version %q: %w", m.Name, v, translate(gctx, httpResp, err))
 					}
 					mu.Lock()
 					defer mu.Unlock()
 					if err := collect(resp, q, m, obs.Series[i].Points); err != nil {
-						return fmt.Errorf("%s query of version %q: %w", m.name, v, err)
+						return fmt.Errorf("%s query of version %q: %w", m.Name, v, err)
 					}
 					return nil
 				})
@@ -363,7 +324,7 @@ func (s *Source) Observe(ctx context.Context, q provider.Query) (provider.Observ
 
 // collect adds the points of an answer to pts: the bucket starting at
 // Start + k·Period is period k's.
-func collect(resp datadogV1.MetricsQueryResponse, q provider.Query, m measure, pts []provider.Point) error {
+func collect(resp datadogV1.MetricsQueryResponse, q provider.Query, m templates.Measure, pts []provider.Point) error {
 	if resp.GetStatus() == "error" {
 		return fmt.Errorf("%w: %s", provider.ErrInvalid, resp.GetError())
 	}
@@ -386,7 +347,7 @@ func collect(resp datadogV1.MetricsQueryResponse, q provider.Query, m measure, p
 			if k < 0 || k >= len(pts) || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
 				continue
 			}
-			m.set(&pts[k], f)
+			m.Set(&pts[k], f)
 		}
 	}
 	return nil

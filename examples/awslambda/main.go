@@ -28,14 +28,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/examples/internal/cli"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
 )
@@ -62,18 +61,7 @@ func main() {
 	flag.BoolVar(&f.dryRun, "dry-run", false, "publish and print the plan, leave the alias alone")
 	flag.BoolVar(&f.verbose, "v", false, "log API steps")
 	flag.Parse()
-
-	level := slog.LevelInfo
-	if f.verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, f, log); err != nil {
-		log.Error("release failed", "err", err)
-		os.Exit(1)
-	}
+	cli.Main(f.verbose, func(ctx context.Context, log *slog.Logger) error { return run(ctx, f, log) })
 }
 
 func run(ctx context.Context, f flags, log *slog.Logger) error {
@@ -101,13 +89,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("the alias must exist and point at the stable version: %w", err)
 	}
-	labels := map[string]string{}
-	if f.semver != "" {
-		labels[provider.LabelSemver] = f.semver
-	}
-	if f.commit != "" {
-		labels[provider.LabelCommit] = f.commit
-	}
+	labels := cli.Labels(f.semver, f.commit)
 	// The configuration stays as the stable version has it.
 	base, err := p.Version(ctx, f.function, stable.Primary())
 	if err != nil {
@@ -127,12 +109,8 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		log.Info("the alias already serves this code and configuration; nothing to release", "alias", f.alias)
 		return nil
 	}
-	for _, s := range strategy.Steps {
-		r := provider.Split(f.alias, stable.Primary(), v.ID, s.Weight)
-		if err := p.Capabilities().CheckRoute(r); err != nil {
-			return err
-		}
-		log.Info("plan", "weight", provider.Percent(s.Weight), "bake", s.Bake)
+	if err := cli.Plan(log, p.Capabilities(), f.alias, stable.Primary(), v.ID, strategy.Steps); err != nil {
+		return err
 	}
 	if f.dryRun {
 		return nil

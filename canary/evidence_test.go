@@ -69,10 +69,12 @@ func TestValidateMetricsRefusesUndecidable(t *testing.T) {
 		t.Errorf("sequential and rate judge: %v, want nil", err)
 	}
 
-	// Through the runner: refused before any route write.
-	ctx := context.Background()
+	// Through the runner: refused before any route write. (Without the
+	// refusal the rollout would pause for ever; the deadline ends it.)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	mem, before := runnerFixture(t, memory.Options{Seed: 1})
-	r, err := canary.NewRunner(canary.RunnerOptions{Provider: mem, Metrics: mem})
+	r, err := canary.NewRunner(canary.RunnerOptions{Provider: mem, Metrics: mem, Clock: canary.NewVirtualClock(simEpoch)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -895,25 +895,15 @@ func (m *machine) describeStep(i int) string {
 	return fmt.Sprintf("%s to %s", bp(st.Weight), s.Candidate)
 }
 
-// bp formats basis points as a percentage: 1000 → "10%", 250 → "2.5%".
-func bp(w int) string {
-	if w%100 == 0 {
-		return fmt.Sprintf("%d%%", w/100)
-	}
-	return fmt.Sprintf("%g%%", float64(w)/100)
-}
+// bp formats basis points as a percentage: 1000 → "10%", 250 → "2.5%"
+// (provider.Percent).
+func bp(w int) string { return provider.Percent(w) }
 
-// describe formats a route's traffic: "90% 3, 10% 4".
+// describe formats a route's traffic, "3=90% 4=10%" (provider.Route.Traffic),
+// or "no traffic".
 func describe(r provider.Route) string {
-	out := ""
-	for i, w := range r.Weights {
-		if i > 0 {
-			out += ", "
-		}
-		out += bp(w.BasisPoints) + " " + w.Version
+	if t := r.Traffic(); t != "" {
+		return t
 	}
-	if out == "" {
-		return "no traffic"
-	}
-	return out
+	return "no traffic"
 }

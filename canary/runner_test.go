@@ -171,7 +171,7 @@ func TestRunnerHealthyReleaseFollowsEveryPreset(t *testing.T) {
 		return w
 	}
 	canary := func(bake time.Duration) []routeWrite {
-		return []routeWrite{{At: 0, Alias: "prod", Weights: "90% 1, 10% 2"}, {At: bake, Alias: "prod", Weights: "100% 2"}}
+		return []routeWrite{{At: 0, Alias: "prod", Weights: "1=90% 2=10%"}, {At: bake, Alias: "prod", Weights: "2=100%"}}
 	}
 	want := map[string][]routeWrite{
 		"Canary10Percent5Minutes":       canary(5 * time.Minute),
@@ -182,7 +182,7 @@ func TestRunnerHealthyReleaseFollowsEveryPreset(t *testing.T) {
 		"Linear10PercentEvery2Minutes":  linear(2 * time.Minute),
 		"Linear10PercentEvery3Minutes":  linear(3 * time.Minute),
 		"Linear10PercentEvery10Minutes": linear(10 * time.Minute),
-		"AllAtOnce":                     {{At: 0, Alias: "prod", Weights: "100% 2"}},
+		"AllAtOnce":                     {{At: 0, Alias: "prod", Weights: "2=100%"}},
 	}
 	for _, name := range Presets() {
 		t.Run(name, func(t *testing.T) {
@@ -290,7 +290,7 @@ func TestRunnerBadReleaseRolledBackWithinOneInterval(t *testing.T) {
 			}
 			writes := h.rec.Writes()
 			last := writes[len(writes)-1]
-			if last.Weights != "100% 1" || last.At != tc.wantBack {
+			if last.Weights != "1=100%" || last.At != tc.wantBack {
 				t.Fatalf("last route write %+v, want 100%% 1 at %s; writes %+v", last, tc.wantBack, writes)
 			}
 			served := h.served("2", 0, tc.wantBack+5*time.Minute)
@@ -436,8 +436,8 @@ func TestRunnerCancellation(t *testing.T) {
 		wantRoute string
 		wantIs    error
 	}{
-		{policy: RollBackOnCancel, wantPhase: PhaseRolledBack, wantRoute: "100% 1", wantIs: ErrRolledBack},
-		{policy: LeaveOnCancel, wantPhase: PhaseFailed, wantRoute: "90% 1, 10% 2", wantIs: ErrStopped},
+		{policy: RollBackOnCancel, wantPhase: PhaseRolledBack, wantRoute: "1=100%", wantIs: ErrRolledBack},
+		{policy: LeaveOnCancel, wantPhase: PhaseFailed, wantRoute: "1=90% 2=10%", wantIs: ErrStopped},
 	} {
 		t.Run(tc.policy.String(), func(t *testing.T) {
 			h := newHarness(t, 21)
@@ -513,7 +513,7 @@ func TestRunnerOperatorControls(t *testing.T) {
 		}
 		// Paused at 1m35s, continued at 21m35s: the bake restarts then and
 		// lasts 5 minutes.
-		want := []routeWrite{{0, "prod", "90% 1, 10% 2"}, {26*time.Minute + 35*time.Second, "prod", "100% 2"}}
+		want := []routeWrite{{0, "prod", "1=90% 2=10%"}, {26*time.Minute + 35*time.Second, "prod", "2=100%"}}
 		if diff := cmp.Diff(want, h.rec.Writes()); diff != "" {
 			t.Fatalf("route writes (-want +got):\n%s", diff)
 		}
@@ -531,7 +531,7 @@ func TestRunnerOperatorControls(t *testing.T) {
 			t.Fatalf("Start = %s, %v", st.Phase, err)
 		}
 		// Seen at the runner's next poll of the store, 1m40s.
-		want := []routeWrite{{0, "prod", "90% 1, 10% 2"}, {100 * time.Second, "prod", "100% 2"}}
+		want := []routeWrite{{0, "prod", "1=90% 2=10%"}, {100 * time.Second, "prod", "2=100%"}}
 		if diff := cmp.Diff(want, h.rec.Writes()); diff != "" {
 			t.Fatalf("route writes (-want +got):\n%s", diff)
 		}
@@ -545,7 +545,7 @@ func TestRunnerOperatorControls(t *testing.T) {
 				panic(err)
 			}
 		})
-		if !errors.Is(err, ErrRolledBack) || describe(h.route()) != "100% 1" {
+		if !errors.Is(err, ErrRolledBack) || describe(h.route()) != "1=100%" {
 			t.Fatalf("Start = %s, %v, route %s", st.Phase, err, describe(h.route()))
 		}
 	})
@@ -569,7 +569,7 @@ func TestRunnerOperatorControls(t *testing.T) {
 		if !errors.Is(early, ErrIgnored) {
 			t.Fatalf("Approve before the gate = %v, want ErrIgnored", early)
 		}
-		want := []routeWrite{{0, "prod", "90% 1, 10% 2"}, {11*time.Minute + 40*time.Second, "prod", "100% 2"}}
+		want := []routeWrite{{0, "prod", "1=90% 2=10%"}, {11*time.Minute + 40*time.Second, "prod", "2=100%"}}
 		if diff := cmp.Diff(want, h.rec.Writes()); diff != "" {
 			t.Fatalf("route writes (-want +got):\n%s", diff)
 		}
@@ -650,7 +650,7 @@ func TestRunnerHooks(t *testing.T) {
 		if !errors.Is(err, ErrRolledBack) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Start = %s, %v; want rolled back after the hook's deadline", st.Phase, err)
 		}
-		want := []routeWrite{{0, "prod", "90% 1, 10% 2"}, {5 * time.Minute, "prod", "100% 2"}, {7 * time.Minute, "prod", "100% 1"}}
+		want := []routeWrite{{0, "prod", "1=90% 2=10%"}, {5 * time.Minute, "prod", "2=100%"}, {7 * time.Minute, "prod", "1=100%"}}
 		if diff := cmp.Diff(want, h.rec.Writes()); diff != "" {
 			t.Fatalf("route writes (-want +got):\n%s", diff)
 		}
@@ -680,7 +680,7 @@ func TestRunnerRollbackRetriedThroughThrottling(t *testing.T) {
 	o.Provider = th
 	o.Retry = provider.RetryPolicy{Jitter: func() float64 { return 0.5 }}
 	st, err := h.runner(o).Start(context.Background(), Rollout{ID: "r1", Function: "fn", Alias: "prod", Candidate: "2", Strategy: analysed(Canary(1000, 5*time.Minute))})
-	if !errors.Is(err, ErrRolledBack) || describe(h.route()) != "100% 1" {
+	if !errors.Is(err, ErrRolledBack) || describe(h.route()) != "1=100%" {
 		t.Fatalf("Start = %s, %v, route %s; want rolled back", st.Phase, err, describe(h.route()))
 	}
 	if st.RollbackAttempts != 1 {
@@ -700,7 +700,7 @@ func TestRunnerBlueGreen(t *testing.T) {
 	if err != nil || st.Phase != PhaseSucceeded {
 		t.Fatalf("Start = %s, %v\n%s", st.Phase, err, historyText(st))
 	}
-	want := []routeWrite{{0, "test", "100% 2"}, {5 * time.Minute, "prod", "100% 2"}}
+	want := []routeWrite{{0, "test", "2=100%"}, {5 * time.Minute, "prod", "2=100%"}}
 	if diff := cmp.Diff(want, h.rec.Writes()); diff != "" {
 		t.Fatalf("route writes (-want +got):\n%s", diff)
 	}
@@ -763,7 +763,7 @@ func TestRunnerFileStoreOperatorInAnotherProcess(t *testing.T) {
 			panic(err)
 		}
 	})
-	if !errors.Is(err, ErrRolledBack) || describe(h.route()) != "100% 1" {
+	if !errors.Is(err, ErrRolledBack) || describe(h.route()) != "1=100%" {
 		t.Fatalf("Start = %s, %v, route %s; want rolled back by the operator", st.Phase, err, describe(h.route()))
 	}
 	stored, _, err := operatorStore.Load(context.Background(), "r1")

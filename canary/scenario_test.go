@@ -105,8 +105,8 @@ func TestRunnerCrashAtEveryBoundary(t *testing.T) {
 		wantPhase Phase
 		wantRoute string
 	}{
-		{name: "healthy", wantPhase: PhaseSucceeded, wantRoute: "100% 2"},
-		{name: "bad", bad: true, wantPhase: PhaseRolledBack, wantRoute: "100% 1"},
+		{name: "healthy", wantPhase: PhaseSucceeded, wantRoute: "2=100%"},
+		{name: "bad", bad: true, wantPhase: PhaseRolledBack, wantRoute: "1=100%"},
 	} {
 		t.Run(variant.name, func(t *testing.T) {
 			// A run without a crash counts the boundaries.
@@ -224,7 +224,7 @@ func TestRunnerTwoRunnersOneAlias(t *testing.T) {
 			if !errors.Is(loser, provider.ErrConflict) {
 				t.Fatalf("the losing runner's error %v does not wrap ErrConflict", loser)
 			}
-			if got := describe(h.route()); got != "100% 2" {
+			if got := describe(h.route()); got != "2=100%" {
 				t.Fatalf("final route %s, want 100%% 2", got)
 			}
 		})
@@ -275,11 +275,11 @@ func TestRunnerOutOfBandChange(t *testing.T) {
 			if !errors.Is(err, provider.ErrConflict) || !errors.As(err, &ce) {
 				t.Fatalf("Start = %v, want a *ConflictError wrapping ErrConflict", err)
 			}
-			if ce.Found.Revision != human.Revision || describe(ce.Found) != "50% 1, 50% 2" || describe(ce.Expected) != "90% 1, 10% 2" {
+			if ce.Found.Revision != human.Revision || describe(ce.Found) != "1=50% 2=50%" || describe(ce.Expected) != "1=90% 2=10%" {
 				t.Fatalf("conflict shows expected %s (rev %s), found %s (rev %s); want 90/10 and the person's 50/50 (rev %s)",
 					describe(ce.Expected), ce.Expected.Revision, describe(ce.Found), ce.Found.Revision, human.Revision)
 			}
-			for _, s := range []string{"90% 1, 10% 2", "50% 1, 50% 2"} {
+			for _, s := range []string{"1=90% 2=10%", "1=50% 2=50%"} {
 				if !strings.Contains(err.Error(), s) {
 					t.Errorf("error %q does not show route %q", err, s)
 				}
@@ -296,7 +296,7 @@ func TestRunnerOutOfBandChange(t *testing.T) {
 				if st.Phase != PhaseRolledBack || !errors.Is(err, ErrRolledBack) {
 					t.Fatalf("phase %s, want RolledBack", st.Phase)
 				}
-				if got := describe(h.route()); got != "100% 1" {
+				if got := describe(h.route()); got != "1=100%" {
 					t.Fatalf("route %s, want the stable route 100%% 1", got)
 				}
 			}
@@ -331,7 +331,7 @@ func TestRunnerFlakyMetrics(t *testing.T) {
 			t.Fatalf("Start = %s, %v; want RolledBack", st.Phase, err)
 		}
 		for _, w := range h.rec.Writes() {
-			if w.Weights == "100% 2" {
+			if w.Weights == "2=100%" {
 				t.Fatalf("the bad candidate got all traffic at %s", w.At)
 			}
 		}
@@ -393,7 +393,7 @@ func TestRunnerNoTrafficNeverPromoted(t *testing.T) {
 			t.Fatalf("after Abort: %s, %v; want RolledBack", st.Phase, err)
 		}
 		for _, w := range h.rec.Writes() {
-			if w.Weights == "100% 2" {
+			if w.Weights == "2=100%" {
 				t.Fatal("a candidate without traffic was promoted")
 			}
 		}
@@ -404,7 +404,7 @@ func TestRunnerNoTrafficNeverPromoted(t *testing.T) {
 		s := analysed(Canary(1000, 5*time.Minute))
 		s.Analysis.OnInconclusive = RollBackOnInconclusive
 		st, err := h.runner(h.options()).Start(context.Background(), Rollout{ID: "r1", Function: "fn", Alias: "prod", Candidate: "2", Strategy: s})
-		if !errors.Is(err, ErrRolledBack) || describe(h.route()) != "100% 1" {
+		if !errors.Is(err, ErrRolledBack) || describe(h.route()) != "1=100%" {
 			t.Fatalf("Start = %s, %v, route %s; want RolledBack to 100%% 1", st.Phase, err, describe(h.route()))
 		}
 	})
@@ -496,7 +496,7 @@ func TestRunnerResumeFindsAnOutOfBandChange(t *testing.T) {
 	if !errors.As(err, &ce) || !errors.Is(err, ErrStopped) || final.Phase != PhaseFailed {
 		t.Fatalf("Resume = %s, %v; want Failed with a *ConflictError", final.Phase, err)
 	}
-	if describe(ce.Found) != "100% 3" || describe(ce.Expected) != "100% 1" {
+	if describe(ce.Found) != "3=100%" || describe(ce.Expected) != "1=100%" {
 		t.Fatalf("conflict shows expected %s, found %s", describe(ce.Expected), describe(ce.Found))
 	}
 	if got := h.route(); got.Revision != human.Revision {
@@ -537,11 +537,11 @@ func TestRunnerConflictWithTheSameTraffic(t *testing.T) {
 			}
 			switch policy {
 			case StopOnConflict:
-				if st.Phase != PhaseFailed || describe(h.route()) != "100% 2" {
+				if st.Phase != PhaseFailed || describe(h.route()) != "2=100%" {
 					t.Errorf("phase %s, route %s; want Failed with the person's 100%% 2 left", st.Phase, describe(h.route()))
 				}
 			case RollBackOnConflict:
-				if st.Phase != PhaseRolledBack || describe(h.route()) != "100% 1" {
+				if st.Phase != PhaseRolledBack || describe(h.route()) != "1=100%" {
 					t.Errorf("phase %s, route %s; want RolledBack to 100%% 1", st.Phase, describe(h.route()))
 				}
 			}

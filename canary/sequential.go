@@ -73,9 +73,9 @@ func JudgedPreset(name string) (Strategy, error) {
 //     of the requests? The null hypothesis is "the candidate's rate is at
 //     most AllowedIncrease times the stable one's";
 //   - latencies (LatencyP50, P90, P99): stats.QuantileEvidence — is the
-//     candidate's percentile above AllowedIncrease times the stable one's
-//     more often than the exact, sample-size-aware null probability
-//     stats.QuantileExceedance says it would be by chance?
+//     candidate's percentile above AllowedIncrease × (1 + LatencyMargin)
+//     times the stable one's more often than the exact, sample-size-aware
+//     null probability stats.QuantileExceedance says it would be by chance?
 //
 // The metrics' e-values are averaged (stats.Combine) into one test
 // martingale M, and the verdict of a window is
@@ -88,12 +88,12 @@ func JudgedPreset(name string) (Strategy, error) {
 //   - else Pass: no regression shown, with evidence in this window.
 //
 // Worked example (TestSequentialWorkedExample): a 10% canary with 1,200
-// requests a minute, the candidate failing 15% against the stable
-// version's 1%: in one minute about 18 of the 29 errors are the
-// candidate's where 10% (2.9) are expected by chance; the error
-// martingale's log reaches ≈ 20, M ≈ 10^8 ≫ 1/0.05 = 20: Fail in the first
-// window. A healthy candidate's M stays near or below 1 and the window
-// passes once 50 requests a side were seen.
+// requests a minute, the candidate failing 18 of its 120 requests (15%)
+// against the stable version's 11 of 1,080 (1%): 18 of the minute's 29
+// errors are the candidate's where 10% (2.9) are expected by chance; the
+// error martingale's log reaches 21.4 (M ≈ 2·10^9, averaged with the
+// latency test's: p ≈ 1e-9 ≪ 0.05): Fail in the first window. The same
+// minute with 1 candidate error passes.
 //
 // The state of the test travels with the rollout: Judge reads it from
 // w.Carry and returns it, updated, in Measurement.Carry; the machine keeps
@@ -122,7 +122,20 @@ type Sequential struct {
 	// MinSamples is the number of requests per side the rollout must have
 	// seen before a window can pass; zero means DefaultMinInvocations.
 	MinSamples int64 `json:"minSamples,omitempty"`
+	// LatencyMargin is how much higher than AllowedIncrease × the stable
+	// percentile the candidate's must be for a period to count as "the
+	// candidate slower": 0.05 (zero means DefaultLatencyMargin) counts a
+	// period only when the candidate is more than 5% slower. A margin only
+	// makes the test more conservative (the null probability of a slower
+	// period can only fall), and it keeps percentile estimates that differ
+	// systematically by a hair — histogram interpolation at different
+	// sample sizes, as Cloud Monitoring's distributions give — from
+	// reading as evidence. A negative value means no margin.
+	LatencyMargin float64 `json:"latencyMargin,omitempty"`
 }
+
+// DefaultLatencyMargin is Sequential's default LatencyMargin: 5%.
+const DefaultLatencyMargin = 0.05
 
 var _ Check = Sequential{}
 
@@ -159,6 +172,9 @@ func (s Sequential) Validate() error {
 	if s.MinSamples < 0 {
 		return checkInvalid("sequential", "minSamples", "is %d, negative", s.MinSamples)
 	}
+	if math.IsNaN(s.LatencyMargin) || math.IsInf(s.LatencyMargin, 0) {
+		return checkInvalid("sequential", "latencyMargin", "is %v, not finite", s.LatencyMargin)
+	}
 	return nil
 }
 
@@ -194,6 +210,7 @@ func (s Sequential) Judge(ctx context.Context, w MetricWindow) (Measurement, err
 	}
 	alpha := cmp.Or(s.Alpha, DefaultAlpha)
 	ratio := cmp.Or(s.AllowedIncrease, 1)
+	margin := max(0, cmp.Or(s.LatencyMargin, DefaultLatencyMargin))
 	m := Measurement{Unit: "p-value"}
 	if w.Stable == "" {
 		m.Verdict, m.Reason, m.Value = Inconclusive, "no stable version to compare the candidate with", stats.Evidence{}.PValue()
@@ -220,7 +237,7 @@ func (s Sequential) Judge(ctx context.Context, w MetricWindow) (Measurement, err
 		window[0] += c.Invocations
 		window[1] += sp.Invocations
 		for k, metric := range ms {
-			e, err := sequentialUpdate(st.Evidence[k], metric, c, sp, ratio)
+			e, err := sequentialUpdate(st.Evidence[k], metric, c, sp, ratio, margin)
 			if errors.Is(err, stats.ErrInvalid) {
 				return Measurement{}, statsError("sequential", err)
 			}
@@ -286,7 +303,7 @@ func sequentialPoint(version string, i int, p provider.Point) error {
 }
 
 // sequentialUpdate feeds one period of metric to e.
-func sequentialUpdate(e stats.Evidence, metric Metric, c, s provider.Point, ratio float64) (stats.Evidence, error) {
+func sequentialUpdate(e stats.Evidence, metric Metric, c, s provider.Point, ratio, margin float64) (stats.Evidence, error) {
 	switch metric {
 	case ErrorRate:
 		return stats.CountEvidence(e, c.Errors, c.Invocations, s.Errors, s.Invocations, ratio)
@@ -303,5 +320,5 @@ func sequentialUpdate(e stats.Evidence, metric Metric, c, s provider.Point, rati
 	if c.Invocations == 0 || s.Invocations == 0 {
 		return e, nil
 	}
-	return stats.QuantileEvidence(e, cq.Seconds(), c.Invocations, sq.Seconds(), s.Invocations, q, ratio)
+	return stats.QuantileEvidence(e, cq.Seconds(), c.Invocations, sq.Seconds(), s.Invocations, q, ratio*(1+margin))
 }

@@ -230,10 +230,10 @@ func TestNextGroupRule(t *testing.T) {
 	}
 }
 
-// TestRunAbortByContext: cancelling Run's context mid-release (18 minutes
-// in, while wave 2's canaries bake at 10%) aborts it: those canaries roll
-// back, wave 1 keeps its candidates (ScopeGroup), wave 3 is skipped, the
-// release ends Aborted and nothing is left split.
+// TestRunAbortByContext: cancelling Run's context mid-release (two
+// minutes into wave 2, while its first eight canaries bake at 10%) aborts
+// it: those canaries roll back, wave 1 keeps its candidates (ScopeGroup),
+// the rest is skipped, the release ends Aborted and nothing is left split.
 func TestRunAbortByContext(t *testing.T) {
 	p := fleetPlan(30)
 	p.Accounts = nil
@@ -241,15 +241,15 @@ func TestRunAbortByContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	started := false
-	// The canceller is started by a participant (the first target to
-	// finish, 5 minutes in), so the clock does not run ahead of the
-	// release.
+	// The canceller is started when wave 2 starts, by a participant of
+	// the clock (the goroutine reporting wave 1's last verdict), so the
+	// clock does not run ahead of the release.
 	ex, err := fleet.NewExecutor(fleet.Options{Backends: w.backends, Journal: w.journal, Checks: checks(), Clock: w.clk, PollInterval: time.Minute,
 		OnChange: func(s fleet.State) {
-			if !started && s.Count()[fleet.TargetSucceeded] > 0 {
+			if !started && s.Wave == 1 && s.Phase == fleet.PhaseRunning {
 				started = true
 				w.clk.Go(func() {
-					_ = w.clk.Sleep(ctx, 13*time.Minute)
+					_ = w.clk.Sleep(ctx, 2*time.Minute)
 					cancel()
 				})
 			}
@@ -263,7 +263,8 @@ func TestRunAbortByContext(t *testing.T) {
 	}
 	c := st.Count()
 	if c[fleet.TargetRolledBack] != 8 || c[fleet.TargetSucceeded] != 3 || c[fleet.TargetSkipped] != 19 {
-		t.Errorf("counts %v: want wave 1's 3 kept, wave 2's 8 in flight rolled back, 19 skipped", c)
+		t.Errorf("counts %v: want wave 1's 3 kept, wave 2's 8 in flight rolled back, 19 skipped (ended %s: %s; wave %d, phase %s; bake %s-%s)",
+			c, w.clk.Now().Sub(epoch), st.Reason, st.Wave, st.Phase, st.BakeStart.Sub(epoch), st.BakeUntil.Sub(epoch))
 	}
 	for _, tg := range p.Targets {
 		if r := w.route(t, tg); len(r.Weights) != 1 {

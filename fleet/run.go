@@ -161,11 +161,15 @@ func (e *Executor) Run(ctx context.Context, p Plan) (State, error) {
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	r.ctx = rctx
-	r.post(Event{Kind: EventStart})
+	// Events are posted by the release's own goroutines only: on a
+	// virtual clock a goroutine that is not a participant must not start
+	// participants one by one (the first could run ahead in time before
+	// the next exists).
+	r.spawn(func() { r.post(Event{Kind: EventStart}) })
 	select {
 	case <-r.done:
 	case <-ctx.Done():
-		r.post(Event{Kind: EventAbort, Reason: ctx.Err().Error()})
+		r.spawn(func() { r.post(Event{Kind: EventAbort, Reason: ctx.Err().Error()}) })
 		<-r.done
 	}
 	cancel()

@@ -219,6 +219,15 @@ func TestRunFleetInThreeWaves(t *testing.T) {
 			t.Errorf("%s: PreviousGood = %q, %v; want 1", tg.ID(), prev, err)
 		}
 	}
+	// Virtual time is exact: every canary took its 5 minutes (plus, in
+	// the rate-limited account, under a second of waiting for tokens);
+	// none waited for others to run ahead (as one did when the first
+	// target could advance the clock before the next was started).
+	for _, ts := range st.Targets {
+		if d := ts.Ended.Sub(ts.Started); d < 5*time.Minute || d > 5*time.Minute+time.Second {
+			t.Errorf("%s's canary took %s, want 5m", ts.ID, d)
+		}
+	}
 	if maxWave > 8 {
 		t.Errorf("wave 1 had %d targets in flight, bound 8", maxWave)
 	}

@@ -96,7 +96,9 @@ type Options struct {
 	Stages Stages
 	// Strategy is how production traffic moves when a Request or
 	// PromoteRequest names none; the zero value means
-	// canary.Canary(1000, 10*time.Minute) with no checks (a bake only).
+	// canary.Canary(1000, 10*time.Minute) judged by the default, sequential
+	// judgement (canary.DefaultAnalysis) when Runner.Metrics is set, and
+	// with no checks (a bake only) when it is not.
 	Strategy canary.Strategy
 	// Policy (a DeployPolicy) restricts releases to deploy windows and blocks them during
 	// freezes. It guards the production stage: it is checked before a
@@ -203,6 +205,9 @@ func New(opts Options) (*Workflow, error) {
 	}
 	if len(w.opts.Strategy.Steps) == 0 && w.opts.Strategy.BlueGreen == nil {
 		w.opts.Strategy = canary.Canary(1000, 10*time.Minute)
+		if w.opts.Runner.Metrics != nil {
+			w.opts.Strategy.Analysis = canary.DefaultAnalysis()
+		}
 	}
 	if err := w.checkStrategy(w.opts.Strategy); err != nil {
 		return nil, err

@@ -591,7 +591,8 @@ func splitCommits(b []byte) []string {
 }
 
 // buildStrategy builds the canary strategy: the preset, judged by the
-// candidate's error rate relative to the stable version's.
+// candidate's error rate relative to the stable version's and by the
+// default, sequential judgement.
 func (s *settings) buildStrategy() error {
 	st, err := canary.Preset(s.strategyName)
 	if err != nil {
@@ -602,7 +603,10 @@ func (s *settings) buildStrategy() error {
 	}
 	if len(st.Steps) > 0 && st.Steps[0].Weight < provider.AllTraffic {
 		// All at once leaves no stable share to compare with: no check.
-		st.Analysis.Checks = []canary.CheckSpec{{Name: errorRateCheck, Check: s.errorRate()}}
+		// The error-rate rule of the flags, then the default judgement
+		// (canary.DefaultAnalysis: sequential error-rate and p99 tests at
+		// a 5% false-rollback rate over the whole rollout).
+		st.Analysis.Checks = append([]canary.CheckSpec{{Name: errorRateCheck, Check: s.errorRate()}}, canary.DefaultAnalysis().Checks...)
 	}
 	s.strategy = st
 	return nil
@@ -627,7 +631,9 @@ func (s *settings) errorRate() canary.Check {
 
 // checks are the checks a resumed rollout finds by name.
 func (s *settings) checks() map[string]canary.Check {
-	return map[string]canary.Check{errorRateCheck: s.errorRate()}
+	checks := canary.DefaultChecks()
+	checks[errorRateCheck] = s.errorRate()
+	return checks
 }
 
 // paths of the state directory's files.

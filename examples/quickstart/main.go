@@ -4,8 +4,10 @@
 //
 //   - v1.1.0 ("feat: one-click checkout") is healthy: it is published,
 //     staged and tested, then production traffic shifts to it by the chosen
-//     strategy while its error rate is compared with v1.0.0's every
-//     minute; it is promoted, and retention prunes old versions.
+//     strategy while its error rate and p99 latency are compared with
+//     v1.0.0's every minute by the default, sequential judgement
+//     (canary.DefaultAnalysis: a 5% false-rollback rate over the whole
+//     rollout); it is promoted, and retention prunes old versions.
 //   - v1.2.0 ("feat: new payment provider") fails 15% of its invocations:
 //     the first analysis window catches it and production goes back to
 //     v1.1.0 by itself.
@@ -147,19 +149,18 @@ func run(ctx context.Context, cfg config, out io.Writer) (outcome, error) {
 	}
 	healthy := memory.Behavior{ErrorRate: 0.002, Latency: memory.Latency{Median: 30 * time.Millisecond, P99: 120 * time.Millisecond}}
 
-	strategy, err := canary.Preset(cfg.strategy)
+	// The default judgement (canary.DefaultAnalysis): the sequential
+	// check compares the candidate's error rate and p99 latency with the
+	// stable version's over the whole rollout, at a 5% false-rollback rate
+	// for the rollout as a whole.
+	strategy, err := canary.JudgedPreset(cfg.strategy)
 	if err != nil {
 		return outcome{}, err
 	}
-	strategy.Analysis.Checks = []canary.CheckSpec{{
-		Name:  "error rate",
-		Check: canary.Relative{Metric: canary.ErrorRate, Factor: 1.5, Slack: 0.01},
-	}}
 	if len(strategy.Steps) > 0 && strategy.Steps[0].Weight == provider.AllTraffic {
 		// All at once: there is no stable share left to compare with, so
 		// nothing stops v1.2.0 reaching everyone. That is what a canary is
 		// for.
-		strategy.Analysis.Checks = nil
 		fmt.Fprintln(out, "note: all at once has no canary: nothing compares a candidate with the stable version before everyone gets it")
 	}
 

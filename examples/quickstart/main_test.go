@@ -76,7 +76,7 @@ func TestQuickstart(t *testing.T) {
 				t.Errorf("journal has %d rollbacks, want 1", rollbacks)
 			}
 			text := out.String()
-			for _, want := range []string{"v1.1.0 promoted", "v1.2.0 rolled back", "verdict at", "error rate fail", "journal:", "retention:", "deleted version"} {
+			for _, want := range []string{"v1.1.0 promoted", "v1.2.0 rolled back", "verdict at", "sequential fail", "journal:", "retention:", "deleted version"} {
 				if !strings.Contains(text, want) {
 					t.Errorf("output lacks %q:\n%s", want, text)
 				}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/provider"
-	"github.com/slipway-dev/slipway/provider/awslambda"
 	"github.com/slipway-dev/slipway/provider/awslambda/awslambdatest"
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
 )
@@ -27,21 +26,8 @@ func TestCanaryRunnerEndToEnd(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			epoch := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
 			clk := canary.NewVirtualClock(epoch)
-			srv := lambdatest.NewServer(lambdatest.Options{Now: clk.Now, SettlePolls: -1, MetricsDelay: 2 * time.Minute})
-			t.Cleanup(srv.Close)
-			must(t, srv.CreateFunction(fn, lambdatest.FunctionSpec{Runtime: "provided.al2023", Handler: "bootstrap", Role: role}))
-			p := awslambda.NewFromClients(srv.LambdaClient(awslambdatest.NoRetry), srv.CloudWatchClient(awslambdatest.NoRetryCW),
-				awslambda.Options{Now: clk.Now, Sleep: clk.Sleep, MetricsDelay: 2 * time.Minute})
+			srv, p := liveCanary(t, clk, tt.candidate)
 			ctx := context.Background()
-			for _, code := range []string{"v1", "v2"} {
-				_, err := p.Publish(ctx, fn, awslambdatest.Zip(code))
-				must(t, err)
-			}
-			_, err := p.SetRoute(ctx, fn, provider.To("live", "1"))
-			must(t, err)
-			must(t, srv.SetLoad(fn, "live", 10))
-			must(t, srv.SetBehavior(fn, "1", healthy))
-			must(t, srv.SetBehavior(fn, "2", tt.candidate))
 			srv.ResetRequests()
 
 			s, err := canary.Preset("Canary10Percent5Minutes")

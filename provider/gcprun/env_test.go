@@ -31,12 +31,19 @@ const fn = "checkout"
 
 func newEnv(t testing.TB, opts runtest.Options) *env {
 	t.Helper()
+	return newEnvOf(t, opts, false)
+}
+
+// newEnvOf is newEnv, with the adapter deploying Cloud Run services
+// (Options.Services) when services is set.
+func newEnvOf(t testing.TB, opts runtest.Options, services bool) *env {
+	t.Helper()
 	c := newClock()
 	opts.Now = c.Now
 	srv := runtest.NewServer(opts)
 	t.Cleanup(srv.Close)
 	p, err := gcprun.New(context.Background(), gcprun.Options{
-		Project: srv.Project(), Location: srv.Location(), Now: c.Now, Sleep: c.Sleep,
+		Project: srv.Project(), Location: srv.Location(), Services: services, Now: c.Now, Sleep: c.Sleep,
 		InvokeClient: &http.Client{Transport: srv.InvokeTransport()},
 	}, srv.ClientOptions()...)
 	if err != nil {
@@ -44,6 +51,20 @@ func newEnv(t testing.TB, opts runtest.Options) *env {
 	}
 	t.Cleanup(func() { _ = p.Close() })
 	return &env{clock: c, srv: srv, p: p}
+}
+
+// publishN publishes input(0)..input(n-1) and returns the revision IDs.
+func (e *env) publishN(t testing.TB, n int) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		v, err := e.p.Publish(t.Context(), fn, input(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, v.ID)
+	}
+	return ids
 }
 
 // config is a configuration Cloud Functions accepts.

@@ -73,3 +73,14 @@ func TestInvokeHTTP_TransportFailureAndContext(t *testing.T) {
 		t.Errorf("ended context: %v, want context.Canceled", err)
 	}
 }
+
+func TestInvokeInput_CheckPayload(t *testing.T) {
+	in := provider.InvokeInput{Qualifier: "live", Payload: make([]byte, 11)}
+	if err := in.CheckPayload(11, "the platform"); err != nil {
+		t.Errorf("at the limit: %v", err)
+	}
+	err := in.CheckPayload(10, "the platform")
+	if !errors.Is(err, provider.ErrInvalid) || !strings.Contains(err.Error(), "is 11 bytes; the platform takes at most 10") {
+		t.Errorf("over the limit: %v, want ErrInvalid saying the sizes", err)
+	}
+}

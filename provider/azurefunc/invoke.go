@@ -45,9 +45,8 @@ func (p *Provider) Invoke(ctx context.Context, fn string, in provider.InvokeInpu
 	if p.opts.InvokePath == "" {
 		return provider.InvokeOutput{}, fail(op, fn, fmt.Errorf("%w: Options.InvokePath names no HTTP function to invoke", provider.ErrUnsupported))
 	}
-	if len(in.Payload) > MaxInvokeRequest {
-		return provider.InvokeOutput{}, fail(op, fn, provider.Invalid("", "payload",
-			fmt.Sprintf("is %d bytes; the Functions host takes at most %d", len(in.Payload), MaxInvokeRequest)))
+	if err := in.CheckPayload(MaxInvokeRequest, "the Functions host"); err != nil {
+		return provider.InvokeOutput{}, fail(op, fn, err)
 	}
 	host, version, err := p.invokeHost(ctx, fn, in.Qualifier)
 	if err != nil {

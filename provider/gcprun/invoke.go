@@ -44,9 +44,8 @@ func (p *Provider) Invoke(ctx context.Context, fn string, in provider.InvokeInpu
 	if err := in.Validate(); err != nil {
 		return provider.InvokeOutput{}, fail(op, fn, err)
 	}
-	if len(in.Payload) > MaxInvokeRequest {
-		return provider.InvokeOutput{}, fail(op, fn, provider.Invalid("", "payload",
-			fmt.Sprintf("is %d bytes; Cloud Run takes at most %d", len(in.Payload), MaxInvokeRequest)))
+	if err := in.CheckPayload(MaxInvokeRequest, "Cloud Run"); err != nil {
+		return provider.InvokeOutput{}, fail(op, fn, err)
 	}
 	svc, err := p.service(ctx, fn)
 	if err != nil {

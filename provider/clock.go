@@ -44,3 +44,31 @@ func Sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// The helpers below read an adapter's Options, whose zero values mean the
+// defaults: a nil Now or Sleep is the real clock, a duration of zero or
+// less its package's default.
+
+// NowOr returns now() or, when now is nil, time.Now().
+func NowOr(now func() time.Time) time.Time {
+	if now != nil {
+		return now()
+	}
+	return time.Now()
+}
+
+// SleepOr waits for d with sleep or, when sleep is nil, with Sleep.
+func SleepOr(ctx context.Context, sleep func(context.Context, time.Duration) error, d time.Duration) error {
+	if sleep != nil {
+		return sleep(ctx, d)
+	}
+	return Sleep(ctx, d)
+}
+
+// DurationOr returns d when it is positive, otherwise def.
+func DurationOr(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}

@@ -1,6 +1,9 @@
 package provider
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // More optional powers (see optional.go): invoking a version or a route, and
 // the two fixes the release package's lock-down and remap steps apply.
@@ -35,6 +38,15 @@ type InvokeInput struct {
 // Validate checks the input: a qualifier is required.
 func (in InvokeInput) Validate() error {
 	return CheckName("qualifier", in.Qualifier)
+}
+
+// CheckPayload refuses with ErrInvalid a payload over max bytes, the limit
+// of a platform that takes (as in "… takes at most max"), before any call.
+func (in InvokeInput) CheckPayload(max int, takes string) error {
+	if len(in.Payload) > max {
+		return invalid("", "payload", fmt.Sprintf("is %d bytes; %s takes at most %d", len(in.Payload), takes, max))
+	}
+	return nil
 }
 
 // InvokeOutput is what an invocation returned.

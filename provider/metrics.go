@@ -88,6 +88,74 @@ func AlignDown(t time.Time, period time.Duration) time.Time {
 	return time.Unix(0, ns-r).In(t.Location())
 }
 
+// CompleteThrough returns the Observation.Through of a source whose data
+// for a period are complete delay after the period ends, asked q at now:
+// now − delay aligned down to q.Period, within [q.Start, q.End].
+func (q Query) CompleteThrough(now time.Time, delay time.Duration) time.Time {
+	through := AlignDown(now.Add(-delay), q.Period)
+	if through.After(q.End) {
+		through = q.End
+	}
+	if through.Before(q.Start) {
+		through = q.Start
+	}
+	return through
+}
+
+// EmptySeries returns the series of an observation of q complete through
+// through, before the source's data are added: one per version of q, in
+// order, each with one zero Point per whole period in [q.Start, through)
+// whose Start is set and whose ColdStarts is coldStarts (−1 for a source
+// that cannot tell, 0 for one that counts them).
+func (q Query) EmptySeries(through time.Time, coldStarts int64) []Series {
+	n := int(through.Sub(q.Start) / q.Period)
+	out := make([]Series, 0, len(q.Versions))
+	for _, v := range q.Versions {
+		s := Series{Version: v, Points: make([]Point, n)}
+		for k := range s.Points {
+			s.Points[k] = Point{Start: q.Start.Add(time.Duration(k) * q.Period), ColdStarts: coldStarts}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// Chunks splits the whole periods of q's window before through into
+// queries of at most maxPeriods periods each, in time order, for a source
+// whose API answers at most that many points a request. Each chunk is q
+// with Start and End narrowed; none is empty. maxPeriods < 1 means one
+// chunk.
+func (q Query) Chunks(through time.Time, maxPeriods int) []Query {
+	n := int(through.Sub(q.Start) / q.Period)
+	if maxPeriods < 1 {
+		maxPeriods = max(n, 1)
+	}
+	var out []Query
+	for lo := 0; lo < n; lo += maxPeriods {
+		hi := min(lo+maxPeriods, n)
+		c := q
+		c.Start, c.End = q.Start.Add(time.Duration(lo)*q.Period), q.Start.Add(time.Duration(hi)*q.Period)
+		out = append(out, c)
+	}
+	return out
+}
+
+// ClearIdle enforces on series what a period without invocations cannot
+// have: latencies, and cold starts where the source counts them (a
+// ColdStarts of −1, unknown, stays).
+func ClearIdle(series []Series) {
+	for _, s := range series {
+		for k := range s.Points {
+			if p := &s.Points[k]; p.Invocations == 0 {
+				p.P50, p.P90, p.P99 = 0, 0, 0
+				if p.ColdStarts > 0 {
+					p.ColdStarts = 0
+				}
+			}
+		}
+	}
+}
+
 // Observation is the answer to a Query.
 //
 // Partial periods: a source publishes a period only once it is complete

@@ -34,14 +34,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/examples/internal/cli"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/azurefunc"
 )
@@ -70,18 +69,7 @@ func main() {
 	flag.BoolVar(&f.dryRun, "dry-run", false, "record the version and print the plan, leave traffic alone")
 	flag.BoolVar(&f.verbose, "v", false, "log API steps")
 	flag.Parse()
-
-	level := slog.LevelInfo
-	if f.verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, f, log); err != nil {
-		log.Error("release failed", "err", err)
-		os.Exit(1)
-	}
+	cli.Main(f.verbose, func(ctx context.Context, log *slog.Logger) error { return run(ctx, f, log) })
 }
 
 func run(ctx context.Context, f flags, log *slog.Logger) error {
@@ -105,13 +93,7 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	metrics := provider.WithRetryMetrics(az, retry)
 	const production = azurefunc.DefaultProductionAlias
 
-	labels := map[string]string{}
-	if f.semver != "" {
-		labels[provider.LabelSemver] = f.semver
-	}
-	if f.commit != "" {
-		labels[provider.LabelCommit] = f.commit
-	}
+	labels := cli.Labels(f.semver, f.commit)
 	in := provider.PublishInput{Artifact: provider.Artifact{URI: f.packageURL, SHA256: f.sha256}, Description: f.description, Labels: labels}
 	stable, err := p.Route(ctx, f.app, production)
 	switch {
@@ -143,11 +125,8 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 		log.Info("production already runs this package and configuration; nothing to release")
 		return nil
 	}
-	for _, s := range strategy.Steps {
-		if err := p.Capabilities().CheckRoute(provider.Split(production, stable.Primary(), v.ID, s.Weight)); err != nil {
-			return err
-		}
-		log.Info("plan", "weight", provider.Percent(s.Weight), "bake", s.Bake)
+	if err := cli.Plan(log, p.Capabilities(), production, stable.Primary(), v.ID, strategy.Steps); err != nil {
+		return err
 	}
 	if f.dryRun {
 		return nil

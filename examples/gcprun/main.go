@@ -32,12 +32,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/examples/internal/cli"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/gcprun"
 	"github.com/slipway-dev/slipway/release"
@@ -73,18 +72,7 @@ func main() {
 	flag.Float64Var(&f.maxErrorRate, "max-error-rate", 0.01, "fail when the candidate's error rate exceeds the stable one's by more than this")
 	flag.BoolVar(&f.verbose, "v", false, "log API steps")
 	flag.Parse()
-
-	level := slog.LevelInfo
-	if f.verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, f, log); err != nil {
-		log.Error("release failed", "err", err)
-		os.Exit(1)
-	}
+	cli.Main(f.verbose, func(ctx context.Context, log *slog.Logger) error { return run(ctx, f, log) })
 }
 
 func run(ctx context.Context, f flags, log *slog.Logger) error {

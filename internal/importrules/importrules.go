@@ -53,6 +53,8 @@ var Rules = []Rule{
 		Why: "a metric source implements provider.Metrics over its service's API and knows nothing of what reads it"},
 	{Pkg: "provider", Only: []string{},
 		Why: "the contract imports nothing of the module"},
+	{Pkg: "provider/internal/...", Only: []string{"provider"},
+		Why: "what the adapters and emulators share knows nothing above the provider contract"},
 	{Pkg: "metrics/...", Only: []string{"provider/..."},
 		Why: "a metric source implements provider.Metrics and depends on provider only (its tests on providertest)"},
 }

@@ -101,6 +101,9 @@ func TestCheck(t *testing.T) {
 		{"fleet imports release, canary, the journal", m("fleet"), []string{m("release"), m("canary"), m("journal"), m("provider")}, nil},
 		{"metric source imports the contract", m("metrics/prometheus"), []string{m("provider"), m("provider/providertest")}, nil},
 		{"metric source imports canary", m("metrics/datadog"), []string{m("provider"), m("canary")}, []string{"metrics/datadog -> canary"}},
+		{"emulator support imports the contract", m("provider/internal/httpfn"), []string{m("provider"), "net/http"}, nil},
+		{"emulator support imports an adapter", m("provider/internal/httpfn"), []string{m("provider/gcprun")}, []string{"provider/internal/httpfn -> provider/gcprun"}},
+		{"metric sources share an internal package", m("metrics/datadog"), []string{m("metrics/internal/templates"), m("provider")}, nil},
 		{"a package outside the module", "example.com/other", []string{m("release")}, nil},
 	}
 	for _, tt := range tests {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/provider"
-	"github.com/slipway-dev/slipway/provider/awslambda"
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
 )
 
@@ -36,21 +35,8 @@ func TestCanaryRollsBackOnAlarm(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			epoch := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
 			clk := canary.NewVirtualClock(epoch.Add(-time.Hour))
-			srv := lambdatest.NewServer(lambdatest.Options{Now: clk.Now, SettlePolls: -1, MetricsDelay: 2 * time.Minute})
-			t.Cleanup(srv.Close)
-			must(t, srv.CreateFunction(fn, lambdatest.FunctionSpec{Runtime: "provided.al2023", Handler: "bootstrap", Role: role}))
-			p := awslambda.NewFromClients(srv.LambdaClient(noRetry), srv.CloudWatchClient(noRetryCW),
-				awslambda.Options{Now: clk.Now, Sleep: clk.Sleep, MetricsDelay: 2 * time.Minute})
+			srv, p := liveCanary(t, clk, healthy)
 			ctx := context.Background()
-			for _, code := range []string{"v1", "v2"} {
-				_, err := p.Publish(ctx, fn, zipIn(code))
-				must(t, err)
-			}
-			_, err := p.SetRoute(ctx, fn, provider.To("live", "1"))
-			must(t, err)
-			must(t, srv.SetLoad(fn, "live", 10))
-			must(t, srv.SetBehavior(fn, "1", healthy))
-			must(t, srv.SetBehavior(fn, "2", healthy))
 			must(t, srv.PutAlarm("checkout-errors", errorsAlarm))
 			must(t, srv.SetAlarmState("checkout-errors", c.before, "set before the rollout"))
 			must(t, clk.Sleep(ctx, time.Hour))

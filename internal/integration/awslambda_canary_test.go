@@ -9,7 +9,7 @@ import (
 
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/provider"
-	"github.com/slipway-dev/slipway/provider/awslambda"
+	"github.com/slipway-dev/slipway/provider/awslambda/awslambdatest"
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
 )
 
@@ -26,21 +26,8 @@ func TestCanaryRunnerEndToEnd(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			epoch := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
 			clk := canary.NewVirtualClock(epoch)
-			srv := lambdatest.NewServer(lambdatest.Options{Now: clk.Now, SettlePolls: -1, MetricsDelay: 2 * time.Minute})
-			t.Cleanup(srv.Close)
-			must(t, srv.CreateFunction(fn, lambdatest.FunctionSpec{Runtime: "provided.al2023", Handler: "bootstrap", Role: role}))
-			p := awslambda.NewFromClients(srv.LambdaClient(noRetry), srv.CloudWatchClient(noRetryCW),
-				awslambda.Options{Now: clk.Now, Sleep: clk.Sleep, MetricsDelay: 2 * time.Minute})
+			srv, p := liveCanary(t, clk, tt.candidate)
 			ctx := context.Background()
-			for _, code := range []string{"v1", "v2"} {
-				_, err := p.Publish(ctx, fn, zipIn(code))
-				must(t, err)
-			}
-			_, err := p.SetRoute(ctx, fn, provider.To("live", "1"))
-			must(t, err)
-			must(t, srv.SetLoad(fn, "live", 10))
-			must(t, srv.SetBehavior(fn, "1", healthy))
-			must(t, srv.SetBehavior(fn, "2", tt.candidate))
 			srv.ResetRequests()
 
 			s, err := canary.Preset("Canary10Percent5Minutes")
@@ -72,7 +59,7 @@ func TestCanaryRunnerEndToEnd(t *testing.T) {
 				// repeated while CloudWatch lags.
 				w := []string{"GetMetricData", "GetAlias"}
 				want := append([]string{"GetFunctionConfiguration", "GetAlias", "UpdateAlias"}, slices.Concat(w, w, w, w, w)...)
-				opsEqual(t, "healthy rollout", ops, append(want, "UpdateAlias")...)
+				awslambdatest.OpsEqual(t, "healthy rollout", ops, append(want, "UpdateAlias")...)
 			case "faulty":
 				if !errors.Is(err, canary.ErrRolledBack) || st.Phase != canary.PhaseRolledBack || !route.SameTraffic(provider.To("live", "1")) {
 					t.Fatalf("Start = %s, %v; route %+v; want RolledBack with all traffic on 1", st.Phase, err, route.Weights)
@@ -82,7 +69,7 @@ func TestCanaryRunnerEndToEnd(t *testing.T) {
 				// The rollback write follows the failing window's metrics
 				// read directly: the compare-and-swap on the alias's
 				// RevisionId guards it, so no route read comes between.
-				opsEqual(t, "faulty rollout", ops, "GetFunctionConfiguration", "GetAlias", "UpdateAlias", "GetMetricData", "UpdateAlias")
+				awslambdatest.OpsEqual(t, "faulty rollout", ops, "GetFunctionConfiguration", "GetAlias", "UpdateAlias", "GetMetricData", "UpdateAlias")
 				if back := clk.Now().Sub(epoch); back != 3*time.Minute {
 					t.Fatalf("rolled back after %s, want 3m (one interval plus the 2m CloudWatch delay)", back)
 				}

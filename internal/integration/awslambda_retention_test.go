@@ -11,6 +11,7 @@ import (
 
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
+	"github.com/slipway-dev/slipway/provider/awslambda/awslambdatest"
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
 	"github.com/slipway-dev/slipway/retention"
 )
@@ -22,24 +23,24 @@ import (
 // one call while the run goes on. Every delete is preceded by a fresh
 // reference check (provisioned concurrency, event-source mappings, aliases).
 func TestRetentionPrunesThroughTheSDK(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
+	e := awslambdatest.New(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
 	ctx := context.Background()
-	e.publishN(t, 6)
-	if _, err := e.p.SetRoute(ctx, fn, provider.To("live", "5")); err != nil {
+	e.PublishN(t, 6)
+	if _, err := e.Provider.SetRoute(ctx, fn, provider.To("live", "5")); err != nil {
 		t.Fatal(err)
 	}
-	must(t, e.srv.SetProvisionedConcurrency(fn, "3", 2))
-	must(t, e.srv.SetReplicated(fn, "2", true))
+	must(t, e.Server.SetProvisionedConcurrency(fn, "3", 2))
+	must(t, e.Server.SetReplicated(fn, "2", true))
 
 	unlimited := rate.NewLimiter(rate.Inf, 0)
-	pl, err := retention.Planner{Limiter: unlimited, Clock: e.clock}.Plan(ctx, e.p, []string{fn}, retention.Policy{KeepLast: 1}, e.clock.Now())
+	pl, err := retention.Planner{Limiter: unlimited, Clock: e.Clock}.Plan(ctx, e.Provider, []string{fn}, retention.Policy{KeepLast: 1}, e.Clock.Now())
 	must(t, err)
 	if got, want := pl.Functions[0].Deletions(), []string{"1", "2", "4"}; !slices.Equal(got, want) {
 		t.Fatalf("plan deletes %v, want %v:\n%s", got, want, pl)
 	}
-	e.ops()
+	e.Ops()
 
-	rep, err := retention.Apply(ctx, e.p, pl, retention.ApplyOptions{Limiter: unlimited, Clock: e.clock, Concurrency: 1,
+	rep, err := retention.Apply(ctx, e.Provider, pl, retention.ApplyOptions{Limiter: unlimited, Clock: e.Clock, Concurrency: 1,
 		Retry: provider.RetryPolicy{MaxAttempts: 5}})
 	if err == nil || !errors.Is(err, provider.ErrInvalid) {
 		t.Errorf("Apply error %v, want the replica's refusal (ErrInvalid)", err)
@@ -51,7 +52,7 @@ func TestRetentionPrunesThroughTheSDK(t *testing.T) {
 	if f := fr.Failed[0]; f.InDoubt || !strings.Contains(f.Err.Error(), "because it is a replicated function") {
 		t.Errorf("failure of version 2: in doubt %v, %v", f.InDoubt, f.Err)
 	}
-	ops := e.ops()
+	ops := e.Ops()
 	// A fresh check (provisioned concurrency, event-source mappings,
 	// aliases), then the delete: GetFunction of the next version (outside
 	// the control-plane quota), ListAliases, DeleteFunction.
@@ -60,7 +61,7 @@ func TestRetentionPrunesThroughTheSDK(t *testing.T) {
 		t.Errorf("API calls %v, want a fresh check before each of the three deletes, and no retry of the refused one:\n%v", ops, want)
 	}
 	var left []string
-	for v, err := range e.p.Versions(ctx, fn) {
+	for v, err := range e.Provider.Versions(ctx, fn) {
 		must(t, err)
 		left = append(left, v.ID)
 	}

@@ -2,115 +2,23 @@ package integration_test
 
 import (
 	"context"
-	"fmt"
-	"slices"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-
+	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
+	"github.com/slipway-dev/slipway/provider/awslambda/awslambdatest"
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
 )
 
-// The helpers below are those of provider/awslambda's own tests (env_test.go),
-// which this package cannot import.
+// The AWS Lambda tests run on the harness of provider/awslambda's own
+// tests (awslambdatest.New).
 
-// clock is a virtual clock shared by the emulator and the adapter: the
-// adapter's Sleep advances it, so waiting for an update to settle takes no
-// real time.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.Advance(d)
-	return nil
-}
-
-// env is an emulator with one function "checkout" and an adapter pointed
-// at it by endpoint only (the production code path).
-type env struct {
-	clock *clock
-	srv   *lambdatest.Server
-	p     *awslambda.Provider
-}
-
-const fn = "checkout"
-
-const role = "arn:aws:iam::123456789012:role/checkout"
-
-// noRetry makes the SDK clients single-attempt, as New configures them, so
-// tests see every throttle and fault.
-func noRetry(o *lambda.Options)       { o.Retryer = aws.NopRetryer{} }
-func noRetryCW(o *cloudwatch.Options) { o.Retryer = aws.NopRetryer{} }
-
-func newEnv(t *testing.T, opts lambdatest.Options, popts awslambda.Options) *env {
-	t.Helper()
-	c := newClock()
-	opts.Now = c.Now
-	srv := lambdatest.NewServer(opts)
-	t.Cleanup(srv.Close)
-	if err := srv.CreateFunction(fn, lambdatest.FunctionSpec{Runtime: "provided.al2023", Handler: "bootstrap", Role: role}); err != nil {
-		t.Fatal(err)
-	}
-	popts.Now = c.Now
-	popts.Sleep = c.Sleep
-	p := awslambda.NewFromClients(srv.LambdaClient(noRetry), srv.CloudWatchClient(noRetryCW), popts)
-	srv.ResetRequests()
-	return &env{clock: c, srv: srv, p: p}
-}
-
-// ops returns the operations since the last call and resets the log.
-func (e *env) ops() []string {
-	ops := e.srv.Ops()
-	e.srv.ResetRequests()
-	return ops
-}
-
-func opsEqual(t *testing.T, what string, got []string, want ...string) {
-	t.Helper()
-	if !slices.Equal(got, want) {
-		t.Fatalf("%s: API calls = %v, want %v", what, got, want)
-	}
-}
-
-// publishN publishes n versions "1".."n".
-func (e *env) publishN(t *testing.T, n int) {
-	t.Helper()
-	for i := range n {
-		if _, err := e.p.Publish(context.Background(), fn, zipIn(fmt.Sprint("code ", i))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e.ops()
-}
-
-func zipIn(body string) provider.PublishInput {
-	return provider.PublishInput{Artifact: provider.Artifact{Zip: []byte(body)}}
-}
+const (
+	fn   = awslambdatest.Function
+	role = awslambdatest.Role
+)
 
 func must(t *testing.T, err error) {
 	t.Helper()
@@ -120,6 +28,30 @@ func must(t *testing.T, err error) {
 }
 
 var (
-	healthy = lambdatest.Behavior{ErrorRate: 0.01, P50: 20 * time.Millisecond, P90: 40 * time.Millisecond, P99: 80 * time.Millisecond}
-	faulty  = lambdatest.Behavior{ErrorRate: 0.2, P50: 50 * time.Millisecond, P90: 150 * time.Millisecond, P99: 300 * time.Millisecond}
+	healthy = awslambdatest.Healthy
+	faulty  = awslambdatest.Faulty
 )
+
+// liveCanary is an emulator and an adapter on clk (emulator and CloudWatch
+// data two minutes late) with versions 1 and 2 of fn published, alias
+// "live" on version 1 receiving 10 requests a second, version 1 healthy
+// and version 2 behaving as candidate.
+func liveCanary(t *testing.T, clk *canary.VirtualClock, candidate lambdatest.Behavior) (*lambdatest.Server, *awslambda.Provider) {
+	t.Helper()
+	srv := lambdatest.NewServer(lambdatest.Options{Now: clk.Now, SettlePolls: -1, MetricsDelay: 2 * time.Minute})
+	t.Cleanup(srv.Close)
+	must(t, srv.CreateFunction(fn, lambdatest.FunctionSpec{Runtime: "provided.al2023", Handler: "bootstrap", Role: role}))
+	p := awslambda.NewFromClients(srv.LambdaClient(awslambdatest.NoRetry), srv.CloudWatchClient(awslambdatest.NoRetryCW),
+		awslambda.Options{Now: clk.Now, Sleep: clk.Sleep, MetricsDelay: 2 * time.Minute})
+	ctx := context.Background()
+	for _, code := range []string{"v1", "v2"} {
+		_, err := p.Publish(ctx, fn, awslambdatest.Zip(code))
+		must(t, err)
+	}
+	_, err := p.SetRoute(ctx, fn, provider.To("live", "1"))
+	must(t, err)
+	must(t, srv.SetLoad(fn, "live", 10))
+	must(t, srv.SetBehavior(fn, "1", healthy))
+	must(t, srv.SetBehavior(fn, "2", candidate))
+	return srv, p
+}

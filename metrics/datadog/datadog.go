@@ -67,7 +67,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,6 +76,7 @@ import (
 	"github.com/DataDog/datadog-api-client-go/v2/api/datadogV1"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/slipway-dev/slipway/metrics/internal/templates"
 	"github.com/slipway-dev/slipway/provider"
 )
 
@@ -124,31 +124,18 @@ type Config struct {
 	Now func() time.Time `json:"-" yaml:"-"`
 }
 
-var placeholderRe = regexp.MustCompile(`\{\{[^}]*\}\}`)
-
-var knownPlaceholders = map[string]bool{"{{function}}": true, "{{version}}": true, "{{alias}}": true, "{{period}}": true}
-
 // Validate checks the configuration.
 func (c Config) Validate() error {
 	const what = "datadog config"
-	if c.Queries.Invocations == "" {
-		return provider.Invalid(what, "queries.invocations", "is empty")
+	qs := templates.Queries(c.Queries)
+	if err := qs.CheckRequired(what); err != nil {
+		return err
 	}
-	if c.Queries.Errors == "" {
-		return provider.Invalid(what, "queries.errors", "is empty")
+	if err := qs.CheckLatencies(what); err != nil {
+		return err
 	}
-	if c.Queries.P50 != "" && c.Queries.P90 == "" {
-		return provider.Invalid(what, "queries.p90", "is empty while queries.p50 is set (give latencies from the top: p99, p90, p50)")
-	}
-	if c.Queries.P90 != "" && c.Queries.P99 == "" {
-		return provider.Invalid(what, "queries.p99", "is empty while queries.p90 is set (give latencies from the top: p99, p90, p50)")
-	}
-	for _, m := range c.measures() {
-		for _, ph := range placeholderRe.FindAllString(m.template, -1) {
-			if !knownPlaceholders[ph] {
-				return provider.Invalid(what, "queries."+m.name, fmt.Sprintf("has unknown placeholder %s (known: {{function}}, {{version}}, {{alias}}, {{period}})", ph))
-			}
-		}
+	if err := qs.CheckPlaceholders(what); err != nil {
+		return err
 	}
 	if c.URL != "" {
 		u, err := url.Parse(c.URL)
@@ -174,35 +161,9 @@ func (c Config) Validate() error {
 	return nil
 }
 
-type measure struct {
-	name     string
-	template string
-	set      func(p *provider.Point, v float64)
-}
-
-func (c Config) measures() []measure {
-	unit := c.LatencyUnit
-	if unit == 0 {
-		unit = time.Second
-	}
-	lat := func(v float64) time.Duration { return time.Duration(math.Round(v * float64(unit))) }
-	count := func(v float64) int64 { return int64(math.Round(v)) }
-	all := []measure{
-		{"invocations", c.Queries.Invocations, func(p *provider.Point, v float64) { p.Invocations += count(v) }},
-		{"errors", c.Queries.Errors, func(p *provider.Point, v float64) { p.Errors += count(v) }},
-		{"throttles", c.Queries.Throttles, func(p *provider.Point, v float64) { p.Throttles += count(v) }},
-		{"p50", c.Queries.P50, func(p *provider.Point, v float64) { p.P50 = max(p.P50, lat(v)) }},
-		{"p90", c.Queries.P90, func(p *provider.Point, v float64) { p.P90 = max(p.P90, lat(v)) }},
-		{"p99", c.Queries.P99, func(p *provider.Point, v float64) { p.P99 = max(p.P99, lat(v)) }},
-		{"coldStarts", c.Queries.ColdStarts, func(p *provider.Point, v float64) { p.ColdStarts += count(v) }},
-	}
-	out := all[:0]
-	for _, m := range all {
-		if m.template != "" {
-			out = append(out, m)
-		}
-	}
-	return out
+// measures are the templates that are set and where their values go.
+func (c Config) measures() []templates.Measure {
+	return templates.Queries(c.Queries).Measures(c.LatencyUnit)
 }
 
 // Credentials are the keys of a Datadog organisation. They format as
@@ -316,28 +277,16 @@ func (s *Source) Observe(ctx context.Context, q provider.Query) (provider.Observ
 	if err := q.Validate(s.cfg.Resolution); err != nil {
 		return provider.Observation{}, fail(q.Function, err)
 	}
-	through := provider.AlignDown(s.now().Add(-s.cfg.Delay), q.Period)
-	if through.After(q.End) {
-		through = q.End
-	}
-	if through.Before(q.Start) {
-		through = q.Start
-	}
-	n := int(through.Sub(q.Start) / q.Period)
-	obs := provider.Observation{Query: q, Through: through, Series: make([]provider.Series, 0, len(q.Versions))}
+	through := q.CompleteThrough(s.now(), s.cfg.Delay)
+	obs := provider.Observation{Query: q, Through: through}
 	obs.Query.Versions = append([]string(nil), q.Versions...)
 	rctx := s.requestContext(ctx)
-	coldKnown := s.cfg.Queries.ColdStarts != ""
-	for _, v := range q.Versions {
-		series := provider.Series{Version: v, Points: make([]provider.Point, n)}
-		for k := range series.Points {
-			series.Points[k].Start = q.Start.Add(time.Duration(k) * q.Period)
-			if !coldKnown {
-				series.Points[k].ColdStarts = -1
-			}
-		}
-		obs.Series = append(obs.Series, series)
+	coldStarts := int64(-1) // unknown without a template
+	if s.cfg.Queries.ColdStarts != "" {
+		coldStarts = 0
 	}
+	obs.Series = q.EmptySeries(through, coldStarts)
+	chunks := q.Chunks(through, s.cfg.MaxPoints)
 	// One query per version, template and chunk of MaxPoints periods, at
 	// most Concurrency in flight; results are added under mu.
 	var mu sync.Mutex
@@ -345,19 +294,18 @@ func (s *Source) Observe(ctx context.Context, q provider.Query) (provider.Observ
 	g.SetLimit(s.cfg.Concurrency)
 	for i, v := range q.Versions {
 		for _, m := range s.cfg.measures() {
-			expr := expand(m.template, q, v)
-			for lo := 0; lo < n; lo += s.cfg.MaxPoints {
-				hi := min(lo+s.cfg.MaxPoints, n)
-				from, to := q.Start.Add(time.Duration(lo)*q.Period), q.Start.Add(time.Duration(hi)*q.Period)
+			expr := expand(m.Template, q, v)
+			for _, c := range chunks {
+				from, to := c.Start, c.End
 				g.Go(func() error {
 					resp, httpResp, err := s.api.QueryMetrics(gctx, from.Unix(), to.Unix(), expr)
 					if err != nil {
-						return fmt.Errorf("%s query of version %q: %w", m.name, v, translate(gctx, httpResp, err))
+						return fmt.Errorf("%s query of version %q: %w", m.Name, v, translate(gctx, httpResp, err))
 					}
 					mu.Lock()
 					defer mu.Unlock()
 					if err := collect(resp, q, m, obs.Series[i].Points); err != nil {
-						return fmt.Errorf("%s query of version %q: %w", m.name, v, err)
+						return fmt.Errorf("%s query of version %q: %w", m.Name, v, err)
 					}
 					return nil
 				})
@@ -370,22 +318,13 @@ func (s *Source) Observe(ctx context.Context, q provider.Query) (provider.Observ
 		}
 		return provider.Observation{}, fail(q.Function, err)
 	}
-	for _, series := range obs.Series {
-		for k := range series.Points {
-			if p := &series.Points[k]; p.Invocations == 0 {
-				p.P50, p.P90, p.P99 = 0, 0, 0
-				if coldKnown {
-					p.ColdStarts = 0
-				}
-			}
-		}
-	}
+	provider.ClearIdle(obs.Series)
 	return obs, nil
 }
 
 // collect adds the points of an answer to pts: the bucket starting at
 // Start + k·Period is period k's.
-func collect(resp datadogV1.MetricsQueryResponse, q provider.Query, m measure, pts []provider.Point) error {
+func collect(resp datadogV1.MetricsQueryResponse, q provider.Query, m templates.Measure, pts []provider.Point) error {
 	if resp.GetStatus() == "error" {
 		return fmt.Errorf("%w: %s", provider.ErrInvalid, resp.GetError())
 	}
@@ -408,7 +347,7 @@ func collect(resp datadogV1.MetricsQueryResponse, q provider.Query, m measure, p
 			if k < 0 || k >= len(pts) || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
 				continue
 			}
-			m.set(&pts[k], f)
+			m.Set(&pts[k], f)
 		}
 	}
 	return nil

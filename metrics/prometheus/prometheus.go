@@ -79,6 +79,7 @@ import (
 	"github.com/prometheus/common/model"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/slipway-dev/slipway/metrics/internal/templates"
 	"github.com/slipway-dev/slipway/provider"
 )
 
@@ -118,33 +119,19 @@ type Config struct {
 	Now func() time.Time `json:"-" yaml:"-"`
 }
 
-var placeholderRe = regexp.MustCompile(`\{\{[^}]*\}\}`)
-
-var knownPlaceholders = map[string]bool{"{{function}}": true, "{{version}}": true, "{{alias}}": true, "{{period}}": true}
-
 // Validate checks the configuration: Invocations and Errors set, only known
 // placeholders, non-negative durations and MaxPoints.
 func (c Config) Validate() error {
 	const what = "prometheus config"
-	if c.Queries.Invocations == "" {
-		return provider.Invalid(what, "queries.invocations", "is empty")
+	qs := templates.Queries(c.Queries)
+	if err := qs.CheckRequired(what); err != nil {
+		return err
 	}
-	if c.Queries.Errors == "" {
-		return provider.Invalid(what, "queries.errors", "is empty")
+	if err := qs.CheckPlaceholders(what); err != nil {
+		return err
 	}
-	for _, m := range c.measures() {
-		for _, ph := range placeholderRe.FindAllString(m.template, -1) {
-			if !knownPlaceholders[ph] {
-				return provider.Invalid(what, "queries."+m.name, fmt.Sprintf("has unknown placeholder %s (known: {{function}}, {{version}}, {{alias}}, {{period}})", ph))
-			}
-		}
-	}
-	// Percentiles from the top, so a point's P50 ≤ P90 ≤ P99 holds.
-	if c.Queries.P50 != "" && c.Queries.P90 == "" {
-		return provider.Invalid(what, "queries.p90", "is empty while queries.p50 is set (give latencies from the top: p99, p90, p50)")
-	}
-	if c.Queries.P90 != "" && c.Queries.P99 == "" {
-		return provider.Invalid(what, "queries.p99", "is empty while queries.p90 is set (give latencies from the top: p99, p90, p50)")
+	if err := qs.CheckLatencies(what); err != nil {
+		return err
 	}
 	if c.Resolution < 0 {
 		return provider.Invalid(what, "resolution", "is negative")
@@ -164,32 +151,9 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// measure is one template and where its value goes.
-type measure struct {
-	name     string
-	template string
-	count    bool // rounded and summed; otherwise seconds, maximum kept
-	set      func(p *provider.Point, v float64)
-}
-
-func (c Config) measures() []measure {
-	secs := func(v float64) time.Duration { return time.Duration(math.Round(v * float64(time.Second))) }
-	all := []measure{
-		{"invocations", c.Queries.Invocations, true, func(p *provider.Point, v float64) { p.Invocations += int64(math.Round(v)) }},
-		{"errors", c.Queries.Errors, true, func(p *provider.Point, v float64) { p.Errors += int64(math.Round(v)) }},
-		{"throttles", c.Queries.Throttles, true, func(p *provider.Point, v float64) { p.Throttles += int64(math.Round(v)) }},
-		{"p50", c.Queries.P50, false, func(p *provider.Point, v float64) { p.P50 = max(p.P50, secs(v)) }},
-		{"p90", c.Queries.P90, false, func(p *provider.Point, v float64) { p.P90 = max(p.P90, secs(v)) }},
-		{"p99", c.Queries.P99, false, func(p *provider.Point, v float64) { p.P99 = max(p.P99, secs(v)) }},
-		{"coldStarts", c.Queries.ColdStarts, true, func(p *provider.Point, v float64) { p.ColdStarts += int64(math.Round(v)) }},
-	}
-	out := all[:0]
-	for _, m := range all {
-		if m.template != "" {
-			out = append(out, m)
-		}
-	}
-	return out
+// measures are the templates that are set and where their values go.
+func (c Config) measures() []templates.Measure {
+	return templates.Queries(c.Queries).Measures(time.Second)
 }
 
 // Source reads per-version metrics from Prometheus. It is safe for
@@ -249,28 +213,16 @@ func (s *Source) Observe(ctx context.Context, q provider.Query) (provider.Observ
 	if err := q.Validate(s.cfg.Resolution); err != nil {
 		return provider.Observation{}, fail(q.Function, err)
 	}
-	through := provider.AlignDown(s.now().Add(-s.cfg.Delay), q.Period)
-	if through.After(q.End) {
-		through = q.End
-	}
-	if through.Before(q.Start) {
-		through = q.Start
-	}
-	n := int(through.Sub(q.Start) / q.Period)
-	obs := provider.Observation{Query: q, Through: through, Series: make([]provider.Series, 0, len(q.Versions))}
+	through := q.CompleteThrough(s.now(), s.cfg.Delay)
+	obs := provider.Observation{Query: q, Through: through}
 	obs.Query.Versions = append([]string(nil), q.Versions...)
 	measures := s.cfg.measures()
-	coldKnown := s.cfg.Queries.ColdStarts != ""
-	for _, v := range q.Versions {
-		series := provider.Series{Version: v, Points: make([]provider.Point, n)}
-		for k := range series.Points {
-			series.Points[k].Start = q.Start.Add(time.Duration(k) * q.Period)
-			if !coldKnown {
-				series.Points[k].ColdStarts = -1
-			}
-		}
-		obs.Series = append(obs.Series, series)
+	coldStarts := int64(-1) // unknown without a template
+	if s.cfg.Queries.ColdStarts != "" {
+		coldStarts = 0
 	}
+	obs.Series = q.EmptySeries(through, coldStarts)
+	chunks := q.Chunks(through, s.cfg.MaxPoints)
 	// One range query per version, template and chunk of MaxPoints
 	// periods, at most Concurrency in flight; results are added under mu.
 	var mu sync.Mutex
@@ -278,23 +230,19 @@ func (s *Source) Observe(ctx context.Context, q provider.Query) (provider.Observ
 	g.SetLimit(s.cfg.Concurrency)
 	for i, v := range q.Versions {
 		for _, m := range measures {
-			expr := expand(m.template, q, v)
-			for lo := 0; lo < n; lo += s.cfg.MaxPoints {
-				hi := min(lo+s.cfg.MaxPoints, n)
-				r := v1.Range{
-					Start: q.Start.Add(time.Duration(lo+1) * q.Period),
-					End:   q.Start.Add(time.Duration(hi) * q.Period),
-					Step:  q.Period,
-				}
+			expr := expand(m.Template, q, v)
+			for _, c := range chunks {
+				// Evaluated at the ends of the chunk's periods.
+				r := v1.Range{Start: c.Start.Add(q.Period), End: c.End, Step: q.Period}
 				g.Go(func() error {
 					val, _, _, err := s.api.QueryRange(gctx, expr, r)
 					if err != nil {
-						return fmt.Errorf("%s query of version %q: %w", m.name, v, translate(gctx, err))
+						return fmt.Errorf("%s query of version %q: %w", m.Name, v, translate(gctx, err))
 					}
 					mu.Lock()
 					defer mu.Unlock()
 					if err := collect(val, q, m, obs.Series[i].Points); err != nil {
-						return fmt.Errorf("%s query of version %q: %w", m.name, v, err)
+						return fmt.Errorf("%s query of version %q: %w", m.Name, v, err)
 					}
 					return nil
 				})
@@ -307,24 +255,13 @@ func (s *Source) Observe(ctx context.Context, q provider.Query) (provider.Observ
 		}
 		return provider.Observation{}, fail(q.Function, err)
 	}
-	for _, series := range obs.Series {
-		for k := range series.Points {
-			p := &series.Points[k]
-			if p.Invocations == 0 {
-				// No latency, and no cold starts, without invocations.
-				p.P50, p.P90, p.P99 = 0, 0, 0
-				if coldKnown {
-					p.ColdStarts = 0
-				}
-			}
-		}
-	}
+	provider.ClearIdle(obs.Series)
 	return obs, nil
 }
 
 // collect adds the samples of a range-query result to pts: the sample at
 // Start + (k+1)·Period is period k's.
-func collect(val model.Value, q provider.Query, m measure, pts []provider.Point) error {
+func collect(val model.Value, q provider.Query, m templates.Measure, pts []provider.Point) error {
 	mat, ok := val.(model.Matrix)
 	if !ok {
 		return fmt.Errorf("%w: the server answered a range query with a %s, not a matrix", provider.ErrUnavailable, val.Type())
@@ -344,7 +281,7 @@ func collect(val model.Value, q provider.Query, m measure, pts []provider.Point)
 			if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
 				continue
 			}
-			m.set(&pts[k], f)
+			m.Set(&pts[k], f)
 		}
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
+	"github.com/slipway-dev/slipway/provider/awslambda/awslambdatest"
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
 )
 
@@ -19,23 +20,23 @@ var errorsAlarm = lambdatest.AlarmSpec{Namespace: "AWS/Lambda", MetricName: "Err
 // history of the one that changed since the time asked through
 // DescribeAlarmHistory; an unknown name is ErrNotFound.
 func TestAlarmsReader(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{}, awslambda.Options{})
+	e := awslambdatest.New(t, lambdatest.Options{}, awslambda.Options{})
 	ctx := context.Background()
-	must(t, e.srv.PutAlarm("checkout-errors", errorsAlarm))
-	must(t, e.srv.PutAlarm("checkout-latency", errorsAlarm))
-	must(t, e.srv.SetAlarmState("checkout-latency", "OK", "fine"))
-	e.clock.Advance(time.Hour)
-	since := e.clock.Now()
-	must(t, e.srv.SetAlarmState("checkout-errors", "ALARM", "Threshold Crossed"))
-	e.clock.Advance(time.Minute)
-	must(t, e.srv.SetAlarmState("checkout-errors", "ALARM", "Threshold Crossed again")) // no change of state
-	e.clock.Advance(time.Minute)
-	must(t, e.srv.SetAlarmState("checkout-errors", "OK", "recovered"))
-	e.ops()
+	must(t, e.Server.PutAlarm("checkout-errors", errorsAlarm))
+	must(t, e.Server.PutAlarm("checkout-latency", errorsAlarm))
+	must(t, e.Server.SetAlarmState("checkout-latency", "OK", "fine"))
+	e.Clock.Advance(time.Hour)
+	since := e.Clock.Now()
+	must(t, e.Server.SetAlarmState("checkout-errors", "ALARM", "Threshold Crossed"))
+	e.Clock.Advance(time.Minute)
+	must(t, e.Server.SetAlarmState("checkout-errors", "ALARM", "Threshold Crossed again")) // no change of state
+	e.Clock.Advance(time.Minute)
+	must(t, e.Server.SetAlarmState("checkout-errors", "OK", "recovered"))
+	e.Ops()
 
-	got, err := e.p.Alarms(ctx, []string{"checkout-latency", "checkout-errors"}, since)
+	got, err := e.Provider.Alarms(ctx, []string{"checkout-latency", "checkout-errors"}, since)
 	must(t, err)
-	opsEqual(t, "alarms", e.ops(), "DescribeAlarms", "DescribeAlarmHistory")
+	awslambdatest.OpsEqual(t, "alarms", e.Ops(), "DescribeAlarms", "DescribeAlarmHistory")
 	if len(got) != 2 || got[0].Name != "checkout-latency" || got[0].State != provider.AlarmOK || len(got[0].Changes) != 0 {
 		t.Fatalf("latency alarm: %+v", got)
 	}
@@ -52,10 +53,10 @@ func TestAlarmsReader(t *testing.T) {
 			t.Errorf("change %d: %+v, want %+v", i, c, want[i])
 		}
 	}
-	if _, err := e.p.Alarms(ctx, []string{"checkout-errors", "nope"}, since); !errors.Is(err, provider.ErrNotFound) {
+	if _, err := e.Provider.Alarms(ctx, []string{"checkout-errors", "nope"}, since); !errors.Is(err, provider.ErrNotFound) {
 		t.Errorf("unknown alarm: %v, want ErrNotFound", err)
 	}
-	if _, err := e.p.Alarms(ctx, nil, since); !errors.Is(err, provider.ErrInvalid) {
+	if _, err := e.Provider.Alarms(ctx, nil, since); !errors.Is(err, provider.ErrInvalid) {
 		t.Errorf("no names: %v, want ErrInvalid", err)
 	}
 }

@@ -140,32 +140,18 @@ func (p *Provider) Capabilities() provider.Capabilities {
 	return c
 }
 
-func (p *Provider) now() time.Time {
-	if p.opts.Now != nil {
-		return p.opts.Now()
-	}
-	return time.Now()
-}
+func (p *Provider) now() time.Time { return provider.NowOr(p.opts.Now) }
 
 func (p *Provider) sleep(ctx context.Context, d time.Duration) error {
-	if p.opts.Sleep != nil {
-		return p.opts.Sleep(ctx, d)
-	}
-	return provider.Sleep(ctx, d)
+	return provider.SleepOr(ctx, p.opts.Sleep, d)
 }
 
 func (p *Provider) pollInterval() time.Duration {
-	if p.opts.PollInterval > 0 {
-		return p.opts.PollInterval
-	}
-	return DefaultPollInterval
+	return provider.DurationOr(p.opts.PollInterval, DefaultPollInterval)
 }
 
 func (p *Provider) metricsDelay() time.Duration {
-	if p.opts.MetricsDelay > 0 {
-		return p.opts.MetricsDelay
-	}
-	return DefaultMetricsDelay
+	return provider.DurationOr(p.opts.MetricsDelay, DefaultMetricsDelay)
 }
 
 func (p *Provider) debug(ctx context.Context, msg string, args ...any) {

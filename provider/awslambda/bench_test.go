@@ -7,20 +7,22 @@ import (
 
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
+	"github.com/slipway-dev/slipway/provider/awslambda/awslambdatest"
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
+	"github.com/slipway-dev/slipway/provider/providertest"
 )
 
 // BenchmarkCanaryStep is one canary step through the SDK against the
 // emulator: UpdateAlias with the alias's token, then GetMetricData for two
 // versions over five one-minute periods (two HTTP round trips).
 func BenchmarkCanaryStep(b *testing.B) {
-	c := newClock()
+	c := providertest.NewClock(awslambdatest.Start)
 	srv := lambdatest.NewServer(lambdatest.Options{Now: c.Now, SettlePolls: -1})
 	defer srv.Close()
 	if err := srv.CreateFunction(fn, lambdatest.FunctionSpec{Runtime: "provided.al2023", Handler: "bootstrap", Role: role}); err != nil {
 		b.Fatal(err)
 	}
-	p := awslambda.NewFromClients(srv.LambdaClient(noRetry), srv.CloudWatchClient(noRetryCW), awslambda.Options{Now: c.Now, Sleep: c.Sleep, MetricsDelay: time.Minute})
+	p := awslambda.NewFromClients(srv.LambdaClient(awslambdatest.NoRetry), srv.CloudWatchClient(awslambdatest.NoRetryCW), awslambda.Options{Now: c.Now, Sleep: c.Sleep, MetricsDelay: time.Minute})
 	ctx := context.Background()
 	for i := range 2 {
 		if _, err := p.Publish(ctx, fn, provider.PublishInput{Artifact: provider.Artifact{Zip: []byte{byte(i)}}}); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
+	"github.com/slipway-dev/slipway/provider/awslambda/awslambdatest"
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
 	"github.com/slipway-dev/slipway/provider/providertest"
 )
@@ -27,13 +28,13 @@ func TestConformance(t *testing.T) {
 		return servers[t]
 	}
 	newProvider := func(t *testing.T) provider.Provider {
-		c := newClock()
+		c := providertest.NewClock(awslambdatest.Start)
 		srv := lambdatest.NewServer(lambdatest.Options{Now: c.Now, SettlePolls: 2})
 		t.Cleanup(srv.Close)
 		mu.Lock()
 		servers[t] = srv
 		mu.Unlock()
-		return awslambda.NewFromClients(srv.LambdaClient(noRetry), srv.CloudWatchClient(noRetryCW), awslambda.Options{Now: c.Now, Sleep: c.Sleep})
+		return awslambda.NewFromClients(srv.LambdaClient(awslambdatest.NoRetry), srv.CloudWatchClient(awslambdatest.NoRetryCW), awslambda.Options{Now: c.Now, Sleep: c.Sleep})
 	}
 	providertest.RunWith(t, newProvider, providertest.Options{
 		Setup: func(t *testing.T, p provider.Provider, fn string) {

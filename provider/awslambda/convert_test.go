@@ -16,6 +16,7 @@ import (
 
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
+	"github.com/slipway-dev/slipway/provider/awslambda/awslambdatest"
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
 )
 
@@ -58,20 +59,20 @@ func TestWeightRoundTripIsExactForEveryBasisPoint(t *testing.T) {
 // A sample of weights through the SDK and the emulator: what SetRoute
 // writes, Route reads back exactly.
 func TestWeightRoundTripThroughTheAPI(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
+	e := awslambdatest.New(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
 	ctx := context.Background()
-	e.publishN(t, 2)
-	cur, err := e.p.SetRoute(ctx, fn, provider.To("live", "1"))
+	e.PublishN(t, 2)
+	cur, err := e.Provider.SetRoute(ctx, fn, provider.To("live", "1"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for bp := 1; bp < provider.AllTraffic; bp += 97 {
 		want := provider.Split("live", "1", "2", bp)
 		want.Revision = cur.Revision
-		if cur, err = e.p.SetRoute(ctx, fn, want); err != nil {
+		if cur, err = e.Provider.SetRoute(ctx, fn, want); err != nil {
 			t.Fatal(err)
 		}
-		got, err := e.p.Route(ctx, fn, "live")
+		got, err := e.Provider.Route(ctx, fn, "live")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,13 +166,13 @@ func TestErrorMapping(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.code, func(t *testing.T) {
-			e := newEnv(t, lambdatest.Options{Fault: func(op string) *lambdatest.Fault {
+			e := awslambdatest.New(t, lambdatest.Options{Fault: func(op string) *lambdatest.Fault {
 				if op == "GetAlias" {
 					return &lambdatest.Fault{Status: tt.status, Code: tt.code}
 				}
 				return nil
 			}}, awslambda.Options{})
-			_, err := e.p.Route(context.Background(), fn, "live")
+			_, err := e.Provider.Route(context.Background(), fn, "live")
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Route = %v, want %v", err, tt.want)
 			}
@@ -186,10 +187,10 @@ func TestErrorMapping(t *testing.T) {
 		})
 	}
 	t.Run("AccessDeniedException has no sentinel", func(t *testing.T) {
-		e := newEnv(t, lambdatest.Options{Fault: func(op string) *lambdatest.Fault {
+		e := awslambdatest.New(t, lambdatest.Options{Fault: func(op string) *lambdatest.Fault {
 			return &lambdatest.Fault{Status: 403, Code: "AccessDeniedException"}
 		}}, awslambda.Options{})
-		_, err := e.p.Route(context.Background(), fn, "live")
+		_, err := e.Provider.Route(context.Background(), fn, "live")
 		for _, s := range []error{provider.ErrNotFound, provider.ErrConflict, provider.ErrInvalid, provider.ErrUnavailable, provider.ErrThrottled} {
 			if errors.Is(err, s) {
 				t.Fatalf("Route = %v, matched %v", err, s)
@@ -202,16 +203,16 @@ func TestErrorMapping(t *testing.T) {
 }
 
 func TestThrottleCarriesRetryAfter(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{Throttle: func(op string) (time.Duration, bool) {
+	e := awslambdatest.New(t, lambdatest.Options{Throttle: func(op string) (time.Duration, bool) {
 		return 2500 * time.Millisecond, op == "UpdateAlias"
 	}}, awslambda.Options{})
 	ctx := context.Background()
-	e.publishN(t, 1)
-	r, err := e.p.SetRoute(ctx, fn, provider.To("live", "1"))
+	e.PublishN(t, 1)
+	r, err := e.Provider.SetRoute(ctx, fn, provider.To("live", "1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.p.SetRoute(ctx, fn, r)
+	_, err = e.Provider.SetRoute(ctx, fn, r)
 	var te *provider.ThrottleError
 	var tmr *types.TooManyRequestsException
 	if !errors.Is(err, provider.ErrThrottled) || !errors.As(err, &te) || !errors.As(err, &tmr) {
@@ -226,10 +227,10 @@ func TestThrottleCarriesRetryAfter(t *testing.T) {
 	}
 
 	// CloudWatch throttling ("Throttling", 400) is ErrThrottled too.
-	cw := newEnv(t, lambdatest.Options{Throttle: func(op string) (time.Duration, bool) { return 0, op == "GetMetricData" }}, awslambda.Options{})
-	t0 := provider.AlignDown(cw.clock.Now(), time.Minute)
-	cw.clock.Advance(time.Hour)
-	_, err = cw.p.Observe(ctx, provider.Query{Function: fn, Alias: "live", Versions: []string{"1"}, Start: t0, End: t0.Add(5 * time.Minute), Period: time.Minute})
+	cw := awslambdatest.New(t, lambdatest.Options{Throttle: func(op string) (time.Duration, bool) { return 0, op == "GetMetricData" }}, awslambda.Options{})
+	t0 := provider.AlignDown(cw.Clock.Now(), time.Minute)
+	cw.Clock.Advance(time.Hour)
+	_, err = cw.Provider.Observe(ctx, provider.Query{Function: fn, Alias: "live", Versions: []string{"1"}, Start: t0, End: t0.Add(5 * time.Minute), Period: time.Minute})
 	if !errors.Is(err, provider.ErrThrottled) {
 		t.Fatalf("Observe = %v, want ErrThrottled", err)
 	}
@@ -239,7 +240,7 @@ func TestThrottleCarriesRetryAfter(t *testing.T) {
 // retrying to provider.WithRetry, which honours the hint.
 func TestWithRetryIsTheOnlyRetryLayer(t *testing.T) {
 	throttles := 2
-	e := newEnv(t, lambdatest.Options{Throttle: func(op string) (time.Duration, bool) {
+	e := awslambdatest.New(t, lambdatest.Options{Throttle: func(op string) (time.Duration, bool) {
 		if op == "GetAlias" && throttles > 0 {
 			throttles--
 			return time.Second, true
@@ -247,17 +248,17 @@ func TestWithRetryIsTheOnlyRetryLayer(t *testing.T) {
 		return 0, false
 	}}, awslambda.Options{})
 	ctx := context.Background()
-	e.publishN(t, 1)
-	if _, err := e.p.SetRoute(ctx, fn, provider.To("live", "1")); err != nil {
+	e.PublishN(t, 1)
+	if _, err := e.Provider.SetRoute(ctx, fn, provider.To("live", "1")); err != nil {
 		t.Fatal(err)
 	}
-	e.ops()
+	e.Ops()
 	var waits []time.Duration
 	// New, pointed at the emulator by endpoint only.
 	cfg := aws.Config{
-		Region:       e.srv.Region(),
+		Region:       e.Server.Region(),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		BaseEndpoint: aws.String(e.srv.URL()),
+		BaseEndpoint: aws.String(e.Server.URL()),
 	}
 	p := provider.WithRetry(awslambda.New(cfg, awslambda.Options{}), provider.RetryPolicy{Sleep: func(ctx context.Context, d time.Duration) error {
 		waits = append(waits, d)
@@ -266,7 +267,7 @@ func TestWithRetryIsTheOnlyRetryLayer(t *testing.T) {
 	if _, err := p.Route(ctx, fn, "live"); err != nil {
 		t.Fatal(err)
 	}
-	opsEqual(t, "retried route", e.ops(), "GetAlias", "GetAlias", "GetAlias")
+	awslambdatest.OpsEqual(t, "retried route", e.Ops(), "GetAlias", "GetAlias", "GetAlias")
 	if !cmp.Equal(waits, []time.Duration{time.Second, time.Second}) {
 		t.Fatalf("waits = %v, want the 1s Retry-After twice", waits)
 	}

@@ -1,93 +1,12 @@
 package awslambda_test
 
-import (
-	"context"
-	"slices"
-	"sync"
-	"testing"
-	"time"
+import "github.com/slipway-dev/slipway/provider/awslambda/awslambdatest"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
+// The tests run on the harness of awslambdatest (awslambdatest.New): an
+// emulator with one function and an adapter pointed at it by endpoint only
+// (the production code path), on one virtual clock.
 
-	"github.com/slipway-dev/slipway/provider/awslambda"
-	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
+const (
+	fn   = awslambdatest.Function
+	role = awslambdatest.Role
 )
-
-// clock is a virtual clock shared by the emulator and the adapter: the
-// adapter's Sleep advances it, so waiting for an update to settle takes no
-// real time.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.Advance(d)
-	return nil
-}
-
-// env is an emulator with one function "checkout" and an adapter pointed
-// at it by endpoint only (the production code path).
-type env struct {
-	clock *clock
-	srv   *lambdatest.Server
-	p     *awslambda.Provider
-}
-
-const fn = "checkout"
-
-const role = "arn:aws:iam::123456789012:role/checkout"
-
-// noRetry makes the SDK clients single-attempt, as New configures them, so
-// tests see every throttle and fault.
-func noRetry(o *lambda.Options)       { o.Retryer = aws.NopRetryer{} }
-func noRetryCW(o *cloudwatch.Options) { o.Retryer = aws.NopRetryer{} }
-
-func newEnv(t *testing.T, opts lambdatest.Options, popts awslambda.Options) *env {
-	t.Helper()
-	c := newClock()
-	opts.Now = c.Now
-	srv := lambdatest.NewServer(opts)
-	t.Cleanup(srv.Close)
-	if err := srv.CreateFunction(fn, lambdatest.FunctionSpec{Runtime: "provided.al2023", Handler: "bootstrap", Role: role}); err != nil {
-		t.Fatal(err)
-	}
-	popts.Now = c.Now
-	popts.Sleep = c.Sleep
-	p := awslambda.NewFromClients(srv.LambdaClient(noRetry), srv.CloudWatchClient(noRetryCW), popts)
-	srv.ResetRequests()
-	return &env{clock: c, srv: srv, p: p}
-}
-
-// ops returns the operations since the last call and resets the log.
-func (e *env) ops() []string {
-	ops := e.srv.Ops()
-	e.srv.ResetRequests()
-	return ops
-}
-
-func opsEqual(t *testing.T, what string, got []string, want ...string) {
-	t.Helper()
-	if !slices.Equal(got, want) {
-		t.Fatalf("%s: API calls = %v, want %v", what, got, want)
-	}
-}

@@ -45,9 +45,8 @@ func (p *Provider) Invoke(ctx context.Context, fn string, in provider.InvokeInpu
 	if err := in.Validate(); err != nil {
 		return provider.InvokeOutput{}, fail(op, fn, err)
 	}
-	if len(in.Payload) > MaxInvokePayload {
-		return provider.InvokeOutput{}, fail(op, fn, provider.Invalid("", "payload",
-			fmt.Sprintf("is %d bytes; a synchronous Lambda invocation takes at most %d", len(in.Payload), MaxInvokePayload)))
+	if err := in.CheckPayload(MaxInvokePayload, "a synchronous Lambda invocation"); err != nil {
+		return provider.InvokeOutput{}, fail(op, fn, err)
 	}
 	out, err := p.lc.Invoke(ctx, &lambda.InvokeInput{
 		FunctionName:   aws.String(fn),

@@ -72,13 +72,7 @@ func (p *Provider) Observe(ctx context.Context, q provider.Query) (provider.Obse
 	if p.cw == nil {
 		return provider.Observation{}, fail(op, q.Function, fmt.Errorf("%w: the provider has no CloudWatch client", provider.ErrUnsupported))
 	}
-	through := provider.AlignDown(p.now().Add(-p.metricsDelay()), q.Period)
-	if through.After(q.End) {
-		through = q.End
-	}
-	if through.Before(q.Start) {
-		through = q.Start
-	}
+	through := q.CompleteThrough(p.now(), p.metricsDelay())
 	obs := provider.Observation{Query: q, Through: through}
 	n := int(through.Sub(q.Start) / q.Period)
 

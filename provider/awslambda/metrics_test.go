@@ -10,28 +10,29 @@ import (
 
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
+	"github.com/slipway-dev/slipway/provider/awslambda/awslambdatest"
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
 )
 
 // canaryEnv: versions 1 (healthy) and 2 (as candidate behaves), alias
 // "live" on version 1 receiving 10 requests a second from t0, CloudWatch
 // data two minutes late on both sides.
-func canaryEnv(t *testing.T, candidate lambdatest.Behavior, opts lambdatest.Options) (*env, time.Time) {
+func canaryEnv(t *testing.T, candidate lambdatest.Behavior, opts lambdatest.Options) (*awslambdatest.Env, time.Time) {
 	t.Helper()
 	opts.SettlePolls = -1
 	opts.MetricsDelay = 2 * time.Minute
-	e := newEnv(t, opts, awslambda.Options{MetricsDelay: 2 * time.Minute})
-	e.publishN(t, 2)
-	e.clock.Advance(time.Hour) // start on a whole minute, well after the publishes
-	t0 := provider.AlignDown(e.clock.Now(), time.Minute)
-	e.clock.Advance(t0.Sub(e.clock.Now()))
-	if _, err := e.p.SetRoute(context.Background(), fn, provider.To("live", "1")); err != nil {
+	e := awslambdatest.New(t, opts, awslambda.Options{MetricsDelay: 2 * time.Minute})
+	e.PublishN(t, 2)
+	e.Clock.Advance(time.Hour) // start on a whole minute, well after the publishes
+	t0 := provider.AlignDown(e.Clock.Now(), time.Minute)
+	e.Clock.Advance(t0.Sub(e.Clock.Now()))
+	if _, err := e.Provider.SetRoute(context.Background(), fn, provider.To("live", "1")); err != nil {
 		t.Fatal(err)
 	}
-	must(t, e.srv.SetLoad(fn, "live", 10))
-	must(t, e.srv.SetBehavior(fn, "1", lambdatest.Behavior{ErrorRate: 0.01, P50: 20 * time.Millisecond, P90: 40 * time.Millisecond, P99: 80 * time.Millisecond}))
-	must(t, e.srv.SetBehavior(fn, "2", candidate))
-	e.ops()
+	must(t, e.Server.SetLoad(fn, "live", 10))
+	must(t, e.Server.SetBehavior(fn, "1", lambdatest.Behavior{ErrorRate: 0.01, P50: 20 * time.Millisecond, P90: 40 * time.Millisecond, P99: 80 * time.Millisecond}))
+	must(t, e.Server.SetBehavior(fn, "2", candidate))
+	e.Ops()
 	return e, t0
 }
 
@@ -43,27 +44,27 @@ func must(t *testing.T, err error) {
 }
 
 var (
-	healthy = lambdatest.Behavior{ErrorRate: 0.01, P50: 20 * time.Millisecond, P90: 40 * time.Millisecond, P99: 80 * time.Millisecond}
-	faulty  = lambdatest.Behavior{ErrorRate: 0.2, P50: 50 * time.Millisecond, P90: 150 * time.Millisecond, P99: 300 * time.Millisecond}
+	healthy = awslambdatest.Healthy
+	faulty  = awslambdatest.Faulty
 )
 
 func TestObserve_SplitIsVisiblePerExecutedVersion(t *testing.T) {
 	e, t0 := canaryEnv(t, faulty, lambdatest.Options{})
 	ctx := context.Background()
-	e.clock.Advance(5 * time.Minute)
-	cur, err := e.p.Route(ctx, fn, "live")
+	e.Clock.Advance(5 * time.Minute)
+	cur, err := e.Provider.Route(ctx, fn, "live")
 	must(t, err)
 	step := provider.Split("live", "1", "2", 1000) // 10% to the candidate
 	step.Revision = cur.Revision
-	_, err = e.p.SetRoute(ctx, fn, step)
+	_, err = e.Provider.SetRoute(ctx, fn, step)
 	must(t, err)
-	e.clock.Advance(5*time.Minute + 2*time.Minute)
-	e.ops()
+	e.Clock.Advance(5*time.Minute + 2*time.Minute)
+	e.Ops()
 
 	q := provider.Query{Function: fn, Alias: "live", Versions: []string{"1", "2"}, Start: t0, End: t0.Add(10 * time.Minute), Period: time.Minute}
-	obs, err := e.p.Observe(ctx, q)
+	obs, err := e.Provider.Observe(ctx, q)
 	must(t, err)
-	opsEqual(t, "observe", e.ops(), "GetMetricData")
+	awslambdatest.OpsEqual(t, "observe", e.Ops(), "GetMetricData")
 	if !obs.Through.Equal(q.End) {
 		t.Fatalf("Through = %v, want %v", obs.Through, q.End)
 	}
@@ -104,9 +105,9 @@ func TestObserve_SplitIsVisiblePerExecutedVersion(t *testing.T) {
 
 func TestObserve_ThroughStopsAtCompleteData(t *testing.T) {
 	e, t0 := canaryEnv(t, healthy, lambdatest.Options{})
-	e.clock.Advance(6*time.Minute + 30*time.Second) // minutes 0..5 ended; data complete up to minute 4
+	e.Clock.Advance(6*time.Minute + 30*time.Second) // minutes 0..5 ended; data complete up to minute 4
 	q := provider.Query{Function: fn, Alias: "live", Versions: []string{"1"}, Start: t0, End: t0.Add(10 * time.Minute), Period: time.Minute}
-	obs, err := e.p.Observe(context.Background(), q)
+	obs, err := e.Provider.Observe(context.Background(), q)
 	must(t, err)
 	if want := t0.Add(4 * time.Minute); !obs.Through.Equal(want) {
 		t.Fatalf("Through = %v, want %v", obs.Through, want)
@@ -115,33 +116,33 @@ func TestObserve_ThroughStopsAtCompleteData(t *testing.T) {
 		t.Fatalf("points = %+v", s.Points)
 	}
 	// Nothing complete yet: no call at all.
-	e.ops()
+	e.Ops()
 	early := q
 	early.Start, early.End = t0.Add(5*time.Minute), t0.Add(10*time.Minute)
-	obs, err = e.p.Observe(context.Background(), early)
+	obs, err = e.Provider.Observe(context.Background(), early)
 	must(t, err)
 	if s, _ := obs.Of("1"); len(s.Points) != 0 || !obs.Through.Equal(early.Start) {
 		t.Fatalf("early observation = %+v", obs)
 	}
-	opsEqual(t, "early observe", e.ops())
+	awslambdatest.OpsEqual(t, "early observe", e.Ops())
 }
 
 func TestObserve_PagesWithNextToken(t *testing.T) {
 	e, t0 := canaryEnv(t, faulty, lambdatest.Options{MaxDatapointsPerPage: 7})
 	ctx := context.Background()
-	cur, err := e.p.Route(ctx, fn, "live")
+	cur, err := e.Provider.Route(ctx, fn, "live")
 	must(t, err)
 	step := provider.Split("live", "1", "2", 2500)
 	step.Revision = cur.Revision
-	_, err = e.p.SetRoute(ctx, fn, step)
+	_, err = e.Provider.SetRoute(ctx, fn, step)
 	must(t, err)
-	e.clock.Advance(30 * time.Minute)
-	e.ops()
+	e.Clock.Advance(30 * time.Minute)
+	e.Ops()
 	q := provider.Query{Function: fn, Alias: "live", Versions: []string{"1", "2"}, Start: t0, End: t0.Add(20 * time.Minute), Period: time.Minute}
-	obs, err := e.p.Observe(ctx, q)
+	obs, err := e.Provider.Observe(ctx, q)
 	must(t, err)
 	// 2 versions × 6 statistics × 20 minutes = 240 datapoints, 7 a page.
-	if n := len(e.ops()); n != 35 {
+	if n := len(e.Ops()); n != 35 {
 		t.Fatalf("GetMetricData calls = %d, want 35 pages of 7 datapoints", n)
 	}
 	for _, s := range obs.Series {
@@ -153,7 +154,7 @@ func TestObserve_PagesWithNextToken(t *testing.T) {
 	}
 	// Five-minute periods sum the minutes.
 	q.Period = 5 * time.Minute
-	obs5, err := e.p.Observe(ctx, q)
+	obs5, err := e.Provider.Observe(ctx, q)
 	must(t, err)
 	if s, _ := obs5.Of("2"); len(s.Points) != 4 || s.Points[0].Invocations != 750 || s.Points[0].Errors != 150 {
 		t.Fatalf("5-minute points = %+v", s.Points)
@@ -163,15 +164,15 @@ func TestObserve_PagesWithNextToken(t *testing.T) {
 func TestObserve_WithoutAliasSumsEveryRoute(t *testing.T) {
 	e, t0 := canaryEnv(t, healthy, lambdatest.Options{})
 	ctx := context.Background()
-	_, err := e.p.SetRoute(ctx, fn, provider.Split("beta", "2", "1", 5000))
+	_, err := e.Provider.SetRoute(ctx, fn, provider.Split("beta", "2", "1", 5000))
 	must(t, err)
-	must(t, e.srv.SetLoad(fn, "beta", 2))
-	e.clock.Advance(10 * time.Minute)
-	e.ops()
+	must(t, e.Server.SetLoad(fn, "beta", 2))
+	e.Clock.Advance(10 * time.Minute)
+	e.Ops()
 	q := provider.Query{Function: fn, Versions: []string{"1", "2"}, Start: t0, End: t0.Add(5 * time.Minute), Period: time.Minute}
-	obs, err := e.p.Observe(ctx, q)
+	obs, err := e.Provider.Observe(ctx, q)
 	must(t, err)
-	opsEqual(t, "observe without alias", e.ops(), "ListAliases", "GetMetricData")
+	awslambdatest.OpsEqual(t, "observe without alias", e.Ops(), "ListAliases", "GetMetricData")
 	v1, _ := obs.Of("1")
 	v2, _ := obs.Of("2")
 	// Version 1: all of live (600/min) and half of beta (60/min).
@@ -188,14 +189,14 @@ func TestObserve_InvalidQueryMakesNoCall(t *testing.T) {
 		"versions": {Function: fn, Alias: "live", Start: t0, End: t0.Add(time.Hour), Period: time.Minute},
 	}
 	for field, q := range tests {
-		_, err := e.p.Observe(context.Background(), q)
+		_, err := e.Provider.Observe(context.Background(), q)
 		var ie *provider.InvalidError
 		if !errors.As(err, &ie) || ie.Field != field {
 			t.Errorf("Observe with a bad %s = %v", field, err)
 		}
 	}
-	opsEqual(t, "invalid queries", e.ops())
-	noCW := awslambda.NewFromClients(e.srv.LambdaClient(), nil, awslambda.Options{})
+	awslambdatest.OpsEqual(t, "invalid queries", e.Ops())
+	noCW := awslambda.NewFromClients(e.Server.LambdaClient(), nil, awslambda.Options{})
 	if _, err := noCW.Observe(context.Background(), provider.Query{Function: fn, Alias: "live", Versions: []string{"1"}, Start: t0, End: t0.Add(time.Minute), Period: time.Minute}); !errors.Is(err, provider.ErrUnsupported) {
 		t.Errorf("Observe without a CloudWatch client = %v, want ErrUnsupported", err)
 	}
@@ -217,23 +218,23 @@ func TestCanaryEndToEnd(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e, _ := canaryEnv(t, tt.candidate, lambdatest.Options{})
 			ctx := context.Background()
-			route, err := e.p.Route(ctx, fn, "live")
+			route, err := e.Provider.Route(ctx, fn, "live")
 			must(t, err)
-			e.ops()
+			e.Ops()
 			const bake = 5 * time.Minute
 			failed, steps := false, 0
 			for _, bp := range []int{1000, 5000} {
 				steps++
 				want := provider.Split("live", "1", "2", bp)
 				want.Revision = route.Revision
-				if route, err = e.p.SetRoute(ctx, fn, want); err != nil {
+				if route, err = e.Provider.SetRoute(ctx, fn, want); err != nil {
 					t.Fatal(err)
 				}
-				start := provider.AlignDown(e.clock.Now(), time.Minute)
-				e.clock.Advance(bake + 2*time.Minute) // bake, then wait out the CloudWatch delay
-				obs, err := e.p.Observe(ctx, provider.Query{Function: fn, Alias: "live", Versions: []string{"1", "2"}, Start: start, End: start.Add(bake), Period: time.Minute})
+				start := provider.AlignDown(e.Clock.Now(), time.Minute)
+				e.Clock.Advance(bake + 2*time.Minute) // bake, then wait out the CloudWatch delay
+				obs, err := e.Provider.Observe(ctx, provider.Query{Function: fn, Alias: "live", Versions: []string{"1", "2"}, Start: start, End: start.Add(bake), Period: time.Minute})
 				must(t, err)
-				opsEqual(t, "one canary step", e.ops(), "UpdateAlias", "GetMetricData")
+				awslambdatest.OpsEqual(t, "one canary step", e.Ops(), "UpdateAlias", "GetMetricData")
 
 				stable, _ := obs.Of("1")
 				cand, _ := obs.Of("2")
@@ -253,14 +254,14 @@ func TestCanaryEndToEnd(t *testing.T) {
 				final = provider.To("live", "1")
 			}
 			final.Revision = route.Revision
-			if _, err := e.p.SetRoute(ctx, fn, final); err != nil {
+			if _, err := e.Provider.SetRoute(ctx, fn, final); err != nil {
 				t.Fatal(err)
 			}
-			opsEqual(t, "promote or roll back", e.ops(), "UpdateAlias")
+			awslambdatest.OpsEqual(t, "promote or roll back", e.Ops(), "UpdateAlias")
 			if failed == tt.promoted || steps != tt.steps {
 				t.Fatalf("promoted = %v after %d steps, want %v after %d", !failed, steps, tt.promoted, tt.steps)
 			}
-			got, err := e.p.Route(ctx, fn, "live")
+			got, err := e.Provider.Route(ctx, fn, "live")
 			must(t, err)
 			if diff := cmp.Diff(final.Weights, got.Weights); diff != "" {
 				t.Fatalf("final route (-want +got):\n%s", diff)

@@ -10,35 +10,36 @@ import (
 
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
+	"github.com/slipway-dev/slipway/provider/awslambda/awslambdatest"
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
 )
 
 func TestEventSourcesAndUsage(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
+	e := awslambdatest.New(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
 	ctx := context.Background()
-	e.publishN(t, 3)
-	_, err := e.p.SetRoute(ctx, fn, provider.To("live", "3"))
+	e.PublishN(t, 3)
+	_, err := e.Provider.SetRoute(ctx, fn, provider.To("live", "3"))
 	must(t, err)
 	var want []provider.EventSource
 	for i := range 105 { // more than one page of 100
 		q := []string{"", "live", "2"}[i%3]
 		src := fmt.Sprintf("arn:aws:sqs:us-east-1:123456789012:queue-%03d", i)
-		id, err := e.srv.AddEventSourceMapping(fn, q, src)
+		id, err := e.Server.AddEventSourceMapping(fn, q, src)
 		must(t, err)
 		want = append(want, provider.EventSource{ID: id, Source: src, Qualifier: q, State: "Enabled"})
 	}
-	must(t, e.srv.SetProvisionedConcurrency(fn, "1", 5))
-	must(t, e.srv.SetProvisionedConcurrency(fn, "live", 10))
-	e.ops()
+	must(t, e.Server.SetProvisionedConcurrency(fn, "1", 5))
+	must(t, e.Server.SetProvisionedConcurrency(fn, "live", 10))
+	e.Ops()
 
-	got, err := e.p.EventSources(ctx, fn)
+	got, err := e.Provider.EventSources(ctx, fn)
 	must(t, err)
-	opsEqual(t, "event sources", e.ops(), "ListEventSourceMappings", "ListEventSourceMappings")
+	awslambdatest.OpsEqual(t, "event sources", e.Ops(), "ListEventSourceMappings", "ListEventSourceMappings")
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("EventSources (-want +got):\n%s", diff)
 	}
 
-	us, err := e.p.Usage(ctx, fn)
+	us, err := e.Provider.Usage(ctx, fn)
 	must(t, err)
 	pinned := map[string]int{}
 	for _, u := range us {
@@ -50,25 +51,25 @@ func TestEventSourcesAndUsage(t *testing.T) {
 		t.Fatalf("Usage = %v", us)
 	}
 
-	if _, err := e.p.EventSources(ctx, "nope"); !errors.Is(err, provider.ErrNotFound) {
+	if _, err := e.Provider.EventSources(ctx, "nope"); !errors.Is(err, provider.ErrNotFound) {
 		t.Fatalf("EventSources of a missing function = %v", err)
 	}
 }
 
 func TestPermissions(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
+	e := awslambdatest.New(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
 	ctx := context.Background()
-	e.publishN(t, 2)
-	must(t, e.srv.AddPermission(fn, "1", lambdatest.Permission{Sid: "anyone", Principal: "*"}))
-	must(t, e.srv.AddPermission(fn, "1", lambdatest.Permission{Sid: "from-bucket", Principal: "s3.amazonaws.com", SourceArn: "arn:aws:s3:::uploads"}))
-	must(t, e.srv.AddPermission(fn, "1", lambdatest.Permission{Sid: "star-with-source", Principal: "*", SourceArn: "arn:aws:sns:us-east-1:123456789012:topic"}))
-	must(t, e.srv.AddPermission(fn, "1", lambdatest.Permission{Sid: "star-with-account", Principal: "*", SourceAccount: "123456789012"}))
-	must(t, e.srv.AddPermission(fn, "1", lambdatest.Permission{Sid: "url", Principal: "*", Action: "lambda:InvokeFunctionUrl", FunctionURLAuthType: "NONE"}))
-	must(t, e.srv.AddPermission(fn, "1", lambdatest.Permission{Sid: "iam-url", Principal: "*", Action: "lambda:InvokeFunctionUrl", FunctionURLAuthType: "AWS_IAM"}))
-	must(t, e.srv.AddPermission(fn, "", lambdatest.Permission{Sid: "other-account", Principal: "210987654321"}))
-	e.ops()
+	e.PublishN(t, 2)
+	must(t, e.Server.AddPermission(fn, "1", lambdatest.Permission{Sid: "anyone", Principal: "*"}))
+	must(t, e.Server.AddPermission(fn, "1", lambdatest.Permission{Sid: "from-bucket", Principal: "s3.amazonaws.com", SourceArn: "arn:aws:s3:::uploads"}))
+	must(t, e.Server.AddPermission(fn, "1", lambdatest.Permission{Sid: "star-with-source", Principal: "*", SourceArn: "arn:aws:sns:us-east-1:123456789012:topic"}))
+	must(t, e.Server.AddPermission(fn, "1", lambdatest.Permission{Sid: "star-with-account", Principal: "*", SourceAccount: "123456789012"}))
+	must(t, e.Server.AddPermission(fn, "1", lambdatest.Permission{Sid: "url", Principal: "*", Action: "lambda:InvokeFunctionUrl", FunctionURLAuthType: "NONE"}))
+	must(t, e.Server.AddPermission(fn, "1", lambdatest.Permission{Sid: "iam-url", Principal: "*", Action: "lambda:InvokeFunctionUrl", FunctionURLAuthType: "AWS_IAM"}))
+	must(t, e.Server.AddPermission(fn, "", lambdatest.Permission{Sid: "other-account", Principal: "210987654321"}))
+	e.Ops()
 
-	got, err := e.p.Permissions(ctx, fn, "1")
+	got, err := e.Provider.Permissions(ctx, fn, "1")
 	must(t, err)
 	want := []provider.Permission{
 		{ID: "anyone", Principal: "*", Action: "lambda:InvokeFunction", Public: true},
@@ -81,32 +82,32 @@ func TestPermissions(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("Permissions(1) (-want +got):\n%s", diff)
 	}
-	opsEqual(t, "permissions", e.ops(), "GetPolicy")
+	awslambdatest.OpsEqual(t, "permissions", e.Ops(), "GetPolicy")
 
-	fnPerms, err := e.p.Permissions(ctx, fn, "")
+	fnPerms, err := e.Provider.Permissions(ctx, fn, "")
 	must(t, err)
 	if len(fnPerms) != 1 || fnPerms[0].Principal != "arn:aws:iam::210987654321:root" || fnPerms[0].Public {
 		t.Fatalf("Permissions(unqualified) = %+v", fnPerms)
 	}
 
 	// No policy: no permissions, told apart from a missing version.
-	none, err := e.p.Permissions(ctx, fn, "2")
+	none, err := e.Provider.Permissions(ctx, fn, "2")
 	if err != nil || len(none) != 0 {
 		t.Fatalf("Permissions(2) = %v, %v; want none", none, err)
 	}
-	opsEqual(t, "permissions without a policy", e.ops(), "GetPolicy", "GetPolicy", "GetFunctionConfiguration")
-	if _, err := e.p.Permissions(ctx, fn, "9"); !errors.Is(err, provider.ErrNotFound) {
+	awslambdatest.OpsEqual(t, "permissions without a policy", e.Ops(), "GetPolicy", "GetPolicy", "GetFunctionConfiguration")
+	if _, err := e.Provider.Permissions(ctx, fn, "9"); !errors.Is(err, provider.ErrNotFound) {
 		t.Fatalf("Permissions(9) = %v, want ErrNotFound", err)
 	}
-	if _, err := e.p.Permissions(ctx, "nope", ""); !errors.Is(err, provider.ErrNotFound) {
+	if _, err := e.Provider.Permissions(ctx, "nope", ""); !errors.Is(err, provider.ErrNotFound) {
 		t.Fatalf("Permissions of a missing function = %v, want ErrNotFound", err)
 	}
 }
 
 // The optional powers survive provider.WithRetry, which forwards them.
 func TestOptionalPowersThroughWithRetry(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
-	p := provider.WithRetry(e.p, provider.RetryPolicy{})
+	e := awslambdatest.New(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
+	p := provider.WithRetry(e.Provider, provider.RetryPolicy{})
 	if _, err := p.(provider.EventSourceLister).EventSources(context.Background(), fn); err != nil {
 		t.Fatalf("EventSources through WithRetry = %v", err)
 	}
@@ -122,15 +123,15 @@ func TestOptionalPowersThroughWithRetry(t *testing.T) {
 // fits a page, so that a caller budgeting requests (package retention)
 // counts them all.
 func TestUsageRequestsMatchesCapabilities(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
-	e.publishN(t, 2)
-	e.ops()
-	if _, err := e.p.Usage(context.Background(), fn); err != nil {
+	e := awslambdatest.New(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
+	e.PublishN(t, 2)
+	e.Ops()
+	if _, err := e.Provider.Usage(context.Background(), fn); err != nil {
 		t.Fatal(err)
 	}
-	got := e.ops()
-	opsEqual(t, "usage", got, "ListProvisionedConcurrencyConfigs", "ListEventSourceMappings")
-	if n := e.p.Capabilities().UsageRequests; n != len(got) {
+	got := e.Ops()
+	awslambdatest.OpsEqual(t, "usage", got, "ListProvisionedConcurrencyConfigs", "ListEventSourceMappings")
+	if n := e.Provider.Capabilities().UsageRequests; n != len(got) {
 		t.Errorf("Capabilities().UsageRequests = %d, Usage sent %d requests", n, len(got))
 	}
 }

@@ -15,12 +15,9 @@ import (
 
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
+	"github.com/slipway-dev/slipway/provider/awslambda/awslambdatest"
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
 )
-
-func zipIn(body string) provider.PublishInput {
-	return provider.PublishInput{Artifact: provider.Artifact{Zip: []byte(body)}}
-}
 
 func hexSHA(b []byte) string {
 	s := sha256.Sum256(b)
@@ -28,13 +25,13 @@ func hexSHA(b []byte) string {
 }
 
 func TestPublish_CreatesAVersionWithLabelsAndWaitsForTheUpdate(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{SettlePolls: 3}, awslambda.Options{PollInterval: 2 * time.Second})
+	e := awslambdatest.New(t, lambdatest.Options{SettlePolls: 3}, awslambda.Options{PollInterval: 2 * time.Second})
 	ctx := context.Background()
-	in := zipIn("v1 code")
+	in := awslambdatest.Zip("v1 code")
 	in.Description = "first release"
 	in.Labels = map[string]string{provider.LabelSemver: "1.0.0", provider.LabelCommit: "abc123"}
-	start := e.clock.Now()
-	v, err := e.p.Publish(ctx, fn, in)
+	start := e.Clock.Now()
+	v, err := e.Provider.Publish(ctx, fn, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,12 +45,12 @@ func TestPublish_CreatesAVersionWithLabelsAndWaitsForTheUpdate(t *testing.T) {
 	}
 	// SettlePolls 3: three reads still InProgress, the fourth Successful,
 	// each after one PollInterval of virtual time.
-	opsEqual(t, "publish", e.ops(), "ListVersionsByFunction", "GetFunctionConfiguration", "UpdateFunctionCode",
+	awslambdatest.OpsEqual(t, "publish", e.Ops(), "ListVersionsByFunction", "GetFunctionConfiguration", "UpdateFunctionCode",
 		"GetFunctionConfiguration", "GetFunctionConfiguration", "GetFunctionConfiguration", "GetFunctionConfiguration", "PublishVersion")
-	if waited := e.clock.Now().Sub(start); waited != 8*time.Second {
+	if waited := e.Clock.Now().Sub(start); waited != 8*time.Second {
 		t.Fatalf("virtual time waited = %s, want 4 polls × 2s", waited)
 	}
-	got, err := e.p.Version(ctx, fn, "1")
+	got, err := e.Provider.Version(ctx, fn, "1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,59 +60,59 @@ func TestPublish_CreatesAVersionWithLabelsAndWaitsForTheUpdate(t *testing.T) {
 }
 
 func TestPublish_Idempotent(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{}, awslambda.Options{})
+	e := awslambdatest.New(t, lambdatest.Options{}, awslambda.Options{})
 	ctx := context.Background()
-	a, b := zipIn("code A"), zipIn("code B")
+	a, b := awslambdatest.Zip("code A"), awslambdatest.Zip("code B")
 	a.Labels = map[string]string{provider.LabelSemver: "1.0.0"}
-	v1, err := e.p.Publish(ctx, fn, a)
+	v1, err := e.Provider.Publish(ctx, fn, a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.ops()
+	e.Ops()
 
 	// The same code and configuration again: the existing version, found
 	// by listing, with no write at all.
 	retry := a
 	retry.Labels = map[string]string{provider.LabelSemver: "9.9.9"}
-	again, err := e.p.Publish(ctx, fn, retry)
+	again, err := e.Provider.Publish(ctx, fn, retry)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if again.ID != v1.ID || again.Labels[provider.LabelSemver] != "1.0.0" {
 		t.Fatalf("republish = %+v, want version %s unchanged", again, v1.ID)
 	}
-	opsEqual(t, "republish", e.ops(), "ListVersionsByFunction")
+	awslambdatest.OpsEqual(t, "republish", e.Ops(), "ListVersionsByFunction")
 
-	v2, err := e.p.Publish(ctx, fn, b)
+	v2, err := e.Provider.Publish(ctx, fn, b)
 	if err != nil || v2.ID != "2" {
 		t.Fatalf("Publish B = %+v, %v", v2, err)
 	}
 	// Code A again after B: version 1 has it, so version 1 is returned
 	// (Lambda itself would publish a version 3).
-	back, err := e.p.Publish(ctx, fn, a)
+	back, err := e.Provider.Publish(ctx, fn, a)
 	if err != nil || back.ID != "1" {
 		t.Fatalf("Publish A after B = %+v, %v; want version 1", back, err)
 	}
 	// Code A with another memory size is another version.
 	withMem := a
 	withMem.Config.MemoryMB = 256
-	v3, err := e.p.Publish(ctx, fn, withMem)
+	v3, err := e.Provider.Publish(ctx, fn, withMem)
 	if err != nil || v3.ID != "3" || v3.Config.MemoryMB != 256 {
 		t.Fatalf("Publish A at 256 MB = %+v, %v", v3, err)
 	}
-	e.ops()
+	e.Ops()
 	// The same again: version 3, not version 1 (whose memory is 128 MB).
-	if v, err := e.p.Publish(ctx, fn, withMem); err != nil || v.ID != "3" {
+	if v, err := e.Provider.Publish(ctx, fn, withMem); err != nil || v.ID != "3" {
 		t.Fatalf("republish at 256 MB = %+v, %v", v, err)
 	}
-	opsEqual(t, "republish at 256 MB", e.ops(), "ListVersionsByFunction")
+	awslambdatest.OpsEqual(t, "republish at 256 MB", e.Ops(), "ListVersionsByFunction")
 }
 
 func TestPublish_ConfigurationUpdateIsAppliedThenPublished(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{}, awslambda.Options{})
-	in := zipIn("code")
+	e := awslambdatest.New(t, lambdatest.Options{}, awslambda.Options{})
+	in := awslambdatest.Zip("code")
 	in.Config = provider.Config{MemoryMB: 512, Timeout: 30 * time.Second, Environment: map[string]string{"MODE": "canary"}}
-	v, err := e.p.Publish(context.Background(), fn, in)
+	v, err := e.Provider.Publish(context.Background(), fn, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,55 +120,55 @@ func TestPublish_ConfigurationUpdateIsAppliedThenPublished(t *testing.T) {
 	if diff := cmp.Diff(want, v.Config); diff != "" {
 		t.Fatalf("Config (-want +got):\n%s", diff)
 	}
-	opsEqual(t, "publish", e.ops(), "ListVersionsByFunction", "GetFunctionConfiguration", "UpdateFunctionCode", "GetFunctionConfiguration",
+	awslambdatest.OpsEqual(t, "publish", e.Ops(), "ListVersionsByFunction", "GetFunctionConfiguration", "UpdateFunctionCode", "GetFunctionConfiguration",
 		"GetFunctionConfiguration", "UpdateFunctionConfiguration", "GetFunctionConfiguration", "GetFunctionConfiguration", "PublishVersion")
 }
 
 func TestPublish_S3AndImageSources(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{}, awslambda.Options{})
+	e := awslambdatest.New(t, lambdatest.Options{}, awslambda.Options{})
 	ctx := context.Background()
 	pkg := []byte("package in s3")
-	e.srv.PutObject("artifacts", "checkout/1.zip", pkg)
+	e.Server.PutObject("artifacts", "checkout/1.zip", pkg)
 
 	// Without SHA256 the hash is learnt from the upload.
-	v, err := e.p.Publish(ctx, fn, provider.PublishInput{Artifact: provider.Artifact{URI: "s3://artifacts/checkout/1.zip"}})
+	v, err := e.Provider.Publish(ctx, fn, provider.PublishInput{Artifact: provider.Artifact{URI: "s3://artifacts/checkout/1.zip"}})
 	if err != nil || v.CodeSHA256 != hexSHA(pkg) {
 		t.Fatalf("Publish s3 = %+v, %v", v, err)
 	}
 	// With SHA256 a retry is recognised before any write.
-	e.ops()
-	again, err := e.p.Publish(ctx, fn, provider.PublishInput{Artifact: provider.Artifact{URI: "s3://artifacts/checkout/1.zip?versionId=3", SHA256: hexSHA(pkg)}})
+	e.Ops()
+	again, err := e.Provider.Publish(ctx, fn, provider.PublishInput{Artifact: provider.Artifact{URI: "s3://artifacts/checkout/1.zip?versionId=3", SHA256: hexSHA(pkg)}})
 	if err != nil || again.ID != v.ID {
 		t.Fatalf("republish s3 = %+v, %v", again, err)
 	}
-	opsEqual(t, "republish s3", e.ops(), "ListVersionsByFunction")
+	awslambdatest.OpsEqual(t, "republish s3", e.Ops(), "ListVersionsByFunction")
 
 	for _, bad := range []string{"https://example.com/x.zip", "s3://bucket-only", "s3:///key"} {
-		_, err := e.p.Publish(ctx, fn, provider.PublishInput{Artifact: provider.Artifact{URI: bad}})
+		_, err := e.Provider.Publish(ctx, fn, provider.PublishInput{Artifact: provider.Artifact{URI: bad}})
 		var ie *provider.InvalidError
 		if !errors.As(err, &ie) || ie.Field != "artifact.uri" {
 			t.Errorf("Publish %q = %v, want ErrInvalid naming artifact.uri", bad, err)
 		}
 	}
-	if calls := e.ops(); len(calls) != 0 {
+	if calls := e.Ops(); len(calls) != 0 {
 		t.Fatalf("invalid URIs made calls: %v", calls)
 	}
 
 	// An image function: CodeSha256 is the digest.
 	const image = "checkout-img"
 	digest := strings.Repeat("ab", 32)
-	if err := e.srv.CreateFunction(image, lambdatest.FunctionSpec{Image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout@sha256:" + strings.Repeat("00", 32)}); err != nil {
+	if err := e.Server.CreateFunction(image, lambdatest.FunctionSpec{Image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout@sha256:" + strings.Repeat("00", 32)}); err != nil {
 		t.Fatal(err)
 	}
-	iv, err := e.p.Publish(ctx, image, provider.PublishInput{Artifact: provider.Artifact{Image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout@sha256:" + digest}})
+	iv, err := e.Provider.Publish(ctx, image, provider.PublishInput{Artifact: provider.Artifact{Image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout@sha256:" + digest}})
 	if err != nil || iv.CodeSHA256 != digest {
 		t.Fatalf("Publish image = %+v, %v", iv, err)
 	}
 }
 
 func TestPublish_InvalidInputMakesNoCall(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{}, awslambda.Options{})
-	long := zipIn("x")
+	e := awslambdatest.New(t, lambdatest.Options{}, awslambda.Options{})
+	long := awslambdatest.Zip("x")
 	long.Description = strings.Repeat("d", 250)
 	long.Labels = map[string]string{provider.LabelSemver: "1.2.3"}
 	tests := []struct {
@@ -180,7 +177,7 @@ func TestPublish_InvalidInputMakesNoCall(t *testing.T) {
 		in    provider.PublishInput
 		field string
 	}{
-		{"no function", "", zipIn("x"), "function"},
+		{"no function", "", awslambdatest.Zip("x"), "function"},
 		{"no artifact", fn, provider.PublishInput{}, "artifact"},
 		{"sha mismatch", fn, provider.PublishInput{Artifact: provider.Artifact{Zip: []byte("x"), SHA256: strings.Repeat("0", 64)}}, "artifact.sha256"},
 		{"fractional timeout", fn, provider.PublishInput{Artifact: provider.Artifact{Zip: []byte("x")}, Config: provider.Config{Timeout: 1500 * time.Millisecond}}, "config.timeout"},
@@ -188,12 +185,12 @@ func TestPublish_InvalidInputMakesNoCall(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := e.p.Publish(context.Background(), tt.fn, tt.in)
+			_, err := e.Provider.Publish(context.Background(), tt.fn, tt.in)
 			var ie *provider.InvalidError
 			if !errors.Is(err, provider.ErrInvalid) || !errors.As(err, &ie) || ie.Field != tt.field {
 				t.Fatalf("Publish = %v, want ErrInvalid naming %q", err, tt.field)
 			}
-			if calls := e.ops(); len(calls) != 0 {
+			if calls := e.Ops(); len(calls) != 0 {
 				t.Fatalf("calls made: %v", calls)
 			}
 		})
@@ -201,20 +198,20 @@ func TestPublish_InvalidInputMakesNoCall(t *testing.T) {
 }
 
 func TestPublish_ContextEndsTheWait(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{SettlePolls: 1000}, awslambda.Options{})
+	e := awslambdatest.New(t, lambdatest.Options{SettlePolls: 1000}, awslambda.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	polls := 0
-	e.p = awslambda.NewFromClients(e.srv.LambdaClient(noRetry), nil, awslambda.Options{Sleep: func(ctx context.Context, d time.Duration) error {
+	e.Provider = awslambda.NewFromClients(e.Server.LambdaClient(awslambdatest.NoRetry), nil, awslambda.Options{Sleep: func(ctx context.Context, d time.Duration) error {
 		if polls++; polls == 5 {
 			cancel()
 		}
-		return e.clock.Sleep(ctx, d)
+		return e.Clock.Sleep(ctx, d)
 	}})
-	_, err := e.p.Publish(ctx, fn, zipIn("slow"))
+	_, err := e.Provider.Publish(ctx, fn, awslambdatest.Zip("slow"))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Publish = %v, want context.Canceled", err)
 	}
-	for _, op := range e.srv.Ops() {
+	for _, op := range e.Server.Ops() {
 		if op == "PublishVersion" {
 			t.Fatal("published after the context ended")
 		}
@@ -224,29 +221,29 @@ func TestPublish_ContextEndsTheWait(t *testing.T) {
 func TestPublish_ConcurrentUpdateIsAConflict(t *testing.T) {
 	// Another writer's update is in progress when Publish wants to publish:
 	// Lambda answers 409 to UpdateFunctionCode, mapped to ErrConflict.
-	e := newEnv(t, lambdatest.Options{Fault: func(op string) *lambdatest.Fault {
+	e := awslambdatest.New(t, lambdatest.Options{Fault: func(op string) *lambdatest.Fault {
 		if op == "UpdateFunctionCode" {
 			return &lambdatest.Fault{Status: 409, Code: "ResourceConflictException", Message: "An update is in progress"}
 		}
 		return nil
 	}}, awslambda.Options{})
-	_, err := e.p.Publish(context.Background(), fn, zipIn("x"))
+	_, err := e.Provider.Publish(context.Background(), fn, awslambdatest.Zip("x"))
 	if !errors.Is(err, provider.ErrConflict) {
 		t.Fatalf("Publish = %v, want ErrConflict", err)
 	}
 }
 
 func TestVersions_PagesOver120VersionsOldestFirst(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
+	e := awslambdatest.New(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
 	ctx := context.Background()
 	for i := range 120 {
-		if _, err := e.p.Publish(ctx, fn, zipIn(fmt.Sprint("code ", i))); err != nil {
+		if _, err := e.Provider.Publish(ctx, fn, awslambdatest.Zip(fmt.Sprint("code ", i))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	e.ops()
+	e.Ops()
 	var ids []string
-	for v, err := range e.p.Versions(ctx, fn) {
+	for v, err := range e.Provider.Versions(ctx, fn) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -255,27 +252,27 @@ func TestVersions_PagesOver120VersionsOldestFirst(t *testing.T) {
 	if len(ids) != 120 || ids[0] != "1" || ids[119] != "120" {
 		t.Fatalf("Versions = %d ids from %v", len(ids), ids[:min(3, len(ids))])
 	}
-	opsEqual(t, "versions", e.ops(), "ListVersionsByFunction", "ListVersionsByFunction", "ListVersionsByFunction")
+	awslambdatest.OpsEqual(t, "versions", e.Ops(), "ListVersionsByFunction", "ListVersionsByFunction", "ListVersionsByFunction")
 
 	// Stopping early stops paging.
-	for range e.p.Versions(ctx, fn) {
+	for range e.Provider.Versions(ctx, fn) {
 		break
 	}
-	opsEqual(t, "versions, one taken", e.ops(), "ListVersionsByFunction")
+	awslambdatest.OpsEqual(t, "versions, one taken", e.Ops(), "ListVersionsByFunction")
 }
 
 func TestVersion_NotFound(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{}, awslambda.Options{})
+	e := awslambdatest.New(t, lambdatest.Options{}, awslambda.Options{})
 	ctx := context.Background()
 	for _, id := range []string{"7", "$LATEST", "live"} {
-		if _, err := e.p.Version(ctx, fn, id); !errors.Is(err, provider.ErrNotFound) {
+		if _, err := e.Provider.Version(ctx, fn, id); !errors.Is(err, provider.ErrNotFound) {
 			t.Errorf("Version(%q) = %v, want ErrNotFound", id, err)
 		}
 	}
-	if _, err := e.p.Version(ctx, "nope", "1"); !errors.Is(err, provider.ErrNotFound) {
+	if _, err := e.Provider.Version(ctx, "nope", "1"); !errors.Is(err, provider.ErrNotFound) {
 		t.Errorf("Version of a missing function = %v, want ErrNotFound", err)
 	}
-	for _, err := range e.p.Versions(ctx, "nope") {
+	for _, err := range e.Provider.Versions(ctx, "nope") {
 		if !errors.Is(err, provider.ErrNotFound) {
 			t.Errorf("Versions of a missing function = %v, want ErrNotFound", err)
 		}
@@ -288,14 +285,14 @@ func TestPublish_FailedUpdateStopsWithLambdasReason(t *testing.T) {
 		want error
 	}{{"InvalidZipFileException", provider.ErrInvalid}, {"InternalError", provider.ErrUnavailable}} {
 		t.Run(tt.code, func(t *testing.T) {
-			e := newEnv(t, lambdatest.Options{SettlePolls: 2, FailUpdate: func(fn, op string) *lambdatest.UpdateFailure {
+			e := awslambdatest.New(t, lambdatest.Options{SettlePolls: 2, FailUpdate: func(fn, op string) *lambdatest.UpdateFailure {
 				return &lambdatest.UpdateFailure{ReasonCode: tt.code, Reason: "Could not unzip uploaded file."}
 			}}, awslambda.Options{})
-			_, err := e.p.Publish(context.Background(), fn, zipIn("broken"))
+			_, err := e.Provider.Publish(context.Background(), fn, awslambdatest.Zip("broken"))
 			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), "Could not unzip uploaded file.") || !strings.Contains(err.Error(), tt.code) {
 				t.Fatalf("Publish = %v, want %v with Lambda's reason", err, tt.want)
 			}
-			opsEqual(t, "failed publish", e.ops(), "ListVersionsByFunction", "GetFunctionConfiguration", "UpdateFunctionCode",
+			awslambdatest.OpsEqual(t, "failed publish", e.Ops(), "ListVersionsByFunction", "GetFunctionConfiguration", "UpdateFunctionCode",
 				"GetFunctionConfiguration", "GetFunctionConfiguration", "GetFunctionConfiguration")
 		})
 	}
@@ -306,11 +303,11 @@ func TestPublish_FailedUpdateStopsWithLambdasReason(t *testing.T) {
 func TestLogsCarryNoCredentialsOrCode(t *testing.T) {
 	var buf strings.Builder
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e := newEnv(t, lambdatest.Options{}, awslambda.Options{Logger: logger})
+	e := awslambdatest.New(t, lambdatest.Options{}, awslambda.Options{Logger: logger})
 	ctx := context.Background()
-	v, err := e.p.Publish(ctx, fn, zipIn("secret-code-bytes"))
+	v, err := e.Provider.Publish(ctx, fn, awslambdatest.Zip("secret-code-bytes"))
 	must(t, err)
-	_, err = e.p.SetRoute(ctx, fn, provider.To("live", v.ID))
+	_, err = e.Provider.SetRoute(ctx, fn, provider.To("live", v.ID))
 	must(t, err)
 	out := buf.String()
 	if !strings.Contains(out, "awslambda: publish") || !strings.Contains(out, "awslambda: set route") {
@@ -326,14 +323,14 @@ func TestLogsCarryNoCredentialsOrCode(t *testing.T) {
 // PublishVersion's CodeSha256 precondition failing means $LATEST changed
 // after the upload: a concurrent writer, ErrConflict (not ErrInvalid).
 func TestPublish_CodeSha256PreconditionFailureIsAConflict(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{Fault: func(op string) *lambdatest.Fault {
+	e := awslambdatest.New(t, lambdatest.Options{Fault: func(op string) *lambdatest.Fault {
 		if op == "PublishVersion" {
 			return &lambdatest.Fault{Status: 400, Code: "InvalidParameterValueException",
 				Message: "CodeSHA256 (a) is different from current CodeSHA256 in $LATEST (b). Please try again with the CodeSHA256 in $LATEST."}
 		}
 		return nil
 	}}, awslambda.Options{})
-	_, err := e.p.Publish(context.Background(), fn, zipIn("x"))
+	_, err := e.Provider.Publish(context.Background(), fn, awslambdatest.Zip("x"))
 	if !errors.Is(err, provider.ErrConflict) || errors.Is(err, provider.ErrInvalid) {
 		t.Fatalf("Publish = %v, want ErrConflict only", err)
 	}

@@ -13,53 +13,43 @@ import (
 
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
+	"github.com/slipway-dev/slipway/provider/awslambda/awslambdatest"
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
 )
 
-// publishN publishes n versions "1".."n".
-func (e *env) publishN(t *testing.T, n int) {
-	t.Helper()
-	for i := range n {
-		if _, err := e.p.Publish(context.Background(), fn, zipIn(fmt.Sprint("code ", i))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e.ops()
-}
-
 func TestSetRoute_CreateUpdateAndCompareAndSwap(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
+	e := awslambdatest.New(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
 	ctx := context.Background()
-	e.publishN(t, 3)
+	e.PublishN(t, 3)
 
-	created, err := e.p.SetRoute(ctx, fn, provider.To("live", "1"))
+	created, err := e.Provider.SetRoute(ctx, fn, provider.To("live", "1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	opsEqual(t, "create", e.ops(), "CreateAlias")
+	awslambdatest.OpsEqual(t, "create", e.Ops(), "CreateAlias")
 	if created.Revision == "" || created.Primary() != "1" {
 		t.Fatalf("created = %+v", created)
 	}
-	if _, err := e.p.SetRoute(ctx, fn, provider.To("live", "2")); !errors.Is(err, provider.ErrConflict) {
+	if _, err := e.Provider.SetRoute(ctx, fn, provider.To("live", "2")); !errors.Is(err, provider.ErrConflict) {
 		t.Fatalf("create over an existing alias = %v, want ErrConflict", err)
 	}
 	var rce *types.ResourceConflictException
-	if _, err := e.p.SetRoute(ctx, fn, provider.To("live", "2")); !errors.As(err, &rce) {
+	if _, err := e.Provider.SetRoute(ctx, fn, provider.To("live", "2")); !errors.As(err, &rce) {
 		t.Fatalf("the SDK error is not in the chain: %v", err)
 	}
-	e.ops()
+	e.Ops()
 
 	canary := provider.Split("live", "1", "2", 1000)
 	canary.Revision = created.Revision
-	step, err := e.p.SetRoute(ctx, fn, canary)
+	step, err := e.Provider.SetRoute(ctx, fn, canary)
 	if err != nil {
 		t.Fatal(err)
 	}
-	opsEqual(t, "update", e.ops(), "UpdateAlias")
+	awslambdatest.OpsEqual(t, "update", e.Ops(), "UpdateAlias")
 	if !step.SameTraffic(canary) || step.Revision == created.Revision {
 		t.Fatalf("canary step = %+v", step)
 	}
-	read, err := e.p.Route(ctx, fn, "live")
+	read, err := e.Provider.Route(ctx, fn, "live")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,34 +60,34 @@ func TestSetRoute_CreateUpdateAndCompareAndSwap(t *testing.T) {
 	// A stale revision: ErrConflict and nothing changes.
 	stale := provider.To("live", "3")
 	stale.Revision = created.Revision
-	_, err = e.p.SetRoute(ctx, fn, stale)
+	_, err = e.Provider.SetRoute(ctx, fn, stale)
 	var pfe *types.PreconditionFailedException
 	if !errors.Is(err, provider.ErrConflict) || !errors.As(err, &pfe) {
 		t.Fatalf("stale SetRoute = %v, want ErrConflict with PreconditionFailedException", err)
 	}
-	if now, _ := e.p.Route(ctx, fn, "live"); !now.SameTraffic(canary) {
+	if now, _ := e.Provider.Route(ctx, fn, "live"); !now.SameTraffic(canary) {
 		t.Fatalf("route changed by a stale write: %+v", now)
 	}
 
 	// Promotion clears the routing.
 	promote := provider.To("live", "2")
 	promote.Revision = step.Revision
-	done, err := e.p.SetRoute(ctx, fn, promote)
+	done, err := e.Provider.SetRoute(ctx, fn, promote)
 	if err != nil || len(done.Weights) != 1 || done.Primary() != "2" {
 		t.Fatalf("promote = %+v, %v", done, err)
 	}
 
 	// A zero-weight second version is kept, so it reads back as written.
 	zero := provider.Route{Alias: "live", Weights: []provider.Weight{{Version: "2", BasisPoints: 10000}, {Version: "3", BasisPoints: 0}}, Revision: done.Revision}
-	z, err := e.p.SetRoute(ctx, fn, zero)
+	z, err := e.Provider.SetRoute(ctx, fn, zero)
 	if err != nil || !cmp.Equal(z.Weights, zero.Weights) {
 		t.Fatalf("zero-weight route = %+v, %v", z, err)
 	}
 }
 
 func TestSetRoute_RefusedBeforeAnyCall(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
-	e.publishN(t, 3)
+	e := awslambdatest.New(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
+	e.PublishN(t, 3)
 	tests := []struct {
 		name  string
 		r     provider.Route
@@ -112,7 +102,7 @@ func TestSetRoute_RefusedBeforeAnyCall(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := e.p.SetRoute(context.Background(), fn, tt.r)
+			_, err := e.Provider.SetRoute(context.Background(), fn, tt.r)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("SetRoute = %v, want %v", err, tt.want)
 			}
@@ -120,7 +110,7 @@ func TestSetRoute_RefusedBeforeAnyCall(t *testing.T) {
 			if tt.field != "" && (!errors.As(err, &ie) || ie.Field != tt.field) {
 				t.Fatalf("SetRoute = %v, want the field %q named", err, tt.field)
 			}
-			if calls := e.ops(); len(calls) != 0 {
+			if calls := e.Ops(); len(calls) != 0 {
 				t.Fatalf("calls made: %v", calls)
 			}
 		})
@@ -128,11 +118,11 @@ func TestSetRoute_RefusedBeforeAnyCall(t *testing.T) {
 }
 
 func TestSetRoute_MissingThings(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
+	e := awslambdatest.New(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
 	ctx := context.Background()
-	e.publishN(t, 2)
+	e.PublishN(t, 2)
 	// A version that was never published: ErrInvalid naming it.
-	_, err := e.p.SetRoute(ctx, fn, provider.Split("live", "1", "9", 100))
+	_, err := e.Provider.SetRoute(ctx, fn, provider.Split("live", "1", "9", 100))
 	var ie *provider.InvalidError
 	if !errors.As(err, &ie) || ie.Field != "weights[1].version" {
 		t.Fatalf("SetRoute to version 9 = %v, want ErrInvalid naming weights[1].version", err)
@@ -141,25 +131,25 @@ func TestSetRoute_MissingThings(t *testing.T) {
 		t.Fatalf("SetRoute to version 9 = %v, should not also be ErrNotFound", err)
 	}
 	// A missing function: ErrNotFound.
-	if _, err := e.p.SetRoute(ctx, "nope", provider.To("live", "1")); !errors.Is(err, provider.ErrNotFound) {
+	if _, err := e.Provider.SetRoute(ctx, "nope", provider.To("live", "1")); !errors.Is(err, provider.ErrNotFound) {
 		t.Fatalf("SetRoute on a missing function = %v, want ErrNotFound", err)
 	}
 	// An update of an alias that does not exist.
 	gone := provider.To("gone", "1")
 	gone.Revision = "00000000-0000-4000-8000-000000000001"
-	if _, err := e.p.SetRoute(ctx, fn, gone); !errors.Is(err, provider.ErrNotFound) {
+	if _, err := e.Provider.SetRoute(ctx, fn, gone); !errors.Is(err, provider.ErrNotFound) {
 		t.Fatalf("update of a missing alias = %v, want ErrNotFound", err)
 	}
-	if _, err := e.p.Route(ctx, fn, "gone"); !errors.Is(err, provider.ErrNotFound) {
+	if _, err := e.Provider.Route(ctx, fn, "gone"); !errors.Is(err, provider.ErrNotFound) {
 		t.Fatalf("Route of a missing alias = %v, want ErrNotFound", err)
 	}
 }
 
 func TestSetRoute_ConcurrentWritersExactlyOneWins(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
+	e := awslambdatest.New(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
 	ctx := context.Background()
-	e.publishN(t, 9)
-	base, err := e.p.SetRoute(ctx, fn, provider.To("live", "1"))
+	e.PublishN(t, 9)
+	base, err := e.Provider.SetRoute(ctx, fn, provider.To("live", "1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +159,7 @@ func TestSetRoute_ConcurrentWritersExactlyOneWins(t *testing.T) {
 		wg.Go(func() {
 			r := provider.Split("live", "1", strconv.Itoa(i+2), 100*(i+1))
 			r.Revision = base.Revision
-			_, errs[i] = e.p.SetRoute(ctx, fn, r)
+			_, errs[i] = e.Provider.SetRoute(ctx, fn, r)
 		})
 	}
 	wg.Wait()
@@ -188,20 +178,20 @@ func TestSetRoute_ConcurrentWritersExactlyOneWins(t *testing.T) {
 }
 
 func TestRoutes_PagedAndSorted(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
+	e := awslambdatest.New(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
 	ctx := context.Background()
-	e.publishN(t, 2)
+	e.PublishN(t, 2)
 	for i := range 60 {
-		if _, err := e.p.SetRoute(ctx, fn, provider.Split(fmt.Sprintf("stage-%02d", 59-i), "1", "2", i)); err != nil {
+		if _, err := e.Provider.SetRoute(ctx, fn, provider.Split(fmt.Sprintf("stage-%02d", 59-i), "1", "2", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	e.ops()
-	rs, err := e.p.Routes(ctx, fn)
+	e.Ops()
+	rs, err := e.Provider.Routes(ctx, fn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	opsEqual(t, "routes", e.ops(), "ListAliases", "ListAliases")
+	awslambdatest.OpsEqual(t, "routes", e.Ops(), "ListAliases", "ListAliases")
 	if len(rs) != 60 || rs[0].Alias != "stage-00" || rs[59].Alias != "stage-59" {
 		t.Fatalf("Routes = %d routes, first %q", len(rs), rs[0].Alias)
 	}
@@ -211,16 +201,16 @@ func TestRoutes_PagedAndSorted(t *testing.T) {
 }
 
 func TestDeleteVersion(t *testing.T) {
-	e := newEnv(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
+	e := awslambdatest.New(t, lambdatest.Options{SettlePolls: -1}, awslambda.Options{})
 	ctx := context.Background()
-	e.publishN(t, 5)
-	if _, err := e.p.SetRoute(ctx, fn, provider.To("prod", "2")); err != nil {
+	e.PublishN(t, 5)
+	if _, err := e.Provider.SetRoute(ctx, fn, provider.To("prod", "2")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.p.SetRoute(ctx, fn, provider.Split("live", "2", "3", 500)); err != nil {
+	if _, err := e.Provider.SetRoute(ctx, fn, provider.Split("live", "2", "3", 500)); err != nil {
 		t.Fatal(err)
 	}
-	e.ops()
+	e.Ops()
 
 	tests := []struct {
 		id   string
@@ -238,25 +228,25 @@ func TestDeleteVersion(t *testing.T) {
 		{"3", provider.ErrInUse, []string{"GetFunction", "ListVersionsByFunction", "ListAliases"}}, // version 4 is gone: the listing
 	}
 	for _, tt := range tests {
-		err := e.p.DeleteVersion(ctx, fn, tt.id)
+		err := e.Provider.DeleteVersion(ctx, fn, tt.id)
 		if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
 			t.Errorf("DeleteVersion(%s) = %v, want %v", tt.id, err, tt.want)
 		}
-		opsEqual(t, "delete "+tt.id, e.ops(), tt.ops...)
+		awslambdatest.OpsEqual(t, "delete "+tt.id, e.Ops(), tt.ops...)
 	}
 }
 
 func TestDeleteVersion_LambdaRefusalIsInUse(t *testing.T) {
 	// An alias created between the check and the call: Lambda's 409 is
 	// ErrInUse too.
-	e := newEnv(t, lambdatest.Options{SettlePolls: -1, Fault: func(op string) *lambdatest.Fault {
+	e := awslambdatest.New(t, lambdatest.Options{SettlePolls: -1, Fault: func(op string) *lambdatest.Fault {
 		if op == "DeleteFunction" {
 			return &lambdatest.Fault{Status: 409, Code: "ResourceConflictException", Message: "Unable to delete version because the following aliases reference it: [late]"}
 		}
 		return nil
 	}}, awslambda.Options{})
-	e.publishN(t, 2)
-	err := e.p.DeleteVersion(context.Background(), fn, "1")
+	e.PublishN(t, 2)
+	err := e.Provider.DeleteVersion(context.Background(), fn, "1")
 	var rce *types.ResourceConflictException
 	if !errors.Is(err, provider.ErrInUse) || !errors.As(err, &rce) {
 		t.Fatalf("DeleteVersion = %v, want ErrInUse with ResourceConflictException", err)

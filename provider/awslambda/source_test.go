@@ -7,6 +7,7 @@ import (
 
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
+	"github.com/slipway-dev/slipway/provider/awslambda/awslambdatest"
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
 	"github.com/slipway-dev/slipway/provider/providertest"
 )
@@ -18,32 +19,32 @@ import (
 // several GetMetricData pages.
 func TestSource(t *testing.T) {
 	var plan providertest.Plan
-	e := newEnv(t, lambdatest.Options{SettlePolls: -1, MetricsDelay: time.Minute, MaxDatapointsPerPage: 40}, awslambda.Options{MetricsDelay: time.Minute})
-	e.publishN(t, 3)
+	e := awslambdatest.New(t, lambdatest.Options{SettlePolls: -1, MetricsDelay: time.Minute, MaxDatapointsPerPage: 40}, awslambda.Options{MetricsDelay: time.Minute})
+	e.PublishN(t, 3)
 	providertest.RunSource(t, providertest.MetricsFixture{
-		Metrics: e.p, Function: fn, Versions: []string{"1", "2", "3"}, Now: e.clock.Now,
-		Start:       e.clock.Now(),
+		Metrics: e.Provider, Function: fn, Versions: []string{"1", "2", "3"}, Now: e.Clock.Now,
+		Start:       e.Clock.Now(),
 		PagePeriods: 20,
 		Seed: func(t *testing.T, p providertest.Plan) {
 			plan = p
 			ctx := context.Background()
-			e.clock.Advance(plan.Start.Add(-plan.Quiet).Sub(e.clock.Now()))
+			e.Clock.Advance(plan.Start.Add(-plan.Quiet).Sub(e.Clock.Now()))
 			for i, tr := range plan.Traffic {
 				v := []string{"1", "2"}[i]
-				if _, err := e.p.SetRoute(ctx, fn, provider.To("v"+v, v)); err != nil {
+				if _, err := e.Provider.SetRoute(ctx, fn, provider.To("v"+v, v)); err != nil {
 					t.Fatal(err)
 				}
-				must(t, e.srv.SetBehavior(fn, v, lambdatest.Behavior{ErrorRate: float64(tr.Errors) / float64(tr.Invocations), P50: 20 * time.Millisecond, P90: 40 * time.Millisecond, P99: 80 * time.Millisecond}))
+				must(t, e.Server.SetBehavior(fn, v, lambdatest.Behavior{ErrorRate: float64(tr.Errors) / float64(tr.Invocations), P50: 20 * time.Millisecond, P90: 40 * time.Millisecond, P99: 80 * time.Millisecond}))
 			}
-			e.clock.Advance(plan.Start.Sub(e.clock.Now()))
+			e.Clock.Advance(plan.Start.Sub(e.Clock.Now()))
 			for i, tr := range plan.Traffic {
-				must(t, e.srv.SetLoad(fn, "v"+[]string{"1", "2"}[i], float64(tr.Invocations)/plan.Resolution.Seconds()))
+				must(t, e.Server.SetLoad(fn, "v"+[]string{"1", "2"}[i], float64(tr.Invocations)/plan.Resolution.Seconds()))
 			}
-			e.clock.Advance(plan.End().Sub(e.clock.Now()))
+			e.Clock.Advance(plan.End().Sub(e.Clock.Now()))
 			for i := range plan.Traffic {
-				must(t, e.srv.SetLoad(fn, "v"+[]string{"1", "2"}[i], 0))
+				must(t, e.Server.SetLoad(fn, "v"+[]string{"1", "2"}[i], 0))
 			}
-			e.clock.Advance(plan.Quiet + 2*time.Minute)
+			e.Clock.Advance(plan.Quiet + 2*time.Minute)
 		},
 		Failing: func(t *testing.T, target error) (provider.Metrics, bool) {
 			var opts lambdatest.Options
@@ -60,20 +61,20 @@ func TestSource(t *testing.T) {
 			default:
 				return nil, false
 			}
-			opts.Now = e.clock.Now
+			opts.Now = e.Clock.Now
 			srv := lambdatest.NewServer(opts)
 			t.Cleanup(srv.Close)
-			return awslambda.NewFromClients(srv.LambdaClient(noRetry), srv.CloudWatchClient(noRetryCW), awslambda.Options{Now: e.clock.Now}), true
+			return awslambda.NewFromClients(srv.LambdaClient(awslambdatest.NoRetry), srv.CloudWatchClient(awslambdatest.NoRetryCW), awslambda.Options{Now: e.Clock.Now}), true
 		},
 	})
 	// The pages are real: one observation of the seeded window takes
 	// several GetMetricData calls.
-	e.ops()
-	if _, err := e.p.Observe(context.Background(), provider.Query{Function: fn, Versions: []string{"1", "2"}, Start: plan.Start, End: plan.End(), Period: time.Minute}); err != nil {
+	e.Ops()
+	if _, err := e.Provider.Observe(context.Background(), provider.Query{Function: fn, Versions: []string{"1", "2"}, Start: plan.Start, End: plan.End(), Period: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	calls := 0
-	for _, op := range e.ops() {
+	for _, op := range e.Ops() {
 		if op == "GetMetricData" {
 			calls++
 		}

@@ -3,7 +3,6 @@ package azurefunc_test
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	"net/http"
 	"sync"
 	"testing"
@@ -12,34 +11,12 @@ import (
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/azurefunc"
 	"github.com/slipway-dev/slipway/provider/azurefunc/azuretest"
+	"github.com/slipway-dev/slipway/provider/providertest"
 )
 
-// clock is a manual clock: Sleep advances it.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.Advance(d)
-	return nil
+// newClock returns the tests' virtual clock.
+func newClock() *providertest.Clock {
+	return providertest.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 }
 
 const fn = "checkout"
@@ -47,7 +24,7 @@ const fn = "checkout"
 // env is an emulator with one function app "checkout" and an adapter
 // pointed at it by endpoint and transport only (the production code path).
 type env struct {
-	clock *clock
+	clock *providertest.Clock
 	srv   *azuretest.Server
 	p     *azurefunc.Provider
 }
@@ -64,12 +41,12 @@ func newEnv(t *testing.T, opts azuretest.Options) *env {
 	return &env{clock: c, srv: srv, p: newProvider(t, srv, c)}
 }
 
-func newProvider(t *testing.T, srv *azuretest.Server, c *clock) *azurefunc.Provider {
+func newProvider(t *testing.T, srv *azuretest.Server, c *providertest.Clock) *azurefunc.Provider {
 	t.Helper()
 	return newProviderB(t, srv, c)
 }
 
-func newProviderB(t testing.TB, srv *azuretest.Server, c *clock) *azurefunc.Provider {
+func newProviderB(t testing.TB, srv *azuretest.Server, c *providertest.Clock) *azurefunc.Provider {
 	t.Helper()
 	p, err := azurefunc.New(azuretest.Subscription, azuretest.ResourceGroup, srv.Credential(),
 		azurefunc.Options{Packages: srv.Packages(), Now: c.Now, Sleep: c.Sleep, PollInterval: time.Second, MetricsDelay: 2 * time.Minute,

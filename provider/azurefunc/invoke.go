@@ -1,15 +1,10 @@
 package azurefunc
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/slipway-dev/slipway/provider"
 )
@@ -50,47 +45,20 @@ func (p *Provider) Invoke(ctx context.Context, fn string, in provider.InvokeInpu
 	if p.opts.InvokePath == "" {
 		return provider.InvokeOutput{}, fail(op, fn, fmt.Errorf("%w: Options.InvokePath names no HTTP function to invoke", provider.ErrUnsupported))
 	}
-	if len(in.Payload) > MaxInvokeRequest {
-		return provider.InvokeOutput{}, fail(op, fn, provider.Invalid("", "payload",
-			fmt.Sprintf("is %d bytes; the Functions host takes at most %d", len(in.Payload), MaxInvokeRequest)))
+	if err := in.CheckPayload(MaxInvokeRequest, "the Functions host"); err != nil {
+		return provider.InvokeOutput{}, fail(op, fn, err)
 	}
 	host, version, err := p.invokeHost(ctx, fn, in.Qualifier)
 	if err != nil {
 		return provider.InvokeOutput{}, fail(op, fn, err)
 	}
 	url := "https://" + host + "/" + strings.TrimPrefix(p.opts.InvokePath, "/")
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(in.Payload))
+	out, err := provider.InvokeHTTP(ctx, p.opts.InvokeClient, url, in.Payload, MaxInvokeRequest,
+		"a function key is needed: set Options.InvokeClient")
 	if err != nil {
 		return provider.InvokeOutput{}, fail(op, fn, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	client := p.opts.InvokeClient
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return provider.InvokeOutput{}, fail(op, fn, ctx.Err())
-		}
-		return provider.InvokeOutput{}, fail(op, fn, fmt.Errorf("%w: POST %s: %w", provider.ErrUnavailable, url, err))
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxInvokeRequest))
-	if err != nil {
-		return provider.InvokeOutput{}, fail(op, fn, fmt.Errorf("%w: read the answer of %s: %w", provider.ErrUnavailable, url, err))
-	}
-	out := provider.InvokeOutput{Status: resp.StatusCode, Body: body, ExecutedVersion: version}
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests:
-		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-		return provider.InvokeOutput{}, fail(op, fn, &provider.ThrottleError{RetryAfter: time.Duration(secs) * time.Second,
-			Err: fmt.Errorf("POST %s: %s", url, resp.Status)})
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return provider.InvokeOutput{}, fail(op, fn, fmt.Errorf("POST %s: %s (a function key is needed: set Options.InvokeClient)", url, resp.Status))
-	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		out.FunctionError = "HTTP " + strconv.Itoa(resp.StatusCode)
-	}
+	out.ExecutedVersion = version
 	return out, nil
 }
 

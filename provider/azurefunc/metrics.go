@@ -60,22 +60,10 @@ func (p *Provider) Observe(ctx context.Context, q provider.Query) (provider.Obse
 	if p.mon == nil {
 		return provider.Observation{}, fail(op, q.Function, fmt.Errorf("%w: the provider has no Azure Monitor client", provider.ErrUnsupported))
 	}
-	through := provider.AlignDown(p.now().Add(-p.metricsDelay()), q.Period)
-	if through.After(q.End) {
-		through = q.End
-	}
-	if through.Before(q.Start) {
-		through = q.Start
-	}
+	through := q.CompleteThrough(p.now(), p.metricsDelay())
 	obs := provider.Observation{Query: q, Through: through}
 	n := int(through.Sub(q.Start) / q.Period)
-	series := make([]provider.Series, len(q.Versions))
-	for i, v := range q.Versions {
-		series[i] = provider.Series{Version: v, Points: make([]provider.Point, n)}
-		for k := range n {
-			series[i].Points[k] = provider.Point{Start: q.Start.Add(time.Duration(k) * q.Period), ColdStarts: -1}
-		}
-	}
+	series := q.EmptySeries(through, -1)
 	if n == 0 {
 		obs.Series = series
 		return obs, nil

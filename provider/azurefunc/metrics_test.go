@@ -21,12 +21,7 @@ import (
 func TestObservePerSlot(t *testing.T) {
 	e := newEnv(t, azuretest.Options{})
 	ctx := context.Background()
-	var vs []provider.Version
-	for _, c := range []string{"v1", "v2", "v3"} {
-		v, err := e.p.Publish(ctx, fn, zipIn(c))
-		must(t, err)
-		vs = append(vs, v)
-	}
+	vs := e.publishVersions(t, "v1", "v2", "v3")
 	prod := e.set(t, provider.To("production", vs[0].ID))
 	e.set(t, rev(provider.Split("production", vs[0].ID, vs[1].ID, 2000), prod.Revision))
 	must(t, e.srv.SetBehavior(fn, vs[1].CodeSHA256, azuretest.Behavior{ErrorRate: 0.1}))

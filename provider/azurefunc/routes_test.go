@@ -16,15 +16,26 @@ import (
 	"github.com/slipway-dev/slipway/provider/azurefunc/azuretest"
 )
 
+// publish publishes one version per code and returns their IDs.
 func (e *env) publish(t *testing.T, codes ...string) []string {
 	t.Helper()
 	var ids []string
-	for _, c := range codes {
-		v, err := e.p.Publish(context.Background(), fn, zipIn(c))
-		must(t, err)
+	for _, v := range e.publishVersions(t, codes...) {
 		ids = append(ids, v.ID)
 	}
 	return ids
+}
+
+// publishVersions publishes one version per code and returns them.
+func (e *env) publishVersions(t *testing.T, codes ...string) []provider.Version {
+	t.Helper()
+	var vs []provider.Version
+	for _, c := range codes {
+		v, err := e.p.Publish(context.Background(), fn, zipIn(c))
+		must(t, err)
+		vs = append(vs, v)
+	}
+	return vs
 }
 
 func (e *env) set(t *testing.T, r provider.Route) provider.Route {

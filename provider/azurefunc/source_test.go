@@ -1,7 +1,6 @@
 package azurefunc_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -19,13 +18,7 @@ import (
 // in one piece.
 func TestSource(t *testing.T) {
 	e := newEnv(t, azuretest.Options{})
-	ctx := context.Background()
-	var vs []provider.Version
-	for _, c := range []string{"v1", "v2", "v3"} {
-		v, err := e.p.Publish(ctx, fn, zipIn(c))
-		must(t, err)
-		vs = append(vs, v)
-	}
+	vs := e.publishVersions(t, "v1", "v2", "v3")
 	slots := []string{"", "blue"}
 	providertest.RunSource(t, providertest.MetricsFixture{
 		Metrics: e.p, Function: fn, Versions: []string{vs[0].ID, vs[1].ID, vs[2].ID}, Now: e.clock.Now,

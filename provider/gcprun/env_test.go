@@ -5,47 +5,24 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/gcprun"
 	"github.com/slipway-dev/slipway/provider/gcprun/runtest"
+	"github.com/slipway-dev/slipway/provider/providertest"
 )
 
-// clock is a virtual clock: Sleep advances it instead of waiting.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.Advance(d)
-	return nil
+// newClock returns the tests' virtual clock.
+func newClock() *providertest.Clock {
+	return providertest.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 }
 
 // env is an emulator and an adapter pointed at it by client options only
 // (the production code path of gcprun.New).
 type env struct {
-	clock *clock
+	clock *providertest.Clock
 	srv   *runtest.Server
 	p     *gcprun.Provider
 }
@@ -54,12 +31,19 @@ const fn = "checkout"
 
 func newEnv(t testing.TB, opts runtest.Options) *env {
 	t.Helper()
+	return newEnvOf(t, opts, false)
+}
+
+// newEnvOf is newEnv, with the adapter deploying Cloud Run services
+// (Options.Services) when services is set.
+func newEnvOf(t testing.TB, opts runtest.Options, services bool) *env {
+	t.Helper()
 	c := newClock()
 	opts.Now = c.Now
 	srv := runtest.NewServer(opts)
 	t.Cleanup(srv.Close)
 	p, err := gcprun.New(context.Background(), gcprun.Options{
-		Project: srv.Project(), Location: srv.Location(), Now: c.Now, Sleep: c.Sleep,
+		Project: srv.Project(), Location: srv.Location(), Services: services, Now: c.Now, Sleep: c.Sleep,
 		InvokeClient: &http.Client{Transport: srv.InvokeTransport()},
 	}, srv.ClientOptions()...)
 	if err != nil {
@@ -67,6 +51,20 @@ func newEnv(t testing.TB, opts runtest.Options) *env {
 	}
 	t.Cleanup(func() { _ = p.Close() })
 	return &env{clock: c, srv: srv, p: p}
+}
+
+// publishN publishes input(0)..input(n-1) and returns the revision IDs.
+func (e *env) publishN(t testing.TB, n int) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		v, err := e.p.Publish(t.Context(), fn, input(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, v.ID)
+	}
+	return ids
 }
 
 // config is a configuration Cloud Functions accepts.

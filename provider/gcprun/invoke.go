@@ -1,14 +1,9 @@
 package gcprun
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"strconv"
-	"time"
 
 	"cloud.google.com/go/run/apiv2/runpb"
 
@@ -49,9 +44,8 @@ func (p *Provider) Invoke(ctx context.Context, fn string, in provider.InvokeInpu
 	if err := in.Validate(); err != nil {
 		return provider.InvokeOutput{}, fail(op, fn, err)
 	}
-	if len(in.Payload) > MaxInvokeRequest {
-		return provider.InvokeOutput{}, fail(op, fn, provider.Invalid("", "payload",
-			fmt.Sprintf("is %d bytes; Cloud Run takes at most %d", len(in.Payload), MaxInvokeRequest)))
+	if err := in.CheckPayload(MaxInvokeRequest, "Cloud Run"); err != nil {
+		return provider.InvokeOutput{}, fail(op, fn, err)
 	}
 	svc, err := p.service(ctx, fn)
 	if err != nil {
@@ -61,38 +55,12 @@ func (p *Provider) Invoke(ctx context.Context, fn string, in provider.InvokeInpu
 	if err != nil {
 		return provider.InvokeOutput{}, fail(op, fn, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(in.Payload))
+	out, err := provider.InvokeHTTP(ctx, p.opts.InvokeClient, url, in.Payload, MaxInvokeRequest,
+		"the caller needs roles/run.invoker and an ID token: set Options.InvokeClient")
 	if err != nil {
 		return provider.InvokeOutput{}, fail(op, fn, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	client := p.opts.InvokeClient
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return provider.InvokeOutput{}, fail(op, fn, ctx.Err())
-		}
-		return provider.InvokeOutput{}, fail(op, fn, fmt.Errorf("%w: POST %s: %w", provider.ErrUnavailable, url, err))
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxInvokeRequest))
-	if err != nil {
-		return provider.InvokeOutput{}, fail(op, fn, fmt.Errorf("%w: read the answer of %s: %w", provider.ErrUnavailable, url, err))
-	}
-	out := provider.InvokeOutput{Status: resp.StatusCode, Body: body, ExecutedVersion: version}
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests:
-		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-		return provider.InvokeOutput{}, fail(op, fn, &provider.ThrottleError{RetryAfter: time.Duration(secs) * time.Second,
-			Err: fmt.Errorf("POST %s: %s", url, resp.Status)})
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return provider.InvokeOutput{}, fail(op, fn, fmt.Errorf("POST %s: %s (the caller needs roles/run.invoker and an ID token: set Options.InvokeClient)", url, resp.Status))
-	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		out.FunctionError = "HTTP " + strconv.Itoa(resp.StatusCode)
-	}
+	out.ExecutedVersion = version
 	return out, nil
 }
 

@@ -67,23 +67,13 @@ func (p *Provider) Observe(ctx context.Context, q provider.Query) (provider.Obse
 	if err != nil {
 		return provider.Observation{}, fail(op, q.Function, err)
 	}
-	through := provider.AlignDown(p.now().Add(-p.metricsDelay()), q.Period)
-	if through.After(q.End) {
-		through = q.End
-	}
-	if through.Before(q.Start) {
-		through = q.Start
-	}
+	through := q.CompleteThrough(p.now(), p.metricsDelay())
 	obs := provider.Observation{Query: q, Through: through}
 	n := int(through.Sub(q.Start) / q.Period)
+	obs.Series = q.EmptySeries(through, -1)
 	index := map[string]int{}
 	for i, v := range q.Versions {
 		index[v] = i
-		s := provider.Series{Version: v, Points: make([]provider.Point, n)}
-		for k := range s.Points {
-			s.Points[k] = provider.Point{Start: q.Start.Add(time.Duration(k) * q.Period), ColdStarts: -1}
-		}
-		obs.Series = append(obs.Series, s)
 	}
 	if n == 0 {
 		return obs, nil

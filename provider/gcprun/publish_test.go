@@ -81,14 +81,7 @@ func TestPublishSequence(t *testing.T) {
 func TestPublishKeepsTheSplit(t *testing.T) {
 	e := newEnv(t, runtest.Options{Polls: 2})
 	ctx := t.Context()
-	var ids []string
-	for i := range 2 {
-		v, err := e.p.Publish(ctx, fn, input(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, v.ID)
-	}
+	ids := e.publishN(t, 2)
 	before, err := e.p.SetRoute(ctx, fn, provider.Split("live", ids[0], ids[1], 2000))
 	if err != nil {
 		t.Fatal(err)
@@ -200,14 +193,7 @@ func TestThrottledWrite(t *testing.T) {
 		return 4 * time.Second, n.Add(1) == 4
 	}})
 	ctx := t.Context()
-	var ids []string
-	for i := range 2 {
-		v, err := e.p.Publish(ctx, fn, input(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, v.ID)
-	}
+	ids := e.publishN(t, 2)
 	_, err := e.p.SetRoute(ctx, fn, provider.To("stage", ids[0]))
 	if d, ok := provider.RetryAfter(err); !errors.Is(err, provider.ErrThrottled) || !ok || d != 4*time.Second {
 		t.Fatalf("SetRoute: %v (retry after %s), want ErrThrottled after 4s", err, d)

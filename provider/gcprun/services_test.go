@@ -1,12 +1,10 @@
 package gcprun_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -21,19 +19,7 @@ import (
 
 func newServicesEnv(t testing.TB, opts runtest.Options) *env {
 	t.Helper()
-	c := newClock()
-	opts.Now = c.Now
-	srv := runtest.NewServer(opts)
-	t.Cleanup(srv.Close)
-	p, err := gcprun.New(context.Background(), gcprun.Options{
-		Project: srv.Project(), Location: srv.Location(), Services: true, Now: c.Now, Sleep: c.Sleep,
-		InvokeClient: &http.Client{Transport: srv.InvokeTransport()},
-	}, srv.ClientOptions()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
-	return &env{clock: c, srv: srv, p: p}
+	return newEnvOf(t, opts, true)
 }
 
 // image is the i-th container image, by digest.

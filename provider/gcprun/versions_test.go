@@ -47,14 +47,7 @@ func TestForeignRevision(t *testing.T) {
 func TestDeleteForgetsRecord(t *testing.T) {
 	e := newEnv(t, runtest.Options{Polls: -1})
 	ctx := t.Context()
-	var ids []string
-	for i := range 2 {
-		v, err := e.p.Publish(ctx, fn, input(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, v.ID)
-	}
+	ids := e.publishN(t, 2)
 	if err := e.p.DeleteVersion(ctx, fn, ids[0]); err != nil {
 		t.Fatal(err)
 	}
@@ -89,14 +82,7 @@ func TestCancelWhileWaiting(t *testing.T) {
 		}
 		return nil
 	}})
-	var ids []string
-	for i := range 2 {
-		v, err := e.p.Publish(ctx, fn, input(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, v.ID)
-	}
+	ids := e.publishN(t, 2)
 	armed <- struct{}{}
 	_, err := e.p.SetRoute(ctx, fn, provider.To("stage", ids[0]))
 	if !errors.Is(err, context.Canceled) {

@@ -12,38 +12,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/provider/providertest"
 )
 
-// clock is a virtual clock safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
+// newClock returns the tests' virtual clock.
+func newClock() *providertest.Clock {
+	return providertest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 }
 
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// Sleep advances the clock by d unless ctx has ended.
-func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.Advance(d)
-	return nil
-}
-
-func newTest(t testing.TB, opts Options) (*Provider, *clock) {
+func newTest(t testing.TB, opts Options) (*Provider, *providertest.Clock) {
 	t.Helper()
 	c := newClock()
 	if opts.Now == nil {

@@ -9,11 +9,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/provider/providertest"
 )
 
 // canarySetup publishes versions 1 and 2 of "fn" and routes prod: stableBP
 // to 1, the rest to 2, with rps arriving at prod.
-func canarySetup(t *testing.T, seed int64, canaryBP int, rps float64) (*Provider, *clock) {
+func canarySetup(t *testing.T, seed int64, canaryBP int, rps float64) (*Provider, *providertest.Clock) {
 	t.Helper()
 	p, c := newTest(t, Options{Seed: seed})
 	mustPublish(t, p, "fn", "stable")

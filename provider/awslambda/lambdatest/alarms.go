@@ -228,6 +228,23 @@ func pageToken(op string, offset int) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(op + ":" + strconv.Itoa(offset)))
 }
 
+// readPaging reads the MaxRecords (default def) and NextToken of a request
+// to op; when either is not valid it answers the error and returns false.
+func readPaging(w http.ResponseWriter, m cbor.Map, op string, def int64) (limit int64, offset int, ok bool) {
+	limit, cerr := maxRecords(m, def)
+	if cerr != nil {
+		writeCBORError(w, cerr.status, cerr.code, cerr.msg, true)
+		return 0, 0, false
+	}
+	tok, _ := cborString(m, "NextToken")
+	offset, ok = readPageToken(op, tok)
+	if !ok {
+		writeCBORError(w, http.StatusBadRequest, "InvalidNextToken", "The service cannot find the NextToken provided.", true)
+		return 0, 0, false
+	}
+	return limit, offset, true
+}
+
 func readPageToken(op, tok string) (int, bool) {
 	if tok == "" {
 		return 0, true
@@ -276,15 +293,8 @@ func (s *Server) describeAlarms(w http.ResponseWriter, r *http.Request, _ route)
 		}
 	}
 	metric := !hasTypes || len(types) == 0 || slices.Contains(types, "MetricAlarm")
-	limit, cerr := maxRecords(m, 50)
-	if cerr != nil {
-		writeCBORError(w, cerr.status, cerr.code, cerr.msg, true)
-		return
-	}
-	tok, _ := cborString(m, "NextToken")
-	offset, ok := readPageToken("DescribeAlarms", tok)
+	limit, offset, ok := readPaging(w, m, "DescribeAlarms", 50)
 	if !ok {
-		writeCBORError(w, http.StatusBadRequest, "InvalidNextToken", "The service cannot find the NextToken provided.", true)
 		return
 	}
 
@@ -376,15 +386,8 @@ func (s *Server) describeAlarmHistory(w http.ResponseWriter, r *http.Request, _ 
 			return
 		}
 	}
-	limit, cerr := maxRecords(m, 100)
-	if cerr != nil {
-		writeCBORError(w, cerr.status, cerr.code, cerr.msg, true)
-		return
-	}
-	tok, _ := cborString(m, "NextToken")
-	offset, ok := readPageToken("DescribeAlarmHistory", tok)
+	limit, offset, ok := readPaging(w, m, "DescribeAlarmHistory", 100)
 	if !ok {
-		writeCBORError(w, http.StatusBadRequest, "InvalidNextToken", "The service cannot find the NextToken provided.", true)
 		return
 	}
 	st := &s.alarms

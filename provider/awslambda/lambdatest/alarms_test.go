@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,22 +12,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
+	"github.com/slipway-dev/slipway/provider/providertest"
 )
 
 // DescribeAlarms and DescribeAlarmHistory with hand-built CBOR bodies,
 // against the CloudWatch API reference.
-
-type alarmClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *alarmClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *alarmClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func postOp(t *testing.T, srv *lambdatest.Server, op string, body cbor.Map) cborReply {
 	t.Helper()
@@ -69,8 +57,8 @@ func alarmNames(r cborReply) []string {
 
 var alarmT0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 
-func alarmServer(t *testing.T) (*lambdatest.Server, *alarmClock) {
-	clk := &alarmClock{t: alarmT0}
+func alarmServer(t *testing.T) (*lambdatest.Server, *providertest.Clock) {
+	clk := providertest.NewClock(alarmT0)
 	srv := lambdatest.NewServer(lambdatest.Options{Now: clk.Now})
 	t.Cleanup(srv.Close)
 	spec := lambdatest.AlarmSpec{Namespace: "AWS/Lambda", MetricName: "Errors", Dimensions: map[string]string{"FunctionName": "checkout", "Resource": "checkout:live"}, Statistic: "Sum", Period: time.Minute, EvaluationPeriods: 1, Threshold: 5, ComparisonOperator: "GreaterThanThreshold"}

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
+	"github.com/slipway-dev/slipway/provider/providertest"
 )
 
 // GetMetricData over Smithy RPC v2 CBOR (docs/platforms/aws-lambda.md §2 "Wire protocol",
@@ -102,7 +103,7 @@ func series(t *testing.T, r cborReply, id string) []string {
 // canaryServer: alias live on version 1 from 10:00 with 10 req/s; at 10:05
 // a quarter of the traffic moves to version 2, which fails half of its
 // invocations; the clock stands at 10:10.
-func canaryServer(t *testing.T, opts lambdatest.Options) (*lambdatest.Server, *clock) {
+func canaryServer(t *testing.T, opts lambdatest.Options) (*lambdatest.Server, *providertest.Clock) {
 	t.Helper()
 	clk := newClock()
 	opts.Now = clk.Now

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
+	"github.com/slipway-dev/slipway/provider/providertest"
 )
 
 // These tests speak raw HTTP with hand-written JSON, independent of the
@@ -23,23 +24,9 @@ import (
 // names say which rule; sources are in docs/platforms/aws-lambda.md §1–2 (sharp edges
 // 1–10) as cited in the handlers.
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newClock returns the tests' virtual clock.
+func newClock() *providertest.Clock {
+	return providertest.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 }
 
 type reply struct {

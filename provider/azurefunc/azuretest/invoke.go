@@ -1,14 +1,11 @@
 package azuretest
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"sync"
+
+	"github.com/slipway-dev/slipway/provider/internal/httpfn"
 )
 
 // Invocation: a function app answers HTTP at its default host name
@@ -67,29 +64,10 @@ func (s *Server) Invocations() []Invocation {
 // azurefunc.Options.InvokeClient). Other hosts fail; a host of no app
 // answers 404.
 func (s *Server) InvokeTransport() http.RoundTripper {
-	return roundTripper(func(r *http.Request) (*http.Response, error) {
-		host := r.URL.Hostname()
-		if !strings.HasSuffix(host, ".azurewebsites.net") {
-			return nil, fmt.Errorf("azuretest: no route to %s", host)
-		}
-		var body []byte
-		if r.Body != nil {
-			b, err := io.ReadAll(r.Body)
-			if err != nil {
-				return nil, err
-			}
-			body = b
-		}
-		status, out := s.invoke(r.Context(), host, r.URL.Path, body)
-		return &http.Response{StatusCode: status, Status: http.StatusText(status), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-			Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(bytes.NewReader(out)),
-			ContentLength: int64(len(out)), Request: r}, nil
+	return httpfn.Transport("azuretest", ".azurewebsites.net", func(ctx context.Context, host, path string, body []byte) (int, []byte) {
+		return s.invoke(ctx, host, path, body)
 	})
 }
-
-type roundTripper func(*http.Request) (*http.Response, error)
-
-func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func (s *Server) invoke(ctx context.Context, host, path string, body []byte) (int, []byte) {
 	s.mu.Lock()
@@ -116,15 +94,7 @@ func (s *Server) invoke(ctx context.Context, host, path string, body []byte) (in
 	h := s.inv.handlers[app+"/"+version]
 	s.inv.log = append(s.inv.log, Invocation{Host: host, Path: path, Slot: slotName, Version: version})
 	s.inv.mu.Unlock()
-	if h == nil {
-		return http.StatusOK, []byte("null")
-	}
-	out, err := h(ctx, body)
-	if err != nil {
-		doc, _ := json.Marshal(map[string]string{"error": err.Error()}) // a string always marshals
-		return http.StatusInternalServerError, doc
-	}
-	return http.StatusOK, out
+	return httpfn.Run(ctx, h, body)
 }
 
 // rampUpPick returns the slot a production request reaches: the slot of

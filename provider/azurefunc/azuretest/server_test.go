@@ -9,13 +9,13 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/slipway-dev/slipway/provider/azurefunc/azuretest"
+	"github.com/slipway-dev/slipway/provider/providertest"
 )
 
 // These tests speak raw HTTP to the emulator, as the REST reference
@@ -36,20 +36,11 @@ import (
 //     "Supported metrics for Microsoft.Web/sites" (Requests, Http5xx:
 //     Count/Total; HttpResponseTime: Seconds/Average; grains PT1M…P1D)
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
-
 const app = "checkout"
 
-func start(t *testing.T, opts azuretest.Options) (*azuretest.Server, *clock) {
+func start(t *testing.T, opts azuretest.Options) (*azuretest.Server, *providertest.Clock) {
 	t.Helper()
-	c := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	c := providertest.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 	opts.Now = c.Now
 	srv := azuretest.NewServer(opts)
 	t.Cleanup(srv.Close)

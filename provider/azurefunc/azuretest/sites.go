@@ -136,16 +136,22 @@ func (s *Server) site(app string) (*site, *armError) {
 }
 
 func (s *Server) slot(app, name string) (*slot, *armError) {
+	_, sl, aerr := s.siteSlot(app, name)
+	return sl, aerr
+}
+
+// siteSlot returns an app and its slot name ("" is production).
+func (s *Server) siteSlot(app, name string) (*site, *slot, *armError) {
 	st, aerr := s.site(app)
 	if aerr != nil {
-		return nil, aerr
+		return nil, nil, aerr
 	}
 	sl, ok := st.slots[name]
 	if !ok {
-		return nil, errf(http.StatusNotFound, "ResourceNotFound",
+		return nil, nil, errf(http.StatusNotFound, "ResourceNotFound",
 			"The Resource 'Microsoft.Web/sites/%s/slots/%s' under resource group '%s' was not found.", app, name, ResourceGroup)
 	}
-	return sl, nil
+	return st, sl, nil
 }
 
 func (s *Server) siteJSON(st *site, slotName string) map[string]any {
@@ -275,11 +281,7 @@ func (s *Server) configJSON(st *site, slotName string, sl *slot) map[string]any 
 func (s *Server) getConfig(req request) (any, *armError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, aerr := s.site(req.app)
-	if aerr != nil {
-		return nil, aerr
-	}
-	sl, aerr := s.slot(req.app, req.slot)
+	st, sl, aerr := s.siteSlot(req.app, req.slot)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -368,11 +370,7 @@ func (s *Server) writeConfig(r *http.Request, req request, replace bool) (any, *
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, aerr := s.site(req.app)
-	if aerr != nil {
-		return nil, aerr
-	}
-	sl, aerr := s.slot(req.app, req.slot)
+	st, sl, aerr := s.siteSlot(req.app, req.slot)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -405,11 +403,7 @@ func (s *Server) settingsJSON(st *site, slotName string, sl *slot) map[string]an
 func (s *Server) listSettings(req request) (any, *armError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, aerr := s.site(req.app)
-	if aerr != nil {
-		return nil, aerr
-	}
-	sl, aerr := s.slot(req.app, req.slot)
+	st, sl, aerr := s.siteSlot(req.app, req.slot)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -428,11 +422,7 @@ func (s *Server) putSettings(r *http.Request, req request) (any, *armError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, aerr := s.site(req.app)
-	if aerr != nil {
-		return nil, aerr
-	}
-	sl, aerr := s.slot(req.app, req.slot)
+	st, sl, aerr := s.siteSlot(req.app, req.slot)
 	if aerr != nil {
 		return nil, aerr
 	}

@@ -214,14 +214,20 @@ func (x functionServer) CreateFunction(_ context.Context, req *functionspb.Creat
 		f.trigger = proto.Clone(in.EventTrigger).(*functionspb.EventTrigger)
 	}
 	s.functions[id] = f
-	op := s.startOp("functions", &functionspb.OperationMetadata{Target: s.functionName(id), Verb: "create", CreateTime: ts(now)}, func() (proto.Message, error) {
+	return s.startDeploy(f, "create", now), nil
+}
+
+// startDeploy starts the operation (verb "create" or "update", begun at
+// at) that deploys f and makes it f's running one.
+func (s *Server) startDeploy(f *function, verb string, at time.Time) *longrunningpb.Operation {
+	op := s.startOp("functions", &functionspb.OperationMetadata{Target: s.functionName(f.id), Verb: verb, CreateTime: ts(at)}, func() (proto.Message, error) {
 		s.deploy(f)
 		f.state, f.running = functionspb.Function_ACTIVE, nil
 		return s.functionProto(f), nil
 	})
 	f.running = op
 	s.settleNow(op)
-	return op.proto(), nil
+	return op.proto()
 }
 
 func cloneConfig(c *functionspb.ServiceConfig) *functionspb.ServiceConfig {
@@ -271,14 +277,7 @@ func (x functionServer) UpdateFunction(_ context.Context, req *functionspb.Updat
 	f.trigger = next.EventTrigger
 	f.state = functionspb.Function_DEPLOYING
 	f.updated = s.now()
-	op := s.startOp("functions", &functionspb.OperationMetadata{Target: s.functionName(f.id), Verb: "update", CreateTime: ts(f.updated)}, func() (proto.Message, error) {
-		s.deploy(f)
-		f.state, f.running = functionspb.Function_ACTIVE, nil
-		return s.functionProto(f), nil
-	})
-	f.running = op
-	s.settleNow(op)
-	return op.proto(), nil
+	return s.startDeploy(f, "update", f.updated), nil
 }
 
 // applyPath copies the field at path from src to dst (an update_mask

@@ -1,15 +1,13 @@
 package runtest
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/slipway-dev/slipway/provider/internal/httpfn"
 )
 
 // Invocation: a Cloud Run service answers HTTP at its URL
@@ -53,29 +51,10 @@ func (s *Server) SetHandler(revision string, h Handler) {
 // An unknown service or tag answers 404, as Google's front end does for a
 // URL it does not know.
 func (s *Server) InvokeTransport() http.RoundTripper {
-	return roundTripper(func(r *http.Request) (*http.Response, error) {
-		host := r.URL.Hostname()
-		if !strings.HasSuffix(host, "-uc.a.run.app") {
-			return nil, fmt.Errorf("runtest: no route to %s", host)
-		}
-		var body []byte
-		if r.Body != nil {
-			b, err := io.ReadAll(r.Body)
-			if err != nil {
-				return nil, err
-			}
-			body = b
-		}
-		status, out := s.invoke(r.Context(), strings.TrimSuffix(host, "-uc.a.run.app"), body)
-		return &http.Response{StatusCode: status, Status: http.StatusText(status), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-			Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(bytes.NewReader(out)),
-			ContentLength: int64(len(out)), Request: r}, nil
+	return httpfn.Transport("runtest", "-uc.a.run.app", func(ctx context.Context, host, _ string, body []byte) (int, []byte) {
+		return s.invoke(ctx, strings.TrimSuffix(host, "-uc.a.run.app"), body)
 	})
 }
-
-type roundTripper func(*http.Request) (*http.Response, error)
-
-func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // invoke routes a request for "TAG---ID" or "ID" to a revision and runs it.
 func (s *Server) invoke(ctx context.Context, label string, body []byte) (int, []byte) {
@@ -96,15 +75,7 @@ func (s *Server) invoke(ctx context.Context, label string, body []byte) (int, []
 	s.inv.mu.Lock()
 	h := s.inv.handlers[rev]
 	s.inv.mu.Unlock()
-	if h == nil {
-		return http.StatusOK, []byte("null")
-	}
-	out, err := h(ctx, body)
-	if err != nil {
-		doc, _ := json.Marshal(map[string]string{"error": err.Error()}) // a string always marshals
-		return http.StatusInternalServerError, doc
-	}
-	return http.StatusOK, out
+	return httpfn.Run(ctx, h, body)
 }
 
 // pick chooses the revision a request reaches: the tagged one, or one of

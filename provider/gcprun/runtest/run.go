@@ -476,18 +476,7 @@ func (x servicesServer) UpdateService(_ context.Context, req *runpb.UpdateServic
 		return s.newOp("services", s.serviceProto(v), func() (proto.Message, error) { return s.serviceProto(v), nil }, true), nil
 	}
 	v.generation++
-	v.reconciling = true
-	var op *operation
-	op = s.startOp("services", s.serviceProto(v), func() (proto.Message, error) {
-		if v.pending == op {
-			v.pending = nil
-			s.reconcile(v)
-		}
-		return s.serviceProto(v), nil
-	})
-	v.pending = op
-	s.settleNow(op)
-	return op.proto(), nil
+	return s.startReconcile(v), nil
 }
 
 // checkTemplate refuses a template without a container image, and one
@@ -553,6 +542,13 @@ func (x servicesServer) CreateService(_ context.Context, req *runpb.CreateServic
 	}
 	_, _ = s.createRevision(v) // a new service has no revision to collide with
 	v.traffic = cloneTraffic(in.Traffic)
+	return s.startReconcile(v), nil
+}
+
+// startReconcile starts the operation that reconciles v (rolls out its
+// template and traffic) and makes it v's pending one; a later operation
+// supersedes it.
+func (s *Server) startReconcile(v *service) *longrunningpb.Operation {
 	v.reconciling = true
 	var op *operation
 	op = s.startOp("services", s.serviceProto(v), func() (proto.Message, error) {
@@ -564,7 +560,7 @@ func (x servicesServer) CreateService(_ context.Context, req *runpb.CreateServic
 	})
 	v.pending = op
 	s.settleNow(op)
-	return op.proto(), nil
+	return op.proto()
 }
 
 func trafficEqual(a, b []*runpb.TrafficTarget) bool {

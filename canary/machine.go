@@ -3,6 +3,7 @@ package canary
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/slipway-dev/slipway/provider"
@@ -715,7 +716,11 @@ func (m *machine) begin(i int) {
 		s.Deadline = m.now.Add(s.Plan.Approval.Timeout)
 		m.to(PhaseAwaitingApproval, fmt.Sprintf("waiting up to %s for approval before step %d sends all traffic to the candidate", s.Plan.Approval.Timeout, i))
 	default:
-		m.to(PhaseShifting, fmt.Sprintf("shifting to step %d: %s", i, m.describeStep(i)))
+		var buf [reasonBuf]byte
+		b := append(buf[:0], "shifting to step "...)
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = m.appendStep(append(b, ": "...), i)
+		m.to(PhaseShifting, string(b))
 	}
 }
 
@@ -726,7 +731,10 @@ func (m *machine) finish() {
 		m.to(PhasePostTraffic, fmt.Sprintf("all traffic on the candidate; running post-traffic hook %q", s.Plan.PostTraffic.Name))
 		return
 	}
-	m.to(PhaseSucceeded, fmt.Sprintf("all traffic of %q on version %s", s.Alias, s.Candidate))
+	var buf [reasonBuf]byte
+	b := strconv.AppendQuote(append(buf[:0], "all traffic of "...), s.Alias)
+	b = append(append(b, " on version "...), s.Candidate...)
+	m.to(PhaseSucceeded, string(b))
 }
 
 func (m *machine) advanceHook() bool {
@@ -782,7 +790,12 @@ func (m *machine) advanceShifting() bool {
 		m.next()
 		return true
 	}
-	m.to(PhaseBaking, fmt.Sprintf("step %d in place (%s): baking for %s", s.Step, m.describeStep(s.Step), st.Bake))
+	var buf [reasonBuf]byte
+	b := append(buf[:0], "step "...)
+	b = strconv.AppendInt(b, int64(s.Step), 10)
+	b = m.appendStep(append(b, " in place ("...), s.Step)
+	b = appendDuration(append(b, "): baking for "...), st.Bake)
+	m.to(PhaseBaking, string(b))
 	return true
 }
 
@@ -886,18 +899,28 @@ func (s *State) measureAction() Action {
 	return a
 }
 
-func (m *machine) describeStep(i int) string {
+// reasonBuf is the size of the stack buffer the reasons of a walk's
+// transitions are built in (with strconv's Append functions rather than
+// fmt, so that each costs one allocation: the string); a longer reason
+// grows the buffer onto the heap.
+const reasonBuf = 160
+
+// appendStep appends the traffic of step i, "10% to 2" or "all traffic of
+// test alias "test" to 2".
+func (m *machine) appendStep(b []byte, i int) []byte {
 	s := &m.s
-	st := s.Plan.Steps[i]
 	if s.Plan.onTest(i) {
-		return fmt.Sprintf("all traffic of test alias %q to %s", s.Plan.TestAlias, s.Candidate)
+		b = strconv.AppendQuote(append(b, "all traffic of test alias "...), s.Plan.TestAlias)
+	} else {
+		b = provider.AppendPercent(b, s.Plan.Steps[i].Weight)
 	}
-	return fmt.Sprintf("%s to %s", bp(st.Weight), s.Candidate)
+	return append(append(b, " to "...), s.Candidate...)
 }
 
-// bp formats basis points as a percentage: 1000 → "10%", 250 → "2.5%"
-// (provider.Percent).
-func bp(w int) string { return provider.Percent(w) }
+// appendDuration appends d as time.Duration.String spells it.
+func appendDuration(b []byte, d time.Duration) []byte {
+	return append(b, d.String()...)
+}
 
 // describe formats a route's traffic, "3=90% 4=10%" (provider.Route.Traffic),
 // or "no traffic".

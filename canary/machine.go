@@ -3,6 +3,7 @@ package canary
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -324,6 +325,16 @@ func (m *machine) ownChecks() []CheckState {
 	return m.s.Checks
 }
 
+// clearDone marks every check as not yet judged in the window, copying
+// s.Checks only when one is marked.
+func (m *machine) clearDone() {
+	for i, c := range m.s.Checks {
+		if c.Done {
+			m.ownChecks()[i].Done = false
+		}
+	}
+}
+
 // handle applies the event to the state and reports whether it was
 // accepted. Time-driven progress is left to settle.
 func (m *machine) handle(ev Event) bool {
@@ -445,13 +456,21 @@ func (m *machine) routeSet(r provider.Route) {
 		m.conflict(r, fmt.Sprintf("route %q was written as %s, not as requested (%s)", r.Alias, describe(r), describe(s.Want)))
 		return
 	}
+	if len(r.Weights) > 0 && slices.Equal(r.Weights, s.Want.Weights) {
+		// The weights requested are already the state's own: share them
+		// rather than copy the runner's (Next never changes weights in
+		// place).
+		r.Weights = s.Want.Weights
+	} else {
+		r = r.Clone()
+	}
 	s.Awaiting = AwaitNothing
 	s.Want = provider.Route{}
 	if r.Alias == s.Alias {
-		s.Route = r.Clone()
+		s.Route = r
 		s.Wrote = true
 	} else {
-		s.TestRoute = r.Clone()
+		s.TestRoute = r
 	}
 }
 
@@ -571,10 +590,7 @@ func (m *machine) measured(ev Event) {
 // fits in the bake.
 func (m *machine) windowDone() {
 	s := &m.s
-	checks := m.ownChecks()
-	for i := range checks {
-		checks[i].Done = false
-	}
+	m.clearDone()
 	s.RetryAt = time.Time{}
 	next := s.NextAnalysis.Add(s.Plan.Interval)
 	if next.After(s.StepStarted.Add(s.Plan.Steps[s.Step].Bake)) {
@@ -611,10 +627,7 @@ func (m *machine) startBake() {
 		// comes, names a window that is no longer awaited and is ignored.
 		s.Awaiting = AwaitNothing
 	}
-	checks := m.ownChecks()
-	for i := range checks {
-		checks[i].Done = false
-	}
+	m.clearDone()
 	if len(s.Checks) == 0 || s.Plan.Steps[s.Step].Bake == 0 {
 		return
 	}

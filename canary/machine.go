@@ -702,19 +702,37 @@ func (m *machine) advance() bool {
 			m.to(PhaseRolledBack, "stable route in place: "+describe(s.StableRoute))
 			return true
 		}
-		r := s.StableRoute.Clone()
-		m.write(r, s.Route.Revision)
+		m.write(s.StableRoute, s.Route.Revision)
 		return false
 	}
 	return false
 }
 
-// write asks for a route write with the expected revision.
-func (m *machine) write(r provider.Route, revision string) {
-	r.Revision = revision
+// write asks for a route write of r's traffic with the expected revision.
+// It copies r's weights: when they fit a step's two and the SetRoute is the
+// call's first action, into one allocation with the action. The state's
+// Want and the action share them, as nothing changes weights in place.
+func (m *machine) write(r provider.Route, revision string) { m.writeTo(r.Alias, r.Weights, revision) }
+
+// writeTo is write with the route's parts apart, so that the caller's
+// weights can stay on its stack.
+func (m *machine) writeTo(alias string, weights []provider.Weight, revision string) {
 	m.s.Awaiting = AwaitRoute
-	m.s.Want = r
-	m.emit(Action{Kind: ActionSetRoute, Route: r})
+	if weights == nil || len(weights) > 2 || m.acts != nil {
+		want := provider.Route{Alias: alias, Weights: slices.Clone(weights), Revision: revision}
+		m.s.Want = want
+		m.emit(Action{Kind: ActionSetRoute, Route: want})
+		return
+	}
+	blk := new(struct {
+		act [1]Action
+		w   [2]provider.Weight
+	})
+	n := copy(blk.w[:], weights)
+	want := provider.Route{Alias: alias, Weights: blk.w[:n:n], Revision: revision}
+	m.s.Want = want
+	blk.act[0] = Action{Kind: ActionSetRoute, Route: want}
+	m.acts = blk.act[:]
 }
 
 // begin moves to step i: the approval gate first when it stands before it,
@@ -791,10 +809,14 @@ func (m *machine) advanceShifting() bool {
 	}
 	st := s.Plan.Steps[s.Step]
 	if !m.stepInPlace() {
+		// State.stepRoute, spelt out so that its weights stay on the
+		// stack until writeTo copies them.
 		if s.Plan.onTest(s.Step) {
-			m.write(s.stepRoute(s.Step), s.TestRoute.Revision)
+			r := provider.To(s.Plan.TestAlias, s.Candidate)
+			m.writeTo(s.Plan.TestAlias, r.Weights, s.TestRoute.Revision)
 		} else {
-			m.write(s.stepRoute(s.Step), s.Route.Revision)
+			r := provider.Split(s.Alias, s.Stable, s.Candidate, st.Weight)
+			m.writeTo(s.Alias, r.Weights, s.Route.Revision)
 		}
 		return false
 	}

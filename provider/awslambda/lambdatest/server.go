@@ -2,6 +2,7 @@ package lambdatest
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -239,7 +240,7 @@ func (s *Server) LambdaClient(optFns ...func(*lambda.Options)) *lambda.Client {
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDLAMBDATEST", "lambdatest-secret", ""),
 		Retryer:      testRetryer(),
 	}
-	return lambda.New(o, optFns...)
+	return lambda.New(o, append(optFns, func(o *lambda.Options) { o.HTTPClient = readOnlyBodies{o.HTTPClient} })...)
 }
 
 // CloudWatchClient returns a CloudWatch client pointed at the server, set
@@ -251,7 +252,27 @@ func (s *Server) CloudWatchClient(optFns ...func(*cloudwatch.Options)) *cloudwat
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDLAMBDATEST", "lambdatest-secret", ""),
 		Retryer:      testRetryer(),
 	}
-	return cloudwatch.New(o, optFns...)
+	return cloudwatch.New(o, append(optFns, func(o *cloudwatch.Options) { o.HTTPClient = readOnlyBodies{o.HTTPClient} })...)
+}
+
+// readOnlyBodies hands the transport request bodies that offer only Read
+// and Close. smithy-go wraps a request body in a reader that, once closed,
+// returns io.EOF from Read (harmless) but also from WriteTo (an error to
+// io.Copy), and closes it as soon as Do returns, which is when the
+// response headers arrive. net/http's writeLoop may still be copying the
+// body then (after the Content-Length bytes it reads on to check for
+// extra data, with io.Copy, hence WriteTo): it takes that io.EOF for a
+// request-body error and closes the connection under the response body
+// being read ("use of closed network connection"). Through Read alone
+// the closed body reads as a clean end.
+type readOnlyBodies struct{ next lambda.HTTPClient }
+
+func (c readOnlyBodies) Do(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r = r.Clone(r.Context())
+		r.Body = struct{ io.ReadCloser }{r.Body}
+	}
+	return c.next.Do(r)
 }
 
 // nextID returns a fresh identifier shaped like a UUID (revision IDs,

@@ -3,6 +3,8 @@ package canary
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/slipway-dev/slipway/provider"
@@ -323,6 +325,16 @@ func (m *machine) ownChecks() []CheckState {
 	return m.s.Checks
 }
 
+// clearDone marks every check as not yet judged in the window, copying
+// s.Checks only when one is marked.
+func (m *machine) clearDone() {
+	for i, c := range m.s.Checks {
+		if c.Done {
+			m.ownChecks()[i].Done = false
+		}
+	}
+}
+
 // handle applies the event to the state and reports whether it was
 // accepted. Time-driven progress is left to settle.
 func (m *machine) handle(ev Event) bool {
@@ -444,13 +456,21 @@ func (m *machine) routeSet(r provider.Route) {
 		m.conflict(r, fmt.Sprintf("route %q was written as %s, not as requested (%s)", r.Alias, describe(r), describe(s.Want)))
 		return
 	}
+	if len(r.Weights) > 0 && slices.Equal(r.Weights, s.Want.Weights) {
+		// The weights requested are already the state's own: share them
+		// rather than copy the runner's (Next never changes weights in
+		// place).
+		r.Weights = s.Want.Weights
+	} else {
+		r = r.Clone()
+	}
 	s.Awaiting = AwaitNothing
 	s.Want = provider.Route{}
 	if r.Alias == s.Alias {
-		s.Route = r.Clone()
+		s.Route = r
 		s.Wrote = true
 	} else {
-		s.TestRoute = r.Clone()
+		s.TestRoute = r
 	}
 }
 
@@ -570,10 +590,7 @@ func (m *machine) measured(ev Event) {
 // fits in the bake.
 func (m *machine) windowDone() {
 	s := &m.s
-	checks := m.ownChecks()
-	for i := range checks {
-		checks[i].Done = false
-	}
+	m.clearDone()
 	s.RetryAt = time.Time{}
 	next := s.NextAnalysis.Add(s.Plan.Interval)
 	if next.After(s.StepStarted.Add(s.Plan.Steps[s.Step].Bake)) {
@@ -610,10 +627,7 @@ func (m *machine) startBake() {
 		// comes, names a window that is no longer awaited and is ignored.
 		s.Awaiting = AwaitNothing
 	}
-	checks := m.ownChecks()
-	for i := range checks {
-		checks[i].Done = false
-	}
+	m.clearDone()
 	if len(s.Checks) == 0 || s.Plan.Steps[s.Step].Bake == 0 {
 		return
 	}
@@ -688,19 +702,37 @@ func (m *machine) advance() bool {
 			m.to(PhaseRolledBack, "stable route in place: "+describe(s.StableRoute))
 			return true
 		}
-		r := s.StableRoute.Clone()
-		m.write(r, s.Route.Revision)
+		m.write(s.StableRoute, s.Route.Revision)
 		return false
 	}
 	return false
 }
 
-// write asks for a route write with the expected revision.
-func (m *machine) write(r provider.Route, revision string) {
-	r.Revision = revision
+// write asks for a route write of r's traffic with the expected revision.
+// It copies r's weights: when they fit a step's two and the SetRoute is the
+// call's first action, into one allocation with the action. The state's
+// Want and the action share them, as nothing changes weights in place.
+func (m *machine) write(r provider.Route, revision string) { m.writeTo(r.Alias, r.Weights, revision) }
+
+// writeTo is write with the route's parts apart, so that the caller's
+// weights can stay on its stack.
+func (m *machine) writeTo(alias string, weights []provider.Weight, revision string) {
 	m.s.Awaiting = AwaitRoute
-	m.s.Want = r
-	m.emit(Action{Kind: ActionSetRoute, Route: r})
+	if weights == nil || len(weights) > 2 || m.acts != nil {
+		want := provider.Route{Alias: alias, Weights: slices.Clone(weights), Revision: revision}
+		m.s.Want = want
+		m.emit(Action{Kind: ActionSetRoute, Route: want})
+		return
+	}
+	blk := new(struct {
+		act [1]Action
+		w   [2]provider.Weight
+	})
+	n := copy(blk.w[:], weights)
+	want := provider.Route{Alias: alias, Weights: blk.w[:n:n], Revision: revision}
+	m.s.Want = want
+	blk.act[0] = Action{Kind: ActionSetRoute, Route: want}
+	m.acts = blk.act[:]
 }
 
 // begin moves to step i: the approval gate first when it stands before it,
@@ -715,7 +747,11 @@ func (m *machine) begin(i int) {
 		s.Deadline = m.now.Add(s.Plan.Approval.Timeout)
 		m.to(PhaseAwaitingApproval, fmt.Sprintf("waiting up to %s for approval before step %d sends all traffic to the candidate", s.Plan.Approval.Timeout, i))
 	default:
-		m.to(PhaseShifting, fmt.Sprintf("shifting to step %d: %s", i, m.describeStep(i)))
+		var buf [reasonBuf]byte
+		b := append(buf[:0], "shifting to step "...)
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = m.appendStep(append(b, ": "...), i)
+		m.to(PhaseShifting, string(b))
 	}
 }
 
@@ -726,7 +762,10 @@ func (m *machine) finish() {
 		m.to(PhasePostTraffic, fmt.Sprintf("all traffic on the candidate; running post-traffic hook %q", s.Plan.PostTraffic.Name))
 		return
 	}
-	m.to(PhaseSucceeded, fmt.Sprintf("all traffic of %q on version %s", s.Alias, s.Candidate))
+	var buf [reasonBuf]byte
+	b := strconv.AppendQuote(append(buf[:0], "all traffic of "...), s.Alias)
+	b = append(append(b, " on version "...), s.Candidate...)
+	m.to(PhaseSucceeded, string(b))
 }
 
 func (m *machine) advanceHook() bool {
@@ -770,10 +809,14 @@ func (m *machine) advanceShifting() bool {
 	}
 	st := s.Plan.Steps[s.Step]
 	if !m.stepInPlace() {
+		// State.stepRoute, spelt out so that its weights stay on the
+		// stack until writeTo copies them.
 		if s.Plan.onTest(s.Step) {
-			m.write(s.stepRoute(s.Step), s.TestRoute.Revision)
+			r := provider.To(s.Plan.TestAlias, s.Candidate)
+			m.writeTo(s.Plan.TestAlias, r.Weights, s.TestRoute.Revision)
 		} else {
-			m.write(s.stepRoute(s.Step), s.Route.Revision)
+			r := provider.Split(s.Alias, s.Stable, s.Candidate, st.Weight)
+			m.writeTo(s.Alias, r.Weights, s.Route.Revision)
 		}
 		return false
 	}
@@ -782,7 +825,12 @@ func (m *machine) advanceShifting() bool {
 		m.next()
 		return true
 	}
-	m.to(PhaseBaking, fmt.Sprintf("step %d in place (%s): baking for %s", s.Step, m.describeStep(s.Step), st.Bake))
+	var buf [reasonBuf]byte
+	b := append(buf[:0], "step "...)
+	b = strconv.AppendInt(b, int64(s.Step), 10)
+	b = m.appendStep(append(b, " in place ("...), s.Step)
+	b = appendDuration(append(b, "): baking for "...), st.Bake)
+	m.to(PhaseBaking, string(b))
 	return true
 }
 
@@ -886,18 +934,28 @@ func (s *State) measureAction() Action {
 	return a
 }
 
-func (m *machine) describeStep(i int) string {
+// reasonBuf is the size of the stack buffer the reasons of a walk's
+// transitions are built in (with strconv's Append functions rather than
+// fmt, so that each costs one allocation: the string); a longer reason
+// grows the buffer onto the heap.
+const reasonBuf = 160
+
+// appendStep appends the traffic of step i, "10% to 2" or "all traffic of
+// test alias "test" to 2".
+func (m *machine) appendStep(b []byte, i int) []byte {
 	s := &m.s
-	st := s.Plan.Steps[i]
 	if s.Plan.onTest(i) {
-		return fmt.Sprintf("all traffic of test alias %q to %s", s.Plan.TestAlias, s.Candidate)
+		b = strconv.AppendQuote(append(b, "all traffic of test alias "...), s.Plan.TestAlias)
+	} else {
+		b = provider.AppendPercent(b, s.Plan.Steps[i].Weight)
 	}
-	return fmt.Sprintf("%s to %s", bp(st.Weight), s.Candidate)
+	return append(append(b, " to "...), s.Candidate...)
 }
 
-// bp formats basis points as a percentage: 1000 → "10%", 250 → "2.5%"
-// (provider.Percent).
-func bp(w int) string { return provider.Percent(w) }
+// appendDuration appends d as time.Duration.String spells it.
+func appendDuration(b []byte, d time.Duration) []byte {
+	return append(b, d.String()...)
+}
 
 // describe formats a route's traffic, "3=90% 4=10%" (provider.Route.Traffic),
 // or "no traffic".

@@ -9,7 +9,13 @@ import (
 // 10000 is "100%", 1000 "10%", 1250 "12.5%", 125 "1.25%", 1 "0.01%". It is
 // the one spelling of a share of traffic in messages, summaries and logs.
 func Percent(bp int) string {
-	var b []byte
+	var buf [24]byte
+	return string(AppendPercent(buf[:0], bp))
+}
+
+// AppendPercent appends Percent(bp) to b and returns the extended slice,
+// for callers that build a longer text without an allocation per part.
+func AppendPercent(b []byte, bp int) []byte {
 	if bp < 0 {
 		b = append(b, '-')
 		bp = -bp
@@ -21,7 +27,7 @@ func Percent(bp int) string {
 			b = append(b, byte('0'+f%10))
 		}
 	}
-	return string(append(b, '%'))
+	return append(b, '%')
 }
 
 // Traffic renders r's weights in percent, in order, as "1=90% 2=10%"; ""

@@ -38,6 +38,7 @@ type fileConfig struct {
 	Notify       *notifyConfig  `yaml:"notifications"`
 	Hooks        *hooksConfig   `yaml:"hooks"`
 	Lease        *leaseConfig   `yaml:"lease"`
+	Metrics      *metricsConfig `yaml:"metrics"`
 }
 
 type fnConfig struct {
@@ -136,6 +137,7 @@ type config struct {
 	policy   *release.DeployPolicy
 	hooks    hooksConfig
 	hookTO   time.Duration
+	metrics  *metricsSource // nil: the provider's own metrics
 }
 
 func (c *config) hasFunction(name string) bool {
@@ -341,6 +343,9 @@ func (c *config) validate(root *yaml.Node) error {
 		if err := c.buildChecks(root, bad, dur); err != nil {
 			return err
 		}
+	}
+	if err := c.buildMetrics(root, bad, dur); err != nil {
+		return err
 	}
 	if len(f.Windows) > 0 || len(f.Freezes) > 0 {
 		pol := &release.DeployPolicy{}

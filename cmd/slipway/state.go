@@ -121,6 +121,15 @@ func open(ctx context.Context, s *settings, stderr io.Writer) (*state, error) {
 	if err := open.open(ctx, st, memPath); err != nil {
 		return fail(err)
 	}
+	if s.cfg != nil && s.cfg.metrics != nil {
+		// The file's metrics source replaces the provider's own for the
+		// checks.
+		src, err := s.cfg.metrics.open(s.getenv, st.clock.Now)
+		if err != nil {
+			return fail(err)
+		}
+		st.metrics = provider.WithRetryMetrics(src, provider.RetryPolicy{Sleep: st.clock.Sleep})
+	}
 	return st, nil
 }
 

@@ -130,6 +130,9 @@ func open(ctx context.Context, s *settings, stderr io.Writer) (*state, error) {
 		}
 		st.metrics = provider.WithRetryMetrics(src, provider.RetryPolicy{Sleep: st.clock.Sleep})
 	}
+	if _, err := s.cfg.alarmsCheck(st.p); err != nil {
+		return fail(err)
+	}
 	return st, nil
 }
 
@@ -293,6 +296,11 @@ func (st *state) workflow(out io.Writer, stages release.Stages, onEvent func(rel
 		opts.Runner.Checks = s.checks()
 	}
 	s.applyConfig(&opts)
+	if spec, err := s.cfg.alarmsCheck(st.p); err != nil {
+		return nil, err
+	} else if spec != nil {
+		addCheck(&opts, s.strategy, *spec)
+	}
 	var ns notify.Multi
 	if s.webhook != "" {
 		ns = append(ns, &notify.Webhook{URL: s.webhook})
@@ -364,4 +372,16 @@ func (st *state) openAzure() error {
 	st.p = az
 	st.metrics = provider.WithRetryMetrics(az, provider.RetryPolicy{Sleep: st.clock.Sleep})
 	return nil
+}
+
+// addCheck adds a check to the release's strategy (def when it has none
+// of its own) and, for resume and abort, to the checks found by name.
+func addCheck(opts *release.Options, def canary.Strategy, spec canary.CheckSpec) {
+	if len(opts.Strategy.Steps) == 0 {
+		opts.Strategy = def
+	}
+	opts.Strategy.Analysis.Checks = append(slices.Clone(opts.Strategy.Analysis.Checks), spec)
+	if opts.Runner.Checks != nil {
+		opts.Runner.Checks[spec.Name] = spec.Check
+	}
 }

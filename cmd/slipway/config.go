@@ -107,8 +107,11 @@ type retentionCfg struct {
 }
 
 type notifyConfig struct {
-	Webhook      string `yaml:"webhook"`
-	SlackWebhook string `yaml:"slackWebhook"`
+	Webhook      string        `yaml:"webhook"`
+	SlackWebhook string        `yaml:"slackWebhook"`
+	PagerDuty    *pagerDutyCfg `yaml:"pagerduty"`
+	Teams        *teamsCfg     `yaml:"teams"`
+	Slack        *slackBotCfg  `yaml:"slack"`
 }
 
 type hooksConfig struct {
@@ -350,6 +353,9 @@ func (c *config) validate(root *yaml.Node) error {
 		}
 	}
 	if err := c.buildMetrics(root, bad, dur); err != nil {
+		return err
+	}
+	if err := c.buildNotify(root, bad); err != nil {
 		return err
 	}
 	if len(f.Windows) > 0 || len(f.Freezes) > 0 {

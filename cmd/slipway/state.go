@@ -308,6 +308,11 @@ func (st *state) workflow(out io.Writer, stages release.Stages, onEvent func(rel
 	if s.slackWebhook != "" {
 		ns = append(ns, &notify.Slack{WebhookURL: s.slackWebhook})
 	}
+	fileNs, err := s.cfg.notifiers(s.getenv)
+	if err != nil {
+		return nil, err
+	}
+	ns = append(ns, fileNs...)
 	if len(ns) > 0 {
 		opts.Notifier = ns
 	}

@@ -197,6 +197,7 @@ func (s *settings) prepare(c *cli, env func(string) string) error {
 		return err
 	}
 	s.cfg = cfg
+	s.getenv = env
 	set, given, err := c.fallback(env, cfg)
 	if err != nil {
 		return err

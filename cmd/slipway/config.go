@@ -38,6 +38,7 @@ type fileConfig struct {
 	Notify       *notifyConfig  `yaml:"notifications"`
 	Hooks        *hooksConfig   `yaml:"hooks"`
 	Lease        *leaseConfig   `yaml:"lease"`
+	Metrics      *metricsConfig `yaml:"metrics"`
 }
 
 type fnConfig struct {
@@ -81,6 +82,9 @@ type checksConfig struct {
 		MinSamples int64   `yaml:"minSamples"`
 	} `yaml:"judge"`
 	FailureLimit int `yaml:"failureLimit"`
+	// Alarms are CloudWatch alarms (canary.Alarms): a window fails when
+	// one entered ALARM during the rollout.
+	Alarms []string `yaml:"alarms"`
 }
 
 type windowConfig struct {
@@ -103,8 +107,11 @@ type retentionCfg struct {
 }
 
 type notifyConfig struct {
-	Webhook      string `yaml:"webhook"`
-	SlackWebhook string `yaml:"slackWebhook"`
+	Webhook      string        `yaml:"webhook"`
+	SlackWebhook string        `yaml:"slackWebhook"`
+	PagerDuty    *pagerDutyCfg `yaml:"pagerduty"`
+	Teams        *teamsCfg     `yaml:"teams"`
+	Slack        *slackBotCfg  `yaml:"slack"`
 }
 
 type hooksConfig struct {
@@ -136,6 +143,9 @@ type config struct {
 	policy   *release.DeployPolicy
 	hooks    hooksConfig
 	hookTO   time.Duration
+	metrics  *metricsSource // nil: the provider's own metrics
+	alarms   []string       // checks.alarms
+	alarmsAt int            // its line
 }
 
 func (c *config) hasFunction(name string) bool {
@@ -342,6 +352,12 @@ func (c *config) validate(root *yaml.Node) error {
 			return err
 		}
 	}
+	if err := c.buildMetrics(root, bad, dur); err != nil {
+		return err
+	}
+	if err := c.buildNotify(root, bad); err != nil {
+		return err
+	}
 	if len(f.Windows) > 0 || len(f.Freezes) > 0 {
 		pol := &release.DeployPolicy{}
 		for i, w := range f.Windows {
@@ -547,8 +563,39 @@ func (c *config) buildChecks(root *yaml.Node, bad func(string, ...any) func(...a
 	if ch.FailureLimit < 0 {
 		return bad("%d is negative", "checks", "failureLimit")(ch.FailureLimit)
 	}
+	if ch.Alarms != nil {
+		if len(ch.Alarms) == 0 {
+			return bad("is empty: name at least one alarm", "checks", "alarms")()
+		}
+		seen := map[string]bool{}
+		for i, n := range ch.Alarms {
+			if strings.TrimSpace(n) == "" || len(n) > 255 {
+				return bad("%q is not an alarm name (1 to 255 characters)", "checks", "alarms", i)(n)
+			}
+			if seen[n] {
+				return bad("%q is listed twice", "checks", "alarms", i)(n)
+			}
+			seen[n] = true
+		}
+		c.alarms, c.alarmsAt = ch.Alarms, line(root, "checks", "alarms")
+	}
 	return nil
 }
+
+// alarmsCheck is the checks.alarms check over the provider's alarms; an
+// error naming the file's line when the provider reads no alarms.
+func (c *config) alarmsCheck(p provider.Provider) (*canary.CheckSpec, error) {
+	if c == nil || c.alarms == nil {
+		return nil, nil
+	}
+	r, ok := p.(provider.AlarmReader)
+	if !ok {
+		return nil, configError(c.path, c.alarmsAt, "checks.alarms", "the provider reads no alarms (use awslambda for CloudWatch alarms)")
+	}
+	return &canary.CheckSpec{Name: alarmsCheckName, Check: canary.Alarms{Reader: r, Names: c.alarms}}, nil
+}
+
+const alarmsCheckName = "alarms"
 
 func weekday(s string) (time.Weekday, bool) {
 	for d := time.Sunday; d <= time.Saturday; d++ {

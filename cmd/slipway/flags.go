@@ -29,6 +29,8 @@ func usageError(format string, args ...any) error {
 // settings is what the command line and the environment choose.
 type settings struct {
 	cmd string // the subcommand
+	// getenv is the process environment (secrets named by the file).
+	getenv func(string) string
 
 	// Every subcommand.
 	function         string

@@ -121,6 +121,18 @@ func open(ctx context.Context, s *settings, stderr io.Writer) (*state, error) {
 	if err := open.open(ctx, st, memPath); err != nil {
 		return fail(err)
 	}
+	if s.cfg != nil && s.cfg.metrics != nil {
+		// The file's metrics source replaces the provider's own for the
+		// checks.
+		src, err := s.cfg.metrics.open(s.getenv, st.clock.Now)
+		if err != nil {
+			return fail(err)
+		}
+		st.metrics = provider.WithRetryMetrics(src, provider.RetryPolicy{Sleep: st.clock.Sleep})
+	}
+	if _, err := s.cfg.alarmsCheck(st.p); err != nil {
+		return fail(err)
+	}
 	return st, nil
 }
 
@@ -284,6 +296,11 @@ func (st *state) workflow(out io.Writer, stages release.Stages, onEvent func(rel
 		opts.Runner.Checks = s.checks()
 	}
 	s.applyConfig(&opts)
+	if spec, err := s.cfg.alarmsCheck(st.p); err != nil {
+		return nil, err
+	} else if spec != nil {
+		addCheck(&opts, s.strategy, *spec)
+	}
 	var ns notify.Multi
 	if s.webhook != "" {
 		ns = append(ns, &notify.Webhook{URL: s.webhook})
@@ -291,6 +308,11 @@ func (st *state) workflow(out io.Writer, stages release.Stages, onEvent func(rel
 	if s.slackWebhook != "" {
 		ns = append(ns, &notify.Slack{WebhookURL: s.slackWebhook})
 	}
+	fileNs, err := s.cfg.notifiers(s.getenv)
+	if err != nil {
+		return nil, err
+	}
+	ns = append(ns, fileNs...)
 	if len(ns) > 0 {
 		opts.Notifier = ns
 	}
@@ -355,4 +377,16 @@ func (st *state) openAzure() error {
 	st.p = az
 	st.metrics = provider.WithRetryMetrics(az, provider.RetryPolicy{Sleep: st.clock.Sleep})
 	return nil
+}
+
+// addCheck adds a check to the release's strategy (def when it has none
+// of its own) and, for resume and abort, to the checks found by name.
+func addCheck(opts *release.Options, def canary.Strategy, spec canary.CheckSpec) {
+	if len(opts.Strategy.Steps) == 0 {
+		opts.Strategy = def
+	}
+	opts.Strategy.Analysis.Checks = append(slices.Clone(opts.Strategy.Analysis.Checks), spec)
+	if opts.Runner.Checks != nil {
+		opts.Runner.Checks[spec.Name] = spec.Check
+	}
 }

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"gocloud.dev/blob"
@@ -24,31 +23,12 @@ import (
 	"github.com/slipway-dev/slipway/provider"
 )
 
-var t0 = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-
-func routeEntry(i int) journal.Entry {
-	before := provider.To("prod", "1")
-	before.Revision = fmt.Sprintf("rev-%d", i)
-	after := provider.Split("prod", "1", "2", 100*(i%100+1))
-	after.Revision = fmt.Sprintf("rev-%d", i+1)
-	return journal.Entry{
-		Time: t0.Add(time.Duration(i) * time.Second), Release: "r1", Kind: journal.EntryRoute,
-		Function: "fn", Alias: "prod", Actor: "ci", Reason: fmt.Sprintf("step %d", i),
-		Before: &before, After: &after, Candidate: "2", Stable: "1", Semver: "1.1.0",
-	}
-}
-
-func collect(t *testing.T, j journal.Journal, f journal.Filter) []journal.Entry {
-	t.Helper()
-	var out []journal.Entry
-	for e, err := range j.Entries(context.Background(), f) {
-		if err != nil {
-			t.Fatalf("Entries: %v", err)
-		}
-		out = append(out, e)
-	}
-	return out
-}
+// The entries and the reading helper are journaltest's, as the
+// conformance suite uses them.
+var (
+	routeEntry = journaltest.RouteEntry
+	collect    = journaltest.Collect
+)
 
 // buckets are the drivers the journal is tested on: a fresh bucket (and
 // the guard it needs) per call.

@@ -39,6 +39,8 @@ type fileConfig struct {
 	Hooks        *hooksConfig   `yaml:"hooks"`
 	Lease        *leaseConfig   `yaml:"lease"`
 	Metrics      *metricsConfig `yaml:"metrics"`
+	LockDown     *lockDownCfg   `yaml:"lockDown"`
+	Remap        *remapCfg      `yaml:"remap"`
 }
 
 type fnConfig struct {
@@ -358,6 +360,16 @@ func (c *config) validate(root *yaml.Node) error {
 	if err := c.buildNotify(root, bad); err != nil {
 		return err
 	}
+	if l := f.LockDown; l != nil {
+		for i, a := range l.OwnAccounts {
+			if a == "" || strings.ContainsAny(a, " \t\n") {
+				return bad("%q is not an account ID", "lockDown", "ownAccounts", i)(a)
+			}
+		}
+	}
+	if r := f.Remap; r != nil && strings.ContainsAny(r.Alias, " \t\n/") {
+		return bad("%q is not an alias name", "remap", "alias")(r.Alias)
+	}
 	if len(f.Windows) > 0 || len(f.Freezes) > 0 {
 		pol := &release.DeployPolicy{}
 		for i, w := range f.Windows {
@@ -611,4 +623,16 @@ func parseWhen(s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Parse(time.DateOnly, s)
+}
+
+// lockDownCfg and remapCfg are release.LockDownOptions and
+// release.RemapOptions: run after a promotion to production.
+type lockDownCfg struct {
+	DryRun      bool     `yaml:"dryRun"`
+	OwnAccounts []string `yaml:"ownAccounts"`
+}
+
+type remapCfg struct {
+	DryRun bool   `yaml:"dryRun"`
+	Alias  string `yaml:"alias"`
 }

@@ -24,6 +24,12 @@ func (s *settings) applyConfig(opts *release.Options) {
 		return
 	}
 	opts.Policy = s.cfg.policy
+	if l := s.cfg.file.LockDown; l != nil {
+		opts.LockDown = &release.LockDownOptions{DryRun: l.DryRun, OwnAccounts: l.OwnAccounts}
+	}
+	if r := s.cfg.file.Remap; r != nil {
+		opts.Remap = &release.RemapOptions{DryRun: r.DryRun, Alias: r.Alias}
+	}
 	hooks := map[string]canary.HookFunc{}
 	if c := s.cfg.hooks.PreTraffic; c != nil {
 		hooks[hookPreTraffic] = commandHook(c)

@@ -41,6 +41,11 @@ type fileConfig struct {
 	Metrics      *metricsConfig `yaml:"metrics"`
 	LockDown     *lockDownCfg   `yaml:"lockDown"`
 	Remap        *remapCfg      `yaml:"remap"`
+	Contract     *contractCfg   `yaml:"contract"`
+	Publish      *publishCfg    `yaml:"publish"`
+	Synthetic    *syntheticCfg  `yaml:"synthetic"`
+	OnRollback   *onRollbackCfg `yaml:"onRollback"`
+	Drill        *drillCfg      `yaml:"drill"`
 }
 
 type fnConfig struct {
@@ -148,6 +153,7 @@ type config struct {
 	metrics  *metricsSource // nil: the provider's own metrics
 	alarms   []string       // checks.alarms
 	alarmsAt int            // its line
+	steps    stepsConfig    // contract, synthetic, onRollback, lockDown, remap, drill
 }
 
 func (c *config) hasFunction(name string) bool {
@@ -360,16 +366,6 @@ func (c *config) validate(root *yaml.Node) error {
 	if err := c.buildNotify(root, bad); err != nil {
 		return err
 	}
-	if l := f.LockDown; l != nil {
-		for i, a := range l.OwnAccounts {
-			if a == "" || strings.ContainsAny(a, " \t\n") {
-				return bad("%q is not an account ID", "lockDown", "ownAccounts", i)(a)
-			}
-		}
-	}
-	if r := f.Remap; r != nil && strings.ContainsAny(r.Alias, " \t\n/") {
-		return bad("%q is not an alias name", "remap", "alias")(r.Alias)
-	}
 	if len(f.Windows) > 0 || len(f.Freezes) > 0 {
 		pol := &release.DeployPolicy{}
 		for i, w := range f.Windows {
@@ -464,7 +460,7 @@ func (c *config) validate(root *yaml.Node) error {
 		}
 		set("lease-ttl", l.TTL, "lease", "ttl")
 	}
-	return nil
+	return c.buildSteps(root, bad, dur, set)
 }
 
 func (c *config) buildStrategy(root *yaml.Node, bad func(string, ...any) func(...any) error, dur func(string, ...any) (time.Duration, error)) error {
@@ -623,16 +619,4 @@ func parseWhen(s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Parse(time.DateOnly, s)
-}
-
-// lockDownCfg and remapCfg are release.LockDownOptions and
-// release.RemapOptions: run after a promotion to production.
-type lockDownCfg struct {
-	DryRun      bool     `yaml:"dryRun"`
-	OwnAccounts []string `yaml:"ownAccounts"`
-}
-
-type remapCfg struct {
-	DryRun bool   `yaml:"dryRun"`
-	Alias  string `yaml:"alias"`
 }

@@ -17,19 +17,14 @@ const (
 	hookPostTraffic = "post-traffic command"
 )
 
-// applyConfig puts the config file's deploy policy and hooks into the
-// workflow's options.
+// applyConfig puts the config file's deploy policy and hooks, and the
+// release steps the subcommand runs, into the workflow's options.
 func (s *settings) applyConfig(opts *release.Options) {
+	s.applySteps(opts)
 	if s.cfg == nil {
 		return
 	}
 	opts.Policy = s.cfg.policy
-	if l := s.cfg.file.LockDown; l != nil {
-		opts.LockDown = &release.LockDownOptions{DryRun: l.DryRun, OwnAccounts: l.OwnAccounts}
-	}
-	if r := s.cfg.file.Remap; r != nil {
-		opts.Remap = &release.RemapOptions{DryRun: r.DryRun, Alias: r.Alias}
-	}
 	hooks := map[string]canary.HookFunc{}
 	if c := s.cfg.hooks.PreTraffic; c != nil {
 		hooks[hookPreTraffic] = commandHook(c)

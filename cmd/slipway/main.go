@@ -87,17 +87,19 @@ import (
 
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/canary/blobstore"
+	"github.com/slipway-dev/slipway/release"
 )
 
 // Exit codes.
 const (
-	exitOK         = 0
-	exitError      = 1
-	exitUsage      = 2
-	exitRolledBack = 3
-	exitDrift      = 4
-	exitBusy       = 5
-	exitUnfinished = 6
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2
+	exitRolledBack  = 3
+	exitDrift       = 4
+	exitBusy        = 5
+	exitUnfinished  = 6
+	exitDrillFailed = 7
 )
 
 func main() {
@@ -128,6 +130,8 @@ func exitCode(err error) int {
 		return exitBusy
 	case errors.Is(err, errUnfinished):
 		return exitUnfinished
+	case errors.Is(err, release.ErrDrillFailed):
+		return exitDrillFailed
 	}
 	return exitError
 }
@@ -155,6 +159,8 @@ func execute(ctx context.Context, s *settings, stdout, stderr io.Writer) error {
 		return st.resume(ctx, stdout)
 	case "abort":
 		return st.abort(ctx, stdout)
+	case "drill":
+		return st.drill(ctx, stdout)
 	}
 	return st.status(ctx, stdout)
 }

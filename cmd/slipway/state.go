@@ -133,6 +133,9 @@ func open(ctx context.Context, s *settings, stderr io.Writer) (*state, error) {
 	if _, err := s.cfg.alarmsCheck(st.p); err != nil {
 		return fail(err)
 	}
+	if err := s.cfg.checkPowers(st.p, s.cmd); err != nil {
+		return fail(err)
+	}
 	return st, nil
 }
 
@@ -221,7 +224,7 @@ func openMemory(_ context.Context, st *state, memPath string) error {
 		return fmt.Errorf("memory provider: %w", err)
 	}
 	st.mem, st.p, st.metrics = mem, mem, mem
-	if s.cmd == "publish" || s.cmd == "release" || s.cmd == "promote" {
+	if s.cmd == "publish" || s.cmd == "release" || s.cmd == "promote" || s.cmd == "drill" {
 		mem.SetLoad(s.function, s.production, s.load)
 		mem.SetLoad(s.function, s.staging, s.load/10)
 		if memPath != "" {
@@ -296,8 +299,12 @@ func (st *state) workflow(out io.Writer, stages release.Stages, onEvent func(rel
 		opts.Runner.Checks = s.checks()
 	}
 	s.applyConfig(&opts)
-	if spec, err := s.cfg.alarmsCheck(st.p); err != nil {
+	spec, err := s.cfg.alarmsCheck(st.p)
+	if err != nil {
 		return nil, err
+	}
+	if s.cmd == "drill" {
+		opts.Runner.Checks = s.drillChecks(spec)
 	} else if spec != nil {
 		addCheck(&opts, s.strategy, *spec)
 	}

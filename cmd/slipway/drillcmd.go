@@ -85,10 +85,11 @@ func (st *state) reportDrill(out io.Writer, res release.DrillResult, err error) 
 		return err // refused before the drill began (the error says why)
 	}
 	outcome := res.Outcome
+	res.TimeToRollback, res.TimeToRestore = res.TimeToRollback.Round(time.Millisecond), res.TimeToRestore.Round(time.Millisecond)
 	var line string
 	switch {
 	case res.Resumed:
-		line = fmt.Sprintf("slipway: drill %s: %s on %s: back on %s after %s, restored in %s", res.Function, outcome, res.Alias, res.From, res.ID, res.TimeToRestore)
+		line = fmt.Sprintf("slipway: drill %s: %s on %s: back on %s (drill %s), restored in %s", res.Function, outcome, res.Alias, res.From, res.ID, res.TimeToRestore)
 	default:
 		line = fmt.Sprintf("slipway: drill %s: %s on %s: rolled back from %s to %s in %s, restored in %s", res.Function, outcome, res.Alias,
 			res.From, res.To, res.TimeToRollback, res.TimeToRestore)

@@ -173,7 +173,10 @@ func (s *settings) register(c *cli) {
 		c.str(&s.webhook, "webhook", "", "POST each outcome as JSON to this URL", "SLIPWAY_WEBHOOK_URL")
 		c.str(&s.slackWebhook, "slack-webhook", "", "post each outcome to this Slack incoming webhook", "SLIPWAY_SLACK_WEBHOOK_URL")
 	}
-	if s.cmd == "publish" || s.cmd == "release" || s.cmd == "promote" || s.cmd == "resume" || s.cmd == "drill" {
+	if s.cmd == "drill" {
+		c.float(&s.load, "load", 50, "memory provider: requests per second arriving at production (staging gets a tenth), judged by the drill's checks", "SLIPWAY_LOAD")
+	}
+	if s.cmd == "publish" || s.cmd == "release" || s.cmd == "promote" || s.cmd == "resume" {
 		c.float(&s.load, "load", 50, "memory provider: requests per second arriving at production (staging gets a tenth)", "SLIPWAY_LOAD")
 		c.float(&s.simulateErrorRate, "simulate-error-rate", 0, "memory provider: the candidate fails this share of its invocations (0..1), to rehearse a rollback", "SLIPWAY_SIMULATE_ERROR_RATE")
 	}
@@ -200,7 +203,7 @@ func (s *settings) register(c *cli) {
 		c.str(&s.contractEvents, "contract", "", "replay the recorded events matching this file pattern (NAME.json, optional NAME.expect.json) against the candidate before any production traffic", "SLIPWAY_CONTRACT")
 		c.str(&s.contractSchema, "contract-schema", "", "validate the contract's events against this JSON Schema file (default: --schema)", "SLIPWAY_CONTRACT_SCHEMA")
 	}
-	if s.cmd == "release" || s.cmd == "promote" || s.cmd == "resume" {
+	if s.cmd == "release" || s.cmd == "resume" {
 		c.float(&s.syntheticPerMinute, "synthetic-per-minute", 0, "invoke the candidate and the stable version this many times a minute each during the canary's windows, counted apart from organic traffic (0: none)", "SLIPWAY_SYNTHETIC_PER_MINUTE")
 	}
 	if s.cmd == "release" || s.cmd == "promote" {

@@ -29,6 +29,10 @@
 //     version from the journal, or on --to.
 //   - resume continues the production canary a killed job left unfinished;
 //     abort rolls it back (see "A job killed mid-canary").
+//   - drill runs a rollback fire drill on a stage alias (default staging):
+//     to its rollback point, verified by a probe and/or one window of
+//     checks, and back, journaling both times; the next drill finishes one
+//     whose process died.
 //   - prune applies a retention policy; --dry-run prints the plan.
 //   - status prints the aliases, versions, every unfinished canary (who
 //     drove it, since when, its step, traffic and last verdicts, and what
@@ -69,12 +73,13 @@
 // # Exit codes
 //
 //	0  done: published, promoted, unchanged, rolled back on request (rollback, abort), nothing to resume, pruned, status printed
-//	1  error: the platform, the journal, a refused release (a version number going backwards, a rolled-back version without --force, an unknown function)
+//	1  error: the platform, the journal, a refused release (a version number going backwards, a rolled-back version without --force, an unknown function), a failed contract replay, a refused drill
 //	2  usage: invalid flags, environment or config file (nothing was called or written)
 //	3  the canary rolled back (promote, release, resume): production is on the previous version (checks failed, or SIGINT/SIGTERM)
 //	4  status --fail-on-drift found routes changed behind the journal's back
 //	5  busy: another process drives the function's production canary (its lease is held)
 //	6  status --fail-on-unfinished found an unfinished canary
+//	7  drill: the rollback point failed its verification; the alias was put back
 package main
 
 import (

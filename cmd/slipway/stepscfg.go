@@ -333,7 +333,7 @@ func (c *config) checkPowers(p provider.Provider, cmd string) error {
 			return err
 		}
 	}
-	if afterPromotion && f.Synthetic != nil {
+	if syntheticCommand(cmd) && f.Synthetic != nil {
 		if err := need(st.syntheticAt, "synthetic", "invoke a version (synthetic traffic)", invoker); err != nil {
 			return err
 		}
@@ -355,13 +355,18 @@ func afterPromotionCommand(cmd string) bool {
 	return cmd == "release" || cmd == "promote" || cmd == "resume"
 }
 
+// syntheticCommand reports whether cmd's canary takes synthetic traffic:
+// release (Request and Options) and resume (Options); Workflow.Promote
+// takes none.
+func syntheticCommand(cmd string) bool { return cmd == "release" || cmd == "resume" }
+
 func rollbackCommand(cmd string) bool {
 	return afterPromotionCommand(cmd) || cmd == "abort" || cmd == "rollback"
 }
 
 // applySteps puts the step options the subcommand uses into opts.
 func (s *settings) applySteps(opts *release.Options) {
-	if afterPromotionCommand(s.cmd) && s.synthetic != nil {
+	if syntheticCommand(s.cmd) && s.synthetic != nil {
 		opts.Synthetic = s.synthetic
 	}
 	if s.cfg == nil {
@@ -436,7 +441,7 @@ func (s *settings) buildSteps() error {
 			s.contract = &c
 		}
 	}
-	if afterPromotionCommand(s.cmd) && s.syntheticPerMinute != 0 {
+	if syntheticCommand(s.cmd) && s.syntheticPerMinute != 0 {
 		syn := &release.SyntheticTraffic{PerMinute: s.syntheticPerMinute}
 		if s.cfg != nil {
 			syn.Payload = s.cfg.steps.syntheticPayload

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -121,12 +122,14 @@ func TestConfigSteps(t *testing.T) {
 			options(func(o release.Options) any { return o.Remap }), &release.RemapOptions{DryRun: true, Alias: "live"}},
 		{"remap not on publish", "publish", "remap: {}\n", nil, publishArgs,
 			options(func(o release.Options) any { return o.Remap }), (*release.RemapOptions)(nil)},
-		{"synthetic", "promote", "synthetic:\n  perMinute: 20\n  payload: {synthetic: true, n: 1}\n", nil, "",
+		{"synthetic", "release", "synthetic:\n  perMinute: 20\n  payload: {synthetic: true, n: 1}\n", nil, publishArgs,
 			options(func(o release.Options) any { return o.Synthetic }), &release.SyntheticTraffic{PerMinute: 20, Payload: json.RawMessage(`{"n":1,"synthetic":true}`)}},
 		{"synthetic from the environment", "resume", "synthetic:\n  perMinute: 20\n", map[string]string{"SLIPWAY_SYNTHETIC_PER_MINUTE": "2.5"}, "",
 			options(func(o release.Options) any { return o.Synthetic }), &release.SyntheticTraffic{PerMinute: 2.5}},
 		{"synthetic from a flag only", "release", "functions: [{name: checkout}]\n", nil, publishArgs + " --synthetic-per-minute 6",
 			options(func(o release.Options) any { return o.Synthetic }), &release.SyntheticTraffic{PerMinute: 6}},
+		{"synthetic not on promote", "promote", "synthetic:\n  perMinute: 20\n", nil, "",
+			options(func(o release.Options) any { return o.Synthetic }), (*release.SyntheticTraffic)(nil)},
 		{"synthetic not on publish", "publish", "synthetic:\n  perMinute: 20\n", nil, publishArgs,
 			options(func(o release.Options) any { return o.Synthetic }), (*release.SyntheticTraffic)(nil)},
 		{"onRollback", "rollback", "onRollback:\n  command: [./revert.sh, apply]\n  dir: infra\n  timeout: 15m\n", nil, "",
@@ -216,8 +219,8 @@ func TestConfigStepsRejected(t *testing.T) {
 		{"schema candidate broken", "release", "publish:\n  schema:\n    candidate: schema/broken.json\n", "slipway.yaml:3: publish.schema.candidate: ", false},
 		{"schema previous broken", "publish", "publish:\n  schema:\n    previous: schema/broken.json\n    candidate: schema/v1.json\n", "slipway.yaml:3: publish.schema.previous: ", false},
 		{"publish unknown key", "release", "publish:\n  zip: a.zip\n", "slipway.yaml:2: zip: unknown field", true},
-		{"synthetic rate zero", "promote", "synthetic:\n  perMinute: 0\n", "slipway.yaml:2: synthetic.perMinute: 0 is not a rate", true},
-		{"synthetic rate high", "promote", "synthetic:\n  perMinute: 5000\n", "slipway.yaml:2: synthetic.perMinute: 5000 is not a rate", true},
+		{"synthetic rate zero", "release", "synthetic:\n  perMinute: 0\n", "slipway.yaml:2: synthetic.perMinute: 0 is not a rate", true},
+		{"synthetic rate high", "resume", "synthetic:\n  perMinute: 5000\n", "slipway.yaml:2: synthetic.perMinute: 5000 is not a rate", true},
 		{"synthetic rate text", "promote", "synthetic:\n  perMinute: lots\n", "slipway.yaml:2: cannot unmarshal", true},
 		{"synthetic unknown key", "promote", "synthetic:\n  rate: 5\n", "slipway.yaml:2: rate: unknown field", true},
 		{"onRollback empty", "promote", "onRollback:\n  timeout: 1m\n", "slipway.yaml:2: onRollback.command: is empty", true},
@@ -311,7 +314,8 @@ func TestStepPowers(t *testing.T) {
 		{"none", "release", contract, "x.yaml:1: contract: the provider cannot invoke a version"},
 		{"none", "publish", contract, "x.yaml:1: contract: the provider cannot invoke a version"},
 		{"none", "promote", contract, ""}, // promote replays nothing
-		{"none", "promote", synth, "x.yaml:1: synthetic: the provider cannot invoke a version"},
+		{"none", "resume", synth, "x.yaml:1: synthetic: the provider cannot invoke a version"},
+		{"none", "promote", synth, ""}, // promote runs no synthetic traffic
 		{"none", "drill", probe, "x.yaml:2: drill.probe: the provider cannot invoke an alias"},
 	} {
 		t.Run(tc.provider+" "+tc.cmd+" "+strings.Fields(tc.doc)[0], func(t *testing.T) {
@@ -368,5 +372,43 @@ func TestRedact(t *testing.T) {
 	got := string(redact([]byte("secret-1-longer secret-1 /home/runner/work 12345"), env, nil))
 	if want := "[redacted $B_TOKEN] [redacted $A_TOKEN] /home/runner/work 12345"; got != want {
 		t.Errorf("redact = %q, want %q", got, want)
+	}
+}
+
+// TestStepsRunInTheWorkflow: a release with synthetic, lockDown and remap
+// in the file invokes both versions during the canary (journaled apart
+// from the organic traffic, and in the summary) and runs the dry-run
+// lock-down and remap after the promotion; publish runs none of them, and
+// promote says it runs no synthetic traffic.
+func TestStepsRunInTheWorkflow(t *testing.T) {
+	p := newPipeline(t)
+	cfg := filepath.Join(t.TempDir(), "slipway.yaml")
+	if err := os.WriteFile(cfg, []byte("synthetic:\n  perMinute: 3\n  payload: {synthetic: true}\nlockDown:\n  dryRun: true\nremap:\n  dryRun: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.env["SLIPWAY_CONFIG"] = cfg
+	p.must(exitOK, "publish", "--code", "v1", "--level", "minor")
+	count := func(outcome string) int { return len(decisions(p.journal(), outcome)) }
+	for _, o := range []string{"synthetic traffic", "lock-down planned (dry run)", "remap planned (dry run)"} {
+		if n := count(o); n != 0 {
+			t.Errorf("%d %q entries after publish, want none", n, o)
+		}
+	}
+	if s := p.must(exitOK, "promote", "--strategy", "AllAtOnce"); !strings.Contains(s.stdout, "promote runs no synthetic traffic") {
+		t.Errorf("promote does not say it runs no synthetic traffic:\n%s", s.stdout)
+	}
+	p.must(exitOK, "release", "--code", "v2", "--level", "minor", "--strategy", "Canary10Percent5Minutes")
+	syn := decisions(p.journal(), "synthetic traffic")
+	both := regexp.MustCompile(`version 1 \d+ organic \(\d+ errors\) \+ [1-9]\d* synthetic.*version 2 \d+ organic \(\d+ errors\) \+ [1-9]\d* synthetic`)
+	if len(syn) != 1 || !both.MatchString(syn[0].Reason) {
+		t.Errorf("synthetic traffic entries: %+v", syn)
+	}
+	if md := p.read(p.summary); !strings.Contains(md, "### Synthetic traffic") {
+		t.Errorf("the summary lacks the synthetic traffic:\n%s", md)
+	}
+	for _, o := range []string{"lock-down planned (dry run)", "remap planned (dry run)"} {
+		if n := count(o); n != 2 {
+			t.Errorf("%d %q entries after a promote and a release, want 2", n, o)
+		}
 	}
 }

@@ -343,6 +343,13 @@ func (s *settings) validate() error {
 	default:
 		return usageError("--provider %q: want one of %s", s.providerKey, strings.Join(providerNames(), ", "))
 	}
+	if k, ok := providerByName(s.providerKey); ok {
+		// The step keys the provider cannot carry out, before anything
+		// is opened.
+		if err := s.cfg.checkPowers(k.typ, s.cmd); err != nil {
+			return err
+		}
+	}
 	if s.providerKey == "gcprun" && s.project == "" {
 		return usageError("--provider gcprun needs a project: --project, SLIPWAY_PROJECT, GOOGLE_CLOUD_PROJECT or the config file's project")
 	}

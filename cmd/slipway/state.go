@@ -134,7 +134,7 @@ func open(ctx context.Context, s *settings, stderr io.Writer) (*state, error) {
 		return fail(err)
 	}
 	if err := s.cfg.checkPowers(st.p, s.cmd); err != nil {
-		return fail(err)
+		return fail(err) // settings.validate checked the type; this is the instance
 	}
 	return st, nil
 }
@@ -176,14 +176,17 @@ type providerKind struct {
 	name    string
 	aliases []string
 	open    func(ctx context.Context, st *state, memPath string) error
+	// typ is a nil value of the provider's type: its optional powers are
+	// known before anything is opened.
+	typ provider.Provider
 }
 
 func providerKinds() []providerKind {
 	return []providerKind{
-		{name: "memory", open: openMemory},
-		{name: "awslambda", aliases: []string{"aws", "lambda"}, open: func(ctx context.Context, st *state, _ string) error { return st.openAWS(ctx) }},
-		{name: "gcprun", aliases: []string{"gcp", "cloudrun"}, open: func(ctx context.Context, st *state, _ string) error { return st.openGCP(ctx) }},
-		{name: "azurefunc", aliases: []string{"azure"}, open: func(ctx context.Context, st *state, _ string) error { return st.openAzure() }},
+		{name: "memory", open: openMemory, typ: (*memory.Provider)(nil)},
+		{name: "awslambda", aliases: []string{"aws", "lambda"}, open: func(ctx context.Context, st *state, _ string) error { return st.openAWS(ctx) }, typ: (*awslambda.Provider)(nil)},
+		{name: "gcprun", aliases: []string{"gcp", "cloudrun"}, open: func(ctx context.Context, st *state, _ string) error { return st.openGCP(ctx) }, typ: (*gcprun.Provider)(nil)},
+		{name: "azurefunc", aliases: []string{"azure"}, open: func(ctx context.Context, st *state, _ string) error { return st.openAzure() }, typ: (*azurefunc.Provider)(nil)},
 	}
 }
 

@@ -93,7 +93,6 @@ func drillCheckName(key string) (string, bool) {
 type stepsConfig struct {
 	syntheticPayload json.RawMessage
 	revert           *revertCommand
-	probe            json.RawMessage
 	drillChecks      []string // check names (drillCheckNames' values)
 	drillWindow      time.Duration
 	// lines of the keys whose power the provider must have, 0 when absent.

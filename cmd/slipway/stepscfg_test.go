@@ -412,3 +412,23 @@ func TestStepsRunInTheWorkflow(t *testing.T) {
 		}
 	}
 }
+
+// TestStepPowersBeforeAnythingIsTouched: a provider without a power the
+// file's steps need is refused with file:line, exit 2, before the state
+// directory or the provider is opened (azurefunc removes no permissions
+// and lists no event sources).
+func TestStepPowersBeforeAnythingIsTouched(t *testing.T) {
+	p := newPipeline(t)
+	cfg := filepath.Join(t.TempDir(), "slipway.yaml")
+	if err := os.WriteFile(cfg, []byte("provider: azurefunc\nlockDown:\n  ownAccounts: ['123456789012']\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.env["SLIPWAY_CONFIG"] = cfg
+	s := p.must(exitUsage, "promote", "--subscription", "sub", "--resource-group", "rg")
+	if want := cfg + ":2: lockDown: the provider cannot read invoke permissions"; !strings.Contains(s.stderr, want) {
+		t.Errorf("stderr %q, want %q", s.stderr, want)
+	}
+	if _, err := os.Stat(p.dir); err == nil {
+		t.Error("the state directory was created")
+	}
+}

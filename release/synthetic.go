@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 )
 
@@ -26,6 +28,16 @@ import (
 // They name versions, not the alias, so on Lambda they land under the
 // version's Resource dimension ("fn:7") and never in the alias's organic
 // series, and the memory provider's synthetic metrics do not count them.
+//
+// The setting travels with the release: Release journals the one it
+// starts the canary with (a decision "synthetic traffic set" whose reason
+// carries the setting as JSON), and Resume continues with that one, not
+// with the resuming workflow's Options.Synthetic — also when the release
+// started without synthetic traffic, or when the resumer's options name
+// another rate: a resume finishes the release that was started, as the
+// strategy stored with the rollout does. Options.Synthetic is the default
+// of new releases only; to change the rate of a running canary, abort it
+// and release again.
 //
 // In the CLI's configuration file:
 //
@@ -232,4 +244,42 @@ func syntheticText(ts []SyntheticTally) string {
 		s += fmt.Sprintf(" version %s %d organic (%d errors) + %d synthetic (%d errors)", t.Version, t.Organic, t.OrganicErrors, t.Synthetic, t.SyntheticErrors)
 	}
 	return s
+}
+
+// outcomeSyntheticSet is the outcome of the journal decision that records
+// the synthetic traffic a release's canary starts with.
+const outcomeSyntheticSet = "synthetic traffic set"
+
+// syntheticSetPrefix begins that decision's reason; the setting's JSON
+// follows it.
+const syntheticSetPrefix = "synthetic traffic per version during each analysis window: "
+
+// journalSyntheticSet records the setting the canary starts with, before
+// its first rollout state is saved, so that every resumable state has it.
+func (r *run) journalSyntheticSet(ctx context.Context, cfg SyntheticTraffic) error {
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("release %s: synthetic traffic: %w", r.id, err)
+	}
+	return r.record(ctx, journal.Entry{Kind: journal.EntryDecision, Alias: r.alias, Outcome: outcomeSyntheticSet, Reason: syntheticSetPrefix + string(b)})
+}
+
+// syntheticOf returns the synthetic traffic release id started its canary
+// with, from its journal entries e (nil when it had none). A malformed
+// record is an error: resuming without it would judge the windows on
+// other evidence than the release asked for.
+func syntheticOf(id string, es []journal.Entry) (*SyntheticTraffic, error) {
+	var out *SyntheticTraffic
+	for _, e := range es {
+		if e.Release != id || e.Kind != journal.EntryDecision || e.Outcome != outcomeSyntheticSet {
+			continue
+		}
+		raw, ok := strings.CutPrefix(e.Reason, syntheticSetPrefix)
+		var cfg SyntheticTraffic
+		if !ok || json.Unmarshal([]byte(raw), &cfg) != nil || cfg.Validate() != nil {
+			return nil, fmt.Errorf("release: resume %q: the journaled synthetic traffic %q does not parse: %w", id, e.Reason, provider.ErrInvalid)
+		}
+		out = &cfg // the last one wins: a release ID reused after a failed start
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -77,6 +78,10 @@ type SyntheticTally struct {
 	OrganicErrors   int64 `json:"organicErrors"`
 	Synthetic       int64 `json:"synthetic"`
 	SyntheticErrors int64 `json:"syntheticErrors"`
+	// Unaddressable counts the synthetic invocations the provider refused
+	// with provider.ErrUnsupported (it cannot reach this version alone):
+	// not made, and counted neither in Synthetic nor as errors.
+	Unaddressable int64 `json:"unaddressable,omitempty"`
 }
 
 type synthKey struct {
@@ -87,6 +92,7 @@ type synthKey struct {
 type synthPoint struct {
 	organic, organicErrors int64
 	n, errors              int64
+	unaddressable          int64
 	latencies              []time.Duration
 }
 
@@ -178,6 +184,15 @@ func (s *syntheticMetrics) period(ctx context.Context, v string, start time.Time
 		}
 		began := s.now()
 		out, err := s.inv.Invoke(ctx, s.fn, provider.InvokeInput{Qualifier: v, Payload: s.cfg.Payload})
+		if errors.Is(err, provider.ErrUnsupported) {
+			// The platform cannot address this version on its own (an
+			// untagged Cloud Run revision, a version no Azure slot runs
+			// alone): nothing ran, so it is no error of the version —
+			// counting it as one would make a stable version look worse
+			// than it is next to its candidate.
+			sp.unaddressable++
+			continue
+		}
 		sp.latencies = append(sp.latencies, s.now().Sub(began))
 		sp.n++
 		if err != nil || out.Failed() {
@@ -214,6 +229,7 @@ func (s *syntheticMetrics) tallies() []SyntheticTally {
 		t.OrganicErrors += p.organicErrors
 		t.Synthetic += p.n
 		t.SyntheticErrors += p.errors
+		t.Unaddressable += p.unaddressable
 	}
 	out := make([]SyntheticTally, 0, len(by))
 	for _, t := range by {
@@ -242,6 +258,9 @@ func syntheticText(ts []SyntheticTally) string {
 			s += ";"
 		}
 		s += fmt.Sprintf(" version %s %d organic (%d errors) + %d synthetic (%d errors)", t.Version, t.Organic, t.OrganicErrors, t.Synthetic, t.SyntheticErrors)
+		if t.Unaddressable > 0 {
+			s += fmt.Sprintf(", %d not made: the provider cannot invoke this version alone", t.Unaddressable)
+		}
 	}
 	return s
 }

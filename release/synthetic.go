@@ -29,6 +29,13 @@ import (
 // They name versions, not the alias, so on Lambda they land under the
 // version's Resource dimension ("fn:7") and never in the alias's organic
 // series, and the memory provider's synthetic metrics do not count them.
+// On Cloud Run (a tag URL reaches the revision) and Azure (a slot's host
+// reaches the slot) the platform counts them in the very series the
+// adapters read per version, in the period they were made: there they are
+// counted twice, and a later window's "organic" holds earlier synthetic
+// requests (a known limitation). A version the provider cannot invoke
+// alone (ErrUnsupported) gets no synthetic traffic: see
+// SyntheticTally.Unaddressable.
 //
 // The setting travels with the release: Release journals the one it
 // starts the canary with (a decision "synthetic traffic set" whose reason

@@ -55,7 +55,15 @@
 // Had the check failed at 12:03 (with the default FailureLimit 0) the
 // machine would have asked for the stable route at once: traffic is back
 // on the stable version within one analysis interval of the first window
-// that shows the fault.
+// that shows the fault, plus one API round trip. The runner sends a
+// window's metrics read half a measured round trip before the window ends,
+// so that it reaches the source as the window closes (a source publishes a
+// period only once it is complete), and writes the rollback as soon as the
+// answer is back, without reading the route first (the write's
+// compare-and-swap detects an out-of-band change): 2 s after the window's
+// end with 2 s per call (TestRunnerRollbackLatency). A source that answers
+// such a read incomplete (it publishes late) is read at the window's end
+// for the rest of the rollout.
 //
 // # Judgement over a whole rollout
 //

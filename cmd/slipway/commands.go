@@ -177,7 +177,7 @@ func (st *state) promote(ctx context.Context, out io.Writer) error {
 			}
 		}
 		if s.cfg != nil && s.cfg.file.Synthetic != nil {
-			st.printer(out).line("slipway: promote runs no synthetic traffic (the file's synthetic applies to release and resume)")
+			st.printer(out).line("slipway: promote runs no synthetic traffic (the file's synthetic applies to release)")
 		}
 		var id string
 		if id, err = st.stagedVersion(ctx); err != nil {

@@ -354,10 +354,10 @@ func afterPromotionCommand(cmd string) bool {
 	return cmd == "release" || cmd == "promote" || cmd == "resume"
 }
 
-// syntheticCommand reports whether cmd's canary takes synthetic traffic:
-// release (Request and Options) and resume (Options); Workflow.Promote
-// takes none.
-func syntheticCommand(cmd string) bool { return cmd == "release" || cmd == "resume" }
+// syntheticCommand reports whether cmd's canary takes the file's
+// synthetic traffic: release only (Workflow.Resume continues with the
+// setting the release journaled; Workflow.Promote takes none).
+func syntheticCommand(cmd string) bool { return cmd == "release" }
 
 func rollbackCommand(cmd string) bool {
 	return afterPromotionCommand(cmd) || cmd == "abort" || cmd == "rollback"

@@ -124,10 +124,12 @@ func TestConfigSteps(t *testing.T) {
 			options(func(o release.Options) any { return o.Remap }), (*release.RemapOptions)(nil)},
 		{"synthetic", "release", "synthetic:\n  perMinute: 20\n  payload: {synthetic: true, n: 1}\n", nil, publishArgs,
 			options(func(o release.Options) any { return o.Synthetic }), &release.SyntheticTraffic{PerMinute: 20, Payload: json.RawMessage(`{"n":1,"synthetic":true}`)}},
-		{"synthetic from the environment", "resume", "synthetic:\n  perMinute: 20\n", map[string]string{"SLIPWAY_SYNTHETIC_PER_MINUTE": "2.5"}, "",
+		{"synthetic from the environment", "release", "synthetic:\n  perMinute: 20\n", map[string]string{"SLIPWAY_SYNTHETIC_PER_MINUTE": "2.5"}, publishArgs,
 			options(func(o release.Options) any { return o.Synthetic }), &release.SyntheticTraffic{PerMinute: 2.5}},
 		{"synthetic from a flag only", "release", "functions: [{name: checkout}]\n", nil, publishArgs + " --synthetic-per-minute 6",
 			options(func(o release.Options) any { return o.Synthetic }), &release.SyntheticTraffic{PerMinute: 6}},
+		{"synthetic not on resume", "resume", "synthetic:\n  perMinute: 20\n", nil, "",
+			options(func(o release.Options) any { return o.Synthetic }), (*release.SyntheticTraffic)(nil)},
 		{"synthetic not on promote", "promote", "synthetic:\n  perMinute: 20\n", nil, "",
 			options(func(o release.Options) any { return o.Synthetic }), (*release.SyntheticTraffic)(nil)},
 		{"synthetic not on publish", "publish", "synthetic:\n  perMinute: 20\n", nil, publishArgs,
@@ -220,7 +222,7 @@ func TestConfigStepsRejected(t *testing.T) {
 		{"schema previous broken", "publish", "publish:\n  schema:\n    previous: schema/broken.json\n    candidate: schema/v1.json\n", "slipway.yaml:3: publish.schema.previous: ", false},
 		{"publish unknown key", "release", "publish:\n  zip: a.zip\n", "slipway.yaml:2: zip: unknown field", true},
 		{"synthetic rate zero", "release", "synthetic:\n  perMinute: 0\n", "slipway.yaml:2: synthetic.perMinute: 0 is not a rate", true},
-		{"synthetic rate high", "resume", "synthetic:\n  perMinute: 5000\n", "slipway.yaml:2: synthetic.perMinute: 5000 is not a rate", true},
+		{"synthetic rate high", "release", "synthetic:\n  perMinute: 5000\n", "slipway.yaml:2: synthetic.perMinute: 5000 is not a rate", true},
 		{"synthetic rate text", "promote", "synthetic:\n  perMinute: lots\n", "slipway.yaml:2: cannot unmarshal", true},
 		{"synthetic unknown key", "promote", "synthetic:\n  rate: 5\n", "slipway.yaml:2: rate: unknown field", true},
 		{"onRollback empty", "promote", "onRollback:\n  timeout: 1m\n", "slipway.yaml:2: onRollback.command: is empty", true},
@@ -314,7 +316,7 @@ func TestStepPowers(t *testing.T) {
 		{"none", "release", contract, "x.yaml:1: contract: the provider cannot invoke a version"},
 		{"none", "publish", contract, "x.yaml:1: contract: the provider cannot invoke a version"},
 		{"none", "promote", contract, ""}, // promote replays nothing
-		{"none", "resume", synth, "x.yaml:1: synthetic: the provider cannot invoke a version"},
+		{"none", "release", synth, "x.yaml:1: synthetic: the provider cannot invoke a version"},
 		{"none", "promote", synth, ""}, // promote runs no synthetic traffic
 		{"none", "drill", probe, "x.yaml:2: drill.probe: the provider cannot invoke an alias"},
 	} {

@@ -8,16 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/release"
-)
-
-// The journal outcomes that open and close a drill (release.Workflow.Drill
-// writes them): a drill started and not finished was left by a process
-// that stopped.
-const (
-	outcomeDrillStarted  = "drill started"
-	outcomeDrillFinished = "drill finished"
 )
 
 // drill runs a rollback fire drill (release.Workflow.Drill) on the drill
@@ -34,7 +25,7 @@ func (st *state) drill(ctx context.Context, out io.Writer) error {
 	runIn(st.clock, func() {
 		if req.ID == "" {
 			var id string
-			if id, err = st.unfinishedDrill(ctx); err != nil {
+			if id, err = st.unfinishedDrill(ctx, w); err != nil {
 				return
 			}
 			if id != "" {
@@ -49,30 +40,11 @@ func (st *state) drill(ctx context.Context, out io.Writer) error {
 }
 
 // unfinishedDrill is the ID of the function's last drill that the journal
-// has started and not finished, "" when none.
-func (st *state) unfinishedDrill(ctx context.Context) (string, error) {
-	var open []string
-	for e, err := range st.journal.Entries(ctx, journal.Filter{Function: st.s.function}) {
-		if err != nil {
-			return "", fmt.Errorf("journal: %w", err)
-		}
-		if e.Kind != journal.EntryDecision {
-			continue
-		}
-		switch e.Outcome {
-		case outcomeDrillStarted:
-			open = append(open, e.Release)
-		case outcomeDrillFinished:
-			for i, id := range open {
-				if id == e.Release {
-					open = append(open[:i], open[i+1:]...)
-					break
-				}
-			}
-		}
-	}
-	if len(open) == 0 {
-		return "", nil
+// shows started and not finished, "" when none.
+func (st *state) unfinishedDrill(ctx context.Context, w *release.Workflow) (string, error) {
+	open, err := w.UnfinishedDrills(ctx, st.s.function)
+	if err != nil || len(open) == 0 {
+		return "", err
 	}
 	return open[len(open)-1], nil
 }

@@ -366,9 +366,10 @@ func (m *machine) to(p Phase, reason string) {
 
 // grow returns old with t appended, in a new array that only this call's
 // result references (old may be shared with other states: it is never
-// written). The array is allocated together with the call's out (room), its
-// length rounded up to a power of two so that a few types cover every
-// history up to 64 entries; a longer one is allocated alone. The spare
+// written). Unless the call has its out already (ownChecks), the array is
+// allocated together with one (room), its length rounded up to a size class
+// so that a dozen types cover every history up to 64 entries; a longer one
+// is allocated alone. The spare
 // entries serve further transitions of the same call and are clipped off
 // before Next returns, so no later call, of Next or of append, writes into
 // an array a returned state holds.
@@ -376,6 +377,8 @@ func (m *machine) grow(old []Transition, t Transition) []Transition {
 	m.histOwned = true
 	var h []Transition
 	switch n := len(old) + 1; {
+	case m.act != nil || m.acts != nil: // the call has its out already
+		h = make([]Transition, 0, n)
 	case n <= 1:
 		h = withOut(m, func(a *[1]Transition) []Transition { return a[:0] })
 	case n <= 2:
@@ -406,23 +409,47 @@ func (m *machine) grow(old []Transition, t Transition) []Transition {
 	return append(append(h, old...), t)
 }
 
-// withOut allocates an array H of transitions together with an out, offers
-// the out to the call (room) and returns the array as a slice, empty.
-func withOut[H any](m *machine, slice func(*H) []Transition) []Transition {
+// withOut allocates an array A (of transitions or checks) together with an
+// out, offers the out to the call (room) and returns the array as a slice,
+// empty.
+func withOut[A, E any](m *machine, slice func(*A) []E) []E {
 	b := new(struct {
 		out
-		h H
+		a A
 	})
 	m.room(&b.out)
-	return slice(&b.h)
+	return slice(&b.a)
 }
 
-// ownChecks makes s.Checks a private copy before it is changed.
+// ownChecks makes s.Checks a private copy before it is changed. A call that
+// has allocated nothing yet (a window judged) allocates the copy together
+// with an out, rounded up to a size class as grow does, for the action
+// that usually follows; the copy's capacity is its length.
 func (m *machine) ownChecks() []CheckState {
-	if !m.checksOwned {
-		m.s.Checks = append([]CheckState(nil), m.s.Checks...)
-		m.checksOwned = true
+	if m.checksOwned {
+		return m.s.Checks
 	}
+	m.checksOwned = true
+	old := m.s.Checks
+	n := len(old)
+	var c []CheckState
+	switch {
+	case n == 0:
+		return old
+	case m.act != nil || m.acts != nil:
+		c = make([]CheckState, 0, n)
+	case n <= 1:
+		c = withOut(m, func(a *[1]CheckState) []CheckState { return a[:0] })
+	case n <= 2:
+		c = withOut(m, func(a *[2]CheckState) []CheckState { return a[:0] })
+	case n <= 4:
+		c = withOut(m, func(a *[4]CheckState) []CheckState { return a[:0] })
+	case n <= 8:
+		c = withOut(m, func(a *[8]CheckState) []CheckState { return a[:0] })
+	default:
+		c = make([]CheckState, 0, n)
+	}
+	m.s.Checks = append(c[:0:n], old...)
 	return m.s.Checks
 }
 

@@ -3,9 +3,11 @@ package notify_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"strings"
 	"sync"
 	"testing"
@@ -248,5 +250,34 @@ func TestMulti(t *testing.T) {
 	}
 	if err := (notify.Multi{}).Notify(context.Background(), rolledBack); err != nil {
 		t.Errorf("empty Multi = %v", err)
+	}
+}
+
+// An endpoint that echoes the request in its error body (some do, with the
+// URL and the Authorization header) does not put the secret path, query or
+// header value in the error.
+func TestWebhookHTTPErrorEchoScrubbed(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, "bad request to %s (hook %s) with token %s, auth %q", r.URL.String(), path.Base(r.URL.Path), r.URL.Query().Get("token"), r.Header.Get("Authorization"))
+	}))
+	t.Cleanup(srv.Close)
+	for _, n := range []notify.Notifier{
+		&notify.Webhook{URL: srv.URL + "/hooks/T000/B111/s3cr3tpathXXXXXXXXXXXX?token=qu3rytoken", Header: http.Header{"Authorization": {"Bearer h3adertoken"}}},
+		&notify.Slack{WebhookURL: srv.URL + "/services/T000/B111/s3cr3tpathXXXXXXXXXXXX?token=qu3rytoken"},
+	} {
+		err := n.Notify(context.Background(), rolledBack)
+		var he *notify.HTTPError
+		if !errors.As(err, &he) || he.StatusCode != http.StatusBadRequest {
+			t.Fatalf("Notify = %v, want a 400 *HTTPError", err)
+		}
+		for _, secret := range []string{"s3cr3tpath", "qu3rytoken", "h3adertoken", "T000/B111"} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error shows %q: %v", secret, err)
+			}
+		}
+		if !strings.Contains(he.Body, "bad request to [redacted]") {
+			t.Errorf("body %q: want the echo kept with the secret redacted", he.Body)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,7 +100,45 @@ func post(ctx context.Context, client *http.Client, rawURL string, header http.H
 		return nil
 	}
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	return &HTTPError{Endpoint: endpoint, StatusCode: resp.StatusCode, Status: resp.Status, Body: strings.TrimSpace(string(msg))}
+	return &HTTPError{Endpoint: endpoint, StatusCode: resp.StatusCode, Status: resp.Status,
+		Body: scrub(strings.TrimSpace(string(msg)), requestSecrets(u, header)...)}
+}
+
+// requestSecrets are the parts of a request a failed response may echo
+// that must not reach an error: the URL's path and query (and each query
+// value) and the extra headers' values (an Authorization token, say).
+func requestSecrets(u *url.URL, header http.Header) []Secret {
+	var out []Secret
+	if u.Path != "" && u.Path != "/" {
+		out = append(out, Secret(u.Path), Secret(u.EscapedPath()), Secret(strings.TrimPrefix(u.Path, "/")))
+		// A long segment is a token (Slack's last one has 24 characters):
+		// an echo of it alone is redacted too.
+		for seg := range strings.SplitSeq(u.Path, "/") {
+			if len(seg) >= 16 {
+				out = append(out, Secret(seg))
+			}
+		}
+	}
+	if u.RawQuery != "" {
+		out = append(out, Secret(u.RawQuery))
+		for _, vs := range u.Query() {
+			for _, v := range vs {
+				out = append(out, Secret(v))
+			}
+		}
+	}
+	for _, vs := range header {
+		for _, v := range vs {
+			out = append(out, Secret(v))
+			// "Bearer <token>": the token alone may be echoed too.
+			if _, tok, ok := strings.Cut(v, " "); ok {
+				out = append(out, Secret(tok))
+			}
+		}
+	}
+	// Longest first, so a secret that contains another is replaced whole.
+	slices.SortFunc(out, func(a, b Secret) int { return len(b) - len(a) })
+	return out
 }
 
 // HTTPError is a notification endpoint's answer outside 2xx.
@@ -109,7 +148,9 @@ type HTTPError struct {
 	Endpoint   string `json:"endpoint"`
 	StatusCode int    `json:"statusCode"`
 	Status     string `json:"status"`
-	// Body is the first bytes of the response body (at most 512).
+	// Body is the first bytes of the response body (at most 512), with
+	// whatever of the request's secrets it echoes (the URL's path and
+	// query, the extra headers' values) replaced by [redacted].
 	Body string `json:"body,omitempty"`
 }
 

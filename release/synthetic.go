@@ -3,12 +3,15 @@ package release
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
 )
 
@@ -26,6 +29,23 @@ import (
 // They name versions, not the alias, so on Lambda they land under the
 // version's Resource dimension ("fn:7") and never in the alias's organic
 // series, and the memory provider's synthetic metrics do not count them.
+// On Cloud Run (a tag URL reaches the revision) and Azure (a slot's host
+// reaches the slot) the platform counts them in the very series the
+// adapters read per version, in the period they were made: there they are
+// counted twice, and a later window's "organic" holds earlier synthetic
+// requests (a known limitation). A version the provider cannot invoke
+// alone (ErrUnsupported) gets no synthetic traffic: see
+// SyntheticTally.Unaddressable.
+//
+// The setting travels with the release: Release journals the one it
+// starts the canary with (a decision "synthetic traffic set" whose reason
+// carries the setting as JSON), and Resume continues with that one, not
+// with the resuming workflow's Options.Synthetic — also when the release
+// started without synthetic traffic, or when the resumer's options name
+// another rate: a resume finishes the release that was started, as the
+// strategy stored with the rollout does. Options.Synthetic is the default
+// of new releases only; to change the rate of a running canary, abort it
+// and release again.
 //
 // In the CLI's configuration file:
 //
@@ -65,6 +85,10 @@ type SyntheticTally struct {
 	OrganicErrors   int64 `json:"organicErrors"`
 	Synthetic       int64 `json:"synthetic"`
 	SyntheticErrors int64 `json:"syntheticErrors"`
+	// Unaddressable counts the synthetic invocations the provider refused
+	// with provider.ErrUnsupported (it cannot reach this version alone):
+	// not made, and counted neither in Synthetic nor as errors.
+	Unaddressable int64 `json:"unaddressable,omitempty"`
 }
 
 type synthKey struct {
@@ -75,6 +99,7 @@ type synthKey struct {
 type synthPoint struct {
 	organic, organicErrors int64
 	n, errors              int64
+	unaddressable          int64
 	latencies              []time.Duration
 }
 
@@ -166,6 +191,15 @@ func (s *syntheticMetrics) period(ctx context.Context, v string, start time.Time
 		}
 		began := s.now()
 		out, err := s.inv.Invoke(ctx, s.fn, provider.InvokeInput{Qualifier: v, Payload: s.cfg.Payload})
+		if errors.Is(err, provider.ErrUnsupported) {
+			// The platform cannot address this version on its own (an
+			// untagged Cloud Run revision, a version no Azure slot runs
+			// alone): nothing ran, so it is no error of the version —
+			// counting it as one would make a stable version look worse
+			// than it is next to its candidate.
+			sp.unaddressable++
+			continue
+		}
 		sp.latencies = append(sp.latencies, s.now().Sub(began))
 		sp.n++
 		if err != nil || out.Failed() {
@@ -202,6 +236,7 @@ func (s *syntheticMetrics) tallies() []SyntheticTally {
 		t.OrganicErrors += p.organicErrors
 		t.Synthetic += p.n
 		t.SyntheticErrors += p.errors
+		t.Unaddressable += p.unaddressable
 	}
 	out := make([]SyntheticTally, 0, len(by))
 	for _, t := range by {
@@ -230,6 +265,47 @@ func syntheticText(ts []SyntheticTally) string {
 			s += ";"
 		}
 		s += fmt.Sprintf(" version %s %d organic (%d errors) + %d synthetic (%d errors)", t.Version, t.Organic, t.OrganicErrors, t.Synthetic, t.SyntheticErrors)
+		if t.Unaddressable > 0 {
+			s += fmt.Sprintf(", %d not made: the provider cannot invoke this version alone", t.Unaddressable)
+		}
 	}
 	return s
+}
+
+// outcomeSyntheticSet is the outcome of the journal decision that records
+// the synthetic traffic a release's canary starts with.
+const outcomeSyntheticSet = "synthetic traffic set"
+
+// syntheticSetPrefix begins that decision's reason; the setting's JSON
+// follows it.
+const syntheticSetPrefix = "synthetic traffic per version during each analysis window: "
+
+// journalSyntheticSet records the setting the canary starts with, before
+// its first rollout state is saved, so that every resumable state has it.
+func (r *run) journalSyntheticSet(ctx context.Context, cfg SyntheticTraffic) error {
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("release %s: synthetic traffic: %w", r.id, err)
+	}
+	return r.record(ctx, journal.Entry{Kind: journal.EntryDecision, Alias: r.alias, Outcome: outcomeSyntheticSet, Reason: syntheticSetPrefix + string(b)})
+}
+
+// syntheticOf returns the synthetic traffic release id started its canary
+// with, from its journal entries e (nil when it had none). A malformed
+// record is an error: resuming without it would judge the windows on
+// other evidence than the release asked for.
+func syntheticOf(id string, es []journal.Entry) (*SyntheticTraffic, error) {
+	var out *SyntheticTraffic
+	for _, e := range es {
+		if e.Release != id || e.Kind != journal.EntryDecision || e.Outcome != outcomeSyntheticSet {
+			continue
+		}
+		raw, ok := strings.CutPrefix(e.Reason, syntheticSetPrefix)
+		var cfg SyntheticTraffic
+		if !ok || json.Unmarshal([]byte(raw), &cfg) != nil || cfg.Validate() != nil {
+			return nil, fmt.Errorf("release: resume %q: the journaled synthetic traffic %q does not parse: %w", id, e.Reason, provider.ErrInvalid)
+		}
+		out = &cfg // the last one wins: a release ID reused after a failed start
+	}
+	return out, nil
 }

@@ -153,7 +153,8 @@ type Options struct {
 	// Synthetic, when set, invokes the candidate and the stable version
 	// during each analysis window of a production canary, so a quiet
 	// function reaches a verdict (SyntheticTraffic). Request.Synthetic
-	// overrides it for a Release; a Resume uses this one.
+	// overrides it for a Release. A Resume ignores it: the canary goes on
+	// with the setting its release journaled when it started.
 	Synthetic *SyntheticTraffic
 }
 
@@ -444,6 +445,9 @@ func (w *Workflow) Release(ctx context.Context, req Request) (Result, error) {
 		}
 	}
 	if syn := cmp.Or(req.Synthetic, w.opts.Synthetic); syn != nil {
+		if err := r.journalSyntheticSet(ctx, *syn); err != nil {
+			return r.finish(ctx, OutcomeFailed, err.Error(), err)
+		}
 		r.synth = newSyntheticMetrics(w.opts.Runner.Metrics, w.p.(provider.Invoker), req.Function, *syn, w.clock.Now)
 	}
 	return r.canary(ctx, strategy)
@@ -547,9 +551,13 @@ func (w *Workflow) Resume(ctx context.Context, id string) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("release: resume %q: %w", id, err)
 	}
+	var mine []journal.Entry
 	for e, err := range w.journal.Entries(ctx, journal.Filter{Function: st.Function, Alias: st.Alias}) {
 		if err != nil {
 			return Result{}, fmt.Errorf("release: resume %q: read the journal: %w", id, err)
+		}
+		if e.Release == id {
+			mine = append(mine, e)
 		}
 		if e.Release == id && e.Kind == journal.EntryDecision &&
 			(e.Outcome == OutcomePromoted || e.Outcome == OutcomeRolledBack || e.Outcome == OutcomeUnchanged) {
@@ -569,11 +577,19 @@ func (w *Workflow) Resume(ctx context.Context, id string) (Result, error) {
 		return r.result(), err
 	}
 	r.plan = st.Plan
-	if w.opts.Synthetic != nil {
-		// A stored state does not carry the request's synthetic traffic:
-		// a resumed canary has the options' (the periods the dead process
-		// judged are not invoked again, the rest are).
-		r.synth = newSyntheticMetrics(w.opts.Runner.Metrics, w.p.(provider.Invoker), st.Function, *w.opts.Synthetic, w.clock.Now)
+	// The canary goes on with the synthetic traffic the release journaled
+	// when it started (SyntheticTraffic), whatever Options.Synthetic says
+	// now; the periods the dead process judged are not invoked again.
+	syn, err := syntheticOf(id, mine)
+	if err != nil {
+		return r.finish(ctx, OutcomeFailed, err.Error(), err)
+	}
+	if syn != nil {
+		if _, ok := w.opts.Runner.Provider.(provider.Invoker); !ok || w.opts.Runner.Metrics == nil {
+			err := fmt.Errorf("release: resume %q: the release runs synthetic traffic, which needs a provider that can invoke and a metrics source: %w", id, provider.ErrUnsupported)
+			return r.finish(ctx, OutcomeFailed, err.Error(), err)
+		}
+		r.synth = newSyntheticMetrics(w.opts.Runner.Metrics, w.p.(provider.Invoker), st.Function, *syn, w.clock.Now)
 	}
 	r.emit(Event{Kind: EventStepStarted, Step: StepCanary, Message: fmt.Sprintf("resuming from %s, step %d", st.Phase, st.Step+1)})
 	if err := r.journalLanded(ctx, st); err != nil {

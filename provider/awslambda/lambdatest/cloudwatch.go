@@ -33,7 +33,9 @@ import (
 // unless ScanBy=TimestampAscending; paging through NextToken when a
 // response would exceed MaxDatapoints (StatusCode PartialData); the
 // dimension sets {FunctionName}, {FunctionName, Resource=fn:alias} and
-// {FunctionName, Resource=fn:alias, ExecutedVersion}. Not emulated: metric
+// {FunctionName, Resource=fn:alias, ExecutedVersion}, and for the
+// invocations the emulator ran also {FunctionName, Resource=fn:N} and
+// {FunctionName, Resource=fn:$LATEST} (traffic.go, call). Not emulated: metric
 // math (Expression is refused with InvalidParameterValue), sub-minute
 // periods, other namespaces (they return no data), the retention limits.
 
@@ -360,7 +362,7 @@ func (s *Server) evaluate(q metricQuery, start, end, visible time.Time) ([]datap
 			"Value": cbor.String(fmt.Sprintf("lambdatest: statistic %q of %s is not emulated", q.stat, q.metricName)),
 		}}
 	}
-	f, pairs := s.seriesOf(q.dims)
+	f, pairs, match := s.seriesOf(q.dims)
 	if f == nil {
 		return nil, nil
 	}
@@ -377,6 +379,11 @@ func (s *Server) evaluate(q metricQuery, start, end, visible time.Time) ([]datap
 		for _, p := range pairs {
 			c.add(f.traffic.window(p[0], p[1], ps, cut))
 		}
+		for _, k := range f.traffic.calls {
+			if !k.at.Before(ps) && k.at.Before(cut) && match(k) {
+				c.addCall(k)
+			}
+		}
 		v, present := c.value(q.metricName, kind, pct)
 		if present {
 			out = append(out, datapoint{t: ps, v: v})
@@ -392,14 +399,17 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-// seriesOf resolves a dimension set to a function and the (alias, version)
-// pairs whose traffic it sums. CloudWatch matches dimension sets exactly.
-func (s *Server) seriesOf(dims map[string]string) (*function, [][2]string) {
+// seriesOf resolves a dimension set to a function, the (alias, version)
+// pairs of the modeled load whose traffic it sums, and which real
+// invocations it counts (see call). CloudWatch matches dimension sets
+// exactly.
+func (s *Server) seriesOf(dims map[string]string) (*function, [][2]string, func(call) bool) {
 	f := s.funcs[dims["FunctionName"]]
 	if f == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var pairs [][2]string
+	var match func(call) bool
 	switch len(dims) {
 	case 1:
 		for alias := range f.traffic.routes {
@@ -407,25 +417,34 @@ func (s *Server) seriesOf(dims map[string]string) (*function, [][2]string) {
 				pairs = append(pairs, [2]string{alias, v})
 			}
 		}
+		match = func(call) bool { return true }
 	case 2, 3:
 		res, ok := dims["Resource"]
-		name, alias, cut := strings.Cut(res, ":")
-		if !ok || !cut || name != f.name || digitsRe.MatchString(alias) {
-			// {FunctionName, Resource=fn:7} counts direct invocations of a
-			// version, which the traffic model does not make.
-			return nil, nil
+		name, qual, cut := strings.Cut(res, ":")
+		if !ok || !cut || name != f.name {
+			return nil, nil, nil
 		}
 		ev, hasEV := dims["ExecutedVersion"]
 		if len(dims) == 3 && !hasEV {
-			return nil, nil
+			return nil, nil, nil
 		}
-		for _, v := range f.traffic.versionsOf(alias) {
+		if digitsRe.MatchString(qual) || qual == latest {
+			// A version invoked directly: no modeled load, and no
+			// ExecutedVersion series.
+			if hasEV {
+				return nil, nil, nil
+			}
+			match = func(k call) bool { return !k.alias && k.resource == qual }
+			break
+		}
+		for _, v := range f.traffic.versionsOf(qual) {
 			if !hasEV || v == ev {
-				pairs = append(pairs, [2]string{alias, v})
+				pairs = append(pairs, [2]string{qual, v})
 			}
 		}
+		match = func(k call) bool { return k.alias && k.resource == qual && (!hasEV || k.version == ev) }
 	default:
-		return nil, nil
+		return nil, nil, nil
 	}
 	slices.SortFunc(pairs, func(a, b [2]string) int {
 		if c := strings.Compare(a[0], b[0]); c != 0 {
@@ -433,7 +452,7 @@ func (s *Server) seriesOf(dims map[string]string) (*function, [][2]string) {
 		}
 		return strings.Compare(a[1], b[1])
 	})
-	return f, pairs
+	return f, pairs, match
 }
 
 type statKindT int
@@ -442,11 +461,14 @@ const (
 	statSum statKindT = iota
 	statSampleCount
 	statPercentile
+	statAverage
+	statMaximum
 )
 
 // statKind classifies a statistic for a metric: counts take Sum and
-// SampleCount; Duration takes pNN, Average (reported as p50), Maximum (as
-// p99) and SampleCount.
+// SampleCount; Duration takes pNN, Average (the modeled load's P50, the
+// real invocations' mean), Maximum (the model's P99, the longest real
+// invocation) and SampleCount.
 func statKind(metric, stat string) (statKindT, float64, bool) {
 	switch metric {
 	case "Invocations", "Errors", "Throttles":
@@ -461,9 +483,9 @@ func statKind(metric, stat string) (statKindT, float64, bool) {
 		case "SampleCount":
 			return statSampleCount, 0, true
 		case "Average":
-			return statPercentile, 50, true
+			return statAverage, 0, true
 		case "Maximum":
-			return statPercentile, 100, true
+			return statMaximum, 0, true
 		}
 		if p, ok := strings.CutPrefix(stat, "p"); ok {
 			if v, err := strconv.ParseFloat(p, 64); err == nil && v >= 0 && v <= 100 {
@@ -500,8 +522,13 @@ func (c counts) value(metric string, kind statKindT, pct float64) (float64, bool
 		if c.invocations == 0 {
 			return 0, false
 		}
-		if kind == statSampleCount {
+		switch kind {
+		case statSampleCount:
 			return float64(c.invocations), true
+		case statAverage:
+			return c.average(), true
+		case statMaximum:
+			return c.maximum(), true
 		}
 		return c.percentile(pct), true
 	}

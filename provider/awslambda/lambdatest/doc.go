@@ -27,7 +27,12 @@
 // SetBehavior (a version's error rate, throttle rate and latency
 // percentiles); the alias's routing history, recorded from every
 // CreateAlias/UpdateAlias on the emulator clock, splits the load, and
-// GetMetricData answers from that model by Resource and ExecutedVersion.
+// GetMetricData answers from that model by Resource and ExecutedVersion,
+// adding the invocations the emulator ran (Invoke; traffic.go, call):
+// each counts in Invocations, in Errors when it ended with
+// X-Amz-Function-Error, and in Duration with its time on the emulator
+// clock, under the dimension sets its qualifier makes (an alias: Resource
+// fn:alias and ExecutedVersion; a version: Resource fn:N only).
 // Inject throttling (Options.Throttle), failures (Options.Fault) and
 // failed updates (Options.FailUpdate), slow
 // down update settling (Options.SettlePolls, Options.SettleDelay), and
@@ -84,8 +89,10 @@
 //     documented errors (permissions.go); GetEventSourceMapping and
 //     UpdateEventSourceMapping repoint a mapping (esm.go).
 //
-// What it does not emulate: asynchronous invocation's queue and retries,
-// invocation metrics (invocations do not reach GetMetricData), layers, code
+// What it does not emulate: asynchronous invocation's queue and retries
+// (an Event invocation runs at once and counts as it ran), throttling of
+// invocations by concurrency (the Throttles metric comes from the modeled
+// load only), layers, code
 // signing, function URLs, Pending state after CreateFunction, metric math, sub-minute
 // metric periods, and the account's real quotas.
 //

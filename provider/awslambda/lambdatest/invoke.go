@@ -195,6 +195,8 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, rt route) {
 	}
 	h := s.inv.handlers[f.name+":"+version]
 	name := f.name
+	_, viaAlias := f.aliases[q]
+	began := s.now()
 	s.mu.Unlock()
 
 	w.Header().Set("X-Amz-Executed-Version", version)
@@ -216,6 +218,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, rt route) {
 			Message: "Response payload size exceeded maximum allowed payload size (" + strconv.Itoa(MaxSyncResponse) + " bytes)."})
 	}
 	s.logInvocation(Invocation{Function: name, Qualifier: q, Version: version, Type: typ, Payload: payload, FunctionError: fnErr})
+	s.countCall(f, call{at: began, resource: q, alias: viaAlias, version: version, failed: fnErr != ""})
 	if typ == "Event" {
 		w.WriteHeader(http.StatusAccepted)
 		return
@@ -227,6 +230,20 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, rt route) {
 	w.Header().Set("X-Amzn-RequestId", "lambdatest")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
+}
+
+// countCall records an invocation that ran for the metrics (traffic.go,
+// call), its duration measured on the emulator clock: zero under a
+// virtual clock that does not move while the handler runs. An invocation
+// of a function deleted meanwhile is not counted.
+func (s *Server) countCall(f *function, k call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k.ms = ms(s.now().Sub(k.at))
+	if s.funcs[f.name] != f {
+		return
+	}
+	f.traffic.calls = append(f.traffic.calls, k)
 }
 
 func (s *Server) logInvocation(iv Invocation) {

@@ -69,6 +69,37 @@ type traffic struct {
 	routes    map[string][]routePoint    // alias → history
 	loads     map[string][]loadPoint     // alias → history
 	behaviors map[string][]behaviorPoint // version → history
+	calls     []call                     // real invocations, oldest first
+}
+
+// call is one invocation the emulator ran (Invoke with RequestResponse or
+// Event; a DryRun runs nothing). The metrics count it beside the modeled
+// load: Invocations one, Errors one when it ended in a function error
+// (X-Amz-Function-Error), Duration its time on the emulator clock, all at
+// the minute it started ("The timestamp on a metric reflects when the
+// function was invoked", Lambda developer guide, "Working with Lambda
+// function metrics"). Which series it counts in follows its qualifier:
+//   - every invocation: {FunctionName} ("aggregate metrics for all versions
+//     and aliases of a function", same page);
+//   - through an alias: {FunctionName, Resource=fn:alias} and {FunctionName,
+//     Resource=fn:alias, ExecutedVersion=N} for the version N that ran
+//     ("By Executed Version – View metrics for a combination of alias and
+//     version", same page; aws/aws-cdk#14248 shows a version behind an alias
+//     measured under the alias's Resource with ExecutedVersion);
+//   - through a version number: {FunctionName, Resource=fn:N} only ("By
+//     Resource – View metrics for a version or alias of a function"); no
+//     ExecutedVersion series (that dimension combines an alias and a
+//     version);
+//   - through "$LATEST": {FunctionName, Resource=fn:$LATEST} (a series
+//     seen in Netflix/atlas#1005; unverified which invocations make it);
+//     unqualified: {FunctionName} only (unverified).
+type call struct {
+	at       time.Time
+	resource string // the qualifier as requested; "" when unqualified
+	alias    bool   // resource names an alias
+	version  string // the version that ran
+	failed   bool
+	ms       float64
 }
 
 func (t *traffic) routeChanged(alias string, at time.Time, primary string, additional map[string]float64) {
@@ -244,8 +275,11 @@ func (t *traffic) origin(alias string) (time.Time, bool) {
 // counts are the integer metrics of one series over one interval.
 type counts struct {
 	invocations, errors, throttles int64
-	// latency sums weighted by (unrounded) invocations, and that weight
+	// latency sums of the modeled load weighted by (unrounded)
+	// invocations, and that weight
 	weight, p50, p90, p99 float64
+	// durations of real invocations (calls), ms
+	durs []float64
 }
 
 func (c *counts) add(o counts) {
@@ -256,6 +290,16 @@ func (c *counts) add(o counts) {
 	c.p50 += o.p50
 	c.p90 += o.p90
 	c.p99 += o.p99
+	c.durs = append(c.durs, o.durs...)
+}
+
+// addCall counts one real invocation.
+func (c *counts) addCall(k call) {
+	c.invocations++
+	if k.failed {
+		c.errors++
+	}
+	c.durs = append(c.durs, k.ms)
 }
 
 // window returns the counts of version v through alias over [from, to),
@@ -287,21 +331,72 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-// percentile returns the pNN latency in milliseconds of c, interpolating
-// linearly through (0,0), (50,P50), (90,P90), (99,P99) and flat above 99.
+// percentile returns the pNN latency in milliseconds of c. The modeled
+// load's is interpolated linearly through (0,0), (50,P50), (90,P90),
+// (99,P99) and flat above 99; the real invocations' is the nearest-rank
+// percentile of their durations; when a period has both, the two are
+// averaged weighted by their invocations.
 func (c counts) percentile(p float64) float64 {
-	if c.weight <= 0 {
+	model := 0.0
+	if c.weight > 0 {
+		p50, p90, p99 := c.p50/c.weight, c.p90/c.weight, c.p99/c.weight
+		switch {
+		case p <= 50:
+			model = p50 * p / 50
+		case p <= 90:
+			model = p50 + (p90-p50)*(p-50)/40
+		case p <= 99:
+			model = p90 + (p99-p90)*(p-90)/9
+		default:
+			model = p99
+		}
+	}
+	if len(c.durs) == 0 {
+		return model
+	}
+	ds := slices.Clone(c.durs)
+	slices.Sort(ds)
+	rank := int(math.Ceil(p/100*float64(len(ds)))) - 1
+	real := ds[min(max(rank, 0), len(ds)-1)]
+	return c.blend(model, real)
+}
+
+// blend averages a modeled and a real statistic weighted by invocations.
+func (c counts) blend(model, real float64) float64 {
+	w := max(c.weight, 0)
+	n := float64(len(c.durs))
+	if w+n == 0 {
 		return 0
 	}
-	p50, p90, p99 := c.p50/c.weight, c.p90/c.weight, c.p99/c.weight
-	switch {
-	case p <= 50:
-		return p50 * p / 50
-	case p <= 90:
-		return p50 + (p90-p50)*(p-50)/40
-	case p <= 99:
-		return p90 + (p99-p90)*(p-90)/9
-	default:
-		return p99
+	return (model*w + real*n) / (w + n)
+}
+
+// average is the Average of Duration: the modeled load's P50 (the model
+// has no mean) blended with the real invocations' mean.
+func (c counts) average() float64 {
+	if len(c.durs) == 0 {
+		return c.percentile(50)
 	}
+	sum := 0.0
+	for _, d := range c.durs {
+		sum += d
+	}
+	model := 0.0
+	if c.weight > 0 {
+		model = c.p50 / c.weight
+	}
+	return c.blend(model, sum/float64(len(c.durs)))
+}
+
+// maximum is the Maximum of Duration: the modeled load's P99 or the
+// longest real invocation, whichever is larger.
+func (c counts) maximum() float64 {
+	m := 0.0
+	if c.weight > 0 {
+		m = c.p99 / c.weight
+	}
+	for _, d := range c.durs {
+		m = max(m, d)
+	}
+	return m
 }

@@ -76,6 +76,8 @@
 // InvokeTransport answers HTTP requests to the apps' and slots' host names
 // in process: a slot runs the Handler set with SetHandler for the version
 // its SLIPWAY_VERSION names, and production sends a ramp-up rule's share
-// of requests to its slot (deterministically). Invocations do not enter
-// the metrics model.
+// of requests to its slot (deterministically). Every request served also
+// counts in the metrics of the slot that answered it, beside the modeled
+// load (Requests, FunctionExecutionCount, Http5xx for a 5xx answer,
+// HttpResponseTime with its time on the emulator clock; traffic.go, call).
 package azuretest

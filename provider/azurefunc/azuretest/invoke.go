@@ -88,13 +88,22 @@ func (s *Server) invoke(ctx context.Context, host, path string, body []byte) (in
 	}
 	version := st.slots[slotName].settings["SLIPWAY_VERSION"]
 	app := st.name
+	began := s.now()
 	s.mu.Unlock()
 
 	s.inv.mu.Lock()
 	h := s.inv.handlers[app+"/"+version]
 	s.inv.log = append(s.inv.log, Invocation{Host: host, Path: path, Slot: slotName, Version: version})
 	s.inv.mu.Unlock()
-	return httpfn.Run(ctx, h, body)
+	code, out := httpfn.Run(ctx, h, body)
+	s.mu.Lock()
+	// The answering slot's metrics count the request (traffic.go, call),
+	// unless the app was deleted meanwhile.
+	if s.sites[app] == st {
+		s.calls[app] = append(s.calls[app], call{at: began, slot: slotName, status: code, secs: s.now().Sub(began).Seconds()})
+	}
+	s.mu.Unlock()
+	return code, out
 }
 
 // rampUpPick returns the slot a production request reaches: the slot of

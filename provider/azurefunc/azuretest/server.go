@@ -93,6 +93,7 @@ type Server struct {
 	load     map[string]float64   // app → requests per second at production
 	behavior map[string]map[string]Behavior
 	direct   map[string]map[string]float64 // app → slot → requests per second at the slot's own host
+	calls    map[string][]call             // app → real requests served (traffic.go), oldest first
 
 	inv invokeState // invoke.go
 }
@@ -107,6 +108,7 @@ func NewServer(opts Options) *Server {
 		load:     map[string]float64{},
 		behavior: map[string]map[string]Behavior{},
 		direct:   map[string]map[string]float64{},
+		calls:    map[string][]call{},
 	}
 	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serve))
 	return s

@@ -209,6 +209,24 @@ func (s *Server) cumulative(app, slotName string, t time.Time) (req, errs, resp 
 	return req, errs, resp
 }
 
+// call is one request the emulator served at an app's or a slot's host
+// name (InvokeTransport). The metrics of the slot that answered it count
+// it beside the modeled load: each slot is its own Azure Monitor resource
+// ("Set up staging environments in Azure App Service"; Microsoft.Web/sites
+// and Microsoft.Web/sites/slots in "Supported metrics for
+// Microsoft.Web/sites"), so a request the ramp-up rule sent from
+// production's host to a slot counts on that slot, as a request to the
+// slot's own host does. Requests and FunctionExecutionCount count it,
+// Http5xx when it was answered with a 5xx, HttpResponseTime averages its
+// time on the emulator clock with the modeled requests', at the grain it
+// started in.
+type call struct {
+	at     time.Time
+	slot   string // "" for production
+	status int
+	secs   float64
+}
+
 // counts returns the requests and 5xx slot served in [a, b), and their
 // mean response time in seconds.
 func (s *Server) counts(app, slotName string, a, b time.Time) (req, errs int64, mean float64) {
@@ -216,8 +234,20 @@ func (s *Server) counts(app, slotName string, a, b time.Time) (req, errs int64, 
 	rb, eb, pb := s.cumulative(app, slotName, b)
 	req = int64(math.Floor(rb+1e-9) - math.Floor(ra+1e-9))
 	errs = int64(math.Floor(eb+1e-9) - math.Floor(ea+1e-9))
-	if rb-ra > 0 {
-		mean = (pb - pa) / (rb - ra)
+	n, secs := rb-ra, pb-pa
+	for _, c := range s.calls[app] {
+		if c.slot != slotName || c.at.Before(a) || !c.at.Before(b) {
+			continue
+		}
+		req++
+		if c.status >= 500 {
+			errs++
+		}
+		n++
+		secs += c.secs
+	}
+	if n > 0 {
+		mean = secs / n
 	}
 	return req, errs, mean
 }

@@ -41,8 +41,12 @@
 //
 // InvokeTransport answers HTTP requests to the service URL (the split picks
 // a revision, deterministically by percent) and to each tag's URL (its
-// revision only), running the Handler set with SetHandler; invocations do
-// not enter the metrics model.
+// revision only), running the Handler set with SetHandler. Every request
+// that reaches a revision also counts in its metrics beside the modeled
+// load — request_count by the status it was answered with,
+// request_latencies with its time on the emulator clock — whichever URL
+// it came through, as Cloud Monitoring counts "requests reaching the
+// revision" (traffic.go, call).
 //
 // Everything is safe for concurrent use. Time is Options.Now: a virtual
 // clock makes rollouts of minutes take none.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/slipway-dev/slipway/provider/internal/httpfn"
 )
@@ -68,6 +69,7 @@ func (s *Server) invoke(ctx context.Context, label string, body []byte) (int, []
 	if ok {
 		rev = s.pick(v, tag)
 	}
+	began := s.now()
 	s.mu.Unlock()
 	if !ok || rev == "" {
 		return http.StatusNotFound, []byte(`{"error":"not found"}`)
@@ -75,7 +77,15 @@ func (s *Server) invoke(ctx context.Context, label string, body []byte) (int, []
 	s.inv.mu.Lock()
 	h := s.inv.handlers[rev]
 	s.inv.mu.Unlock()
-	return httpfn.Run(ctx, h, body)
+	code, out := httpfn.Run(ctx, h, body)
+	s.mu.Lock()
+	// The revision's metrics count the request (traffic.go, call), unless
+	// the service was deleted meanwhile.
+	if s.services[id] == v {
+		v.model.calls = append(v.model.calls, call{at: began, revision: rev, status: code, ms: float64(s.now().Sub(began)) / float64(time.Millisecond)})
+	}
+	s.mu.Unlock()
+	return code, out
 }
 
 // pick chooses the revision a request reaches: the tagged one, or one of

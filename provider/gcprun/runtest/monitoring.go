@@ -295,37 +295,49 @@ func (s *Server) rawSeries(f filter, mtype string, pct float64, aligner monitori
 				}
 				pStart := pEnd.Add(-period)
 				c := v.model.window(rev, pStart, pEnd)
+				calls := v.model.callsIn(rev, pStart, pEnd)
 				iv := &monitoringpb.TimeInterval{StartTime: ts(pStart), EndTime: ts(pEnd)}
 				if mtype == RequestCount {
-					for _, kc := range []struct {
-						k key
-						n int64
-					}{{key{"200", "2xx"}, c.ok}, {key{"500", "5xx"}, c.errors}, {key{"429", "4xx"}, c.throttled}} {
-						if kc.n == 0 {
+					n := map[key]int64{{"200", "2xx"}: c.ok, {"500", "5xx"}: c.errors, {"429", "4xx"}: c.throttled}
+					for _, k := range calls {
+						n[key{strconv.Itoa(k.status), codeClass(k.status)}]++
+					}
+					for _, k := range slices.SortedFunc(maps.Keys(n), func(a, b key) int { return strings.Compare(a.code, b.code) }) {
+						if n[k] == 0 {
 							continue
 						}
-						val := &monitoringpb.TypedValue{Value: &monitoringpb.TypedValue_Int64Value{Int64Value: kc.n}}
+						val := &monitoringpb.TypedValue{Value: &monitoringpb.TypedValue_Int64Value{Int64Value: n[k]}}
 						if aligner == monitoringpb.Aggregation_ALIGN_RATE {
-							val = &monitoringpb.TypedValue{Value: &monitoringpb.TypedValue_DoubleValue{DoubleValue: float64(kc.n) / period.Seconds()}}
+							val = &monitoringpb.TypedValue{Value: &monitoringpb.TypedValue_DoubleValue{DoubleValue: float64(n[k]) / period.Seconds()}}
 						}
-						byKey[kc.k] = append(byKey[kc.k], &monitoringpb.Point{Interval: iv, Value: val})
+						byKey[k] = append(byKey[k], &monitoringpb.Point{Interval: iv, Value: val})
 					}
 					continue
 				}
-				for _, kc := range []struct {
-					k key
-					n int64
-				}{{key{"", "2xx"}, c.ok}, {key{"", "5xx"}, c.errors}} {
-					if kc.n == 0 {
+				modeled := map[string]int64{"2xx": c.ok, "5xx": c.errors}
+				real := map[string][]float64{}
+				for _, k := range calls {
+					real[codeClass(k.status)] = append(real[codeClass(k.status)], k.ms)
+				}
+				classes := slices.Sorted(maps.Keys(real))
+				for cl := range modeled {
+					if !slices.Contains(classes, cl) {
+						classes = append(classes, cl)
+					}
+				}
+				slices.Sort(classes)
+				for _, cl := range classes {
+					nm, durs := modeled[cl], real[cl]
+					if nm == 0 && len(durs) == 0 {
 						continue
 					}
 					var val *monitoringpb.TypedValue
 					if pct > 0 {
-						val = &monitoringpb.TypedValue{Value: &monitoringpb.TypedValue_DoubleValue{DoubleValue: percentileOf(c.b, pct)}}
+						val = &monitoringpb.TypedValue{Value: &monitoringpb.TypedValue_DoubleValue{DoubleValue: blendPercentile(c.b, nm, durs, pct)}}
 					} else {
-						val = &monitoringpb.TypedValue{Value: &monitoringpb.TypedValue_DistributionValue{DistributionValue: latencyDistribution(c.b, kc.n)}}
+						val = &monitoringpb.TypedValue{Value: &monitoringpb.TypedValue_DistributionValue{DistributionValue: blendDistribution(c.b, nm, durs)}}
 					}
-					byKey[kc.k] = append(byKey[kc.k], &monitoringpb.Point{Interval: iv, Value: val})
+					byKey[key{"", cl}] = append(byKey[key{"", cl}], &monitoringpb.Point{Interval: iv, Value: val})
 				}
 			}
 			for _, k := range slices.SortedFunc(maps.Keys(byKey), func(a, b key) int { return strings.Compare(a.class+a.code, b.class+b.code) }) {
@@ -354,6 +366,52 @@ func percentileOf(b Behavior, p float64) float64 {
 	default:
 		return ms(b.P90) + (ms(b.P99)-ms(b.P90))*(p-90)/9
 	}
+}
+
+// codeClass is the response_code_class of an HTTP status: "2xx", "4xx"…
+func codeClass(status int) string { return strconv.Itoa(status/100) + "xx" }
+
+// blendPercentile is the pct-th latency percentile of a period with nm
+// modeled requests (interpolated from b) and real ones taking durs ms
+// (nearest rank), averaged weighted by their counts.
+func blendPercentile(b Behavior, nm int64, durs []float64, pct float64) float64 {
+	if len(durs) == 0 {
+		return percentileOf(b, pct)
+	}
+	ds := slices.Clone(durs)
+	slices.Sort(ds)
+	rank := int(math.Ceil(pct/100*float64(len(ds)))) - 1
+	real := ds[min(max(rank, 0), len(ds)-1)]
+	if nm == 0 {
+		return real
+	}
+	return (percentileOf(b, pct)*float64(nm) + real*float64(len(ds))) / float64(nm+int64(len(ds)))
+}
+
+// blendDistribution is the latency distribution of nm modeled requests
+// (latencyDistribution) and of real ones taking durs ms, each in its
+// bucket.
+func blendDistribution(b Behavior, nm int64, durs []float64) *distribution.Distribution {
+	var d *distribution.Distribution
+	if nm > 0 {
+		d = latencyDistribution(b, nm)
+	} else {
+		d = &distribution.Distribution{BucketOptions: proto.Clone(latencyBuckets).(*distribution.Distribution_BucketOptions)}
+	}
+	sum := d.Mean * float64(d.Count)
+	for _, ms := range durs {
+		i := bucketOf(ms)
+		for len(d.BucketCounts) <= i {
+			d.BucketCounts = append(d.BucketCounts, 0)
+		}
+		d.BucketCounts[i]++
+		d.Count++
+		sum += ms
+	}
+	if d.Count > 0 {
+		d.Mean = sum / float64(d.Count)
+	}
+	return d
 }
 
 // latencyDistribution spreads n requests so that the 50th, 90th and 99th

@@ -63,6 +63,23 @@ type model struct {
 	splits    []splitPoint
 	loads     []loadPoint
 	behaviors map[string][]behaviorPoint
+	calls     []call // real requests, oldest first
+}
+
+// call is one request the emulator served at the service URL or a tag URL
+// (InvokeTransport). The metrics count it beside the modeled load, under
+// the revision that answered it: request_count is the "Number of requests
+// reaching the revision" and request_latencies the "Distribution of
+// request latency in milliseconds reaching the revision" (Google Cloud
+// metrics list, "run"), whichever URL they came through — the monitored
+// resource cloud_run_revision has no tag or URL label. Its response_code
+// is the status it was answered with, its latency its time on the
+// emulator clock, at the period it started in.
+type call struct {
+	at       time.Time
+	revision string
+	status   int
+	ms       float64
 }
 
 func (m *model) splitChanged(at time.Time, split map[string]int32) {
@@ -75,6 +92,9 @@ func (m *model) revisions() []string {
 		for r := range p.split {
 			seen[r] = true
 		}
+	}
+	for _, c := range m.calls {
+		seen[c.revision] = true
 	}
 	out := make([]string, 0, len(seen))
 	for r := range seen {
@@ -208,4 +228,15 @@ func (m *model) window(r string, a, b time.Time) counts {
 	c := counts{throttled: throttled, errors: errs, b: m.behaviorAt(r, b.Add(-time.Nanosecond))}
 	c.ok = max(attempts-throttled-errs, 0)
 	return c
+}
+
+// callsIn returns revision r's real requests in [a, b).
+func (m *model) callsIn(r string, a, b time.Time) []call {
+	var out []call
+	for _, c := range m.calls {
+		if c.revision == r && !c.at.Before(a) && c.at.Before(b) {
+			out = append(out, c)
+		}
+	}
+	return out
 }

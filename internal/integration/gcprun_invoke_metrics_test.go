@@ -1,0 +1,69 @@
+package integration_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/slipway-dev/slipway/canary"
+	"github.com/slipway-dev/slipway/provider"
+	"github.com/slipway-dev/slipway/provider/gcprun"
+	"github.com/slipway-dev/slipway/provider/gcprun/runtest"
+	"github.com/slipway-dev/slipway/release"
+	"github.com/slipway-dev/slipway/semver"
+)
+
+// On Cloud Run a request to a revision through its tag URL is a request
+// "reaching the revision" like any other: invoking the candidate by
+// version through the adapter (its staging tag) shows up in the series
+// the adapter's Observe reads for that revision behind the production
+// route. This is why synthetic traffic on Cloud Run is counted twice
+// (docs/release-steps.md, "Synthetic traffic and the platform's own
+// metrics"), unlike on Lambda, where an invocation by version lands under
+// Resource=fn:N only (TestReleaseSyntheticQuietFunctionOnLambda).
+func TestGCPTagRequestsCountInTheRevisionSeries(t *testing.T) {
+	ctx := context.Background()
+	clk := canary.NewVirtualClock(time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC))
+	srv := runtest.NewServer(runtest.Options{Now: clk.Now, Polls: 2, MetricsDelay: time.Minute})
+	t.Cleanup(srv.Close)
+	p, err := gcprun.New(ctx, gcprun.Options{
+		Project: srv.Project(), Location: srv.Location(), Route: "production",
+		Now: clk.Now, Sleep: clk.Sleep, PollInterval: time.Second, MetricsDelay: 2 * time.Minute,
+		InvokeClient: &http.Client{Transport: srv.InvokeTransport()},
+	}, srv.ClientOptions()...)
+	must(t, err)
+	t.Cleanup(func() { _ = p.Close() })
+	w, err := release.New(release.Options{Runner: canary.RunnerOptions{Provider: p, Metrics: p, Clock: clk}, Actor: "test",
+		Stages: release.Stages{Staging: "staging", Production: "production"}})
+	must(t, err)
+	var res release.Result
+	for _, sv := range []string{"1.0.0", "1.1.0"} {
+		v := semver.MustParse(sv)
+		all := canary.AllAtOnce()
+		clk.Run(func() {
+			res, err = w.Release(ctx, release.Request{Function: fn, Strategy: &all,
+				Publish: release.PublishRequest{Artifact: gcpZip("checkout " + sv), Config: gcpConfig(), Semver: &v}})
+		})
+		must(t, err)
+	}
+	start := clk.Now().Truncate(time.Minute).Add(time.Minute)
+	clk.Run(func() { _ = clk.Sleep(ctx, start.Sub(clk.Now())) })
+	for range 12 {
+		clk.Run(func() {
+			_, err = p.Invoke(ctx, fn, provider.InvokeInput{Qualifier: res.Candidate, Payload: []byte("{}")})
+		})
+		must(t, err)
+	}
+	clk.Run(func() { _ = clk.Sleep(ctx, 4*time.Minute) })
+	var obs provider.Observation
+	clk.Run(func() {
+		obs, err = p.Observe(ctx, provider.Query{Function: fn, Alias: "production", Versions: []string{res.Candidate},
+			Start: start, End: start.Add(time.Minute), Period: time.Minute})
+	})
+	must(t, err)
+	s, ok := obs.Of(res.Candidate)
+	if !ok || len(s.Points) != 1 || s.Points[0].Invocations != 12 {
+		t.Fatalf("candidate %s behind production: %+v, want one point of 12 invocations (the tag requests)", res.Candidate, s)
+	}
+}

@@ -211,8 +211,8 @@ type Action struct {
 // traffic left as it is, since its routes cannot be trusted to restore.
 // Every phase change is appended to State.History with its reason.
 //
-// What Next returns shares with s only the slices it did not change, which
-// no one writes; what it changed (the history, the checks, a route's
+// What Next returns shares with s only the slices it did not change, and
+// it never writes those; what it changed (the history, the checks, a route's
 // weights) and the actions are in storage of the call's own, so calling
 // Next twice on one state gives equal, independent results. A returned
 // history has no spare capacity: appending to it copies.
@@ -293,10 +293,12 @@ type machine struct {
 
 // out is the room for what a call of Next usually returns besides its
 // history: one action and, for a SetRoute, a route's two weights (a step's
-// split). A call that changes phase allocates it with the new history
-// (grow); one that does not, alone (writeTo) or as a one-action slice
-// (emit). Nothing in it is written after the call returns: the action and
-// the state's Want share the weights, as nothing changes weights in place.
+// split). A call allocates it with the first slice it changes: the checks
+// (ownChecks) or the history (grow); a call that changes neither, alone
+// (writeTo) or as a one-action slice (emit). So a call that changes phase
+// allocates twice: this block and its reason. Nothing in it is written
+// after the call returns: the action and the state's Want share the
+// weights, as nothing changes weights in place.
 type out struct {
 	act     [1]Action
 	weights [2]provider.Weight
@@ -369,10 +371,11 @@ func (m *machine) to(p Phase, reason string) {
 // written). Unless the call has its out already (ownChecks), the array is
 // allocated together with one (room), its length rounded up to a size class
 // so that a dozen types cover every history up to 64 entries; a longer one
-// is allocated alone. The spare
-// entries serve further transitions of the same call and are clipped off
-// before Next returns, so no later call, of Next or of append, writes into
-// an array a returned state holds.
+// is allocated alone. The spare entries serve further transitions of the
+// same call and are clipped off before Next returns, so no later call, of
+// Next or of append, writes into an array a returned state holds. (Room
+// kept across calls would not do: two calls of Next on one state would
+// append into the same spare entry.)
 func (m *machine) grow(old []Transition, t Transition) []Transition {
 	m.histOwned = true
 	var h []Transition

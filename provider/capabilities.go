@@ -34,6 +34,24 @@ type Capabilities struct {
 	// call sends at least against that rate limit (Lambda: 2, ListAliases
 	// to refuse a routed version and DeleteFunction). 0 is taken as 1.
 	DeleteRequests int `json:"deleteRequests,omitempty"`
+	// InvokesObserved reports whether an invocation made through this
+	// provider's Invoker by version ID appears in the series its own
+	// Observe reads for that version (Metrics, when the provider is one),
+	// in the period the invocation was made. True on Cloud Run (a tag URL
+	// reaches the revision, and request_count counts every request
+	// reaching it) and Azure (a slot's host reaches the slot, whose
+	// Requests count it). False on Lambda (an invocation by version lands
+	// under Resource=fn:N, not in the alias's series a canary reads) and
+	// in memory (its modelled metrics do not count invocations).
+	//
+	// Where it is true, an Invoke that returned an InvokeOutput counts as
+	// one of Invocations, and as one of Errors when its Status is 500 or
+	// more; a failed Invoke (an error, the request refused or never sent)
+	// counts as none, except a throttled one (*ThrottleError), which each
+	// platform counts its own way (Cloud Run: one of Throttles; Azure:
+	// one of Invocations). Synthetic traffic (package release) subtracts
+	// what it invoked from such series to tell organic traffic apart.
+	InvokesObserved bool `json:"invokesObserved,omitempty"`
 }
 
 // CanSplit reports whether the route named alias may send traffic to more

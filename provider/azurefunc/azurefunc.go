@@ -197,14 +197,17 @@ func NewFromClients(web *armappservice.WebAppsClient, mon *armmonitor.MetricsCli
 // versions are deletable (their records; see DeleteVersion). DeleteVersion
 // sends at least six requests (ListDeployments, GetConfiguration,
 // production's and the ramp-up slot's settings, ListSlots,
-// DeleteDeployment) plus one per slot.
+// DeleteDeployment) plus one per slot. Invocations through a slot's host
+// count in that slot's metrics, which Observe reads (InvokesObserved).
 func (p *Provider) Capabilities() provider.Capabilities {
-	return provider.Capabilities{MaxRouteVersions: 2, Granularity: 1, DeleteVersions: true, SplitRoutes: []string{p.prod}, DeleteRequests: 6}
+	c := Capabilities()
+	c.SplitRoutes = []string{p.prod}
+	return c
 }
 
 // Capabilities returns the limits of a Provider with default Options.
 func Capabilities() provider.Capabilities {
-	return provider.Capabilities{MaxRouteVersions: 2, Granularity: 1, DeleteVersions: true, SplitRoutes: []string{DefaultProductionAlias}, DeleteRequests: 6}
+	return provider.Capabilities{MaxRouteVersions: 2, Granularity: 1, DeleteVersions: true, SplitRoutes: []string{DefaultProductionAlias}, DeleteRequests: 6, InvokesObserved: true}
 }
 
 // lock returns the lock that serialises this adapter's writes to app fn.

@@ -210,7 +210,7 @@ func TestReleaseSyntheticQuietFunctionOnCloudRun(t *testing.T) {
 			w, err := release.New(release.Options{
 				Runner:  canary.RunnerOptions{Provider: p, Metrics: p, Clock: clk, MetricsLag: 2 * time.Minute, Checks: map[string]canary.Check{"errors": check}},
 				Journal: j, Actor: "e2e",
-				Stages:  release.Stages{Staging: "staging", Production: "production"},
+				Stages: release.Stages{Staging: "staging", Production: "production"},
 				OnEvent: func(e release.Event) {
 					if e.Kind == release.EventPublished {
 						srv.SetHandler(e.Candidate, synthHandler(l, e.Candidate, clk.Now, tt.strict && e.Semver == "1.1.0"))

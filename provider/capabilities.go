@@ -36,21 +36,24 @@ type Capabilities struct {
 	DeleteRequests int `json:"deleteRequests,omitempty"`
 	// InvokesObserved reports whether an invocation made through this
 	// provider's Invoker by version ID appears in the series its own
-	// Observe reads for that version (Metrics, when the provider is one),
-	// in the period the invocation was made. True on Cloud Run (a tag URL
-	// reaches the revision, and request_count counts every request
-	// reaching it) and Azure (a slot's host reaches the slot, whose
-	// Requests count it). False on Lambda (an invocation by version lands
-	// under Resource=fn:N, not in the alias's series a canary reads) and
-	// in memory (its modelled metrics do not count invocations).
+	// Observe returns for that version in a query naming a route
+	// (Query.Alias, as a canary's windows do), in the period the
+	// invocation was made. True on Cloud Run: a tag URL reaches the
+	// revision, and request_count, which has no route or tag label, counts
+	// every request reaching it. False on Lambda (an invocation by version
+	// lands under Resource=fn:N, not in the alias's series), on Azure (the
+	// adapter invokes a version through a slot that runs it alone, the
+	// staging slot for a canary's candidate, not the ramp-up slot whose
+	// metrics the production route's series are) and in memory (its
+	// modelled metrics do not count invocations).
 	//
 	// Where it is true, an Invoke that returned an InvokeOutput counts as
 	// one of Invocations, and as one of Errors when its Status is 500 or
-	// more; a failed Invoke (an error, the request refused or never sent)
-	// counts as none, except a throttled one (*ThrottleError), which each
-	// platform counts its own way (Cloud Run: one of Throttles; Azure:
-	// one of Invocations). Synthetic traffic (package release) subtracts
-	// what it invoked from such series to tell organic traffic apart.
+	// more; a failed Invoke (an error: the request refused or never sent)
+	// counts as none, except a throttled one (*ThrottleError), which the
+	// platform counts its own way (Cloud Run: one of Throttles).
+	// Synthetic traffic (package release) subtracts what it invoked from
+	// such series to tell organic traffic apart.
 	InvokesObserved bool `json:"invokesObserved,omitempty"`
 }
 

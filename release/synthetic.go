@@ -31,27 +31,37 @@ import (
 //
 //   - Where the metrics do not count them (Lambda: invocations by version
 //     land under the version's Resource dimension "fn:7", never in the
-//     alias's series a canary reads; memory: its modelled metrics do not
-//     count invocations), they are added to the period's observation.
+//     alias's series a canary reads; Azure: the candidate is invoked
+//     through the staging slot's host, and the production route's series
+//     are the production and ramp-up slots'; memory: its modelled metrics
+//     do not count invocations), they are added to the period's
+//     observation.
 //   - Where the platform counts them in the very series Observe reads
 //     (provider.Capabilities.InvokesObserved, used when the metrics
-//     source is the provider itself: Cloud Run, where a tag URL reaches
-//     the revision; Azure, where a slot's host reaches the slot), they
-//     appear there in the period they were made — a later one, since they
-//     are made when the earlier period is read. Before adding a period's
-//     synthetic invocations, the step subtracts from each period it reads
-//     those it made within that period (by the workflow clock's time of
-//     each call): what remains is organic, and each synthetic request is
-//     counted once, in the period it was made for. Invocations and errors
-//     (Status ≥ 500) are subtracted exactly; latency percentiles cannot be
-//     separated, so a period with organic traffic keeps the platform's
-//     percentiles, which may include synthetic requests made in it (a
-//     period with none takes the synthetic calls' own); a throttled
-//     synthetic call is not subtracted (Cloud Run counts it as a throttle,
-//     Azure as a request); a call within the clocks' skew of a period
-//     boundary may be subtracted from the neighbouring period; and after
-//     Resume, calls the dead process made are not known, so they count as
-//     organic in the period they landed in.
+//     source is the provider itself, or a provider it wraps: Cloud Run,
+//     where a tag URL reaches the revision and request_count counts every
+//     request reaching it), they appear there in the period they were
+//     made — a later one, since they are made when the earlier period is
+//     read. Before adding a period's synthetic invocations, the step
+//     subtracts from each period it reads those it made within that
+//     period (by the workflow clock's time of each call): what remains is
+//     organic, and each synthetic request is counted once, in the period
+//     it was made for. Invocations and errors (Status ≥ 500) are
+//     subtracted exactly. Latency percentiles cannot be separated: a
+//     period with organic traffic keeps the platform's percentiles, which
+//     may include synthetic requests made in it (a period with none takes
+//     the synthetic calls' own). A throttled synthetic call is not
+//     subtracted (Cloud Run counts it as a throttle, not a request); a
+//     call within the clocks' skew of a period boundary may be subtracted
+//     from the neighbouring period; and after Resume the calls the dead
+//     process made are not known, so they count as organic in the period
+//     they landed in.
+//
+// InvokesObserved speaks of the series of a route, which a canary's
+// windows read; a window read across routes (the test alias of a
+// blue/green strategy) may count synthetic invocations on a platform that
+// says false (Lambda's direct invocations, Azure's staging slot), and is
+// not corrected.
 //
 // A version the provider cannot invoke alone (ErrUnsupported) gets no
 // synthetic traffic: see SyntheticTally.Unaddressable.

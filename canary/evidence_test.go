@@ -133,45 +133,71 @@ func TestRunnerStartUnpublishedCandidate(t *testing.T) {
 	}
 }
 
-// slowProvider adds a fixed latency to every call the runner makes on the
-// route and the metrics, in the calling goroutine's (virtual) time, and
-// records when the alias's route was put back on version 1.
+// slowProvider adds a fixed round trip to every call the runner makes on
+// the route and the metrics, in the calling goroutine's (virtual) time:
+// half on the request's way there (the call takes effect, or the source
+// answers, when it arrives), half on the response's way back. It counts the
+// calls, records when the alias's route was put back on version 1, and
+// counts the metrics reads that reached the source no later than the end of
+// the window they asked for (reads sent ahead).
 type slowProvider struct {
 	*memory.Provider
 	rtt time.Duration
 
-	mu         sync.Mutex
-	restoredAt time.Time
+	mu                    sync.Mutex
+	restoredAt            time.Time
+	routes, writes, reads int
+	ahead                 int
 }
 
 func (p *slowProvider) Route(ctx context.Context, fn, alias string) (provider.Route, error) {
-	time.Sleep(p.rtt)
-	return p.Provider.Route(ctx, fn, alias)
+	time.Sleep(p.rtt / 2)
+	p.mu.Lock()
+	p.routes++
+	p.mu.Unlock()
+	r, err := p.Provider.Route(ctx, fn, alias)
+	time.Sleep(p.rtt / 2)
+	return r, err
 }
 
 func (p *slowProvider) SetRoute(ctx context.Context, fn string, r provider.Route) (provider.Route, error) {
 	time.Sleep(p.rtt / 2) // the request's way there: the route changes now
 	got, err := p.Provider.SetRoute(ctx, fn, r)
+	p.mu.Lock()
+	p.writes++
 	if err == nil && got.Share("1") == provider.AllTraffic {
-		p.mu.Lock()
 		p.restoredAt = time.Now()
-		p.mu.Unlock()
 	}
+	p.mu.Unlock()
 	time.Sleep(p.rtt / 2) // and the response's way back
 	return got, err
 }
 
 func (p *slowProvider) Observe(ctx context.Context, q provider.Query) (provider.Observation, error) {
-	time.Sleep(p.rtt)
-	return p.Provider.Observe(ctx, q)
+	time.Sleep(p.rtt / 2) // the source answers with what it has now
+	p.mu.Lock()
+	p.reads++
+	if !time.Now().After(q.End) {
+		p.ahead++
+	}
+	p.mu.Unlock()
+	obs, err := p.Provider.Observe(ctx, q)
+	time.Sleep(p.rtt / 2)
+	return obs, err
 }
 
-// TestRunnerRollbackLatency: with 2 s per API call, a candidate failing 15%
-// of requests (against 1%) fails its first window, and all traffic is back
-// on the stable version at the window's end plus the window's metrics read
-// and half the rollback write's round trip (the route changes when the
-// request arrives): 2 s + 1 s. Before issue 13 the runner read the route
-// before the metrics (another 2 s): 5 s. In virtual time (synctest).
+// TestRunnerRollbackLatency: with a 2 s round trip per API call, a
+// candidate failing 15% of requests (against 1%) fails its first window,
+// and all traffic is back on the stable version one round trip after the
+// window's end: the window's metrics read is sent half a round trip
+// (measured on the canary's route write) before the window ends, reaches
+// the source as the window closes (a source publishes only complete
+// periods: no sooner is useful), its answer is back half a round trip
+// later, and the rollback write takes effect half a round trip after that.
+// One metrics read for the one window, no route read. Before issue 13 the
+// runner read the route, then the metrics, then wrote (3 round trips, 6 s);
+// reading at the window's end it is 1.5 round trips (3 s). In virtual time
+// (synctest).
 func TestRunnerRollbackLatency(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
@@ -197,12 +223,62 @@ func TestRunnerRollbackLatency(t *testing.T) {
 		shifted := start.Add(rtt + rtt + rtt/2)
 		windowEnd := shifted.Truncate(time.Minute).Add(2 * time.Minute)
 		late := p.restoredAt.Sub(windowEnd)
-		t.Logf("canary shifted at +%s, first window ended at +%s, stable restored at +%s: %s after the window's end (%s per call)",
-			shifted.Sub(start), windowEnd.Sub(start), p.restoredAt.Sub(start), late, rtt)
-		if late > rtt+rtt/2 {
-			t.Errorf("stable restored %s after the faulty window ended; want at most one metrics read and half a write, %s", late, rtt+rtt/2)
+		t.Logf("canary shifted at +%s, first window ended at +%s, stable restored at +%s: %s after the window's end (%s per call); calls: %d route reads, %d writes, %d metrics reads (%d sent ahead)",
+			shifted.Sub(start), windowEnd.Sub(start), p.restoredAt.Sub(start), late, rtt, p.routes, p.writes, p.reads, p.ahead)
+		if late > rtt {
+			t.Errorf("stable restored %s after the faulty window ended; want at most one round trip, %s", late, rtt)
+		}
+		if p.reads != 1 || p.ahead != 1 || p.writes != 2 || p.routes != 1 {
+			t.Errorf("calls: %d metrics reads (%d ahead), %d writes, %d route reads; want 1 read (sent ahead), 2 writes (canary, rollback), 1 route read (Start's)",
+				p.reads, p.ahead, p.writes, p.routes)
 		}
 	})
+}
+
+// TestRunnerReadAheadCalls: reading a window's metrics ahead of its end
+// adds no API call to a prompt source. A healthy candidate through
+// Canary10Percent5Minutes with a 2 s round trip: one metrics read per
+// window, each sent ahead and complete. On a source that publishes 90 s
+// late (memory's MetricsLag), the first read sent ahead comes back
+// incomplete, the runner stops reading ahead and reads at each window's end
+// and after, as it did before reading ahead existed: the one read sent
+// ahead is all it costs in the whole rollout.
+func TestRunnerReadAheadCalls(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		lag    time.Duration
+		prompt bool
+	}{{"prompt source", 0, true}, {"source 90s late", 90 * time.Second, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				mem, _ := runnerFixture(t, memory.Options{Seed: 5, MetricsLag: tc.lag})
+				mem.SetLoad("fn", "live", simLoad)
+				mem.SetBehavior("fn", "1", simStable)
+				mem.SetBehavior("fn", "2", simStable)
+				p := &slowProvider{Provider: mem, rtt: 2 * time.Second}
+				r, err := canary.NewRunner(canary.RunnerOptions{Provider: p, Metrics: p})
+				if err != nil {
+					t.Fatal(err)
+				}
+				s, _ := canary.JudgedPreset("Canary10Percent5Minutes")
+				st, err := r.Start(ctx, canary.Rollout{ID: "r", Function: "fn", Alias: "live", Candidate: "2", Strategy: s})
+				if err != nil || st.Phase != canary.PhaseSucceeded {
+					t.Fatalf("Start = %s, %v; want succeeded", st.Phase, err)
+				}
+				windows := st.Checks[0].Passes + st.Checks[0].Failures + st.Checks[0].Inconclusives
+				t.Logf("%d windows: %d metrics reads (%d sent ahead), %d route reads, %d writes", windows, p.reads, p.ahead, p.routes, p.writes)
+				switch {
+				case windows < 4:
+					t.Errorf("%d windows judged, want at least 4", windows)
+				case tc.prompt && (p.reads != windows || p.ahead != windows):
+					t.Errorf("%d metrics reads (%d sent ahead) for %d windows; want one per window, sent ahead", p.reads, p.ahead, windows)
+				case !tc.prompt && p.ahead != 1:
+					t.Errorf("%d metrics reads sent ahead to a source that lags; want 1 (the first, then no more)", p.ahead)
+				}
+			})
+		})
+	}
 }
 
 // TestRunnerRollBackOnConflictNeverWrote: two pipelines start on the same

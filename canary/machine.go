@@ -210,6 +210,12 @@ type Action struct {
 // one) ends in PhaseFailed on any event, with the damage as its reason and
 // traffic left as it is, since its routes cannot be trusted to restore.
 // Every phase change is appended to State.History with its reason.
+//
+// What Next returns shares with s only the slices it did not change, and
+// it never writes those; what it changed (the history, the checks, a route's
+// weights) and the actions are in storage of the call's own, so calling
+// Next twice on one state gives equal, independent results. A returned
+// history has no spare capacity: appending to it copies.
 func Next(s State, ev Event, now time.Time) (State, []Action) {
 	if s.Phase.Terminal() {
 		return s, nil
@@ -222,6 +228,9 @@ func Next(s State, ev Event, now time.Time) (State, []Action) {
 		return s, nil
 	}
 	m.settle()
+	// The history's spare room (see grow) stays unreachable: an append to
+	// the returned history copies, as it did before this call.
+	m.s.History = slices.Clip(m.s.History)
 	return m.s, m.acts
 }
 
@@ -272,6 +281,37 @@ type machine struct {
 	acts []Action
 	// checksOwned reports that s.Checks is already a private copy.
 	checksOwned bool
+	// histOwned reports that s.History is this call's own array, with
+	// room to append (see grow).
+	histOwned bool
+	// act and weights, when not nil, are room for the call's first action
+	// and for the weights of its route write, in an allocation the call
+	// made already (see out).
+	act     *[1]Action
+	weights *[2]provider.Weight
+}
+
+// out is the room for what a call of Next usually returns besides its
+// history: one action and, for a SetRoute, a route's two weights (a step's
+// split). A call allocates it with the first slice it changes: the checks
+// (ownChecks) or the history (grow); a call that changes neither, alone
+// (writeTo) or as a one-action slice (emit). So a call that changes phase
+// allocates twice: this block and its reason. Nothing in it is written
+// after the call returns: the action and the state's Want share the
+// weights, as nothing changes weights in place.
+type out struct {
+	act     [1]Action
+	weights [2]provider.Weight
+}
+
+// room offers o's storage to the call's first action and route write.
+func (m *machine) room(o *out) {
+	if m.act == nil && m.acts == nil {
+		m.act = &o.act
+	}
+	if m.weights == nil {
+		m.weights = &o.weights
+	}
 }
 
 // effective returns the phase the rollout is in, looking through a pause.
@@ -293,7 +333,15 @@ func (s *State) hook() *HookSpec {
 	return nil
 }
 
-func (m *machine) emit(a Action) { m.acts = append(m.acts, a) }
+// emit appends an action to the call's output, the first into the room an
+// allocation of the call left for it.
+func (m *machine) emit(a Action) {
+	if m.acts == nil && m.act != nil {
+		m.acts = m.act[:0]
+		m.act = nil
+	}
+	m.acts = append(m.acts, a)
+}
 
 // to moves to phase p, recording the transition.
 func (m *machine) to(p Phase, reason string) {
@@ -301,10 +349,12 @@ func (m *machine) to(p Phase, reason string) {
 	if !Allowed(s.Phase, p) {
 		panic(fmt.Sprintf("canary: transition %s → %s is not in the table", s.Phase, p))
 	}
-	h := make([]Transition, len(s.History)+1)
-	copy(h, s.History)
-	h[len(s.History)] = Transition{At: m.now, From: s.Phase, To: p, Step: s.Step, Event: m.ev, Reason: reason}
-	s.History = h
+	t := Transition{At: m.now, From: s.Phase, To: p, Step: s.Step, Event: m.ev, Reason: reason}
+	if m.histOwned {
+		s.History = append(s.History, t)
+	} else {
+		s.History = m.grow(s.History, t)
+	}
 	s.Phase = p
 	s.Reason = reason
 	if p.Terminal() {
@@ -316,12 +366,93 @@ func (m *machine) to(p Phase, reason string) {
 	}
 }
 
-// ownChecks makes s.Checks a private copy before it is changed.
-func (m *machine) ownChecks() []CheckState {
-	if !m.checksOwned {
-		m.s.Checks = append([]CheckState(nil), m.s.Checks...)
-		m.checksOwned = true
+// grow returns old with t appended, in a new array that only this call's
+// result references (old may be shared with other states: it is never
+// written). Unless the call has its out already (ownChecks), the array is
+// allocated together with one (room), its length rounded up to a size class
+// so that a dozen types cover every history up to 64 entries; a longer one
+// is allocated alone. The spare entries serve further transitions of the
+// same call and are clipped off before Next returns, so no later call, of
+// Next or of append, writes into an array a returned state holds. (Room
+// kept across calls would not do: two calls of Next on one state would
+// append into the same spare entry.)
+func (m *machine) grow(old []Transition, t Transition) []Transition {
+	m.histOwned = true
+	var h []Transition
+	switch n := len(old) + 1; {
+	case m.act != nil || m.acts != nil: // the call has its out already
+		h = make([]Transition, 0, n)
+	case n <= 1:
+		h = withOut(m, func(a *[1]Transition) []Transition { return a[:0] })
+	case n <= 2:
+		h = withOut(m, func(a *[2]Transition) []Transition { return a[:0] })
+	case n <= 3:
+		h = withOut(m, func(a *[3]Transition) []Transition { return a[:0] })
+	case n <= 4:
+		h = withOut(m, func(a *[4]Transition) []Transition { return a[:0] })
+	case n <= 6:
+		h = withOut(m, func(a *[6]Transition) []Transition { return a[:0] })
+	case n <= 8:
+		h = withOut(m, func(a *[8]Transition) []Transition { return a[:0] })
+	case n <= 12:
+		h = withOut(m, func(a *[12]Transition) []Transition { return a[:0] })
+	case n <= 16:
+		h = withOut(m, func(a *[16]Transition) []Transition { return a[:0] })
+	case n <= 24:
+		h = withOut(m, func(a *[24]Transition) []Transition { return a[:0] })
+	case n <= 32:
+		h = withOut(m, func(a *[32]Transition) []Transition { return a[:0] })
+	case n <= 48:
+		h = withOut(m, func(a *[48]Transition) []Transition { return a[:0] })
+	case n <= 64:
+		h = withOut(m, func(a *[64]Transition) []Transition { return a[:0] })
+	default:
+		h = make([]Transition, 0, n)
 	}
+	return append(append(h, old...), t)
+}
+
+// withOut allocates an array A (of transitions or checks) together with an
+// out, offers the out to the call (room) and returns the array as a slice,
+// empty.
+func withOut[A, E any](m *machine, slice func(*A) []E) []E {
+	b := new(struct {
+		out
+		a A
+	})
+	m.room(&b.out)
+	return slice(&b.a)
+}
+
+// ownChecks makes s.Checks a private copy before it is changed. A call that
+// has allocated nothing yet (a window judged) allocates the copy together
+// with an out, rounded up to a size class as grow does, for the action
+// that usually follows; the copy's capacity is its length.
+func (m *machine) ownChecks() []CheckState {
+	if m.checksOwned {
+		return m.s.Checks
+	}
+	m.checksOwned = true
+	old := m.s.Checks
+	n := len(old)
+	var c []CheckState
+	switch {
+	case n == 0:
+		return old
+	case m.act != nil || m.acts != nil:
+		c = make([]CheckState, 0, n)
+	case n <= 1:
+		c = withOut(m, func(a *[1]CheckState) []CheckState { return a[:0] })
+	case n <= 2:
+		c = withOut(m, func(a *[2]CheckState) []CheckState { return a[:0] })
+	case n <= 4:
+		c = withOut(m, func(a *[4]CheckState) []CheckState { return a[:0] })
+	case n <= 8:
+		c = withOut(m, func(a *[8]CheckState) []CheckState { return a[:0] })
+	default:
+		c = make([]CheckState, 0, n)
+	}
+	m.s.Checks = append(c[:0:n], old...)
 	return m.s.Checks
 }
 
@@ -709,30 +840,30 @@ func (m *machine) advance() bool {
 }
 
 // write asks for a route write of r's traffic with the expected revision.
-// It copies r's weights: when they fit a step's two and the SetRoute is the
-// call's first action, into one allocation with the action. The state's
-// Want and the action share them, as nothing changes weights in place.
+// It copies r's weights: when they fit a step's two, into the call's out
+// (allocating one, with the action, when the call has none yet and this is
+// its first action). The state's Want and the action share them, as nothing
+// changes weights in place.
 func (m *machine) write(r provider.Route, revision string) { m.writeTo(r.Alias, r.Weights, revision) }
 
 // writeTo is write with the route's parts apart, so that the caller's
 // weights can stay on its stack.
 func (m *machine) writeTo(alias string, weights []provider.Weight, revision string) {
 	m.s.Awaiting = AwaitRoute
-	if weights == nil || len(weights) > 2 || m.acts != nil {
+	if m.weights == nil && weights != nil && len(weights) <= 2 && m.acts == nil {
+		m.room(new(out))
+	}
+	if weights == nil || len(weights) > 2 || m.weights == nil {
 		want := provider.Route{Alias: alias, Weights: slices.Clone(weights), Revision: revision}
 		m.s.Want = want
 		m.emit(Action{Kind: ActionSetRoute, Route: want})
 		return
 	}
-	blk := new(struct {
-		act [1]Action
-		w   [2]provider.Weight
-	})
-	n := copy(blk.w[:], weights)
-	want := provider.Route{Alias: alias, Weights: blk.w[:n:n], Revision: revision}
+	n := copy(m.weights[:], weights)
+	want := provider.Route{Alias: alias, Weights: m.weights[:n:n], Revision: revision}
+	m.weights = nil
 	m.s.Want = want
-	blk.act[0] = Action{Kind: ActionSetRoute, Route: want}
-	m.acts = blk.act[:]
+	m.emit(Action{Kind: ActionSetRoute, Route: want})
 }
 
 // begin moves to step i: the approval gate first when it stands before it,

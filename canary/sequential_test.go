@@ -52,6 +52,49 @@ func TestSequentialWorkedExample(t *testing.T) {
 	}
 }
 
+// TestSequentialLatencyWeight runs the worked example of the latency
+// test's weight: a 10% canary at 100 requests a second (600 against 5,400
+// a minute, p0 = stats.QuantileExceedance(600, 5400, 0.99) = 0.41), error
+// rates equal (6 of 600 against 54 of 5,400), the candidate's p99 30%
+// higher every minute. Its test reaches 30.8 after four minutes (the
+// saturating prior); weighted 9 against the errors' 1 the mixture is
+// 0.9·30.8 + 0.1·0.019 = 27.7 ≥ 20 = 1/α: Fail in the fourth window; the
+// plain average, 15.4, is not there yet.
+func TestSequentialLatencyWeight(t *testing.T) {
+	ctx := context.Background()
+	var carry canary.Carry
+	for i := range 4 {
+		w := seqWindow(simEpoch.Add(time.Duration(i)*time.Minute),
+			[]provider.Point{{Invocations: 600, Errors: 6, P99: 260 * time.Millisecond}},
+			[]provider.Point{{Invocations: 5400, Errors: 54, P99: 200 * time.Millisecond}})
+		w.Carry = carry
+		m, err := canary.Sequential{}.Judge(ctx, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		carry = m.Carry
+		var st canary.SequentialState
+		if err := json.Unmarshal([]byte(carry), &st); err != nil {
+			t.Fatal(err)
+		}
+		lat := st.Evidence[1].EValue()
+		t.Logf("minute %d: %s, latency e = %.3g, errors e = %.3g, p = %.3g", i+1, m.Verdict, lat, st.Evidence[0].EValue(), m.Value)
+		want := canary.Pass
+		if i == 3 {
+			want = canary.Fail
+			if math.Abs(lat-30.8) > 0.05 {
+				t.Errorf("latency e-value after 4 minutes %.3g, want 30.8", lat)
+			}
+			if 0.5*lat+0.5*st.Evidence[0].EValue() >= 20 {
+				t.Errorf("the plain average %.3g already reaches 20: the example shows nothing", 0.5*lat+0.5*st.Evidence[0].EValue())
+			}
+		}
+		if m.Verdict != want {
+			t.Errorf("minute %d: %s, want %s (%s)", i+1, m.Verdict, want, m.Reason)
+		}
+	}
+}
+
 // TestSequentialCarry: judging two windows one after the other, carrying
 // the state, gives the same test as one window over both; a window seen
 // twice adds nothing; the state survives a JSON round trip.

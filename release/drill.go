@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,7 +45,7 @@ const (
 //	drill:
 //	  alias: staging
 //	  probe: {"ping": true}  # or
-//	  checks: [errors]
+//	  checks: [maxErrorRate]  # keys of the top-level checks
 //	  window: 2m
 type DrillRequest struct {
 	Function string `json:"function"`
@@ -367,6 +368,33 @@ func (w *Workflow) drillState(ctx context.Context, fn, id string) (drillState, b
 		}
 	}
 	return st, started, nil
+}
+
+// UnfinishedDrills returns the IDs of fn's drills that the journal shows
+// started and not finished — left by a process that stopped — oldest
+// first. Each is finished by ResumeDrill (or Drill with its ID).
+func (w *Workflow) UnfinishedDrills(ctx context.Context, fn string) ([]string, error) {
+	if err := provider.CheckName("function", fn); err != nil {
+		return nil, err
+	}
+	var open []string
+	for e, err := range w.journal.Entries(ctx, journal.Filter{Function: fn}) {
+		if err != nil {
+			return nil, fmt.Errorf("release: unfinished drills of %s: %w", fn, err)
+		}
+		if e.Kind != journal.EntryDecision {
+			continue
+		}
+		switch e.Outcome {
+		case drillStarted:
+			if !slices.Contains(open, e.Release) {
+				open = append(open, e.Release)
+			}
+		case drillFinished:
+			open = slices.DeleteFunc(open, func(id string) bool { return id == e.Release })
+		}
+	}
+	return open, nil
 }
 
 // ResumeDrill finishes drill id of fn after the process running it

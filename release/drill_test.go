@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -201,8 +202,11 @@ func TestDrill_KilledMidDrillIsResumed(t *testing.T) {
 			if got := stagingServes(t, pl); got != vs[0] {
 				t.Fatalf("after the kill staging serves %s, want the rollback point %s", got, vs[0])
 			}
-			// A new process, same journal.
+			// A new process, same journal: it finds the drill unfinished.
 			w := newE2EWorkflow(t, pl, j, nil)
+			if open, err := w.UnfinishedDrills(context.Background(), e2eFn); err != nil || !slices.Equal(open, []string{"drill-k"}) {
+				t.Fatalf("UnfinishedDrills = %q, %v; want [drill-k]", open, err)
+			}
 			res, err := w.Drill(context.Background(), release.DrillRequest{Function: e2eFn, ID: "drill-k", Probe: []byte(`{}`)})
 			if err != nil {
 				t.Fatal(err)
@@ -219,6 +223,12 @@ func TestDrill_KilledMidDrillIsResumed(t *testing.T) {
 			}
 			if _, err := w.ResumeDrill(context.Background(), e2eFn, "drill-k"); !errors.Is(err, release.ErrFinished) {
 				t.Errorf("ResumeDrill of a finished drill: %v", err)
+			}
+			if open, err := w.UnfinishedDrills(context.Background(), e2eFn); err != nil || len(open) != 0 {
+				t.Errorf("UnfinishedDrills after the resume = %q, %v; want none", open, err)
+			}
+			if _, err := w.UnfinishedDrills(context.Background(), ""); !errors.Is(err, provider.ErrInvalid) {
+				t.Errorf("UnfinishedDrills of no function: %v, want ErrInvalid", err)
 			}
 		})
 	}

@@ -12,8 +12,10 @@
 //     known, changing null probabilities, fed by CountEvidence (the
 //     candidate's share of the errors against its share of the requests)
 //     and QuantileEvidence (whether the candidate's p99 exceeded the stable
-//     one's, against the exact null probability QuantileExceedance). See
-//     sequential.go for the mathematics and worked numbers.
+//     one's, against the exact null probability QuantileExceedance), each
+//     under a Prior fixed in advance, and combined by Mix (a weighted
+//     average of e-values with fixed weights). See sequential.go for the
+//     mathematics and worked numbers.
 //
 // Package canary turns these into checks (canary.Judge) that read metrics
 // from a provider; errors here wrap ErrInvalid, which canary re-wraps as

@@ -25,12 +25,52 @@ type seqReference struct {
 	} `json:"quantileExceedance"`
 	Sequences []struct {
 		Name    string       `json:"name"`
+		Prior   string       `json:"prior"`
 		Updates [][3]float64 `json:"updates"`
 		Steps   []struct {
 			LogE   float64 `json:"logE"`
 			PValue float64 `json:"pValue"`
 		} `json:"steps"`
 	} `json:"sequences"`
+	Mixes []struct {
+		Name    string    `json:"name"`
+		A       string    `json:"a"`
+		B       string    `json:"b"`
+		Weights []float64 `json:"weights"`
+		LogMix  float64   `json:"logMix"`
+	} `json:"mixes"`
+}
+
+// refPrior maps the reference's prior names to Prior values.
+func refPrior(t *testing.T, name string) stats.Prior {
+	t.Helper()
+	for _, p := range []stats.Prior{stats.PriorUniform, stats.PriorSaturating} {
+		if p.String() == name {
+			return p
+		}
+	}
+	t.Fatalf("reference prior %q is unknown", name)
+	return 0
+}
+
+// replay feeds a reference sequence's updates to a test with its prior.
+func replay(t *testing.T, ref seqReference, name string) stats.Evidence {
+	t.Helper()
+	for _, s := range ref.Sequences {
+		if s.Name != name {
+			continue
+		}
+		e := stats.Evidence{Prior: refPrior(t, s.Prior)}
+		for _, u := range s.Updates {
+			var err error
+			if e, err = e.Update(int64(u[0]), int64(u[1]), u[2]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return e
+	}
+	t.Fatalf("no reference sequence %q", name)
+	return stats.Evidence{}
 }
 
 func readSeqReference(t *testing.T) seqReference {
@@ -76,7 +116,7 @@ func TestEvidenceReference(t *testing.T) {
 	ref := readSeqReference(t)
 	for _, s := range ref.Sequences {
 		t.Run(s.Name, func(t *testing.T) {
-			var e stats.Evidence
+			e := stats.Evidence{Prior: refPrior(t, s.Prior)}
 			for i, u := range s.Updates {
 				var err error
 				e, err = e.Update(int64(u[0]), int64(u[1]), u[2])
@@ -92,6 +132,91 @@ func TestEvidenceReference(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMixReference compares Mix of two replayed reference tests with
+// SciPy's weighted logsumexp, to 1e-6.
+func TestMixReference(t *testing.T) {
+	ref := readSeqReference(t)
+	if len(ref.Mixes) == 0 {
+		t.Fatal("reference.json has no mixes")
+	}
+	for _, m := range ref.Mixes {
+		got := stats.Mix(m.Weights, replay(t, ref, m.A), replay(t, ref, m.B))
+		if d := math.Abs(got - m.LogMix); d > 1e-6 {
+			t.Errorf("%s: log Mix %.12g, SciPy %.12g", m.Name, got, m.LogMix)
+		}
+	}
+}
+
+// evidenceOf is a test whose e-value is v under any prior.
+func evidenceOf(v float64) stats.Evidence {
+	var e stats.Evidence
+	for k := range e.LogLR {
+		e.LogLR[k] = math.Log(v)
+	}
+	return e
+}
+
+// TestMixWorkedExample checks Mix's doc numbers, Combine as equal weights,
+// and the panics on programmer errors.
+func TestMixWorkedExample(t *testing.T) {
+	a, b := evidenceOf(0.01), evidenceOf(25)
+	if got := math.Exp(stats.Mix([]float64{1, 9}, a, b)); math.Abs(got-22.501) > 1e-9 {
+		t.Errorf("Mix(1, 9) = %v, want 22.501", got)
+	}
+	if got := math.Exp(stats.Combine(a, b)); math.Abs(got-12.505) > 1e-9 {
+		t.Errorf("Combine = %v, want 12.505", got)
+	}
+	if got := math.Exp(stats.Mix([]float64{0, 2}, a, b)); math.Abs(got-25) > 1e-9 {
+		t.Errorf("Mix(0, 2) = %v, want 25", got)
+	}
+	if got := stats.Mix(nil); got != 0 {
+		t.Errorf("Mix() = %v, want 0", got)
+	}
+	for _, ws := range [][]float64{{1}, {-1, 2}, {0, 0}, {math.NaN(), 1}, {math.Inf(1), 1}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Mix(%v) did not panic", ws)
+				}
+			}()
+			stats.Mix(ws, a, b)
+		}()
+	}
+}
+
+// TestPriorSaturating checks the saturating prior's doc numbers: five
+// periods with the candidate's percentile higher give M = 73.7 at
+// p0 = 0.41 (uniform prior: 57.7) and 38.2 at p0 = 0.47 (30.6), and its
+// weights sum to 1 (a fresh test has M = 1).
+func TestPriorSaturating(t *testing.T) {
+	for _, c := range []struct {
+		p0                  float64
+		saturating, uniform float64
+	}{{0.41, 73.7, 57.7}, {0.47, 38.2, 30.6}} {
+		for _, pc := range []struct {
+			prior stats.Prior
+			want  float64
+		}{{stats.PriorSaturating, c.saturating}, {stats.PriorUniform, c.uniform}} {
+			e := stats.Evidence{Prior: pc.prior}
+			if got := e.EValue(); math.Abs(got-1) > 1e-12 {
+				t.Errorf("%v: fresh M = %v, want 1", pc.prior, got)
+			}
+			for range 5 {
+				e, _ = e.Update(1, 1, c.p0)
+			}
+			if got := e.EValue(); math.Abs(got-pc.want) > 0.05 {
+				t.Errorf("%v prior, 5 successes at p0 = %v: M = %.2f, want %v", pc.prior, c.p0, got, pc.want)
+			}
+		}
+	}
+	if _, err := (stats.Evidence{Prior: 7}).Update(1, 1, 0.5); !errors.Is(err, stats.ErrInvalid) {
+		t.Errorf("unknown prior: err = %v, want ErrInvalid", err)
+	}
+	if got := stats.Prior(7).String(); got != "Prior(7)" {
+		t.Errorf("String = %q", got)
 	}
 }
 
@@ -229,5 +354,27 @@ func TestEvidenceNullSimulation(t *testing.T) {
 	t.Logf("null rejections: %d of %d = %.4f (α = %v, Monte-Carlo s.e. %.4f)", rejected, runs, rate, alpha, se)
 	if rate > alpha+2*se {
 		t.Errorf("rejected %.4f of null sequences, more than α = %v + 2 s.e.", rate, alpha)
+	}
+	// One sign trial a period at its exact null probability (0.39…0.47, as
+	// the p99 of ~600 against ~5,400 requests), under the saturating prior.
+	rejected = 0
+	for range runs {
+		e := stats.Evidence{Prior: stats.PriorSaturating}
+		for range looks {
+			p0 := 0.39 + 0.08*r.Float64()
+			var x int64
+			if r.Float64() < p0 {
+				x = 1
+			}
+			e, _ = e.Update(x, 1, p0)
+		}
+		if e.Rejects(alpha) {
+			rejected++
+		}
+	}
+	rate = float64(rejected) / runs
+	t.Logf("sign trials, saturating prior: null rejections %d of %d = %.4f (α = %v, Monte-Carlo s.e. %.4f)", rejected, runs, rate, alpha, se)
+	if rate > alpha+2*se {
+		t.Errorf("rejected %.4f of null sign sequences, more than α = %v + 2 s.e.", rate, alpha)
 	}
 }

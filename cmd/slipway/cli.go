@@ -105,6 +105,7 @@ func commands() [][2]string {
 		{"resume", "continue the production canary a killed job left unfinished, to its promotion or rollback"},
 		{"abort", "roll back the unfinished production canary now: production ends on the stable version"},
 		{"prune", "delete old versions by a retention policy (--dry-run prints the plan)"},
+		{"drill", "rollback fire drill: move a stage alias to its rollback point, verify it serves, move it back, journal both times"},
 		{"status", "aliases, versions, unfinished canaries and who drives them, drift and the last journal entries"},
 	}
 }
@@ -112,13 +113,15 @@ func commands() [][2]string {
 const exitCodesHelp = `Exit codes:
   0  done: published, promoted, unchanged, rolled back on request (rollback, abort), nothing to resume, pruned, status printed
   1  error: the platform, the journal, a refused release (a version number that goes backwards, a rolled-back version
-     promoted again without --force, an unknown function)
+     promoted again without --force, an unknown function), a contract replay the candidate failed (publish, release:
+     production untouched, staging put back), a drill refused (a freeze, no rollback point)
   2  usage: invalid flags, environment or config file (nothing was called or written)
   3  the canary rolled back (promote, release, resume): production is on the previous version (checks failed, or
      SIGINT/SIGTERM arrived)
   4  status --fail-on-drift found routes changed behind the journal's back
   5  busy: another process drives this function's production canary (its lease is held); nothing was changed
-  6  status --fail-on-unfinished found an unfinished canary`
+  6  status --fail-on-unfinished found an unfinished canary
+  7  drill: the rollback point failed its verification (probe or checks); the alias was put back`
 
 // newRoot builds the command tree; the subcommands run with env, stdout
 // and stderr, and store the error to report in *result.

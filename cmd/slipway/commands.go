@@ -135,6 +135,7 @@ func (st *state) releaseTo(ctx context.Context, out io.Writer, verb string, stag
 		res, err = w.Release(ctx, release.Request{
 			Function: s.function, Publish: req, ID: s.releaseID(),
 			Actor: s.actor, Reason: s.releaseReason(), Strategy: &strategy,
+			Contract: s.replayContract(req),
 		})
 	})
 	if errors.Is(err, semver.ErrNoRelease) {
@@ -143,6 +144,19 @@ func (st *state) releaseTo(ctx context.Context, out io.Writer, verb string, stag
 		return errors.Join(st.appendFile(s.summaryFile, md), st.appendFile(s.outputFile, "outcome=no release\n"))
 	}
 	return st.report(out, res, err)
+}
+
+// replayContract is the contract to replay, its events validated against
+// the candidate's schema even when the schemas are not compared (--semver).
+func (s *settings) replayContract(req release.PublishRequest) *release.Contract {
+	if s.contract == nil {
+		return nil
+	}
+	c := *s.contract
+	if c.Schema == nil && req.Schema == nil && s.schema != nil {
+		c.Schema = s.schema.Candidate
+	}
+	return &c
 }
 
 // promote moves production to the version staging serves, through the
@@ -161,6 +175,9 @@ func (st *state) promote(ctx context.Context, out io.Writer) error {
 			if r, rerr := st.p.Route(ctx, s.function, s.staging); rerr == nil {
 				st.mem.SetBehavior(s.function, r.Primary(), memory.Behavior{ErrorRate: s.simulateErrorRate})
 			}
+		}
+		if s.cfg != nil && s.cfg.file.Synthetic != nil {
+			st.printer(out).line("slipway: promote runs no synthetic traffic (the file's synthetic applies to release)")
 		}
 		var id string
 		if id, err = st.stagedVersion(ctx); err != nil {
@@ -232,6 +249,9 @@ func (st *state) report(out io.Writer, res release.Result, err error) error {
 	}
 	st.printer(out).line("%s", line)
 	st.onRollback(context.Background(), res)
+	if rv := res.Revert; rv != nil && rv.Err != "" {
+		st.printer(out).line("slipway: onRollback failed (the traffic rollback stands): %s", rv.Err)
+	}
 	if res.NotifyErr != nil {
 		fmt.Fprintf(out, "slipway: notification failed (the outcome stands): %v\n", res.NotifyErr)
 	}

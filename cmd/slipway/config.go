@@ -39,6 +39,13 @@ type fileConfig struct {
 	Hooks        *hooksConfig   `yaml:"hooks"`
 	Lease        *leaseConfig   `yaml:"lease"`
 	Metrics      *metricsConfig `yaml:"metrics"`
+	LockDown     *lockDownCfg   `yaml:"lockDown"`
+	Remap        *remapCfg      `yaml:"remap"`
+	Contract     *contractCfg   `yaml:"contract"`
+	Publish      *publishCfg    `yaml:"publish"`
+	Synthetic    *syntheticCfg  `yaml:"synthetic"`
+	OnRollback   *onRollbackCfg `yaml:"onRollback"`
+	Drill        *drillCfg      `yaml:"drill"`
 }
 
 type fnConfig struct {
@@ -146,6 +153,7 @@ type config struct {
 	metrics  *metricsSource // nil: the provider's own metrics
 	alarms   []string       // checks.alarms
 	alarmsAt int            // its line
+	steps    stepsConfig    // contract, synthetic, onRollback, lockDown, remap, drill
 }
 
 func (c *config) hasFunction(name string) bool {
@@ -452,7 +460,7 @@ func (c *config) validate(root *yaml.Node) error {
 		}
 		set("lease-ttl", l.TTL, "lease", "ttl")
 	}
-	return nil
+	return c.buildSteps(root, bad, dur, set)
 }
 
 func (c *config) buildStrategy(root *yaml.Node, bad func(string, ...any) func(...any) error, dur func(string, ...any) (time.Duration, error)) error {

@@ -114,6 +114,18 @@ type settings struct {
 	entries     int
 	failOnDrift bool
 
+	// The release steps (stepscfg.go): the contract and the input schemas
+	// (publish, release), synthetic traffic (release, promote, resume), the
+	// drill's probe and window (drill; its alias is alias).
+	contractEvents, contractSchema string
+	schemaFile, previousSchemaFile string
+	syntheticPerMinute             float64
+	probe                          string
+	window                         time.Duration
+	schema                         *release.InputSchema      // built from the files above
+	contract                       *release.Contract         // built from the files above
+	synthetic                      *release.SyntheticTraffic // built from the rate and the file's payload
+
 	set            map[string]bool // the flags given, on the command line, by the environment or the config file
 	givenNotByFile map[string]bool // the flags given on the command line or by the environment
 }
@@ -161,6 +173,9 @@ func (s *settings) register(c *cli) {
 		c.str(&s.webhook, "webhook", "", "POST each outcome as JSON to this URL", "SLIPWAY_WEBHOOK_URL")
 		c.str(&s.slackWebhook, "slack-webhook", "", "post each outcome to this Slack incoming webhook", "SLIPWAY_SLACK_WEBHOOK_URL")
 	}
+	if s.cmd == "drill" {
+		c.float(&s.load, "load", 50, "memory provider: requests per second arriving at production (staging gets a tenth), judged by the drill's checks", "SLIPWAY_LOAD")
+	}
 	if s.cmd == "publish" || s.cmd == "release" || s.cmd == "promote" || s.cmd == "resume" {
 		c.float(&s.load, "load", 50, "memory provider: requests per second arriving at production (staging gets a tenth)", "SLIPWAY_LOAD")
 		c.float(&s.simulateErrorRate, "simulate-error-rate", 0, "memory provider: the candidate fails this share of its invocations (0..1), to rehearse a rollback", "SLIPWAY_SIMULATE_ERROR_RATE")
@@ -181,6 +196,15 @@ func (s *settings) register(c *cli) {
 		c.str(&s.handler, "handler", "", "handler of the version (default: as production's; bootstrap on a new memory function)", "SLIPWAY_HANDLER")
 		c.integer(&s.memoryMB, "memory-mb", 0, "memory of the version in MiB (default: as production's; 128 on a new memory function)", "SLIPWAY_MEMORY_MB")
 		c.duration(&s.timeout, "timeout", 0, "invocation timeout of the version (default: as production's; 10s on a new memory function)", "SLIPWAY_TIMEOUT")
+	}
+	if s.cmd == "publish" || s.cmd == "release" {
+		c.str(&s.schemaFile, "schema", "", "the candidate's input JSON Schema file: with --previous-schema, a breaking change makes the bump MAJOR (the reason is journaled); it validates the contract's events", "SLIPWAY_SCHEMA")
+		c.str(&s.previousSchemaFile, "previous-schema", "", "the input JSON Schema file of the last release, compared with --schema", "SLIPWAY_PREVIOUS_SCHEMA")
+		c.str(&s.contractEvents, "contract", "", "replay the recorded events matching this file pattern (NAME.json, optional NAME.expect.json) against the candidate before any production traffic", "SLIPWAY_CONTRACT")
+		c.str(&s.contractSchema, "contract-schema", "", "validate the contract's events against this JSON Schema file (default: --schema)", "SLIPWAY_CONTRACT_SCHEMA")
+	}
+	if s.cmd == "release" {
+		c.float(&s.syntheticPerMinute, "synthetic-per-minute", 0, "invoke the candidate and the stable version this many times a minute each during the canary's windows, counted apart from organic traffic (0: none)", "SLIPWAY_SYNTHETIC_PER_MINUTE")
 	}
 	if s.cmd == "release" || s.cmd == "promote" {
 		c.str(&s.strategyName, "strategy", "Canary10Percent5Minutes", "how production traffic shifts: "+strings.Join(canary.Presets(), ", "), "SLIPWAY_STRATEGY")
@@ -217,6 +241,10 @@ func (s *settings) register(c *cli) {
 		c.str(&s.to, "to", "", "version ID to restore (default the journal's previous good version)", "SLIPWAY_ROLLBACK_TO")
 	case "prune":
 		c.boolean(&s.dryRun, "dry-run", "print the plan, delete nothing", "SLIPWAY_DRY_RUN")
+	case "drill":
+		c.str(&s.alias, "alias", "", "stage alias to drill (default the staging alias)", "SLIPWAY_DRILL_ALIAS")
+		c.str(&s.probe, "probe", "", "JSON payload invoked on the alias once it is on the rollback point; it must succeed there", "SLIPWAY_DRILL_PROBE")
+		c.duration(&s.window, "window", 0, "length of the window of the drill's checks (default 1m)", "SLIPWAY_DRILL_WINDOW")
 	case "abort":
 		c.boolean(&s.requestOnly, "request-only", "only record the abort in the rollout store, for a process still driving the canary from this state directory (it rolls back within 10s); production may still be split when abort exits", "SLIPWAY_ABORT_REQUEST_ONLY")
 	}
@@ -315,6 +343,13 @@ func (s *settings) validate() error {
 	default:
 		return usageError("--provider %q: want one of %s", s.providerKey, strings.Join(providerNames(), ", "))
 	}
+	if k, ok := providerByName(s.providerKey); ok {
+		// The step keys the provider cannot carry out, before anything
+		// is opened.
+		if err := s.cfg.checkPowers(k.typ, s.cmd); err != nil {
+			return err
+		}
+	}
 	if s.providerKey == "gcprun" && s.project == "" {
 		return usageError("--provider gcprun needs a project: --project, SLIPWAY_PROJECT, GOOGLE_CLOUD_PROJECT or the config file's project")
 	}
@@ -362,6 +397,9 @@ func (s *settings) validate() error {
 	}
 	if s.cmd == "status" && s.entries < 0 {
 		return usageError("--entries %d is negative", s.entries)
+	}
+	if err := s.buildSteps(); err != nil {
+		return err
 	}
 	if s.cmd == "publish" || s.cmd == "release" {
 		if err := s.buildPublish(); err != nil {
@@ -446,8 +484,13 @@ func (s *settings) buildPublish() error {
 			s.releaseCommit, _, _ = strings.Cut(req.Commits[0], "\n")
 		}
 	}
-	if req.Semver == nil && req.Level == nil && s.commitsFile == "" {
-		return usageError("%s needs a version: --level, --semver or --commits-file", s.cmd)
+	if s.schema != nil && req.Semver == nil {
+		// --semver names the version: the schemas are not compared (the
+		// candidate's still validates the contract's events).
+		req.Schema = s.schema
+	}
+	if req.Semver == nil && req.Level == nil && s.commitsFile == "" && (req.Schema == nil || req.Schema.Previous == nil) {
+		return usageError("%s needs a version: --level, --semver or --commits-file (or --schema with --previous-schema)", s.cmd)
 	}
 	if err := req.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)

@@ -17,9 +17,10 @@ const (
 	hookPostTraffic = "post-traffic command"
 )
 
-// applyConfig puts the config file's deploy policy and hooks into the
-// workflow's options.
+// applyConfig puts the config file's deploy policy and hooks, and the
+// release steps the subcommand runs, into the workflow's options.
 func (s *settings) applyConfig(opts *release.Options) {
+	s.applySteps(opts)
 	if s.cfg == nil {
 		return
 	}

@@ -29,6 +29,10 @@
 //     version from the journal, or on --to.
 //   - resume continues the production canary a killed job left unfinished;
 //     abort rolls it back (see "A job killed mid-canary").
+//   - drill runs a rollback fire drill on a stage alias (default staging):
+//     to its rollback point, verified by a probe and/or one window of
+//     checks, and back, journaling both times; the next drill finishes one
+//     whose process died.
 //   - prune applies a retention policy; --dry-run prints the plan.
 //   - status prints the aliases, versions, every unfinished canary (who
 //     drove it, since when, its step, traffic and last verdicts, and what
@@ -69,12 +73,13 @@
 // # Exit codes
 //
 //	0  done: published, promoted, unchanged, rolled back on request (rollback, abort), nothing to resume, pruned, status printed
-//	1  error: the platform, the journal, a refused release (a version number going backwards, a rolled-back version without --force, an unknown function)
+//	1  error: the platform, the journal, a refused release (a version number going backwards, a rolled-back version without --force, an unknown function), a failed contract replay, a refused drill
 //	2  usage: invalid flags, environment or config file (nothing was called or written)
 //	3  the canary rolled back (promote, release, resume): production is on the previous version (checks failed, or SIGINT/SIGTERM)
 //	4  status --fail-on-drift found routes changed behind the journal's back
 //	5  busy: another process drives the function's production canary (its lease is held)
 //	6  status --fail-on-unfinished found an unfinished canary
+//	7  drill: the rollback point failed its verification; the alias was put back
 package main
 
 import (
@@ -87,17 +92,19 @@ import (
 
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/canary/blobstore"
+	"github.com/slipway-dev/slipway/release"
 )
 
 // Exit codes.
 const (
-	exitOK         = 0
-	exitError      = 1
-	exitUsage      = 2
-	exitRolledBack = 3
-	exitDrift      = 4
-	exitBusy       = 5
-	exitUnfinished = 6
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2
+	exitRolledBack  = 3
+	exitDrift       = 4
+	exitBusy        = 5
+	exitUnfinished  = 6
+	exitDrillFailed = 7
 )
 
 func main() {
@@ -128,6 +135,8 @@ func exitCode(err error) int {
 		return exitBusy
 	case errors.Is(err, errUnfinished):
 		return exitUnfinished
+	case errors.Is(err, release.ErrDrillFailed):
+		return exitDrillFailed
 	}
 	return exitError
 }
@@ -155,6 +164,8 @@ func execute(ctx context.Context, s *settings, stdout, stderr io.Writer) error {
 		return st.resume(ctx, stdout)
 	case "abort":
 		return st.abort(ctx, stdout)
+	case "drill":
+		return st.drill(ctx, stdout)
 	}
 	return st.status(ctx, stdout)
 }

@@ -133,6 +133,9 @@ func open(ctx context.Context, s *settings, stderr io.Writer) (*state, error) {
 	if _, err := s.cfg.alarmsCheck(st.p); err != nil {
 		return fail(err)
 	}
+	if err := s.cfg.checkPowers(st.p, s.cmd); err != nil {
+		return fail(err) // settings.validate checked the type; this is the instance
+	}
 	return st, nil
 }
 
@@ -173,14 +176,17 @@ type providerKind struct {
 	name    string
 	aliases []string
 	open    func(ctx context.Context, st *state, memPath string) error
+	// typ is a nil value of the provider's type: its optional powers are
+	// known before anything is opened.
+	typ provider.Provider
 }
 
 func providerKinds() []providerKind {
 	return []providerKind{
-		{name: "memory", open: openMemory},
-		{name: "awslambda", aliases: []string{"aws", "lambda"}, open: func(ctx context.Context, st *state, _ string) error { return st.openAWS(ctx) }},
-		{name: "gcprun", aliases: []string{"gcp", "cloudrun"}, open: func(ctx context.Context, st *state, _ string) error { return st.openGCP(ctx) }},
-		{name: "azurefunc", aliases: []string{"azure"}, open: func(ctx context.Context, st *state, _ string) error { return st.openAzure() }},
+		{name: "memory", open: openMemory, typ: (*memory.Provider)(nil)},
+		{name: "awslambda", aliases: []string{"aws", "lambda"}, open: func(ctx context.Context, st *state, _ string) error { return st.openAWS(ctx) }, typ: (*awslambda.Provider)(nil)},
+		{name: "gcprun", aliases: []string{"gcp", "cloudrun"}, open: func(ctx context.Context, st *state, _ string) error { return st.openGCP(ctx) }, typ: (*gcprun.Provider)(nil)},
+		{name: "azurefunc", aliases: []string{"azure"}, open: func(ctx context.Context, st *state, _ string) error { return st.openAzure() }, typ: (*azurefunc.Provider)(nil)},
 	}
 }
 
@@ -221,7 +227,7 @@ func openMemory(_ context.Context, st *state, memPath string) error {
 		return fmt.Errorf("memory provider: %w", err)
 	}
 	st.mem, st.p, st.metrics = mem, mem, mem
-	if s.cmd == "publish" || s.cmd == "release" || s.cmd == "promote" {
+	if s.cmd == "publish" || s.cmd == "release" || s.cmd == "promote" || s.cmd == "drill" {
 		mem.SetLoad(s.function, s.production, s.load)
 		mem.SetLoad(s.function, s.staging, s.load/10)
 		if memPath != "" {
@@ -296,8 +302,12 @@ func (st *state) workflow(out io.Writer, stages release.Stages, onEvent func(rel
 		opts.Runner.Checks = s.checks()
 	}
 	s.applyConfig(&opts)
-	if spec, err := s.cfg.alarmsCheck(st.p); err != nil {
+	spec, err := s.cfg.alarmsCheck(st.p)
+	if err != nil {
 		return nil, err
+	}
+	if s.cmd == "drill" {
+		opts.Runner.Checks = s.drillChecks(spec)
 	} else if spec != nil {
 		addCheck(&opts, s.strategy, *spec)
 	}

@@ -65,8 +65,8 @@ func BenchmarkSetRouteParallel(b *testing.B) {
 
 // BenchmarkObserve observes a 30-minute window of two versions in
 // one-minute periods while the canary moved from 10% to 50% in steps of
-// 10 points every 5 minutes; "busy" has 200 rps (sample quantiles from
-// the normal approximation), "quiet" 2 rps (latencies drawn one by one).
+// 10 points every 5 minutes; "busy" has 200 rps (order statistics drawn
+// from their joint law), "quiet" 2 rps (latencies drawn one by one).
 func BenchmarkObserve(b *testing.B) {
 	for _, bc := range []struct {
 		name string

@@ -42,8 +42,10 @@
 // p99) come from the log-normal fitted to Latency.Median and Latency.P99
 // of the behavior in force for most of the period's invocations:
 // with up to 1000 invocations they are the nearest-rank percentiles of that
-// many drawn latencies (noisy when few), above that the sample quantile is
-// drawn from its normal approximation. As with Lambda's Duration metric,
+// many drawn latencies (noisy when few), above that the three order
+// statistics are drawn from their exact joint law (Beta-distributed levels
+// from Gamma spacings), so both sides of a canary follow the same
+// nearest-rank law whatever their sizes. As with Lambda's Duration metric,
 // latencies exclude initialisation time, which is reported as InitDuration
 // (the longest of the period's cold starts).
 //

@@ -9,7 +9,10 @@ independently of the Go code:
     scipy.stats.betabinom.cdf is recorded beside it as a second opinion.
   * the mixture e-value and the sequential p-value of a sequence of updates,
     from scipy.stats.binom.logpmf ratios (not the closed form
-    x·δ − n·log(1 − p0 + p0·e^δ)) and scipy.special.logsumexp.
+    x·δ − n·log(1 − p0 + p0·e^δ)) and scipy.special.logsumexp with the
+    prior's weights (uniform, or saturating: 1/4 spread over the grid,
+    3/4 on δ ≥ 3);
+  * the weighted mixture (stats.Mix) of two such tests' e-values.
 
 Run from the repository root:
     /usr/bin/python3 canary/stats/testdata/sequential/gen.py > canary/stats/testdata/sequential/reference.json
@@ -21,6 +24,10 @@ import scipy
 from scipy import integrate, special, stats
 
 GRID = [0.25 * k for k in range(1, 29)]
+PRIORS = {
+    "uniform": [1 / 28] * 28,
+    "saturating": [0.25 / 28 + (0.75 / 17 if d >= 3 else 0) for d in GRID],
+}
 
 
 def rank(n, q):
@@ -40,8 +47,10 @@ def exceedance(n1, n2, q):
     return val, err, float(bb)
 
 
-def mixture(updates):
+def mixture(updates, prior="uniform"):
     """updates: [(x, n, p0)] -> per step (logE, pValue)."""
+    w = np.array(PRIORS[prior])
+    assert abs(w.sum() - 1) < 1e-12
     log_lr = np.zeros(len(GRID))
     log_max = 0.0
     out = []
@@ -50,7 +59,7 @@ def mixture(updates):
             for k, d in enumerate(GRID):
                 th = p0 * math.exp(d) / (1 - p0 + p0 * math.exp(d))
                 log_lr[k] += stats.binom.logpmf(x, n, th) - stats.binom.logpmf(x, n, p0)
-        log_e = float(special.logsumexp(log_lr) - math.log(len(GRID)))
+        log_e = float(special.logsumexp(log_lr, b=w))
         if n > 0 and 0 < p0 and not (p0 == 1 and x == n):
             log_max = max(log_max, log_e)
         out.append({"logE": log_e, "pValue": min(1.0, math.exp(-log_max))})
@@ -79,8 +88,28 @@ def main():
     seqs.append({"name": "latency signs", "updates": [[1, 1, p0]] * 8 + [[0, 1, p0]]})
     # A ratio of 1.5 tolerated: p0 = 1.5·n1/(1.5·n1 + n2).
     seqs.append({"name": "ratio 1.5", "updates": [[3, 4, 1.5 * 50 / (1.5 * 50 + 450)], [6, 8, 1.5 * 60 / (1.5 * 60 + 440)]]})
+    # The latency test's prior (canary.Sequential): five periods with the
+    # candidate's p99 higher at p0 = 0.41 and 0.47, then one lower.
+    seqs.append({"name": "saturating p0 0.41", "prior": "saturating", "updates": [[1, 1, 0.41]] * 5 + [[0, 1, 0.41]]})
+    seqs.append({"name": "saturating p0 0.47", "prior": "saturating", "updates": [[1, 1, 0.47]] * 5})
+    seqs.append({"name": "saturating latency signs", "prior": "saturating", "updates": [[1, 1, p0]] * 3 + [[0, 1, p0]] + [[1, 1, p0]] * 4})
+    seqs.append({"name": "saturating counts", "prior": "saturating", "updates": [[3, 5, 0.1]] * 2})
     for s in seqs:
-        s["steps"] = mixture(s["updates"])
+        s.setdefault("prior", "uniform")
+        s["steps"] = mixture(s["updates"], s["prior"])
+
+    # stats.Mix: a healthy-looking error test and a regressed latency test,
+    # weighted 1 and 9 as canary.Sequential weighs a rate and a latency.
+    mixes = []
+    for name, a, b, weights in [
+        ("errors null, latency regressed", 1, 7, [1, 9]),
+        ("worked example and latency signs", 0, 4, [1, 1]),
+        ("fault and saturating", 3, 8, [1, 9]),
+    ]:
+        la, lb = seqs[a]["steps"][-1]["logE"], seqs[b]["steps"][-1]["logE"]
+        v = np.array(weights, dtype=float) / sum(weights)
+        mixes.append({"name": name, "a": seqs[a]["name"], "b": seqs[b]["name"], "weights": weights,
+                      "logMix": float(special.logsumexp([la, lb], b=v))})
 
     json.dump({
         "provenance": {
@@ -88,10 +117,11 @@ def main():
             "python": sys.version.split()[0],
             "scipy": scipy.__version__,
             "numpy": np.__version__,
-            "grid": "delta_k = 0.25k, k = 1..28, equal weights",
+            "grid": "delta_k = 0.25k, k = 1..28; priors: uniform = 1/28 each; saturating = 1/112 each + 3/68 on delta >= 3",
         },
         "quantileExceedance": quant,
         "sequences": seqs,
+        "mixes": mixes,
     }, sys.stdout, indent=1)
     sys.stdout.write("\n")
 

@@ -83,6 +83,7 @@ type platform struct {
 	says, counts bool
 	organic      int64
 	now          *time.Time
+	took         time.Duration // each Invoke advances *now by it
 
 	calls map[string][]time.Time // by version
 }
@@ -95,6 +96,7 @@ func (f *platform) Resolution() time.Duration { return time.Minute }
 
 func (f *platform) Invoke(_ context.Context, _ string, in provider.InvokeInput) (provider.InvokeOutput, error) {
 	f.calls[in.Qualifier] = append(f.calls[in.Qualifier], *f.now)
+	*f.now = f.now.Add(f.took)
 	if in.Qualifier == "3" {
 		return provider.InvokeOutput{Status: 500, FunctionError: "HTTP 500"}, nil
 	}
@@ -110,7 +112,7 @@ func (f *platform) Observe(_ context.Context, q provider.Query) (provider.Observ
 	for _, v := range q.Versions {
 		s := provider.Series{Version: v}
 		for start := q.Start; !start.Add(q.Period).After(through); start = start.Add(q.Period) {
-			p := provider.Point{Start: start, Invocations: f.organic, P50: 5 * time.Millisecond, ColdStarts: -1}
+			p := provider.Point{Start: start, Invocations: f.organic, ColdStarts: -1}
 			for _, at := range f.calls[v] {
 				if f.counts && !at.Before(start) && at.Before(start.Add(q.Period)) {
 					p.Invocations++
@@ -118,6 +120,9 @@ func (f *platform) Observe(_ context.Context, q provider.Query) (provider.Observ
 						p.Errors++
 					}
 				}
+			}
+			if p.Invocations > 0 {
+				p.P50, p.P90, p.P99 = 5*time.Millisecond, 5*time.Millisecond, 5*time.Millisecond
 			}
 			s.Points = append(s.Points, p)
 		}
@@ -192,5 +197,47 @@ func TestSyntheticCountedOnce(t *testing.T) {
 				t.Errorf("tallies (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// Latency percentiles cannot be taken apart: on a platform that counts the
+// synthetic invocations, a period whose requests were all synthetic ones
+// that landed there keeps none of the platform's percentiles (5ms here,
+// theirs), and a period holding synthetic invocations made for it and no
+// organic ones takes those calls' own (1ms each on the workflow's clock).
+// At 0.25 a minute, the first window's one invocation (owed by 09:03) is
+// made when it is read at 09:06, and the second window's (owed by 09:07)
+// at 09:11.
+func TestSyntheticCountedLatencies(t *testing.T) {
+	t0 := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	now := t0
+	f := &platform{says: true, counts: true, now: &now, took: time.Millisecond, calls: map[string][]time.Time{}}
+	s := newSyntheticMetrics(f, f, "fn", SyntheticTraffic{PerMinute: 0.25}, func() time.Time { return now })
+	type pt struct {
+		Start       string
+		Invocations int64
+		P50, P99    time.Duration
+	}
+	var got []pt
+	for w := range 2 {
+		start := t0.Add(time.Duration(w) * 5 * time.Minute)
+		now = start.Add(6 * time.Minute)
+		obs, err := s.Observe(context.Background(), provider.Query{Function: "fn", Alias: "live", Versions: []string{"2"},
+			Start: start, End: start.Add(5 * time.Minute), Period: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		se, _ := obs.Of("2")
+		for _, p := range se.Points {
+			got = append(got, pt{p.Start.Format("15:04"), p.Invocations, p.P50, p.P99})
+		}
+	}
+	ms := time.Millisecond
+	want := []pt{
+		{"09:00", 0, 0, 0}, {"09:01", 0, 0, 0}, {"09:02", 0, 0, 0}, {"09:03", 1, ms, ms}, {"09:04", 0, 0, 0},
+		{"09:05", 0, 0, 0}, {"09:06", 0, 0, 0}, {"09:07", 1, ms, ms}, {"09:08", 0, 0, 0}, {"09:09", 0, 0, 0},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("points (-want +got):\n%s", diff)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -37,12 +36,13 @@ import (
 //     do not count invocations), they are added to the period's
 //     observation.
 //   - Where the platform counts them in the very series Observe reads
-//     (provider.Capabilities.InvokesObserved, used when the metrics
-//     source is the provider itself, or a provider it wraps: Cloud Run,
-//     where a tag URL reaches the revision and request_count counts every
-//     request reaching it), they appear there in the period they were
-//     made — a later one, since they are made when the earlier period is
-//     read. Before adding a period's synthetic invocations, the step
+//     (the workflow's provider.Capabilities.InvokesObserved, whatever the
+//     metrics source: the adapter, the adapter behind
+//     provider.WithRetryMetrics, or another reader of the platform's
+//     request metrics; Cloud Run, where a tag URL reaches the revision and
+//     request_count counts every request reaching it), they appear there
+//     in the period they were made — a later one, since they are made
+//     when the earlier period is read. Before adding a period's synthetic invocations, the step
 //     subtracts from each period it reads those it made within that
 //     period (by the workflow clock's time of each call): what remains is
 //     organic, and each synthetic request is counted once, in the period
@@ -167,19 +167,21 @@ func newSyntheticMetrics(inner provider.Metrics, inv provider.Invoker, fn string
 	if len(cfg.Payload) == 0 {
 		cfg.Payload = json.RawMessage("{}")
 	}
-	return &syntheticMetrics{inner: inner, inv: inv, fn: fn, cfg: cfg, now: now, observed: invokesObserved(inner, inv),
+	return &syntheticMetrics{inner: inner, inv: inv, fn: fn, cfg: cfg, now: now, observed: invokesObserved(inv),
 		points: map[synthKey]*synthPoint{}, carry: map[string]float64{}, calls: map[string][]synthCall{}}
 }
 
-// invokesObserved reports whether the metrics source m counts the
-// invocations inv makes: m is the provider inv is (or wraps, through
-// Unwrap() provider.Provider, as provider.WithRetry's does) and its
-// Capabilities say InvokesObserved. A source other than the provider says
-// nothing of the kind, and its series are taken not to count them.
-func invokesObserved(m provider.Metrics, inv provider.Invoker) bool {
+// invokesObserved reports whether the metrics source counts the
+// invocations inv makes: what the provider inv is (or wraps, through
+// Unwrap() provider.Provider, as provider.WithRetry's does) says in its
+// Capabilities. The source is not consulted: the adapter itself, the same
+// wrapped for retries (provider.WithRetryMetrics), or another source of
+// the same platform's request metrics counts a request as the platform
+// does.
+func invokesObserved(inv provider.Invoker) bool {
 	var x any = inv
 	for x != nil {
-		if p, ok := x.(provider.Provider); ok && same(p, m) {
+		if p, ok := x.(provider.Provider); ok {
 			return p.Capabilities().InvokesObserved
 		}
 		u, ok := x.(interface{ Unwrap() provider.Provider })
@@ -189,13 +191,6 @@ func invokesObserved(m provider.Metrics, inv provider.Invoker) bool {
 		x = u.Unwrap()
 	}
 	return false
-}
-
-// same reports whether a and b are the same value, without panicking on
-// values of a type that cannot be compared.
-func same(a, b any) bool {
-	t := reflect.TypeOf(a)
-	return t != nil && t == reflect.TypeOf(b) && t.Comparable() && a == b
 }
 
 // landed returns the synthetic invocations and errors made for version v

@@ -145,14 +145,14 @@ func TestSyntheticCountedOnce(t *testing.T) {
 	for _, tt := range []struct {
 		name         string
 		says, counts bool
-		retry        bool // the invoker is provider.WithRetry over the platform
+		retry        bool // provider.WithRetry and WithRetryMetrics over the platform
 		windows      [][2]int64
 		tallies      []SyntheticTally
 	}{
 		{name: "counted by the platform", says: true, counts: true,
 			windows: [][2]int64{{35, 0}, {35, 0}, {35, 30}, {35, 30}},
 			tallies: []SyntheticTally{{Version: "2", Organic: 10, Synthetic: 60}, {Version: "3", Organic: 10, Synthetic: 60, SyntheticErrors: 60}}},
-		{name: "counted by the platform, invoked through a retrying provider", says: true, counts: true, retry: true,
+		{name: "counted by the platform, through retrying wrappers", says: true, counts: true, retry: true,
 			windows: [][2]int64{{35, 0}, {35, 0}, {35, 30}, {35, 30}},
 			tallies: []SyntheticTally{{Version: "2", Organic: 10, Synthetic: 60}, {Version: "3", Organic: 10, Synthetic: 60, SyntheticErrors: 60}}},
 		{name: "not counted by the platform", says: false, counts: false,
@@ -166,11 +166,15 @@ func TestSyntheticCountedOnce(t *testing.T) {
 			t0 := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
 			now := t0
 			f := &platform{says: tt.says, counts: tt.counts, organic: 1, now: &now, calls: map[string][]time.Time{}}
-			var inv provider.Invoker = f
+			var (
+				inv provider.Invoker = f
+				m   provider.Metrics = f
+			)
 			if tt.retry {
 				inv = provider.WithRetry(f, provider.RetryPolicy{}).(provider.Invoker)
+				m = provider.WithRetryMetrics(f, provider.RetryPolicy{})
 			}
-			s := newSyntheticMetrics(f, inv, "fn", SyntheticTraffic{PerMinute: 6}, func() time.Time { return now })
+			s := newSyntheticMetrics(m, inv, "fn", SyntheticTraffic{PerMinute: 6}, func() time.Time { return now })
 			if s.observed != tt.says {
 				t.Fatalf("observed = %v, want %v", s.observed, tt.says)
 			}

@@ -34,6 +34,27 @@ type Capabilities struct {
 	// call sends at least against that rate limit (Lambda: 2, ListAliases
 	// to refuse a routed version and DeleteFunction). 0 is taken as 1.
 	DeleteRequests int `json:"deleteRequests,omitempty"`
+	// InvokesObserved reports whether an invocation made through this
+	// provider's Invoker by version ID appears in the series its own
+	// Observe returns for that version in a query naming a route
+	// (Query.Alias, as a canary's windows do), in the period the
+	// invocation was made. True on Cloud Run: a tag URL reaches the
+	// revision, and request_count, which has no route or tag label, counts
+	// every request reaching it. False on Lambda (an invocation by version
+	// lands under Resource=fn:N, not in the alias's series), on Azure (the
+	// adapter invokes a version through a slot that runs it alone, the
+	// staging slot for a canary's candidate, not the ramp-up slot whose
+	// metrics the production route's series are) and in memory (its
+	// modelled metrics do not count invocations).
+	//
+	// Where it is true, an Invoke that returned an InvokeOutput counts as
+	// one of Invocations, and as one of Errors when its Status is 500 or
+	// more; a failed Invoke (an error: the request refused or never sent)
+	// counts as none, except a throttled one (*ThrottleError), which the
+	// platform counts its own way (Cloud Run: one of Throttles).
+	// Synthetic traffic (package release) subtracts what it invoked from
+	// such series to tell organic traffic apart.
+	InvokesObserved bool `json:"invokesObserved,omitempty"`
 }
 
 // CanSplit reports whether the route named alias may send traffic to more

@@ -20,22 +20,51 @@ import (
 // version are each invoked PerMinute times per minute (provider.Invoker,
 // by version ID), and the checks judge the organic traffic plus these
 // invocations. They are counted apart: the summary's synthetic-traffic
-// table and Result.Synthetic show, per version, what was organic and what
-// was synthetic, and each window's journaled verdicts say how many of
-// their samples were synthetic.
+// table, Result.Synthetic and the journal's "synthetic traffic" decision
+// show, per version, what was organic and what was synthetic.
 //
 // The invocations of one metrics period are made when the analysis first
 // reads that period complete, not spread through it: evidence, not load.
-// They name versions, not the alias, so on Lambda they land under the
-// version's Resource dimension ("fn:7") and never in the alias's organic
-// series, and the memory provider's synthetic metrics do not count them.
-// On Cloud Run (a tag URL reaches the revision) and Azure (a slot's host
-// reaches the slot) the platform counts them in the very series the
-// adapters read per version, in the period they were made: there they are
-// counted twice, and a later window's "organic" holds earlier synthetic
-// requests (a known limitation). A version the provider cannot invoke
-// alone (ErrUnsupported) gets no synthetic traffic: see
-// SyntheticTally.Unaddressable.
+// The analysis sees them in the period they were made for, once, on every
+// platform:
+//
+//   - Where the metrics do not count them (Lambda: invocations by version
+//     land under the version's Resource dimension "fn:7", never in the
+//     alias's series a canary reads; Azure: the candidate is invoked
+//     through the staging slot's host, and the production route's series
+//     are the production and ramp-up slots'; memory: its modelled metrics
+//     do not count invocations), they are added to the period's
+//     observation.
+//   - Where the platform counts them in the very series Observe reads
+//     (the workflow's provider.Capabilities.InvokesObserved, whatever the
+//     metrics source: the adapter, the adapter behind
+//     provider.WithRetryMetrics, or another reader of the platform's
+//     request metrics; Cloud Run, where a tag URL reaches the revision and
+//     request_count counts every request reaching it), they appear there
+//     in the period they were made — a later one, since they are made
+//     when the earlier period is read. Before adding a period's synthetic invocations, the step
+//     subtracts from each period it reads those it made within that
+//     period (by the workflow clock's time of each call): what remains is
+//     organic, and each synthetic request is counted once, in the period
+//     it was made for. Invocations and errors (Status ≥ 500) are
+//     subtracted exactly. Latency percentiles cannot be separated: a
+//     period with organic traffic keeps the platform's percentiles, which
+//     may include synthetic requests made in it (a period with none takes
+//     the synthetic calls' own). A throttled synthetic call is not
+//     subtracted (Cloud Run counts it as a throttle, not a request); a
+//     call within the clocks' skew of a period boundary may be subtracted
+//     from the neighbouring period; and after Resume the calls the dead
+//     process made are not known, so they count as organic in the period
+//     they landed in.
+//
+// InvokesObserved speaks of the series of a route, which a canary's
+// windows read; a window read across routes (the test alias of a
+// blue/green strategy) may count synthetic invocations on a platform that
+// says false (Lambda's direct invocations, Azure's staging slot), and is
+// not corrected.
+//
+// A version the provider cannot invoke alone (ErrUnsupported) gets no
+// synthetic traffic: see SyntheticTally.Unaddressable.
 //
 // The setting travels with the release: Release journals the one it
 // starts the canary with (a decision "synthetic traffic set" whose reason
@@ -78,9 +107,11 @@ func (s SyntheticTraffic) Validate() error {
 // organic and synthetic apart.
 type SyntheticTally struct {
 	Version string `json:"version"`
-	// Organic counts what the metrics source reported for the windows;
-	// Synthetic the synthetic invocations, SyntheticErrors those that failed
-	// (function errors and refused invocations).
+	// Organic counts what the metrics source reported for the windows'
+	// periods, less the synthetic invocations it counted in them where it
+	// counts them (see SyntheticTraffic); Synthetic the synthetic
+	// invocations made for those periods, SyntheticErrors those that
+	// failed (function errors and refused invocations).
 	Organic         int64 `json:"organic"`
 	OrganicErrors   int64 `json:"organicErrors"`
 	Synthetic       int64 `json:"synthetic"`
@@ -103,34 +134,91 @@ type synthPoint struct {
 	latencies              []time.Duration
 }
 
+// synthCall is one synthetic invocation as a platform that counts them
+// (Capabilities.InvokesObserved) counts it: at the time it was made, as an
+// invocation when Invoke returned an output, as an error too when its
+// status was 500 or more.
+type synthCall struct {
+	at                time.Time
+	invocation, error bool
+}
+
 // syntheticMetrics is the Metrics a production canary with synthetic
 // traffic reads: the organic source plus the synthetic invocations, made
 // once per (version, period) and remembered, so the runner's re-reads of a
-// window do not invoke again.
+// window do not invoke again. When observed is set, the source counts the
+// invocations itself, in the period they were made: calls holds them, by
+// version, to be subtracted from there.
 type syntheticMetrics struct {
-	inner provider.Metrics
-	inv   provider.Invoker
-	fn    string
-	cfg   SyntheticTraffic
-	now   func() time.Time // the workflow's clock: latencies of synthetic calls
+	inner    provider.Metrics
+	inv      provider.Invoker
+	fn       string
+	cfg      SyntheticTraffic
+	now      func() time.Time // the workflow's clock: latencies and times of synthetic calls
+	observed bool
 
 	mu     sync.Mutex
 	points map[synthKey]*synthPoint
 	carry  map[string]float64 // per version: the fraction of an invocation owed
+	calls  map[string][]synthCall
 }
 
 func newSyntheticMetrics(inner provider.Metrics, inv provider.Invoker, fn string, cfg SyntheticTraffic, now func() time.Time) *syntheticMetrics {
 	if len(cfg.Payload) == 0 {
 		cfg.Payload = json.RawMessage("{}")
 	}
-	return &syntheticMetrics{inner: inner, inv: inv, fn: fn, cfg: cfg, now: now, points: map[synthKey]*synthPoint{}, carry: map[string]float64{}}
+	return &syntheticMetrics{inner: inner, inv: inv, fn: fn, cfg: cfg, now: now, observed: invokesObserved(inv),
+		points: map[synthKey]*synthPoint{}, carry: map[string]float64{}, calls: map[string][]synthCall{}}
+}
+
+// invokesObserved reports whether the metrics source counts the
+// invocations inv makes: what the provider inv is (or wraps, through
+// Unwrap() provider.Provider, as provider.WithRetry's does) says in its
+// Capabilities. The source is not consulted: the adapter itself, the same
+// wrapped for retries (provider.WithRetryMetrics), or another source of
+// the same platform's request metrics counts a request as the platform
+// does.
+func invokesObserved(inv provider.Invoker) bool {
+	var x any = inv
+	for x != nil {
+		if p, ok := x.(provider.Provider); ok {
+			return p.Capabilities().InvokesObserved
+		}
+		u, ok := x.(interface{ Unwrap() provider.Provider })
+		if !ok {
+			return false
+		}
+		x = u.Unwrap()
+	}
+	return false
+}
+
+// landed returns the synthetic invocations and errors made for version v
+// within [from, to), as the platform counts them.
+func (s *syntheticMetrics) landed(v string, from, to time.Time) (n, errs int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.calls[v] {
+		if c.at.Before(from) || !c.at.Before(to) {
+			continue
+		}
+		if c.invocation {
+			n++
+		}
+		if c.error {
+			errs++
+		}
+	}
+	return n, errs
 }
 
 func (s *syntheticMetrics) Resolution() time.Duration { return s.inner.Resolution() }
 
-// Observe reads the organic observation and adds, to each complete period
+// Observe reads the source's observation and adds, to each complete period
 // of each version, that period's synthetic invocations (making them the
-// first time the period is seen complete).
+// first time the period is seen complete); when the source counts them
+// itself (observed), it first takes out of each period the synthetic
+// invocations made within it.
 func (s *syntheticMetrics) Observe(ctx context.Context, q provider.Query) (provider.Observation, error) {
 	obs, err := s.inner.Observe(ctx, q)
 	if err != nil || q.Function != s.fn || q.Period <= 0 {
@@ -153,11 +241,18 @@ func (s *syntheticMetrics) Observe(ctx context.Context, q provider.Query) (provi
 				series.Points = append(series.Points, provider.Point{Start: start, ColdStarts: -1})
 				j = len(series.Points) - 1
 			}
-			sp, err := s.period(ctx, v, start, q.Period, series.Points[j])
+			p := &series.Points[j]
+			if s.observed {
+				n, errs := s.landed(v, start, start.Add(q.Period))
+				p.Invocations, p.Errors = max(0, p.Invocations-n), max(0, p.Errors-errs)
+				if p.Invocations == 0 && n > 0 {
+					p.P50, p.P90, p.P99 = 0, 0, 0 // the platform's were the synthetic calls'
+				}
+			}
+			sp, err := s.period(ctx, v, start, q.Period, *p)
 			if err != nil {
 				return obs, err
 			}
-			p := &series.Points[j]
 			if p.Invocations == 0 && sp.n > 0 {
 				p.P50, p.P90, p.P99 = percentile(sp.latencies, 0.5), percentile(sp.latencies, 0.9), percentile(sp.latencies, 0.99)
 			}
@@ -204,6 +299,11 @@ func (s *syntheticMetrics) period(ctx context.Context, v string, start time.Time
 		sp.n++
 		if err != nil || out.Failed() {
 			sp.errors++
+		}
+		if s.observed {
+			s.mu.Lock()
+			s.calls[v] = append(s.calls[v], synthCall{at: began, invocation: err == nil, error: err == nil && out.Status >= 500})
+			s.mu.Unlock()
 		}
 	}
 	s.mu.Lock()

@@ -18,9 +18,11 @@ import (
 // "reaching the revision" like any other: invoking the candidate by
 // version through the adapter (its staging tag) shows up in the series
 // the adapter's Observe reads for that revision behind the production
-// route. This is why synthetic traffic on Cloud Run is counted twice
-// (docs/release-steps.md, "Synthetic traffic and the platform's own
-// metrics"), unlike on Lambda, where an invocation by version lands under
+// route. This is why gcprun's Capabilities say InvokesObserved and why
+// synthetic traffic on Cloud Run subtracts its own requests from the
+// revision's series (docs/release-steps.md, "Synthetic traffic and the
+// platform's own metrics"; TestReleaseSyntheticQuietFunctionOnCloudRun),
+// unlike on Lambda, where an invocation by version lands under
 // Resource=fn:N only (TestReleaseSyntheticQuietFunctionOnLambda).
 func TestGCPTagRequestsCountInTheRevisionSeries(t *testing.T) {
 	ctx := context.Background()

@@ -197,7 +197,12 @@ func NewFromClients(web *armappservice.WebAppsClient, mon *armmonitor.MetricsCli
 // versions are deletable (their records; see DeleteVersion). DeleteVersion
 // sends at least six requests (ListDeployments, GetConfiguration,
 // production's and the ramp-up slot's settings, ListSlots,
-// DeleteDeployment) plus one per slot.
+// DeleteDeployment) plus one per slot. InvokesObserved is false: Azure
+// counts an invocation in the metrics of the slot whose host received it,
+// but Invoke reaches a version through a slot that runs it alone (the
+// candidate of a production canary: the staging slot), never the ramp-up
+// slot, whose metrics Observe reads for the production route; and while
+// production splits, no host reaches the stable version alone.
 func (p *Provider) Capabilities() provider.Capabilities {
 	return provider.Capabilities{MaxRouteVersions: 2, Granularity: 1, DeleteVersions: true, SplitRoutes: []string{p.prod}, DeleteRequests: 6}
 }

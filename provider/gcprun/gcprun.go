@@ -219,14 +219,17 @@ func (p *Provider) Close() error {
 // points), deletable revisions, only the split route may split (tags pin
 // one revision each). One Usage call sends one request (GetFunction); one
 // DeleteVersion at least four (GetService, DeleteRevision, and GetService
-// plus UpdateService to drop the version's record).
+// plus UpdateService to drop the version's record). Invocations through a
+// tag's URL count in the revision's request_count, which Observe reads
+// (InvokesObserved).
 func Capabilities() provider.Capabilities {
 	return provider.Capabilities{
-		Granularity:    100,
-		DeleteVersions: true,
-		SplitRoutes:    []string{DefaultRoute},
-		UsageRequests:  1,
-		DeleteRequests: 4,
+		Granularity:     100,
+		DeleteVersions:  true,
+		SplitRoutes:     []string{DefaultRoute},
+		UsageRequests:   1,
+		DeleteRequests:  4,
+		InvokesObserved: true,
 	}
 }
 

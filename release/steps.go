@@ -2,6 +2,7 @@ package release
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -200,17 +201,38 @@ func (w *Workflow) checkRequestSteps(req Request) error {
 			return fmt.Errorf("release request: a contract replay needs a provider that can invoke: %w", provider.ErrUnsupported)
 		}
 	}
-	if req.Synthetic != nil {
-		if err := req.Synthetic.Validate(); err != nil {
+	return w.checkSynthetic("release request", req.Synthetic)
+}
+
+// checkSynthetic validates a request's synthetic traffic (what a Release or
+// Promote request sets, nil when it sets none) before anything is touched.
+func (w *Workflow) checkSynthetic(what string, syn *SyntheticTraffic) error {
+	if syn != nil {
+		if err := syn.Validate(); err != nil {
 			return err
 		}
 		if _, ok := w.opts.Runner.Provider.(provider.Invoker); !ok {
-			return fmt.Errorf("release request: synthetic traffic needs a provider that can invoke: %w", provider.ErrUnsupported)
+			return fmt.Errorf("%s: synthetic traffic needs a provider that can invoke: %w", what, provider.ErrUnsupported)
 		}
 	}
-	if (req.Synthetic != nil || w.opts.Synthetic != nil) && w.opts.Runner.Metrics == nil {
+	if (syn != nil || w.opts.Synthetic != nil) && w.opts.Runner.Metrics == nil {
 		return provider.Invalid("release options", "metrics", "is nil, and synthetic traffic is set")
 	}
+	return nil
+}
+
+// startSynthetic journals the synthetic traffic the run's canary starts
+// with (the request's, else Options.Synthetic; none when neither is set)
+// and puts it between the runner and the metrics source.
+func (r *run) startSynthetic(ctx context.Context, req *SyntheticTraffic) error {
+	syn := cmp.Or(req, r.w.opts.Synthetic)
+	if syn == nil {
+		return nil
+	}
+	if err := r.journalSyntheticSet(ctx, *syn); err != nil {
+		return err
+	}
+	r.synth = newSyntheticMetrics(r.w.opts.Runner.Metrics, r.w.p.(provider.Invoker), r.fn, *syn, r.w.clock.Now)
 	return nil
 }
 

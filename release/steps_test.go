@@ -262,6 +262,80 @@ func TestReleaseSynthetic_QuietFunctionReachesVerdict(t *testing.T) {
 	}
 }
 
+// Promote runs synthetic traffic in its canary as Release does: a quiet
+// function's staged version reaches a verdict, the setting is journaled
+// (so a resume keeps it) and the tallies are in the result; without it the
+// canary stays inconclusive and rolls back.
+func TestPromoteSynthetic_QuietFunctionReachesVerdict(t *testing.T) {
+	for _, withSynthetic := range []bool{false, true} {
+		for _, pl := range platforms(t) {
+			t.Run(fmt.Sprintf("%s/synthetic=%v", pl.name, withSynthetic), func(t *testing.T) {
+				ctx := context.Background()
+				j := &journal.MemoryJournal{}
+				w := newE2EWorkflow(t, pl, j, func(o *release.Options) { o.Runner.MetricsLag = 2 * time.Minute })
+				pl.handler(t, "1", orderHandler(false))
+				pl.handler(t, "2", orderHandler(false))
+				pl.load(t, "production", 1.0/60)
+				if _, err := releaseOn(pl, w, release.Request{Function: e2eFn, ID: "r1", Publish: pubReq("v1", semver.Minor), Strategy: allAtOnce()}); err != nil {
+					t.Fatal(err)
+				}
+				// Version 2 is published and staged outside the workflow.
+				if _, err := release.Publish(ctx, pl.p, e2eFn, pubReq("v2", semver.Minor)); err != nil {
+					t.Fatal(err)
+				}
+				staging, err := pl.p.Route(ctx, e2eFn, "staging")
+				if err != nil {
+					t.Fatal(err)
+				}
+				next := provider.To("staging", "2")
+				next.Revision = staging.Revision
+				if _, err := pl.p.SetRoute(ctx, e2eFn, next); err != nil {
+					t.Fatal(err)
+				}
+				req := release.PromoteRequest{Function: e2eFn, ID: "p2", Strategy: quietStrategy()}
+				if withSynthetic {
+					req.Synthetic = &release.SyntheticTraffic{PerMinute: 12}
+				}
+				var res release.Result
+				pl.clock.Run(func() { res, err = w.Promote(ctx, req) })
+				if !withSynthetic {
+					if res.Outcome == release.OutcomePromoted || err == nil || !strings.Contains(res.Reason, "inconclusive") {
+						t.Fatalf("a quiet function promoted without synthetic traffic: %s %v (%s)", res.Outcome, err, res.Reason)
+					}
+					if len(res.Synthetic) != 0 {
+						t.Errorf("tallies without synthetic traffic: %+v", res.Synthetic)
+					}
+					return
+				}
+				if err != nil || res.Outcome != release.OutcomePromoted {
+					t.Fatalf("promote with synthetic traffic: %s %v (%s)", res.Outcome, err, res.Reason)
+				}
+				if got := serves(t, pl, "production"); got != "2" {
+					t.Errorf("production serves %s", got)
+				}
+				if len(res.Synthetic) != 2 {
+					t.Fatalf("tallies %+v", res.Synthetic)
+				}
+				for _, tl := range res.Synthetic {
+					if tl.Synthetic != 120 || tl.SyntheticErrors != 0 || tl.Organic > 20 {
+						t.Errorf("tally %+v", tl)
+					}
+				}
+				if _, ok := findEntry(journalOf(t, j, "p2"), "synthetic traffic set"); !ok {
+					t.Errorf("the promotion's synthetic setting is not journaled: %+v", journalOf(t, j, "p2"))
+				}
+			})
+		}
+	}
+	// Refused before anything is touched: a bad rate.
+	pl := platforms(t)[0]
+	w := newE2EWorkflow(t, pl, &journal.MemoryJournal{}, nil)
+	_, err := w.Promote(context.Background(), release.PromoteRequest{Function: e2eFn, Synthetic: &release.SyntheticTraffic{PerMinute: -1}})
+	if !errors.Is(err, provider.ErrInvalid) {
+		t.Errorf("Promote with a negative synthetic rate: %v, want ErrInvalid", err)
+	}
+}
+
 // Proof: a failing infrastructure hook is reported and the traffic
 // rollback still happens.
 func TestReleaseRevertHook_FailureReportedRollbackStillHappens(t *testing.T) {

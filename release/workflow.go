@@ -1,7 +1,6 @@
 package release
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -444,11 +443,8 @@ func (w *Workflow) Release(ctx context.Context, req Request) (Result, error) {
 			return r.finish(ctx, OutcomeFailed, err.Error(), err)
 		}
 	}
-	if syn := cmp.Or(req.Synthetic, w.opts.Synthetic); syn != nil {
-		if err := r.journalSyntheticSet(ctx, *syn); err != nil {
-			return r.finish(ctx, OutcomeFailed, err.Error(), err)
-		}
-		r.synth = newSyntheticMetrics(w.opts.Runner.Metrics, w.p.(provider.Invoker), req.Function, *syn, w.clock.Now)
+	if err := r.startSynthetic(ctx, req.Synthetic); err != nil {
+		return r.finish(ctx, OutcomeFailed, err.Error(), err)
 	}
 	return r.canary(ctx, strategy)
 }
@@ -467,6 +463,9 @@ type PromoteRequest struct {
 	Actor    string           `json:"actor,omitempty"`
 	Reason   string           `json:"reason,omitempty"`
 	Strategy *canary.Strategy `json:"strategy,omitempty"`
+	// Synthetic overrides Options.Synthetic for this promotion's canary,
+	// as Request.Synthetic does for a release.
+	Synthetic *SyntheticTraffic `json:"synthetic,omitempty"`
 }
 
 // Promote moves the version From serves to To through the canary runner
@@ -502,6 +501,9 @@ func (w *Workflow) Promote(ctx context.Context, req PromoteRequest) (Result, err
 	if err := w.checkStrategy(strategy); err != nil {
 		return Result{}, err
 	}
+	if err := w.checkSynthetic("promote request", req.Synthetic); err != nil {
+		return Result{}, err
+	}
 	r, err := w.newRun(req.ID, "promote", req.Function, to, req.Actor, req.Reason)
 	if err != nil {
 		return Result{}, err
@@ -530,6 +532,9 @@ func (w *Workflow) Promote(ctx context.Context, req PromoteRequest) (Result, err
 		return r.finish(ctx, OutcomeBlocked, err.Error(), err)
 	}
 	if err := r.checkDrift(ctx); err != nil {
+		return r.finish(ctx, OutcomeFailed, err.Error(), err)
+	}
+	if err := r.startSynthetic(ctx, req.Synthetic); err != nil {
 		return r.finish(ctx, OutcomeFailed, err.Error(), err)
 	}
 	return r.canary(ctx, strategy)

@@ -176,9 +176,6 @@ func (st *state) promote(ctx context.Context, out io.Writer) error {
 				st.mem.SetBehavior(s.function, r.Primary(), memory.Behavior{ErrorRate: s.simulateErrorRate})
 			}
 		}
-		if s.cfg != nil && s.cfg.file.Synthetic != nil {
-			st.printer(out).line("slipway: promote runs no synthetic traffic (the file's synthetic applies to release)")
-		}
 		var id string
 		if id, err = st.stagedVersion(ctx); err != nil {
 			return

@@ -115,7 +115,7 @@ type settings struct {
 	failOnDrift bool
 
 	// The release steps (stepscfg.go): the contract and the input schemas
-	// (publish, release), synthetic traffic (release, promote, resume), the
+	// (publish, release), synthetic traffic (release, promote; resume continues with the release's), the
 	// drill's probe and window (drill; its alias is alias).
 	contractEvents, contractSchema string
 	schemaFile, previousSchemaFile string
@@ -203,7 +203,7 @@ func (s *settings) register(c *cli) {
 		c.str(&s.contractEvents, "contract", "", "replay the recorded events matching this file pattern (NAME.json, optional NAME.expect.json) against the candidate before any production traffic", "SLIPWAY_CONTRACT")
 		c.str(&s.contractSchema, "contract-schema", "", "validate the contract's events against this JSON Schema file (default: --schema)", "SLIPWAY_CONTRACT_SCHEMA")
 	}
-	if s.cmd == "release" {
+	if syntheticCommand(s.cmd) {
 		c.float(&s.syntheticPerMinute, "synthetic-per-minute", 0, "invoke the candidate and the stable version this many times a minute each during the canary's windows, counted apart from organic traffic (0: none)", "SLIPWAY_SYNTHETIC_PER_MINUTE")
 	}
 	if s.cmd == "release" || s.cmd == "promote" {

@@ -355,9 +355,9 @@ func afterPromotionCommand(cmd string) bool {
 }
 
 // syntheticCommand reports whether cmd's canary takes the file's
-// synthetic traffic: release only (Workflow.Resume continues with the
-// setting the release journaled; Workflow.Promote takes none).
-func syntheticCommand(cmd string) bool { return cmd == "release" }
+// synthetic traffic: release and promote (Workflow.Resume continues with
+// the setting the release journaled).
+func syntheticCommand(cmd string) bool { return cmd == "release" || cmd == "promote" }
 
 func rollbackCommand(cmd string) bool {
 	return afterPromotionCommand(cmd) || cmd == "abort" || cmd == "rollback"

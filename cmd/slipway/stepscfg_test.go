@@ -130,8 +130,10 @@ func TestConfigSteps(t *testing.T) {
 			options(func(o release.Options) any { return o.Synthetic }), &release.SyntheticTraffic{PerMinute: 6}},
 		{"synthetic not on resume", "resume", "synthetic:\n  perMinute: 20\n", nil, "",
 			options(func(o release.Options) any { return o.Synthetic }), (*release.SyntheticTraffic)(nil)},
-		{"synthetic not on promote", "promote", "synthetic:\n  perMinute: 20\n", nil, "",
-			options(func(o release.Options) any { return o.Synthetic }), (*release.SyntheticTraffic)(nil)},
+		{"synthetic on promote", "promote", "synthetic:\n  perMinute: 20\n", nil, "",
+			options(func(o release.Options) any { return o.Synthetic }), &release.SyntheticTraffic{PerMinute: 20}},
+		{"synthetic on promote from a flag", "promote", "functions: [{name: checkout}]\n", nil, "--synthetic-per-minute 4",
+			options(func(o release.Options) any { return o.Synthetic }), &release.SyntheticTraffic{PerMinute: 4}},
 		{"synthetic not on publish", "publish", "synthetic:\n  perMinute: 20\n", nil, publishArgs,
 			options(func(o release.Options) any { return o.Synthetic }), (*release.SyntheticTraffic)(nil)},
 		{"onRollback", "rollback", "onRollback:\n  command: [./revert.sh, apply]\n  dir: infra\n  timeout: 15m\n", nil, "",
@@ -317,7 +319,7 @@ func TestStepPowers(t *testing.T) {
 		{"none", "publish", contract, "x.yaml:1: contract: the provider cannot invoke a version"},
 		{"none", "promote", contract, ""}, // promote replays nothing
 		{"none", "release", synth, "x.yaml:1: synthetic: the provider cannot invoke a version"},
-		{"none", "promote", synth, ""}, // promote runs no synthetic traffic
+		{"none", "promote", synth, "x.yaml:1: synthetic: the provider cannot invoke a version"},
 		{"none", "drill", probe, "x.yaml:2: drill.probe: the provider cannot invoke an alias"},
 	} {
 		t.Run(tc.provider+" "+tc.cmd+" "+strings.Fields(tc.doc)[0], func(t *testing.T) {
@@ -381,7 +383,7 @@ func TestRedact(t *testing.T) {
 // in the file invokes both versions during the canary (journaled apart
 // from the organic traffic, and in the summary) and runs the dry-run
 // lock-down and remap after the promotion; publish runs none of them, and
-// promote says it runs no synthetic traffic.
+// promote journals the synthetic traffic its canary runs with.
 func TestStepsRunInTheWorkflow(t *testing.T) {
 	p := newPipeline(t)
 	cfg := filepath.Join(t.TempDir(), "slipway.yaml")
@@ -396,8 +398,9 @@ func TestStepsRunInTheWorkflow(t *testing.T) {
 			t.Errorf("%d %q entries after publish, want none", n, o)
 		}
 	}
-	if s := p.must(exitOK, "promote", "--strategy", "AllAtOnce"); !strings.Contains(s.stdout, "promote runs no synthetic traffic") {
-		t.Errorf("promote does not say it runs no synthetic traffic:\n%s", s.stdout)
+	p.must(exitOK, "promote", "--strategy", "AllAtOnce")
+	if n := count("synthetic traffic set"); n != 1 {
+		t.Errorf("%d %q entries after promote, want 1", n, "synthetic traffic set")
 	}
 	p.must(exitOK, "release", "--code", "v2", "--level", "minor", "--strategy", "Canary10Percent5Minutes")
 	syn := decisions(p.journal(), "synthetic traffic")

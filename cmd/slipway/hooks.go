@@ -26,11 +26,12 @@ func (s *settings) applyConfig(opts *release.Options) {
 	}
 	opts.Policy = s.cfg.policy
 	hooks := map[string]canary.HookFunc{}
+	secrets := s.cfg.secretEnvNames()
 	if c := s.cfg.hooks.PreTraffic; c != nil {
-		hooks[hookPreTraffic] = commandHook(c)
+		hooks[hookPreTraffic] = commandHook(c, secrets)
 	}
 	if c := s.cfg.hooks.PostTraffic; c != nil {
-		hooks[hookPostTraffic] = commandHook(c)
+		hooks[hookPostTraffic] = commandHook(c, secrets)
 	}
 	if len(hooks) > 0 {
 		opts.Runner.Hooks = hooks
@@ -45,14 +46,17 @@ func hookEnv(fn, alias, candidate, stable, stage string) []string {
 }
 
 // commandHook runs argv as a hook: exit 0 passes, anything else fails
-// (and rolls the canary back), with the command's output in the error.
-func commandHook(argv []string) canary.HookFunc {
+// (and rolls the canary back), with the command's output in the error —
+// redacted as the revert command's is (the values of secret-looking
+// environment variables and of those named in secrets), since the error
+// is journaled and printed.
+func commandHook(argv, secrets []string) canary.HookFunc {
 	return func(ctx context.Context, in canary.HookInput) error {
 		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 		cmd.Env = hookEnv(in.Function, in.Alias, in.Candidate, in.Stable, in.Stage)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			return fmt.Errorf("hook %s: %w: %s", strings.Join(argv, " "), err, strings.TrimSpace(string(out)))
+			return fmt.Errorf("hook %s: %w: %s", strings.Join(argv, " "), err, strings.TrimSpace(string(redact(out, cmd.Env, secrets))))
 		}
 		return nil
 	}
@@ -69,6 +73,7 @@ func (st *state) onRollback(ctx context.Context, res release.Result) {
 	cmd := exec.CommandContext(context.WithoutCancel(ctx), argv[0], argv[1:]...)
 	cmd.Env = hookEnv(res.Function, res.Alias, res.Candidate, res.Stable, "OnRollback")
 	out, err := cmd.CombinedOutput()
+	out = redact(out, cmd.Env, s.cfg.secretEnvNames())
 	if err != nil {
 		st.printer(st.out).line("slipway: on-rollback hook %s failed (the rollback stands): %v: %s", strings.Join(argv, " "), err, strings.TrimSpace(string(out)))
 		return

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/pflag"
 
+	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
 	"github.com/slipway-dev/slipway/provider/azurefunc"
@@ -435,5 +436,28 @@ func TestStepPowersBeforeAnythingIsTouched(t *testing.T) {
 	}
 	if _, err := os.Stat(p.dir); err == nil {
 		t.Error("the state directory was created")
+	}
+}
+
+// A failing pre- or post-traffic hook's output goes into the rollout's
+// error (journaled, printed): the values of secret-looking variables and
+// of those the file names are redacted there, as in onRollback's output.
+func TestCommandHookRedacts(t *testing.T) {
+	t.Setenv("MY_API_TOKEN", "supersecretvalue")
+	t.Setenv("ROUTING_FOR_PAGER", "pagerroutingkey42")
+	hook := commandHook([]string{"sh", "-c", `echo "token=$MY_API_TOKEN pager=$ROUTING_FOR_PAGER fn=$SLIPWAY_FUNCTION"; exit 3`}, []string{"ROUTING_FOR_PAGER"})
+	err := hook(context.Background(), canary.HookInput{Function: "checkout", Alias: "live", Candidate: "2", Stable: "1", Stage: "PreTraffic"})
+	if err == nil {
+		t.Fatal("a hook that exits 3 passed")
+	}
+	for _, secret := range []string{"supersecretvalue", "pagerroutingkey42"} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("hook error shows %q: %v", secret, err)
+		}
+	}
+	for _, want := range []string{"[redacted $MY_API_TOKEN]", "[redacted $ROUTING_FOR_PAGER]", "fn=checkout", "exit status 3"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("hook error %q lacks %q", err, want)
+		}
 	}
 }

@@ -22,9 +22,17 @@
 // -dry-run it records the version and prints the plan without touching
 // traffic. Interrupting it (SIGINT, SIGTERM) clears the ramp-up rule.
 //
-// This example compiles in CI; it has no test of its own (it needs a
-// subscription). The same flow runs on the emulator in
-// internal/integration's TestReleaseWorkflowOnAzure.
+// Its tests run it, flags and all, against provider/azurefunc/azuretest
+// (the App Service and Azure Monitor ARM calls over HTTPS in process) in
+// virtual time: missing flags or an unknown strategy fail before any token
+// is asked for or any call made; without -first an app slipway never
+// released to is refused with nothing written; -first deploys to
+// production; -dry-run changes no slot, setting or rule; a healthy package
+// is promoted by slot swap with no ramp-up rule left (with -strategy
+// AllAtOnce, without reading metrics); a package failing 15% of its
+// requests is rolled back on its first judged window, its rule cleared and
+// production untouched; the bearer token never reaches the log. Nothing
+// is tested against a real subscription.
 package main
 
 import (
@@ -35,8 +43,9 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/slipway-dev/slipway/canary"
@@ -54,25 +63,52 @@ type flags struct {
 }
 
 func main() {
-	var f flags
-	flag.StringVar(&f.subscription, "subscription", os.Getenv("AZURE_SUBSCRIPTION_ID"), "subscription ID (default $AZURE_SUBSCRIPTION_ID)")
-	flag.StringVar(&f.resourceGroup, "resource-group", "", "resource group of the function app (required)")
-	flag.StringVar(&f.app, "app", "", "function app name (required)")
-	flag.StringVar(&f.packageURL, "package-url", "", "https URL of the .zip package the app can read (required)")
-	flag.StringVar(&f.sha256, "sha256", "", "hex SHA-256 of the package, recorded with the version")
-	flag.StringVar(&f.strategy, "strategy", "Canary10Percent5Minutes", "rollout preset: "+strings.Join(canary.Presets(), ", "))
-	flag.StringVar(&f.semver, "semver", "", "semantic version recorded on the version")
-	flag.StringVar(&f.commit, "commit", "", "commit recorded on the version")
-	flag.StringVar(&f.description, "description", "", "version description")
-	flag.Float64Var(&f.maxErrorRate, "max-error-rate", 0.01, "fail when the candidate's error rate exceeds the stable one's by more than this")
-	flag.BoolVar(&f.first, "first", false, "deploy straight to production (the app's first release through slipway)")
-	flag.BoolVar(&f.dryRun, "dry-run", false, "record the version and print the plan, leave traffic alone")
-	flag.BoolVar(&f.verbose, "v", false, "log API steps")
-	flag.Parse()
-	cli.Main(f.verbose, func(ctx context.Context, log *slog.Logger) error { return run(ctx, f, log) })
+	f, err := parseFlags(flag.CommandLine, os.Args[1:])
+	if err != nil {
+		os.Exit(2) // the flag package printed the error and the usage
+	}
+	cli.Main(f.verbose, func(ctx context.Context, log *slog.Logger) error { return run(ctx, f, deps{log: log}) })
 }
 
-func run(ctx context.Context, f flags, log *slog.Logger) error {
+// parseFlags defines the program's flags on fs and parses args with them.
+func parseFlags(fs *flag.FlagSet, args []string) (flags, error) {
+	var f flags
+	fs.StringVar(&f.subscription, "subscription", os.Getenv("AZURE_SUBSCRIPTION_ID"), "subscription ID (default $AZURE_SUBSCRIPTION_ID)")
+	fs.StringVar(&f.resourceGroup, "resource-group", "", "resource group of the function app (required)")
+	fs.StringVar(&f.app, "app", "", "function app name (required)")
+	fs.StringVar(&f.packageURL, "package-url", "", "https URL of the .zip package the app can read (required)")
+	fs.StringVar(&f.sha256, "sha256", "", "hex SHA-256 of the package, recorded with the version")
+	fs.StringVar(&f.strategy, "strategy", "Canary10Percent5Minutes", "rollout preset: "+strings.Join(canary.Presets(), ", "))
+	fs.StringVar(&f.semver, "semver", "", "semantic version recorded on the version")
+	fs.StringVar(&f.commit, "commit", "", "commit recorded on the version")
+	fs.StringVar(&f.description, "description", "", "version description")
+	fs.Float64Var(&f.maxErrorRate, "max-error-rate", 0.01, "fail when the candidate's error rate exceeds the stable one's by more than this")
+	fs.BoolVar(&f.first, "first", false, "deploy straight to production (the app's first release through slipway)")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "record the version and print the plan, leave traffic alone")
+	fs.BoolVar(&f.verbose, "v", false, "log API steps")
+	err := fs.Parse(args)
+	return f, err
+}
+
+// deps is what run takes besides the flags. main passes its logger only:
+// the credential is then azidentity's DefaultAzureCredential, the clients
+// call Azure's public cloud, and time is the wall clock. The tests point
+// the clients at provider/azurefunc/azuretest and run in virtual time.
+type deps struct {
+	log *slog.Logger
+	// credential authenticates the clients; nil means
+	// azidentity.NewDefaultAzureCredential.
+	credential azcore.TokenCredential
+	// clientOptions are the Azure clients' options (azurefunc.New); nil
+	// leaves them to their defaults.
+	clientOptions *arm.ClientOptions
+	// clock is the time of the rollout, the swap's polls and the retries;
+	// nil is the wall clock.
+	clock canary.Clock
+}
+
+func run(ctx context.Context, f flags, d deps) error {
+	log := d.log
 	if f.subscription == "" || f.resourceGroup == "" || f.app == "" || f.packageURL == "" {
 		return errors.New("-subscription, -resource-group, -app and -package-url are required")
 	}
@@ -80,15 +116,21 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	cred, err := azidentity.NewDefaultAzureCredential(nil)
-	if err != nil {
-		return fmt.Errorf("azure credentials: %w", err)
+	clk := d.clock
+	if clk == nil {
+		clk = canary.RealClock()
 	}
-	az, err := azurefunc.New(f.subscription, f.resourceGroup, cred, azurefunc.Options{Logger: log}, nil)
+	cred := d.credential
+	if cred == nil {
+		if cred, err = azidentity.NewDefaultAzureCredential(nil); err != nil {
+			return fmt.Errorf("azure credentials: %w", err)
+		}
+	}
+	az, err := azurefunc.New(f.subscription, f.resourceGroup, cred, azurefunc.Options{Logger: log, Now: clk.Now, Sleep: clk.Sleep}, d.clientOptions)
 	if err != nil {
 		return err
 	}
-	retry := provider.RetryPolicy{Logger: log}
+	retry := provider.RetryPolicy{Logger: log, Sleep: clk.Sleep}
 	p := provider.WithRetry(az, retry)
 	metrics := provider.WithRetryMetrics(az, retry)
 	const production = azurefunc.DefaultProductionAlias
@@ -133,16 +175,20 @@ func run(ctx context.Context, f flags, log *slog.Logger) error {
 	}
 
 	check := canary.Relative{Metric: canary.ErrorRate, Factor: 1, Slack: f.maxErrorRate}
-	strategy.Analysis.Checks = []canary.CheckSpec{{Name: "error rate", Check: check}}
+	if len(strategy.Steps) > 0 && strategy.Steps[0].Weight < provider.AllTraffic {
+		// All at once has no stable share to compare with, nor a bake to
+		// judge in.
+		strategy.Analysis.Checks = []canary.CheckSpec{{Name: "error rate", Check: check}}
+	}
 	runner, err := canary.NewRunner(canary.RunnerOptions{
-		Provider: p, Metrics: metrics, Logger: log,
+		Provider: p, Metrics: metrics, Logger: log, Clock: clk,
 		Checks:     map[string]canary.Check{"error rate": check},
 		MetricsLag: azurefunc.DefaultMetricsDelay,
 	})
 	if err != nil {
 		return err
 	}
-	id := fmt.Sprintf("%s-%s-%d", f.app, v.ID, time.Now().Unix())
+	id := fmt.Sprintf("%s-%s-%d", f.app, v.ID, clk.Now().Unix())
 	st, err := runner.Start(ctx, canary.Rollout{ID: id, Function: f.app, Alias: production, Candidate: v.ID, Strategy: strategy})
 	if err != nil {
 		return fmt.Errorf("rollout %s ended %s: %w", id, st.Phase, err)

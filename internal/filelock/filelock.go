@@ -19,9 +19,12 @@ import (
 
 // Guard returns a function that takes the lock on the file at path
 // (created when missing, with its directory) and returns its unlock. It
-// waits for the lock or for ctx.
+// waits for the lock or for ctx; an ended ctx takes no lock.
 func Guard(path string) func(ctx context.Context) (unlock func(), err error) {
 	return func(ctx context.Context) (func(), error) {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("filelock: %w", err)
+		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return nil, fmt.Errorf("filelock: %w", err)
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/journal"
-	"github.com/slipway-dev/slipway/provider"
 	"github.com/slipway-dev/slipway/provider/awslambda"
 	"github.com/slipway-dev/slipway/provider/awslambda/awslambdatest"
 	"github.com/slipway-dev/slipway/provider/awslambda/lambdatest"
@@ -93,31 +91,13 @@ func TestReleaseSyntheticQuietFunctionOnLambda(t *testing.T) {
 			})
 			must(t, err)
 
-			req := release.Request{Function: fn, ID: "r2", Publish: pub("v2"), Strategy: &s}
-			if tt.synthetic {
-				req.Synthetic = &release.SyntheticTraffic{PerMinute: 12, Payload: json.RawMessage(`{"orderId":"synthetic"}`)}
-			}
+			req := release.Request{Function: fn, ID: "r2", Publish: pub("v2"), Strategy: &s, Synthetic: quietSynthetic(tt.synthetic)}
 			began := vc.Now()
 			var res release.Result
 			vc.Run(func() { res, err = w.Release(ctx, req) })
 			ended := vc.Now()
 			t.Logf("%s: %s after %s (%s); tallies %+v", tt.name, res.Outcome, ended.Sub(began), res.Reason, res.Synthetic)
-			if res.Outcome != tt.outcome {
-				t.Fatalf("outcome %s (%v): %s, want %s", res.Outcome, err, res.Reason, tt.outcome)
-			}
-			prod, err := p.Route(ctx, fn, "production")
-			must(t, err)
-			wantServing := "1"
-			if tt.outcome == release.OutcomePromoted {
-				wantServing = "2"
-			}
-			if !prod.SameTraffic(provider.To("production", wantServing)) {
-				t.Errorf("production serves %s, want %s", prod.Traffic(), wantServing)
-			}
-			if !tt.synthetic {
-				if !strings.Contains(res.Reason, "inconclusive") || len(res.Synthetic) != 0 {
-					t.Errorf("reason %q, tallies %+v: want an inconclusive rollback and no synthetic traffic", res.Reason, res.Synthetic)
-				}
+			if !checkQuietOutcome(t, p, fn, "1", res, err, tt.outcome, tt.synthetic) {
 				return
 			}
 

@@ -270,28 +270,9 @@ func TestReleaseSyntheticQuietFunctionOnCloudRun(t *testing.T) {
 			must(t, err)
 			must(t, srv.SetLoad(fn, 1.0/60))
 
-			var syn *release.SyntheticTraffic
-			if tt.synthetic {
-				syn = &release.SyntheticTraffic{PerMinute: 12, Payload: json.RawMessage(`{"orderId":"synthetic"}`)}
-			}
-			res, err := rel("1.1.0", &s, syn)
+			res, err := rel("1.1.0", &s, quietSynthetic(tt.synthetic))
 			t.Logf("%s: %s (%s); tallies %+v", tt.name, res.Outcome, res.Reason, res.Synthetic)
-			if res.Outcome != tt.outcome {
-				t.Fatalf("outcome %s (%v): %s, want %s", res.Outcome, err, res.Reason, tt.outcome)
-			}
-			prod, err := p.Route(ctx, fn, "production")
-			must(t, err)
-			wantServing := first.Candidate
-			if tt.outcome == release.OutcomePromoted {
-				wantServing = res.Candidate
-			}
-			if !prod.SameTraffic(provider.To("production", wantServing)) {
-				t.Errorf("production serves %s, want %s", prod.Traffic(), wantServing)
-			}
-			if !tt.synthetic {
-				if !strings.Contains(res.Reason, "inconclusive") || len(res.Synthetic) != 0 {
-					t.Errorf("reason %q, tallies %+v: want an inconclusive rollback and no synthetic traffic", res.Reason, res.Synthetic)
-				}
+			if !checkQuietOutcome(t, p, fn, first.Candidate, res, err, tt.outcome, tt.synthetic) {
 				return
 			}
 			// Let the last windows' points become visible, then read what

@@ -290,7 +290,7 @@ func (s Sequential) Judge(ctx context.Context, w MetricWindow) (Measurement, err
 	parts := make([]string, len(ms))
 	for k, metric := range ms {
 		e := st.Evidence[k]
-		parts[k] = fmt.Sprintf("%s e=%.3g (%d of %d %s the candidate's)", metric.label(), e.EValue(), e.Successes, e.Trials, sequentialTrials(metric))
+		parts[k] = fmt.Sprintf("%s e=%.3g (%d of %d %s)", metric.label(), e.EValue(), e.Successes, e.Trials, sequentialTrials(metric))
 	}
 	evidence := fmt.Sprintf("sequential p = %.3g over the rollout (α = %g): %s; requests so far %d candidate, %d stable",
 		p, alpha, strings.Join(parts, ", "), st.Requests[0], st.Requests[1])
@@ -340,11 +340,13 @@ func sequentialPrior(m Metric) stats.Prior {
 	return stats.PriorSaturating
 }
 
+// sequentialTrials says what the trials of metric's test counted: "3 of 5
+// events the candidate's", "2 of 3 periods the candidate slower".
 func sequentialTrials(m Metric) string {
 	if m.IsRate() {
-		return "events"
+		return "events the candidate's"
 	}
-	return "periods with the candidate slower"
+	return "periods the candidate slower"
 }
 
 func sequentialPoint(version string, i int, p provider.Point) error {

@@ -52,6 +52,23 @@
 //	12:05  Measure [12:04,12:05) → Pass            Baking → Shifting
 //	12:05  SetRoute 100% candidate; RouteSet       Shifting → Succeeded
 //
+// Windows are aligned to multiples of the interval (so metric queries cover
+// whole periods), and a step judges the same number of whole windows
+// whenever it starts: Plan.Windows, floor((Bake−WarmUp)/Interval), here 5.
+// A step that starts between boundaries bakes until its last window has
+// ended (Plan.BakeEnd), less than one interval past its Bake; the partial
+// first period is not judged (a window without candidate requests would be
+// inconclusive and pause a quiet rollout). The same rollout started at
+// 12:00:17:
+//
+//	12:00:17  SetRoute, RouteSet                   Pending → Shifting → Baking
+//	12:02     Measure [12:01,12:02) … every minute …
+//	12:06     Measure [12:05,12:06) → Pass         Baking → Shifting
+//	12:06     SetRoute 100% candidate; RouteSet    Shifting → Succeeded
+//
+// It is judged on five windows, as at 12:00, not on the four that end by
+// 12:05:17, and promoted at 12:06 (TestBakeWindows).
+//
 // Had the check failed at 12:03 (with the default FailureLimit 0) the
 // machine would have asked for the stable route at once: traffic is back
 // on the stable version within one analysis interval of the first window
@@ -91,26 +108,29 @@
 // the rollout pauses (or rolls back, with RollBackOnInconclusive).
 //
 // TestSimulation (1,000 seeded rollouts per preset and behaviour on the
-// memory provider in virtual time; 100 requests a second, stable version at
-// 1% errors and a p99 of 200ms; Monte-Carlo standard errors in brackets;
+// memory provider in virtual time, each started at a seed-dependent second
+// of the minute as real rollouts are; 100 requests a second, stable version
+// at 1% errors and a p99 of 200ms; Monte-Carlo standard errors in brackets;
 // "windows" counts analysis windows until the rollback, "exposed" the
 // candidate's requests until then, mean / max):
 //
 //	preset                         healthy rolled back  15% errors: at window 1, exposed  p99 +30% (median same): caught, within 5 windows, windows median/99th, exposed
-//	Canary10Percent5Minutes        0.6% (0.2%)          100%, 600 / 673                   86.9% (1.1%), 86.9%, 5 / 5,  2904 / 3177
-//	Canary10Percent10Minutes       0.6% (0.2%)          100%, 600 / 673                   91.2% (0.9%), 86.9%, 5 / 10, 3005 / 6132
-//	Canary10Percent15Minutes       0.6% (0.2%)          100%, 600 / 673                   98.5% (0.4%), 86.9%, 5 / 12, 3290 / 9184
-//	Canary10Percent30Minutes       0.6% (0.2%)          100%, 600 / 673                   100%,         86.9%, 5 / 16, 3398 / 13980
-//	Linear10PercentEvery1Minute    0.2% (0.1%)          100%, 600 / 673                   96.9% (0.5%), 96.6%, 5 / 5,  8988 / 12748
-//	Linear10PercentEvery2Minutes   0.2% (0.1%)          100%, 600 / 673                   100%,         94.0%, 5 / 11, 6233 / 43438
-//	Linear10PercentEvery3Minutes   0.2% (0.1%)          100%, 600 / 673                   100%,         90.7%, 5 / 12, 5103 / 30786
-//	Linear10PercentEvery10Minutes  0.6% (0.2%)          100%, 600 / 673                   100%,         86.9%, 5 / 16, 3495 / 17882
+//	Canary10Percent5Minutes        0.5% (0.2%)          100%, 891 / 1260                  86.7% (1.1%), 86.7%, 5 / 5,  3200 / 3648
+//	Canary10Percent10Minutes       0.5% (0.2%)          100%, 891 / 1260                  91.4% (0.9%), 86.7%, 5 / 10, 3305 / 6605
+//	Canary10Percent15Minutes       0.5% (0.2%)          100%, 891 / 1260                  98.9% (0.3%), 86.7%, 5 / 11, 3595 / 9517
+//	Canary10Percent30Minutes       0.5% (0.2%)          100%, 891 / 1260                  100%,         86.7%, 5 / 16, 3674 / 14094
+//	Linear10PercentEvery1Minute    0.2% (0.1%)          100%, 891 / 1260                  96.5% (0.6%), 95.7%, 5 / 5,  9313 / 13254
+//	Linear10PercentEvery2Minutes   0.0% (0.1%)          100%, 891 / 1260                  100%,         93.5%, 5 / 11, 6604 / 26012
+//	Linear10PercentEvery3Minutes   0.0% (0.1%)          100%, 891 / 1260                  100%,         90.4%, 5 / 12, 5424 / 30942
+//	Linear10PercentEvery10Minutes  0.5% (0.2%)          100%, 891 / 1260                  100%,         86.7%, 5 / 16, 3772 / 18159
 //
 // (The Monte-Carlo error of a rate p over 1,000 rollouts is √(p(1−p)/1000):
 // 0.1–0.2% for the healthy rows; at the bound α = 5% it would be 0.7%.) A
-// clear error regression is rolled back at the first window, one interval
-// after the canary gets traffic. A +30% tail-latency regression is caught
-// within 5 windows in at least 80% of seeds on every preset (86.9% on
+// clear error regression is rolled back at the first window, which ends at
+// the second interval boundary after the canary gets traffic (1m29s
+// median, 1m59s at worst here; the exposure counts the unjudged partial
+// first minute too). A +30% tail-latency regression is caught within 5
+// windows in at least 80% of seeds on every preset (86.7% on
 // Canary10Percent5Minutes, which has just 5), and within 16 windows in at
 // least 99% of seeds on every preset with that many canary windows;
 // TestSimulation asserts both. It takes about five windows because one

@@ -724,7 +724,7 @@ func (m *machine) windowDone() {
 	m.clearDone()
 	s.RetryAt = time.Time{}
 	next := s.NextAnalysis.Add(s.Plan.Interval)
-	if next.After(s.StepStarted.Add(s.Plan.Steps[s.Step].Bake)) {
+	if next.After(s.Plan.BakeEnd(s.Step, s.StepStarted, true)) {
 		next = time.Time{}
 	}
 	s.NextAnalysis = next
@@ -762,12 +762,7 @@ func (m *machine) startBake() {
 	if len(s.Checks) == 0 || s.Plan.Steps[s.Step].Bake == 0 {
 		return
 	}
-	iv := s.Plan.Interval
-	start := s.StepStarted.Add(s.Plan.WarmUp)
-	if a := provider.AlignDown(start, iv); !a.Equal(start) {
-		start = a.Add(iv)
-	}
-	s.NextAnalysis = start.Add(iv)
+	s.NextAnalysis = s.Plan.firstWindowEnd(s.StepStarted)
 }
 
 // settle advances the rollout as far as the state and the time allow,
@@ -1011,7 +1006,7 @@ func (m *machine) advanceBaking() bool {
 		m.emit(s.measureAction())
 		return false
 	}
-	end := s.StepStarted.Add(s.Plan.Steps[s.Step].Bake)
+	end := s.Plan.BakeEnd(s.Step, s.StepStarted, len(s.Checks) > 0)
 	if m.now.Before(end) {
 		m.emit(Action{Kind: ActionWait, Until: end})
 		return false

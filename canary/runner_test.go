@@ -512,8 +512,9 @@ func TestRunnerOperatorControls(t *testing.T) {
 			t.Fatalf("20 minutes after Pause the rollout is %s", paused.Phase)
 		}
 		// Paused at 1m35s, continued at 21m35s: the bake restarts then and
-		// lasts 5 minutes.
-		want := []routeWrite{{0, "prod", "1=90% 2=10%"}, {26*time.Minute + 35*time.Second, "prod", "2=100%"}}
+		// judges its 5 whole windows, [22m,23m) … [26m,27m), so it ends at
+		// 27m rather than at 26m35s (Plan.BakeEnd).
+		want := []routeWrite{{0, "prod", "1=90% 2=10%"}, {27 * time.Minute, "prod", "2=100%"}}
 		if diff := cmp.Diff(want, h.rec.Writes()); diff != "" {
 			t.Fatalf("route writes (-want +got):\n%s", diff)
 		}

@@ -36,11 +36,20 @@ var (
 
 var simEpoch = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 
+// simStart is when the rollout of seed starts: at a seed-dependent offset
+// of whole seconds within the minute after simEpoch, as real rollouts start
+// whenever a pipeline gets there, not on an interval boundary (seed 1
+// starts at 10:00:59, seed 2 at 10:00:58, …; one seed in 60 on the
+// boundary).
+func simStart(seed int64) time.Time {
+	return simEpoch.Add(time.Duration(seed*7919%60) * time.Second)
+}
+
 // simOutcome is one simulated rollout.
 type simOutcome struct {
 	phase canary.Phase
 	// windows is the number of analysis windows judged; delay the time from
-	// the first candidate traffic to the end of the rollout.
+	// the start (the first candidate traffic) to the end of the rollout.
 	windows int
 	delay   time.Duration
 	// exposed counts the candidate's requests while it shared the alias
@@ -60,7 +69,8 @@ func simRollout(t testing.TB, s canary.Strategy, cand memory.Behavior, seed int6
 // simRolloutAt is simRollout with load requests a second.
 func simRolloutAt(t testing.TB, s canary.Strategy, cand memory.Behavior, seed int64, load float64) simOutcome {
 	ctx := context.Background()
-	now := simEpoch
+	start := simStart(seed)
+	now := start
 	mem, err := memory.New(memory.Options{Now: func() time.Time { return now }, Seed: seed})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +129,7 @@ func simRolloutAt(t testing.TB, s canary.Strategy, cand memory.Behavior, seed in
 		}
 		st, acts = canary.Next(st, ev, now)
 	}
-	out.phase, out.delay = st.Phase, now.Sub(simEpoch)
+	out.phase, out.delay = st.Phase, now.Sub(start)
 	for _, h := range st.History {
 		if h.To == canary.PhaseRollingBack {
 			out.reason = h.Reason
@@ -312,9 +322,9 @@ func simCanaryWindows(t testing.TB, preset string) int {
 	}
 	p := s.Plan()
 	n := 0
-	for _, st := range p.Steps {
+	for i, st := range p.Steps {
 		if st.Weight < provider.AllTraffic {
-			n += int(st.Bake / p.Interval)
+			n += p.Windows(i)
 		}
 	}
 	return n

@@ -308,6 +308,66 @@ type Plan struct {
 	Approval    *ApprovalSpec `json:"approval,omitempty"`
 }
 
+// Windows returns how many analysis windows the bake of the given step
+// judges when the rollout has checks: floor((Bake−WarmUp)/Interval), the
+// number that fits when the warm-up ends on a multiple of Interval, and at
+// least one (a judged step is never left without a window); zero for a step
+// without a bake. The count does not depend on when the step starts, so a
+// step started mid-interval judges as much traffic as one started on a
+// boundary (see BakeEnd).
+func (p Plan) Windows(step int) int {
+	b := p.Steps[step].Bake
+	if b <= 0 || p.Interval <= 0 {
+		return 0
+	}
+	return max(1, int((b-p.WarmUp)/p.Interval))
+}
+
+// firstWindowEnd returns the end of the first analysis window of a step
+// started at started: the window starts at the first multiple of Interval
+// (since the Unix epoch) at or after started+WarmUp.
+func (p Plan) firstWindowEnd(started time.Time) time.Time {
+	iv := p.Interval
+	start := started.Add(p.WarmUp)
+	if a := provider.AlignDown(start, iv); !a.Equal(start) {
+		start = a.Add(iv)
+	}
+	return start.Add(iv)
+}
+
+// BakeEnd returns when the bake of the given step, started (its weight
+// confirmed) at started, ends. Without checks (judged false) or without a
+// bake it is started+Bake. With checks the step judges Windows(step) whole
+// windows, the first aligned as firstWindowEnd describes, and the bake lasts
+// until the later of started+Bake and the end of the last of them: a step
+// whose warm-up ends on a multiple of Interval ends at started+Bake, any
+// other at most one Interval later (less than one: Canary10Percent5Minutes
+// started at 09:00:17 judges [09:01,09:02) … [09:05,09:06) and ends at
+// 09:06, not 09:05:17).
+func (p Plan) BakeEnd(step int, started time.Time, judged bool) time.Time {
+	end := started.Add(p.Steps[step].Bake)
+	n := p.Windows(step)
+	if !judged || n == 0 {
+		return end
+	}
+	if last := p.firstWindowEnd(started).Add(time.Duration(n-1) * p.Interval); last.After(end) {
+		return last
+	}
+	return end
+}
+
+// MaxBake returns the longest the bake of the given step can last with
+// checks, whenever it starts: Bake, plus one Interval for the alignment of
+// its windows when it has any (BakeEnd is always earlier than
+// started+MaxBake for a judged step).
+func (p Plan) MaxBake(step int) time.Duration {
+	b := p.Steps[step].Bake
+	if p.Windows(step) == 0 {
+		return b
+	}
+	return max(b, p.WarmUp+time.Duration(p.Windows(step))*p.Interval) + p.Interval
+}
+
 // Plan returns the serialisable plan of s (see Plan). It does not validate.
 func (s Strategy) Plan() Plan {
 	p := Plan{
@@ -405,10 +465,13 @@ type State struct {
 	Step int `json:"step"`
 	// Started is when the Start event arrived (zero before).
 	Started time.Time `json:"started,omitzero"`
-	// StepStarted is when the current step's weight was confirmed.
+	// StepStarted is when the current step's weight was confirmed (or its
+	// bake restarted by a resume).
 	StepStarted time.Time `json:"stepStarted,omitzero"`
 	// NextAnalysis is the end of the next window to measure (it can be
-	// measured from then on); zero when the step has no window left.
+	// measured from then on); zero when the step has no window left. A
+	// baking step with checks judges Plan.Windows(Step) windows and bakes
+	// until Plan.BakeEnd(Step, StepStarted, true).
 	NextAnalysis time.Time `json:"nextAnalysis,omitzero"`
 	// RetryAt, when set, is when a window whose measurement failed is
 	// measured again.

@@ -38,12 +38,15 @@ type Step struct {
 // (DefaultInterval when zero), aligned to multiples of Interval since the
 // Unix epoch (so metric queries cover whole periods). The first window of a
 // step starts at the first multiple of Interval at or after
-// StepStarted+WarmUp; windows follow back to back while they end within the
-// bake. With Interval 1m, WarmUp 30s and a step started at 12:00:00 with a
-// 5m bake, the windows are [12:01,12:02), [12:02,12:03), [12:03,12:04) and
-// [12:04,12:05). A step with checks is never left without a judged window:
-// when a misaligned start leaves none inside the bake, the step lasts until
-// the first window has ended and been judged.
+// StepStarted+WarmUp, and the step judges Plan.Windows =
+// floor((Bake−WarmUp)/Interval) windows back to back, however its start
+// falls: it bakes until the later of StepStarted+Bake and the end of its
+// last window (Plan.BakeEnd), less than one Interval longer than Bake. With
+// Interval 1m, WarmUp 30s and a 5m bake, a step started at 12:00:00 judges
+// [12:01,12:02), [12:02,12:03), [12:03,12:04) and [12:04,12:05) and ends at
+// 12:05; one started at 12:00:45 judges [12:02,12:03) … [12:05,12:06) and
+// ends at 12:06. The partial period before the first window is never
+// judged.
 type Strategy struct {
 	Steps []Step `json:"steps"`
 	// Interval is the length of one analysis window (see above). Zero means

@@ -30,6 +30,7 @@ type run struct {
 	semver            string
 	started           time.Time
 	plan              canary.Plan
+	judged            bool // the canary has checks (its bakes judge windows)
 	pub               *Published
 	rollout           *canary.State
 	pruned            *retention.Report
@@ -457,8 +458,10 @@ func (r *run) progress(e canary.ProgressEvent) {
 	switch e.Phase {
 	case canary.PhaseBaking:
 		if e.Step < len(r.plan.Steps) && r.plan.Steps[e.Step].Bake > 0 {
+			// A judged bake lasts until its last whole window has ended,
+			// up to one interval past Bake (canary.Plan.BakeEnd).
 			r.emit(Event{Time: e.Time, Kind: EventWaiting, Step: step, Alias: e.Alias, Weight: e.Weight,
-				Until: e.Time.Add(r.plan.Steps[e.Step].Bake), Message: fmt.Sprintf("step %d of %d bakes", e.Step+1, len(r.plan.Steps))})
+				Until: r.plan.BakeEnd(e.Step, e.Time, r.judged), Message: fmt.Sprintf("step %d of %d bakes", e.Step+1, len(r.plan.Steps))})
 		}
 	case canary.PhaseAwaitingApproval:
 		r.emit(Event{Time: e.Time, Kind: EventWaiting, Step: step, Alias: e.Alias, Weight: e.Weight, Message: "confirm-promotion gate: " + e.Reason})
@@ -641,7 +644,7 @@ func (r *run) restore(ctx context.Context, alias string, prev provider.Route, re
 
 // canary moves production to the candidate and ends the run.
 func (r *run) canary(ctx context.Context, strategy canary.Strategy) (Result, error) {
-	r.plan = strategy.Plan()
+	r.plan, r.judged = strategy.Plan(), len(strategy.Analysis.Checks) > 0
 	r.emit(Event{Kind: EventStepStarted, Step: StepCanary, Message: strategyText(strategy)})
 	st, moved, err := r.shift(ctx, r.alias, strategy)
 	if st == nil {

@@ -581,7 +581,7 @@ func (w *Workflow) Resume(ctx context.Context, id string) (Result, error) {
 	if err := r.begin(ctx); err != nil {
 		return r.result(), err
 	}
-	r.plan = st.Plan
+	r.plan, r.judged = st.Plan, len(st.Checks) > 0
 	// The canary goes on with the synthetic traffic the release journaled
 	// when it started (SyntheticTraffic), whatever Options.Synthetic says
 	// now; the periods the dead process judged are not invoked again.

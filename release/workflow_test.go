@@ -1318,3 +1318,45 @@ func TestAbortWithJournalsWhoAndWhy(t *testing.T) {
 		t.Errorf("refused aborts journaled %d entries", got-n)
 	}
 }
+
+// TestReleaseUnalignedCanaryJudgesWholeWindows: a canary whose step starts
+// mid-minute (here after 17 s of integration tests) judges as many whole
+// windows as one started on a boundary, and the waiting event says when its
+// bake really ends (canary.Plan.BakeEnd): the end of its fifth window, not
+// StepStarted + 5m.
+func TestReleaseUnalignedCanaryJudgesWholeWindows(t *testing.T) {
+	f := newFixture(t, nil)
+	f.first()
+	res, err := f.release(context.Background(), Request{
+		Function: fn, Publish: artifact("v2"),
+		Test: func(ctx context.Context, _ Target) error { return f.clock.Sleep(ctx, 17*time.Second) },
+	})
+	if err != nil || res.Outcome != OutcomePromoted {
+		t.Fatalf("Release = %q, %v", res.Outcome, err)
+	}
+	bakeEnd := provider.AlignDown(start, time.Minute).Add(6 * time.Minute)
+	var waiting []time.Time
+	var promoted time.Time
+	f.mu.Lock()
+	for _, e := range f.events {
+		if e.Release != res.Release || e.Alias != "production" {
+			continue
+		}
+		switch {
+		case e.Kind == EventWaiting:
+			waiting = append(waiting, e.Until)
+		case e.Kind == EventWeightSet && e.Weight == provider.AllTraffic:
+			promoted = e.Time
+		}
+	}
+	f.mu.Unlock()
+	if d := cmp.Diff([]time.Time{bakeEnd}, waiting); d != "" {
+		t.Errorf("waiting until (-want +got):\n%s", d)
+	}
+	if !promoted.Equal(bakeEnd) {
+		t.Errorf("promoted at %s, want %s, when the fifth window ended", promoted, bakeEnd)
+	}
+	if len(res.Summary.Verdicts) != 5 {
+		t.Errorf("%d verdicts, want 5 whole windows: %+v", len(res.Summary.Verdicts), res.Summary.Verdicts)
+	}
+}

@@ -6,8 +6,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/slipway-dev/slipway/canary"
 )
 
 type actionFile struct {
@@ -155,12 +158,38 @@ func TestTimeoutFromStrategy(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"timeout", "--strategy", "Linear10PercentEvery10Minutes"}, "timeout-minutes=115\n"},
-		{[]string{"timeout", "--strategy", "Canary10Percent5Minutes"}, "timeout-minutes=22\n"},
+		// 9 judged steps of at most 10m + 1m of window alignment, 10 of
+		// metrics lag, 15 of margin.
+		{[]string{"timeout", "--strategy", "Linear10PercentEvery10Minutes"}, "timeout-minutes=124\n"},
+		{[]string{"timeout", "--strategy", "Canary10Percent5Minutes"}, "timeout-minutes=23\n"},
 		{[]string{"timeout", "--strategy", "AllAtOnce", "--margin", "5m"}, "timeout-minutes=6\n"}, // one interval of metrics lag
 	} {
 		if s := p.must(exitOK, tc.args...); s.stdout != tc.want {
 			t.Errorf("%v: %q, want %q", tc.args, s.stdout, tc.want)
+		}
+	}
+}
+
+// TestStrategyDurationCoversEveryStart: whenever a judged rollout starts
+// within the minute, its bakes (each lasting until its last whole window
+// has ended, canary.Plan.BakeEnd) end within strategyDuration.
+func TestStrategyDurationCoversEveryStart(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for _, name := range canary.Presets() {
+		st, err := canary.JudgedPreset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, d := st.Plan(), strategyDuration(st)
+		for off := range 60 {
+			start := t0.Add(time.Duration(off) * time.Second)
+			at := start
+			for i := range p.Steps {
+				at = p.BakeEnd(i, at, len(st.Analysis.Checks) > 0)
+			}
+			if got := at.Sub(start); got > d {
+				t.Errorf("%s started at +%ds: bakes last %s, more than strategyDuration %s", name, off, got, d)
+			}
 		}
 	}
 }

@@ -10,17 +10,20 @@ import (
 	"github.com/slipway-dev/slipway/canary"
 )
 
-// strategyDuration is how long a rollout of st lasts when every step
-// passes: the bakes of its plan (a step with checks lasts at least one
-// analysis interval), the hooks' and the approval's timeouts, and
-// blue/green's watch after the switch.
+// strategyDuration is how long a rollout of st lasts at most when every
+// step passes: the bakes of its plan (a step with checks judges a fixed
+// number of whole windows and so may bake up to one analysis interval past
+// its Bake when it starts between window boundaries: canary.Plan.MaxBake),
+// the hooks' and the approval's timeouts, and blue/green's watch after the
+// switch.
 func strategyDuration(st canary.Strategy) time.Duration {
 	p := st.Plan()
+	judged := len(st.Analysis.Checks) > 0
 	var d time.Duration
-	for _, s := range p.Steps {
+	for i, s := range p.Steps {
 		bake := s.Bake
-		if len(st.Analysis.Checks) > 0 && bake > 0 && bake < p.Interval {
-			bake = p.Interval
+		if judged {
+			bake = p.MaxBake(i)
 		}
 		d += bake + p.WarmUp
 	}

@@ -210,12 +210,19 @@ func dryRun(ctx context.Context, p provider.Provider, f flags, req release.Publi
 	if err := st.Validate(p.Capabilities()); err != nil {
 		return fmt.Errorf("the strategy does not fit Lambda: %w", err)
 	}
-	var total time.Duration
-	for i, s := range st.Plan().Steps {
+	var total, most time.Duration
+	plan := st.Plan()
+	for i, s := range plan.Steps {
 		fmt.Fprintf(out, "step %d: %.2f%% to the candidate, bake %s\n", i+1, float64(s.Weight)/100, s.Bake)
 		total += s.Bake
+		if len(st.Analysis.Checks) > 0 {
+			most += plan.MaxBake(i)
+		} else {
+			most += s.Bake
+		}
 	}
-	fmt.Fprintf(out, "judged every %s by %d check(s); about %s if every window passes\n", st.Plan().Interval, len(st.Analysis.Checks), total)
+	fmt.Fprintf(out, "judged every %s by %d check(s); about %s if every window passes (at most %s: a step judges whole windows)\n",
+		plan.Interval, len(st.Analysis.Checks), total, most)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/slipway-dev/slipway/provider"
@@ -54,11 +55,18 @@ type RolloutError struct {
 	ID     string
 	Phase  Phase  // PhaseRolledBack or PhaseFailed, or the phase a store failure left it in
 	Reason string // the state's reason
-	Err    error
+	// Cause is why a rolled-back rollout started rolling back (a failed
+	// check, a hook, a cancellation): the reason of its move to
+	// PhaseRollingBack. Empty when it never rolled back.
+	Cause string
+	Err   error
 }
 
 func (e *RolloutError) Error() string {
 	msg := fmt.Sprintf("canary: rollout %q ended %s: %s", e.ID, e.Phase, e.Reason)
+	if e.Cause != "" {
+		msg = fmt.Sprintf("canary: rollout %q ended %s: %s; %s", e.ID, e.Phase, e.Cause, e.Reason)
+	}
 	if e.Err != nil {
 		msg += " (" + e.Err.Error() + ")"
 	}
@@ -990,5 +998,12 @@ func (d *drive) result(cancelled error) error {
 	if d.st.Phase == PhaseSucceeded {
 		return nil
 	}
-	return &RolloutError{ID: d.st.ID, Phase: d.st.Phase, Reason: d.st.Reason, Err: errors.Join(cancelled, d.cause)}
+	re := &RolloutError{ID: d.st.ID, Phase: d.st.Phase, Reason: d.st.Reason, Err: errors.Join(cancelled, d.cause)}
+	for _, h := range slices.Backward(d.st.History) {
+		if h.To == PhaseRollingBack {
+			re.Cause = h.Reason
+			break
+		}
+	}
+	return re
 }

@@ -109,15 +109,7 @@ func checkID(what, id string) error {
 // numbered lists the numbered objects directly under prefix ("<20
 // digits><suffix>"), in number order.
 func (s *Store) numbered(ctx context.Context, prefix, suffix string) ([]uint64, error) {
-	// A local directory lists the temporary file of a write in progress,
-	// which can be renamed away before the listing stats it (fileblob with
-	// NoTempDir): that listing is retried.
-	for attempt := 1; ; attempt++ {
-		nums, err := s.numberedOnce(ctx, prefix, suffix)
-		if err == nil || gcerrors.Code(err) != gcerrors.NotFound || attempt == 5 {
-			return nums, err
-		}
-	}
+	return retryList(func() ([]uint64, error) { return s.numberedOnce(ctx, prefix, suffix) })
 }
 
 func (s *Store) numberedOnce(ctx context.Context, prefix, suffix string) ([]uint64, error) {
@@ -254,8 +246,11 @@ func (s *Store) IDs(ctx context.Context) ([]string, error) {
 	return retryList(func() ([]string, error) { return s.dirs(ctx, s.opts.Prefix+"rollouts/", "rollout") })
 }
 
-// retryList retries a listing that failed with NotFound (see numbered).
-func retryList(list func() ([]string, error)) ([]string, error) {
+// retryList retries, up to five times, a listing that failed with
+// NotFound: a local directory lists the temporary file of a write in
+// progress, which can be renamed away before the listing stats it
+// (fileblob with NoTempDir).
+func retryList[T any](list func() ([]T, error)) ([]T, error) {
 	for attempt := 1; ; attempt++ {
 		out, err := list()
 		if err == nil || gcerrors.Code(err) != gcerrors.NotFound || attempt == 5 {

@@ -123,11 +123,8 @@ func (st *state) releaseTo(ctx context.Context, out io.Writer, verb string, stag
 			if id, err = st.existingVersion(ctx, req); err != nil {
 				return
 			}
-			if err = st.guardRolledBack(ctx, id); err != nil {
-				return
-			}
 			var done func()
-			if done, err = st.drive(ctx, ""); err != nil {
+			if done, err = st.claimCanary(ctx, id); err != nil {
 				return
 			}
 			defer done()
@@ -180,11 +177,8 @@ func (st *state) promote(ctx context.Context, out io.Writer) error {
 		if id, err = st.stagedVersion(ctx); err != nil {
 			return
 		}
-		if err = st.guardRolledBack(ctx, id); err != nil {
-			return
-		}
 		var done func()
-		if done, err = st.drive(ctx, ""); err != nil {
+		if done, err = st.claimCanary(ctx, id); err != nil {
 			return
 		}
 		defer done()

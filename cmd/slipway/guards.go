@@ -63,6 +63,17 @@ func (st *state) rolledBack(ctx context.Context, id string) (journal.Entry, bool
 	return journal.Entry{}, false, nil
 }
 
+// claimCanary is what release and promote do before their canary moves
+// production to version id: refuse a version production was rolled back
+// from (guardRolledBack), then take the rollout's lease (drive). done
+// releases the lease.
+func (st *state) claimCanary(ctx context.Context, id string) (done func(), err error) {
+	if err := st.guardRolledBack(ctx, id); err != nil {
+		return nil, err
+	}
+	return st.drive(ctx, "")
+}
+
 // guardRolledBack refuses to promote version id to production when
 // production was rolled back from it before, unless --force (journaled).
 func (st *state) guardRolledBack(ctx context.Context, id string) error {

@@ -73,19 +73,7 @@ func TestResumeKeepsSyntheticTraffic(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			quiet := canary.Canary(1000, 10*time.Minute)
-			quiet.Interval = 5 * time.Minute
-			quiet.Analysis.Checks = []canary.CheckSpec{{Name: "errors", Check: canary.Threshold{Metric: canary.ErrorRate, Max: 0.05, MinSamples: 50}}}
-			quiet.Analysis.InconclusiveLimit = 1
-			quiet.Analysis.OnInconclusive = canary.RollBackOnInconclusive
-			opts := func(syn *SyntheticTraffic) func(*Options) {
-				return func(o *Options) {
-					o.Strategy = quiet
-					o.Synthetic = syn
-					o.Runner.Checks = map[string]canary.Check{"errors": quiet.Analysis.Checks[0].Check}
-				}
-			}
-			f := newFixture(t, opts(nil))
+			f := newFixture(t, quietOpts(nil))
 			f.mem.SetLoad(fn, "production", 1.0/60)
 			calls := map[string]int{}
 			for _, v := range []string{"1", "2"} {
@@ -97,10 +85,10 @@ func TestResumeKeepsSyntheticTraffic(t *testing.T) {
 				})
 			}
 			f.store = fs
-			f.w = f.workflow(opts(nil))
+			f.w = f.workflow(quietOpts(nil))
 			f.first()
 			f.store = &crashStore{Store: fs, after: 3}
-			f.w = f.workflow(opts(nil))
+			f.w = f.workflow(quietOpts(nil))
 			req := Request{Function: fn, Publish: artifact("v2"), ID: "rel-2", Synthetic: &SyntheticTraffic{PerMinute: 12}}
 			if _, err := f.release(ctx, req); !errors.Is(err, errCrash) {
 				t.Fatalf("Release with a crashing store: %v", err)
@@ -119,7 +107,7 @@ func TestResumeKeepsSyntheticTraffic(t *testing.T) {
 			f.mu.Unlock()
 
 			f.store = fs
-			f.w = f.workflow(opts(tt.resumer))
+			f.w = f.workflow(quietOpts(tt.resumer))
 			var res Result
 			f.clock.Run(func() { res, err = f.w.Resume(ctx, "rel-2") })
 			if err != nil || res.Outcome != OutcomePromoted {
@@ -154,19 +142,7 @@ func TestResumeWithoutSyntheticIgnoresOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	quiet := canary.Canary(1000, 10*time.Minute)
-	quiet.Interval = 5 * time.Minute
-	quiet.Analysis.Checks = []canary.CheckSpec{{Name: "errors", Check: canary.Threshold{Metric: canary.ErrorRate, Max: 0.05, MinSamples: 50}}}
-	quiet.Analysis.InconclusiveLimit = 1
-	quiet.Analysis.OnInconclusive = canary.RollBackOnInconclusive
-	opts := func(syn *SyntheticTraffic) func(*Options) {
-		return func(o *Options) {
-			o.Strategy = quiet
-			o.Synthetic = syn
-			o.Runner.Checks = map[string]canary.Check{"errors": quiet.Analysis.Checks[0].Check}
-		}
-	}
-	f := newFixture(t, opts(nil))
+	f := newFixture(t, quietOpts(nil))
 	f.mem.SetLoad(fn, "production", 1.0/60)
 	invoked := 0
 	f.mem.SetHandler(fn, "2", func(context.Context, []byte) ([]byte, error) {
@@ -176,15 +152,15 @@ func TestResumeWithoutSyntheticIgnoresOptions(t *testing.T) {
 		return []byte("{}"), nil
 	})
 	f.store = fs
-	f.w = f.workflow(opts(nil))
+	f.w = f.workflow(quietOpts(nil))
 	f.first()
 	f.store = &crashStore{Store: fs, after: 3}
-	f.w = f.workflow(opts(nil))
+	f.w = f.workflow(quietOpts(nil))
 	if _, err := f.release(ctx, Request{Function: fn, Publish: artifact("v2"), ID: "rel-2"}); !errors.Is(err, errCrash) {
 		t.Fatalf("Release with a crashing store: %v", err)
 	}
 	f.store = fs
-	f.w = f.workflow(opts(&SyntheticTraffic{PerMinute: 12}))
+	f.w = f.workflow(quietOpts(&SyntheticTraffic{PerMinute: 12}))
 	var res Result
 	f.clock.Run(func() { res, err = f.w.Resume(ctx, "rel-2") })
 	if res.Outcome != OutcomeRolledBack || len(res.Synthetic) != 0 {
@@ -211,5 +187,21 @@ func TestSyntheticOfRefusesAMalformedRecord(t *testing.T) {
 	}
 	if got, err := syntheticOf("other", es); got != nil || err != nil {
 		t.Errorf("another release's record: %+v %v", got, err)
+	}
+}
+
+// quietOpts sets the workflow's strategy to a 10% canary of 10 minutes
+// judged every 5 by an error-rate threshold needing 50 requests a window
+// (two inconclusive windows roll it back), with synthetic traffic syn.
+func quietOpts(syn *SyntheticTraffic) func(*Options) {
+	quiet := canary.Canary(1000, 10*time.Minute)
+	quiet.Interval = 5 * time.Minute
+	quiet.Analysis.Checks = []canary.CheckSpec{{Name: "errors", Check: canary.Threshold{Metric: canary.ErrorRate, Max: 0.05, MinSamples: 50}}}
+	quiet.Analysis.InconclusiveLimit = 1
+	quiet.Analysis.OnInconclusive = canary.RollBackOnInconclusive
+	return func(o *Options) {
+		o.Strategy = quiet
+		o.Synthetic = syn
+		o.Runner.Checks = map[string]canary.Check{"errors": quiet.Analysis.Checks[0].Check}
 	}
 }

@@ -2,14 +2,11 @@ package integration_test
 
 import (
 	"context"
-	"net/http"
 	"testing"
 	"time"
 
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/provider"
-	"github.com/slipway-dev/slipway/provider/gcprun"
-	"github.com/slipway-dev/slipway/provider/gcprun/runtest"
 	"github.com/slipway-dev/slipway/release"
 	"github.com/slipway-dev/slipway/semver"
 )
@@ -26,16 +23,7 @@ import (
 // Resource=fn:N only (TestReleaseSyntheticQuietFunctionOnLambda).
 func TestGCPTagRequestsCountInTheRevisionSeries(t *testing.T) {
 	ctx := context.Background()
-	clk := canary.NewVirtualClock(time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC))
-	srv := runtest.NewServer(runtest.Options{Now: clk.Now, Polls: 2, MetricsDelay: time.Minute})
-	t.Cleanup(srv.Close)
-	p, err := gcprun.New(ctx, gcprun.Options{
-		Project: srv.Project(), Location: srv.Location(), Route: "production",
-		Now: clk.Now, Sleep: clk.Sleep, PollInterval: time.Second, MetricsDelay: 2 * time.Minute,
-		InvokeClient: &http.Client{Transport: srv.InvokeTransport()},
-	}, srv.ClientOptions()...)
-	must(t, err)
-	t.Cleanup(func() { _ = p.Close() })
+	clk, _, p := gcpEmulated(t, false)
 	w, err := release.New(release.Options{Runner: canary.RunnerOptions{Provider: p, Metrics: p, Clock: clk}, Actor: "test",
 		Stages: release.Stages{Staging: "staging", Production: "production"}})
 	must(t, err)

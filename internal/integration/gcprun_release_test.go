@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -27,12 +28,11 @@ type gcpWorld struct {
 	w        *release.Workflow
 }
 
-// newWorld is the emulator (operations finishing after two polls, metrics
-// a minute late), the adapter pointed at it by client options only, and a
-// release workflow with stages staging (a traffic tag) and production (the
-// service's split), Canary10Percent5Minutes with one-minute windows and an
-// error-rate check relative to the stable revision.
-func newGCPWorld(t *testing.T, services bool) *gcpWorld {
+// gcpEmulated is the Cloud Run emulator on a virtual clock at 09:00
+// (operations finishing after two polls, metrics a minute late, revision
+// URLs served in process) and the adapter pointed at it by client options
+// only, with the route "production" and a two-minute metrics delay.
+func gcpEmulated(t *testing.T, services bool) (*canary.VirtualClock, *runtest.Server, *gcprun.Provider) {
 	t.Helper()
 	clk := canary.NewVirtualClock(time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC))
 	srv := runtest.NewServer(runtest.Options{Now: clk.Now, Polls: 2, MetricsDelay: time.Minute})
@@ -40,11 +40,23 @@ func newGCPWorld(t *testing.T, services bool) *gcpWorld {
 	p, err := gcprun.New(context.Background(), gcprun.Options{
 		Project: srv.Project(), Location: srv.Location(), Route: "production", Services: services,
 		Now: clk.Now, Sleep: clk.Sleep, PollInterval: time.Second, MetricsDelay: 2 * time.Minute,
+		InvokeClient: &http.Client{Transport: srv.InvokeTransport()},
 	}, srv.ClientOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Close() })
+	return clk, srv, p
+}
+
+// newWorld is the emulator (operations finishing after two polls, metrics
+// a minute late), the adapter pointed at it by client options only, and a
+// release workflow with stages staging (a traffic tag) and production (the
+// service's split), Canary10Percent5Minutes with one-minute windows and an
+// error-rate check relative to the stable revision.
+func newGCPWorld(t *testing.T, services bool) *gcpWorld {
+	t.Helper()
+	clk, srv, p := gcpEmulated(t, services)
 	s, err := canary.Preset("Canary10Percent5Minutes")
 	if err != nil {
 		t.Fatal(err)

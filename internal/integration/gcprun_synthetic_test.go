@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -14,8 +13,6 @@ import (
 	"github.com/slipway-dev/slipway/canary"
 	"github.com/slipway-dev/slipway/journal"
 	"github.com/slipway-dev/slipway/provider"
-	"github.com/slipway-dev/slipway/provider/gcprun"
-	"github.com/slipway-dev/slipway/provider/gcprun/runtest"
 	"github.com/slipway-dev/slipway/release"
 	"github.com/slipway-dev/slipway/semver"
 )
@@ -222,16 +219,7 @@ func TestReleaseSyntheticQuietFunctionOnCloudRun(t *testing.T) {
 	for _, tt := range synthCases {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			clk := canary.NewVirtualClock(time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC))
-			srv := runtest.NewServer(runtest.Options{Now: clk.Now, Polls: 2, MetricsDelay: time.Minute})
-			t.Cleanup(srv.Close)
-			p, err := gcprun.New(ctx, gcprun.Options{
-				Project: srv.Project(), Location: srv.Location(), Route: "production",
-				Now: clk.Now, Sleep: clk.Sleep, PollInterval: time.Second, MetricsDelay: 2 * time.Minute,
-				InvokeClient: &http.Client{Transport: srv.InvokeTransport()},
-			}, srv.ClientOptions()...)
-			must(t, err)
-			t.Cleanup(func() { _ = p.Close() })
+			clk, srv, p := gcpEmulated(t, false)
 			if !p.Capabilities().InvokesObserved {
 				t.Fatal("gcprun does not say its metrics count its invocations")
 			}

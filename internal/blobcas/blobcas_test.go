@@ -64,8 +64,12 @@ func TestCreateGuard(t *testing.T) {
 	}
 }
 
-// Many writers racing for the same numbers on a local directory with the
-// file lock: every number is taken exactly once.
+// Many writers racing for the same numbers on a local directory, through
+// the guard as the stores use it: every number is taken exactly once and
+// no writer sees any error but ErrExists. (Within one process fileblob's
+// IfNotExist is atomic by itself; the guard's part, across processes, is
+// shown by filelock's tests and by cmd/slipway's two-process journal
+// test.)
 func TestCreateRaceOnFileblob(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
